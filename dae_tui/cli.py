@@ -1,0 +1,136 @@
+"""The `dae-tui` command: the dashboard by default, `dae-tui train` for a headless run.
+
+Both take the same flags, one per `TrainConfig` field (from `FIELD_SPECS`), parsed and judged by
+`config_from_strings`, the very code the dashboard's form uses.
+
+Exit codes: 0 done, 1 the run failed, 2 bad usage or config (one line on stderr, nothing on
+stdout), 130 stopped by Ctrl-C (the last finished epoch's checkpoint is kept).
+
+Imports neither torch nor textual at module level: the dashboard must draw its first frame before
+torch loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from . import __version__
+from .config import FIELD_SPECS, SOURCES, ConfigError, TrainConfig, config_from_strings
+
+__all__ = ["Invocation", "build_parser", "main", "parse_invocation"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad command-line usage; the message is one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors become one-line `UsageError`s instead of usage dumps and exits."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _help(name: str) -> str:
+    spec = FIELD_SPECS[name]
+    default = getattr(TrainConfig(), name)
+    shown = "none" if default is None else str(default).lower() if isinstance(default, bool) else default
+    return f"{spec.label}: {spec.allowed()} (default {shown})"
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training config")
+    for name, spec in FIELD_SPECS.items():
+        if spec.kind == "bool":
+            group.add_argument(spec.flag, dest=name, action="store_const", const="true", help=_help(name))
+            group.add_argument(
+                "--no-" + spec.flag[2:], dest=name, action="store_const", const="false",
+                help=f"turn {spec.flag} off",
+            )
+        else:
+            metavar = "{" + ",".join(spec.choices) + "}" if spec.kind == "choice" else "N"
+            if spec.kind == "path":
+                metavar = "DIR"
+            group.add_argument(spec.flag, dest=name, metavar=metavar, help=_help(name))
+    runs = parser.add_argument_group("run folders")
+    runs.add_argument("--runs-dir", metavar="DIR", help="where run folders go (default: the user data dir)")
+    runs.add_argument("--resume", metavar="PATH", help="continue the run in this folder (or checkpoint file)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: `dae-tui [flags]` and `dae-tui train [flags] [--json]`."""
+    sources = "; ".join(f"{k}: {v}" for k, v in SOURCES.items())
+    parser = _Parser(
+        prog="dae-tui",
+        description="Train and inspect denoising autoencoders. With no command, opens the dashboard "
+        "with its form filled from the flags.",
+        epilog=f"Data sources: {sources}.",
+        argument_default=argparse.SUPPRESS,
+    )
+    parser.add_argument("--version", action="version", version=f"dae-tui {__version__}")
+    _add_config_flags(parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    train = sub.add_parser(
+        "train", help="train headless: progress on stderr, results in the run folder",
+        description="Train without the dashboard. Progress goes to stderr; with --json, stdout "
+        "carries one JSON object per epoch and nothing else.",
+        argument_default=argparse.SUPPRESS,
+    )
+    _add_config_flags(train)
+    train.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    return parser
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed command line."""
+
+    command: str
+    """'app' or 'train'."""
+    config: TrainConfig
+    """The config the flags describe (defaults for what was not given)."""
+    given: dict[str, Any]
+    """Config fields given explicitly on the command line (used as overrides on --resume)."""
+    runs_dir: str | None = None
+    resume: str | None = None
+    json: bool = False
+
+
+def parse_invocation(argv: Sequence[str]) -> Invocation:
+    """Parse argv; raises `UsageError` or `ConfigError` with a one-line message."""
+    args = vars(build_parser().parse_args(list(argv)))
+    texts = {name: args[name] for name in FIELD_SPECS if name in args}
+    config = config_from_strings(texts)
+    given = {name: getattr(config, name) for name in texts}
+    return Invocation(
+        command=args.get("command") or "app",
+        config=config,
+        given=given,
+        runs_dir=args.get("runs_dir"),
+        resume=args.get("resume"),
+        json=bool(args.get("json", False)),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `dae-tui` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        invocation = parse_invocation(argv)
+    except (UsageError, ConfigError) as err:
+        command = "dae-tui train" if "train" in argv else "dae-tui"
+        print(f"{command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if invocation.command == "train":
+        from .headless import run_headless
+
+        return run_headless(invocation)
+    from .app import run_app
+
+    return run_app(invocation)

@@ -1,0 +1,327 @@
+"""The one training configuration, and the one place that says what values are allowed.
+
+`TrainConfig` is a frozen dataclass; `TrainConfig.validate()` is the only judge of a config, and
+`parse_field()` the only way text (a CLI flag, a form input) becomes a field value.  The headless
+CLI and the dashboard's form both go through them, so they can never disagree.
+
+This module is imported at start-up by the UI: it may not import torch, textual or rich.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+__all__ = [
+    "DATASETS",
+    "DEVICES",
+    "FIELD_SPECS",
+    "MODELS",
+    "NOISE_KINDS",
+    "SOURCES",
+    "ConfigError",
+    "FieldError",
+    "FieldSpec",
+    "TrainConfig",
+    "config_from_strings",
+    "parse_field",
+]
+
+DATASETS: dict[str, str] = {
+    "mnist": "MNIST handwritten digits",
+    "fashion-mnist": "Fashion-MNIST clothing",
+}
+"""Dataset names and what they are. `dae_tui.engine.data` implements each one."""
+
+SOURCES: dict[str, str] = {
+    "auto": "local, then download, then the bundled sample",
+    "local": "IDX files in --data-dir (or Debian's fashion-mnist package)",
+    "download": "torchvision's download into the user cache",
+    "bundled": "the offline sample shipped inside dae-tui (8k train / 2k test)",
+}
+"""Where the images come from. `auto` tries the others in this order."""
+
+NOISE_KINDS: dict[str, str] = {
+    "gaussian": "image + randn * factor",
+}
+"""Noise kinds. `dae_tui.engine.noise` implements each one."""
+
+MODELS: dict[str, str] = {
+    "seed": "reference conv autoencoder 1-16-32-64, 210,369 parameters",
+}
+"""Model names. `dae_tui.engine.models` implements each one."""
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+"""Device names; `cuda:N` picks one GPU. `auto` takes cuda, then mps, then cpu."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides what a training run does."""
+
+    dataset: str = "fashion-mnist"
+    """Which dataset to train on: a key of `DATASETS`."""
+
+    source: str = "auto"
+    """Where the images come from: a key of `SOURCES`."""
+
+    data_dir: str | None = None
+    """A folder with the four IDX files (plain or .gz) or torchvision's layout; None: none given."""
+
+    noise: str = "gaussian"
+    """Noise kind added to the clean images: a key of `NOISE_KINDS`."""
+
+    noise_factor: float = 0.5
+    """Noise strength: the standard deviation for gaussian noise (the reference uses 0.5)."""
+
+    clamp: bool = False
+    """Clamp noisy images to [0, 1]. Off by default, as in the reference."""
+
+    model: str = "seed"
+    """Model architecture: a key of `MODELS`."""
+
+    batch_size: int = 64
+    """Images per training step."""
+
+    lr: float = 1e-3
+    """Adam learning rate."""
+
+    weight_decay: float = 1e-5
+    """Adam weight decay (L2 penalty)."""
+
+    epochs: int = 10
+    """Passes over the training set."""
+
+    seed: int = 0
+    """Seed for weights, shuffling and noise; the same seed gives the same run."""
+
+    device: str = "auto"
+    """Where to train: auto, cpu, cuda, cuda:N or mps."""
+
+    train_limit: int | None = None
+    """Train on only the first N training images (tests, quick demos); None: all of them."""
+
+    threads: int = 0
+    """CPU threads torch may use in the training thread; 0: torch's default (all cores)."""
+
+    def validate(self) -> list[FieldError]:
+        """Every problem with this config, one `FieldError` per bad field; empty when it is good."""
+        errors = []
+        for spec in FIELD_SPECS.values():
+            message = spec.check(getattr(self, spec.name))
+            if message:
+                errors.append(FieldError(spec.name, message))
+        return errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Build from `to_dict()` output; unknown keys (from a newer version) are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class FieldError(ValueError):
+    """One field's problem: `field` is the config field name, `message` says what is allowed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{FIELD_SPECS[field].flag} {message}")
+        self.field = field
+        self.message = message
+
+
+class ConfigError(ValueError):
+    """A config (or a request to run one) that cannot be used; `str()` is one line."""
+
+    def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+    @classmethod
+    def from_errors(cls, errors: list[FieldError]) -> ConfigError:
+        """Join several field errors into one line."""
+        return cls("; ".join(str(e) for e in errors), errors)
+
+
+# --- parsing and checking, one spec per field -------------------------------------------------
+
+
+def _describe(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one config field is shown, parsed from text and checked."""
+
+    name: str
+    """The dataclass field name."""
+
+    label: str
+    """Short human label for forms."""
+
+    kind: str
+    """One of: choice, bool, int, float, path, optional-int."""
+
+    choices: tuple[str, ...] = ()
+    """Allowed values for a choice field."""
+
+    low: float | None = None
+    """Smallest allowed number (inclusive), or None."""
+
+    high: float | None = None
+    """Largest allowed number (inclusive), or None."""
+
+    low_open: bool = False
+    """True when `low` itself is not allowed (the number must be greater)."""
+
+    @property
+    def flag(self) -> str:
+        """The CLI flag: `--batch-size` for `batch_size`."""
+        return "--" + self.name.replace("_", "-")
+
+    def allowed(self) -> str:
+        """What is allowed, as a phrase: 'a whole number from 1 to 4096'."""
+        if self.kind == "choice":
+            extra = " or cuda:N" if self.name == "device" else ""
+            return "one of " + ", ".join(self.choices) + extra
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "path":
+            return "an existing folder, or empty for none"
+        whole = self.kind in ("int", "optional-int")
+        noun = "a whole number" if whole else "a number"
+        low = "above" if self.low_open else "from"
+        text = f"{noun} {low} {self.low:g} to {self.high:g}"
+        if self.kind == "optional-int":
+            text += ", or empty for all"
+        return text
+
+    def check(self, value: object) -> str | None:
+        """None when `value` is allowed for this field, else the message saying what is."""
+        bad = f"must be {self.allowed()} (got {_describe(value)})"
+        if self.kind == "choice":
+            ok = isinstance(value, str) and (
+                value in self.choices or (self.name == "device" and _is_cuda_index(value))
+            )
+            return None if ok else bad
+        if self.kind == "bool":
+            return None if isinstance(value, bool) else bad
+        if self.kind == "path":
+            if value is None:
+                return None
+            if not isinstance(value, str) or not value:
+                return bad
+            return None if os.path.isdir(value) else f"must be an existing folder (got {value!r})"
+        if self.kind == "optional-int" and value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return bad
+        if self.kind in ("int", "optional-int") and not isinstance(value, int):
+            return bad
+        if not math.isfinite(value):
+            return bad
+        assert self.low is not None and self.high is not None
+        too_low = value <= self.low if self.low_open else value < self.low
+        return bad if too_low or value > self.high else None
+
+    def parse(self, text: str) -> Any:
+        """Text to a value of the field's type; raises `FieldError` when it cannot be read.
+
+        Only the type is judged here; ranges are judged by `check` (through `validate`).
+        """
+        raw = text.strip()
+        try:
+            return _PARSERS[self.kind](self, raw)
+        except ValueError:
+            raise FieldError(self.name, f"must be {self.allowed()} (got {raw!r})") from None
+
+
+def _is_cuda_index(value: str) -> bool:
+    head, _, tail = value.partition(":")
+    return head == "cuda" and tail.isdigit()
+
+
+def _parse_bool(spec: FieldSpec, raw: str) -> bool:
+    low = raw.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def _parse_number(spec: FieldSpec, raw: str) -> int | float:
+    if spec.kind == "optional-int" and raw.lower() in ("", "all", "none"):
+        return None  # type: ignore[return-value]
+    return int(raw) if spec.kind in ("int", "optional-int") else float(raw)
+
+
+_PARSERS: dict[str, Callable[[FieldSpec, str], Any]] = {
+    "choice": lambda spec, raw: raw.lower(),
+    "bool": _parse_bool,
+    "int": _parse_number,
+    "optional-int": _parse_number,
+    "float": _parse_number,
+    "path": lambda spec, raw: os.path.expanduser(raw) if raw else None,
+}
+
+
+FIELD_SPECS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec("dataset", "Dataset", "choice", tuple(DATASETS)),
+        FieldSpec("source", "Data source", "choice", tuple(SOURCES)),
+        FieldSpec("data_dir", "Data folder", "path"),
+        FieldSpec("noise", "Noise", "choice", tuple(NOISE_KINDS)),
+        FieldSpec("noise_factor", "Noise factor", "float", low=0.0, high=5.0),
+        FieldSpec("clamp", "Clamp noisy to [0,1]", "bool"),
+        FieldSpec("model", "Model", "choice", tuple(MODELS)),
+        FieldSpec("batch_size", "Batch size", "int", low=1, high=8192),
+        FieldSpec("lr", "Learning rate", "float", low=0.0, high=1.0, low_open=True),
+        FieldSpec("weight_decay", "Weight decay", "float", low=0.0, high=1.0),
+        FieldSpec("epochs", "Epochs", "int", low=1, high=10000),
+        FieldSpec("seed", "Seed", "int", low=0, high=2**31 - 1),
+        FieldSpec("device", "Device", "choice", DEVICES),
+        FieldSpec("train_limit", "Train limit", "optional-int", low=1, high=10_000_000),
+        FieldSpec("threads", "CPU threads", "int", low=0, high=1024),
+    )
+}
+"""One spec per `TrainConfig` field, in form order."""
+
+assert list(FIELD_SPECS) == [f.name for f in fields(TrainConfig)], "FIELD_SPECS must follow TrainConfig"
+
+
+def parse_field(name: str, text: str) -> Any:
+    """Parse one field's text; raises `FieldError` naming the field and what is allowed."""
+    return FIELD_SPECS[name].parse(text)
+
+
+def config_from_strings(
+    values: Mapping[str, str], base: TrainConfig | None = None
+) -> TrainConfig:
+    """Apply text values (field name -> text) over `base` and validate.
+
+    Raises `ConfigError` listing every bad field, so a user fixes them all at once.
+    """
+    errors: list[FieldError] = []
+    parsed: dict[str, Any] = {}
+    for name, text in values.items():
+        try:
+            parsed[name] = parse_field(name, text)
+        except FieldError as err:
+            errors.append(err)
+    config = replace(base or TrainConfig(), **parsed)
+    failed = {e.field for e in errors}
+    errors += [e for e in config.validate() if e.field not in failed]
+    if errors:
+        order = list(FIELD_SPECS)
+        errors.sort(key=lambda e: order.index(e.field))
+        raise ConfigError.from_errors(errors)
+    return config

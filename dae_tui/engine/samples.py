@@ -1,0 +1,34 @@
+"""The fixed test images shown after each epoch, turned into plain `Picture`s.
+
+May import torch; never textual or rich.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .events import Picture
+
+__all__ = ["pick_sample_indices", "to_pictures"]
+
+
+def pick_sample_indices(labels: torch.Tensor, count: int = 8) -> list[int]:
+    """The first test image of each class 0, 1, 2, ... up to `count`; topped up in order."""
+    picked: list[int] = []
+    for label in range(count):
+        hits = (labels == label).nonzero()
+        if len(hits):
+            picked.append(int(hits[0]))
+    for i in range(len(labels)):
+        if len(picked) >= count:
+            break
+        if i not in picked:
+            picked.append(i)
+    return picked[:count]
+
+
+def to_pictures(images: torch.Tensor) -> tuple[Picture, ...]:
+    """(B, 1, H, W) floats in [0, 1] to uint8 `Picture`s."""
+    data = images.detach().float().clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8).cpu()
+    height, width = data.shape[-2:]
+    return tuple(Picture(int(width), int(height), bytes(img.flatten().tolist())) for img in data)

@@ -1,0 +1,348 @@
+"""The training engine: one `Trainer.run()` generator of plain events, for the CLI and the UI alike.
+
+    trainer = Trainer(config, runs_dir=Path("runs"))
+    for event in trainer.run():      # in any thread; another may call pause()/unpause()/request_stop()
+        ...
+
+Stop and pause requests are checked between batches, so they take effect within one batch.
+Every epoch ends with an evaluation on the whole test split (noise from a fixed seed, so epochs and
+runs compare) and an atomic checkpoint from which `Trainer(resume=...)` continues exactly.
+
+May import torch; never textual or rich.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..config import ConfigError, TrainConfig
+from . import checkpoints as ckpt
+from .data import DataError, LoadedData, load_data
+from .device import apply_threads, resolve_device
+from .events import (
+    BatchProgress,
+    EpochEnd,
+    Event,
+    Notice,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStopped,
+    Samples,
+)
+from .metrics import per_image_mse, psnr_from_mse
+from .models import build_model, count_parameters
+from .noise import add_noise
+from .samples import pick_sample_indices, to_pictures
+
+__all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate"]
+
+TEST_NOISE_SEED = 20240531
+"""Seed of the fixed noise on the test split: the same for every run, so runs compare."""
+
+RESUME_OVERRIDABLE = frozenset({"epochs", "device", "threads", "source", "data_dir"})
+"""Config fields a resumed run may change; the rest must match the checkpoint."""
+
+PROGRESS_INTERVAL_S = 0.1
+"""Least time between two BatchProgress events (about ten a second at most)."""
+
+EVAL_BATCH = 1000
+"""Test images per forward pass during evaluation."""
+
+
+@dataclass
+class _TestSet:
+    """The test split, prepared once: clean and noisy float tensors on the device."""
+
+    clean: torch.Tensor
+    noisy: torch.Tensor
+    noisy_psnr: float
+
+
+@contextmanager
+def _inference(model: torch.nn.Module) -> Iterator[None]:
+    """Eval mode and no autograd inside; the model's previous mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def evaluate(model: torch.nn.Module, clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
+    """Per-image MSE of model(noisy) against clean, in eval mode without grad."""
+    with _inference(model):
+        parts = [
+            per_image_mse(model(noisy[i : i + EVAL_BATCH]), clean[i : i + EVAL_BATCH])
+            for i in range(0, clean.shape[0], EVAL_BATCH)
+        ]
+    return torch.cat(parts)
+
+
+def _as_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, 28, 28) to float (B, 1, 28, 28) in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255.0)
+
+
+class Trainer:
+    """Trains one run and yields its events; control methods are safe from any thread."""
+
+    def __init__(
+        self,
+        config: TrainConfig | None = None,
+        *,
+        resume: str | Path | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        runs_dir: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        """`config` for a new run, or `resume` (a run folder or checkpoint) with `overrides`."""
+        if config is None and resume is None:
+            raise ValueError("Trainer needs a config or a checkpoint to resume")
+        self.config = config or TrainConfig()
+        self.resume_path = resume
+        self.overrides = dict(overrides or {})
+        self.runs_dir = Path(runs_dir) if runs_dir else None
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.run_dir: Path | None = None
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    # --- control, from any thread ---------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Stop before the next batch; a pause is ended by it too."""
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        """Hold before the next batch until `unpause()` or `request_stop()`."""
+        self._running.clear()
+
+    def unpause(self) -> None:
+        """Go on after `pause()`."""
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        """True while a pause is requested."""
+        return not self._running.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once `request_stop()` was called."""
+        return self._stop.is_set()
+
+    # --- the run --------------------------------------------------------------------------
+
+    def run(self) -> Iterator[Event]:
+        """Train, yielding events; the last one is RunFinished, RunStopped or RunFailed."""
+        try:
+            yield from self._run()
+        except ConfigError as err:
+            yield RunFailed(str(err), self._run_dir_str(), usage=True)
+        except (DataError, OSError) as err:
+            yield RunFailed(str(err), self._run_dir_str())
+        except Exception as err:  # noqa: BLE001 - a run must end in an event, never a traceback
+            first = str(err).strip().splitlines()
+            text = first[0] if first else ""
+            yield RunFailed(f"{type(err).__name__}: {text}", self._run_dir_str())
+
+    def _run_dir_str(self) -> str | None:
+        return str(self.run_dir) if self.run_dir else None
+
+    def _resolve_config(self) -> tuple[TrainConfig, dict[str, Any] | None]:
+        if self.resume_path is None:
+            config, state = self.config, None
+        else:
+            state = ckpt.load_checkpoint(ckpt.find_checkpoint(self.resume_path))
+            saved = TrainConfig.from_dict(state["config"])
+            fixed = sorted(
+                name for name, value in self.overrides.items()
+                if name not in RESUME_OVERRIDABLE and getattr(saved, name) != value
+            )
+            if fixed:
+                name = fixed[0]
+                raise ConfigError(
+                    f"--{name.replace('_', '-')} cannot change on --resume "
+                    f"(the run used {getattr(saved, name)!r}; only "
+                    f"{', '.join(sorted(RESUME_OVERRIDABLE))} may change)"
+                )
+            config = replace(saved, **{k: v for k, v in self.overrides.items() if k in RESUME_OVERRIDABLE})
+        errors = config.validate()
+        if errors:
+            raise ConfigError.from_errors(errors)
+        return config, state
+
+    def _wait_if_paused(self, epoch: int, batch: int) -> Iterator[Event]:
+        """Yield Paused, hold until unpaused or stopped, then yield Resumed."""
+        if self._running.is_set():
+            return
+        yield Paused(epoch, batch)
+        while not self._running.wait(0.05):
+            pass
+        if not self._stop.is_set():
+            yield Resumed(epoch, batch)
+
+    def _run(self) -> Iterator[Event]:
+        config, state = self._resolve_config()
+        device = resolve_device(config.device)
+        threads = apply_threads(config.threads)
+        data = load_data(config, self.cache_dir)
+        for note in data.notes:
+            yield Notice(f"passed over {note}")
+        dataset_label = config.dataset + (" (bundled offline sample)" if data.is_sample else "")
+
+        train_images = data.train.images
+        if config.train_limit is not None:
+            if config.train_limit > len(train_images):
+                yield Notice(
+                    f"--train-limit {config.train_limit} is more than the {len(train_images):,} "
+                    "training images; using all of them"
+                )
+            train_images = train_images[: config.train_limit]
+        train_images = train_images.contiguous().to(device)
+        test = self._prepare_test(data, config, device)
+
+        torch.manual_seed(config.seed)
+        model = build_model(config.model).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        shuffle_gen = torch.Generator().manual_seed(config.seed)
+        noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+        records: list[dict[str, Any]] = []
+        start_epoch = 1
+
+        if state is not None:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            shuffle_gen.set_state(state["rng"]["shuffle"])
+            noise_gen.set_state(state["rng"]["noise"])
+            records = list(state["metrics"])
+            start_epoch = int(state["epoch"]) + 1
+            self.run_dir = ckpt.find_checkpoint(self.resume_path).parent  # type: ignore[arg-type]
+            if state.get("source") and state["source"] != data.source:
+                yield Notice(f"the run trained on {state['source']} data; now it reads {data.source}")
+        else:
+            self.run_dir = ckpt.new_run_dir(self.runs_dir or ckpt.default_runs_dir(), config)
+        ckpt.write_config(self.run_dir, config)
+        ckpt.write_metrics(self.run_dir, records)
+
+        n = len(train_images)
+        batches = math.ceil(n / config.batch_size)
+        yield RunStarted(
+            config=config, run_dir=str(self.run_dir), source=data.source,
+            source_detail=data.detail, dataset_label=dataset_label, device=str(device),
+            train_size=n, test_size=len(test.clean), batches_per_epoch=batches,
+            start_epoch=start_epoch, parameters=count_parameters(model), threads=threads,
+            resumed_from=str(self.resume_path) if self.resume_path else None,
+        )
+        sample_idx = pick_sample_indices(data.test.labels, 8)
+        yield self._samples(model, test, sample_idx, data, start_epoch - 1)
+
+        run_train_seconds = 0.0
+        run_batches = 0
+        for epoch in range(start_epoch, config.epochs + 1):
+            epoch_start = time.perf_counter()
+            paused_s = 0.0
+            last_progress = epoch_start
+            perm = torch.randperm(n, generator=shuffle_gen).to(device)
+            loss_sum = torch.zeros((), device=device)
+            seen = 0
+            for b in range(batches):
+                if not self._running.is_set():
+                    pause_start = time.perf_counter()
+                    yield from self._wait_if_paused(epoch, b)
+                    paused_s += time.perf_counter() - pause_start
+                if self._stop.is_set():
+                    yield RunStopped(str(self.run_dir), epoch - 1)
+                    return
+                idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
+                clean = _as_float(train_images[idx])
+                noisy = add_noise(clean, config.noise, config.noise_factor, noise_gen, config.clamp)
+                loss = F.mse_loss(model(noisy), clean)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                # Summed on the device: reading the loss each step would sync every batch.
+                loss_sum += loss.detach() * idx.numel()
+                seen += idx.numel()
+                now = time.perf_counter()
+                if now - last_progress >= PROGRESS_INTERVAL_S:
+                    last_progress = now
+                    active = now - epoch_start - paused_s
+                    per_batch = (run_train_seconds + active) / (run_batches + b + 1)
+                    remaining = (batches - b - 1) + (config.epochs - epoch) * batches
+                    yield BatchProgress(
+                        epoch, config.epochs, b + 1, batches, loss_sum.item() / seen,
+                        seen / max(active, 1e-9), remaining * per_batch,
+                    )
+            train_seconds = time.perf_counter() - epoch_start - paused_s
+            run_train_seconds += train_seconds
+            run_batches += batches
+            train_mse = loss_sum.item() / seen
+
+            test_mse = evaluate(model, test.clean, test.noisy).mean().item()
+            epoch_seconds = time.perf_counter() - epoch_start - paused_s
+            path = self.run_dir / ckpt.CHECKPOINT_NAME
+            end = EpochEnd(
+                epoch=epoch, epochs=config.epochs, train_mse=train_mse, test_mse=test_mse,
+                test_psnr=psnr_from_mse(test_mse), noisy_psnr=test.noisy_psnr,
+                seconds=epoch_seconds, images_per_s=seen / max(train_seconds, 1e-9),
+                checkpoint=str(path),
+            )
+            records.append(end.to_json(config.dataset, data.source))
+            ckpt.save_checkpoint(path, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "config": config.to_dict(), "epoch": epoch, "metrics": records,
+                "rng": {"shuffle": shuffle_gen.get_state(), "noise": noise_gen.get_state()},
+                "source": data.source, "dataset_label": dataset_label,
+            })
+            ckpt.write_metrics(self.run_dir, records)
+            yield end
+            yield self._samples(model, test, sample_idx, data, epoch)
+
+        best = min((r["test_mse"] for r in records), default=None)
+        yield RunFinished(str(self.run_dir), config.epochs, best)
+
+    @staticmethod
+    def _prepare_test(data: LoadedData, config: TrainConfig, device: torch.device) -> _TestSet:
+        clean = _as_float(data.test.images)
+        gen = torch.Generator().manual_seed(TEST_NOISE_SEED)
+        # Made on the CPU so every device measures against the very same noisy images.
+        noisy = add_noise(clean, config.noise, config.noise_factor, gen, config.clamp)
+        baseline = per_image_mse(noisy.clamp(0.0, 1.0), clean).mean().item()
+        return _TestSet(clean.to(device), noisy.to(device), psnr_from_mse(baseline))
+
+    @staticmethod
+    def _samples(
+        model: torch.nn.Module, test: _TestSet, idx: list[int], data: LoadedData, epoch: int
+    ) -> Samples:
+        clean = test.clean[idx]
+        noisy = test.noisy[idx].clamp(0.0, 1.0)
+        with _inference(model):
+            denoised = model(test.noisy[idx])
+        return Samples(
+            epoch=epoch,
+            indices=tuple(idx),
+            labels=tuple(int(data.test.labels[i]) for i in idx),
+            clean=to_pictures(clean),
+            noisy=to_pictures(noisy),
+            denoised=to_pictures(denoised),
+            noisy_psnr=tuple(psnr_from_mse(m) for m in per_image_mse(noisy, clean).tolist()),
+            denoised_psnr=tuple(psnr_from_mse(m) for m in per_image_mse(denoised, clean).tolist()),
+        )

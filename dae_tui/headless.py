@@ -1,0 +1,139 @@
+"""`dae-tui train`: the engine's events as a rich progress display on stderr (+ JSON on stdout).
+
+stdout carries nothing but, with `--json`, one JSON object per finished epoch, so it can be piped
+into jq or a file. Everything for people goes to stderr. Ctrl-C asks the engine to stop at the next
+batch; a second Ctrl-C aborts at once.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+)
+
+from .engine.events import (
+    BatchProgress,
+    EpochEnd,
+    Notice,
+    Paused,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStopped,
+)
+
+if TYPE_CHECKING:
+    from .cli import Invocation
+
+__all__ = ["format_epoch", "format_started", "run_headless"]
+
+
+def _eta(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def format_started(event: RunStarted) -> str:
+    """The run's opening line: what trains on what, where, and where it is saved."""
+    resumed = f", resuming at epoch {event.start_epoch}" if event.resumed_from else ""
+    return (
+        f"{event.dataset_label}: {event.train_size:,} train / {event.test_size:,} test images "
+        f"from {event.source} ({event.source_detail}); model {event.config.model} "
+        f"({event.parameters:,} parameters) on {event.device}, {event.threads} threads{resumed}\n"
+        f"run folder: {event.run_dir}"
+    )
+
+
+def format_epoch(event: EpochEnd) -> str:
+    """One finished epoch as a line."""
+    return (
+        f"epoch {event.epoch}/{event.epochs}  train MSE {event.train_mse:.5f}  "
+        f"test MSE {event.test_mse:.5f}  test PSNR {event.test_psnr:.2f} dB "
+        f"(noisy {event.noisy_psnr:.2f} dB)  {event.seconds:.1f} s  {event.images_per_s:,.0f} img/s"
+    )
+
+
+def run_headless(invocation: Invocation) -> int:
+    """Train per `invocation`, report on stderr/stdout, return the exit code."""
+    from .cli import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE
+    from .engine.trainer import Trainer
+
+    console = Console(stderr=True, highlight=False)
+    trainer = Trainer(
+        None if invocation.resume else invocation.config,
+        resume=invocation.resume,
+        overrides=invocation.given,
+        runs_dir=invocation.runs_dir,
+    )
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        console.print("[yellow]stopping after this batch (Ctrl-C again aborts)[/]")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        trainer.request_stop()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("MSE {task.fields[mse]}  {task.fields[speed]} img/s  ETA {task.fields[eta]}"),
+        console=console,
+        transient=True,
+    )
+    dataset = source = ""
+    task = None
+    code = EXIT_FAILED
+    try:
+        with progress:
+            for event in trainer.run():
+                if isinstance(event, RunStarted):
+                    dataset, source = event.config.dataset, event.source
+                    console.print(format_started(event))
+                elif isinstance(event, Notice):
+                    console.print(f"[dim]note: {event.text}[/]")
+                elif isinstance(event, BatchProgress):
+                    description = f"epoch {event.epoch}/{event.epochs}"
+                    fields = dict(
+                        mse=f"{event.train_mse:.5f}", speed=f"{event.images_per_s:,.0f}",
+                        eta=_eta(event.eta_s),
+                    )
+                    if task is None:
+                        task = progress.add_task(description, total=event.batches, **fields)
+                    progress.update(
+                        task, description=description, completed=event.batch,
+                        total=event.batches, **fields,
+                    )
+                elif isinstance(event, EpochEnd):
+                    console.print(format_epoch(event))
+                    if invocation.json:
+                        print(json.dumps(event.to_json(dataset, source)), flush=True)
+                elif isinstance(event, Paused):
+                    console.print("paused")
+                elif isinstance(event, RunFinished):
+                    best = f"best test MSE {event.best_test_mse:.5f}; " if event.best_test_mse else ""
+                    console.print(f"finished {event.epochs} epochs; {best}saved in {event.run_dir}")
+                    code = EXIT_OK
+                elif isinstance(event, RunStopped):
+                    kept = f"; checkpoint of epoch {event.last_epoch} kept" if event.last_epoch else ""
+                    console.print(f"stopped{kept}; resume with --resume {event.run_dir}")
+                    code = EXIT_STOPPED
+                elif isinstance(event, RunFailed):
+                    prefix = "dae-tui train: error" if event.usage else "dae-tui train: failed"
+                    kept = f" (run folder kept: {event.run_dir})" if event.run_dir else ""
+                    print(f"{prefix}: {event.message}{kept}", file=sys.stderr)
+                    code = EXIT_USAGE if event.usage else EXIT_FAILED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return code

@@ -1,0 +1,63 @@
+"""Shared fixtures: real IDX files written by the tests, an unreachable network, tiny configs."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import pytest
+
+from dae_tui.config import TrainConfig
+
+
+def idx_bytes(data: bytes, shape: tuple[int, ...], magic: int) -> bytes:
+    """A uint8 IDX file: magic, dims, data (the official format)."""
+    return struct.pack(">i", magic) + struct.pack(f">{len(shape)}I", *shape) + data
+
+
+def write_idx_set(folder: Path, n_train: int = 40, n_test: int = 20, gz: bool = False,
+                  seed: int = 0) -> Path:
+    """The four standard IDX files with random-ish images and labels 0..9 in `folder`."""
+    import random
+
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = bytes(rng.randrange(256) for _ in range(n * 28 * 28))
+        labels = bytes(i % 10 for i in range(n))
+        for stem, payload in (
+            (f"{prefix}-images-idx3-ubyte", idx_bytes(images, (n, 28, 28), 2051)),
+            (f"{prefix}-labels-idx1-ubyte", idx_bytes(labels, (n,), 2049)),
+        ):
+            if gz:
+                (folder / f"{stem}.gz").write_bytes(gzip.compress(payload))
+            else:
+                (folder / stem).write_bytes(payload)
+    return folder
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """torchvision's mirrors point at a closed loopback port: every download fails at once."""
+    from torchvision import datasets
+
+    from dae_tui.engine import data
+
+    for cls in (datasets.MNIST, datasets.FashionMNIST):
+        monkeypatch.setattr(cls, "mirrors", ["http://127.0.0.1:9/"])
+    monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT_S", 2.0)
+
+
+@pytest.fixture
+def no_debian(monkeypatch, tmp_path):
+    """Hide Debian's fashion-mnist folder so `local` and `auto` behave as on a bare machine."""
+    from dae_tui.engine import data
+
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-data")
+
+
+@pytest.fixture
+def tiny_config() -> TrainConfig:
+    """A run that takes about a second on 2 cores: bundled MNIST, 256 images, batch 32."""
+    return TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=2)
