@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import torch
 
-from ..config import TrainConfig
+from ..config import ConfigError, TrainConfig
 from .data import DataError
 
 __all__ = [
@@ -113,7 +113,7 @@ def find_checkpoint(path: str | Path) -> Path:
     path = Path(path).expanduser()
     candidate = path / CHECKPOINT_NAME if path.is_dir() else path
     if not candidate.is_file():
-        raise DataError(f"{path}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})")
+        raise ConfigError(f"--resume {path}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})")
     return candidate
 
 
