@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 __all__ = [
+    "CLASS_NAMES",
     "DATASETS",
     "DEVICES",
     "FIELD_SPECS",
@@ -35,6 +36,15 @@ DATASETS: dict[str, str] = {
     "fashion-mnist": "Fashion-MNIST clothing",
 }
 """Dataset names and what they are. `dae_tui.engine.data` implements each one."""
+
+CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "mnist": tuple(str(d) for d in range(10)),
+    "fashion-mnist": (
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ),
+}
+"""Each dataset's class names, indexed by label."""
 
 SOURCES: dict[str, str] = {
     "auto": "local, then download, then the bundled sample",
@@ -281,7 +291,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
         FieldSpec("data_dir", "Data folder", "path"),
         FieldSpec("noise", "Noise", "choice", tuple(NOISE_KINDS)),
         FieldSpec("noise_factor", "Noise factor", "float", low=0.0, high=5.0),
-        FieldSpec("clamp", "Clamp noisy to [0,1]", "bool"),
+        FieldSpec("clamp", "Clamp to 0-1", "bool"),
         FieldSpec("model", "Model", "choice", tuple(MODELS)),
         FieldSpec("batch_size", "Batch size", "int", low=1, high=8192),
         FieldSpec("lr", "Learning rate", "float", low=0.0, high=1.0, low_open=True),

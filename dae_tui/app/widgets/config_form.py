@@ -1,0 +1,167 @@
+"""The hyperparameter form: one row per `TrainConfig` field, validated as you type.
+
+Every change parses all fields with `parse_field` and judges the result with `TrainConfig.validate`,
+the very code the CLI uses. A bad field is marked and shows its message; the form posts
+`ConfigForm.Changed` with the config (None while anything is invalid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Label, Select, Static
+
+from ...config import (
+    DATASETS,
+    FIELD_SPECS,
+    MODELS,
+    NOISE_KINDS,
+    SOURCES,
+    FieldError,
+    FieldSpec,
+    TrainConfig,
+)
+
+__all__ = ["ConfigForm"]
+
+_CHOICE_HELP = {"dataset": DATASETS, "source": SOURCES, "noise": NOISE_KINDS, "model": MODELS}
+_PLACEHOLDERS = {"data_dir": "none", "train_limit": "all", "threads": "0 = all cores"}
+
+
+def _text(value: Any) -> str:
+    """A field value as the text an Input shows."""
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class ConfigForm(VerticalScroll):
+    """The training config as a form; `config` is the valid config or None."""
+
+    DEFAULT_CSS = """
+    ConfigForm {
+        width: 40;
+        height: 1fr;
+        padding: 0 1;
+        scrollbar-size-vertical: 1;
+    }
+    ConfigForm .row { height: 1; margin-bottom: 0; }
+    ConfigForm .row Label { width: 14; color: $text-muted; }
+    ConfigForm .row > Input, ConfigForm .row > Select { width: 1fr; }
+    ConfigForm .row > Checkbox { border: none; padding: 0; height: 1; width: 1fr; background: transparent; }
+    ConfigForm .error { color: $error; height: auto; display: none; padding-left: 14; }
+    ConfigForm .error.-shown { display: block; }
+    ConfigForm .row.-invalid Label { color: $error; text-style: bold; }
+    ConfigForm .row.-invalid > Input { color: $error; }
+    """
+
+    @dataclass
+    class Changed(Message):
+        """The form's content changed: `config` when valid, else None with `errors`."""
+
+        form: ConfigForm
+        config: TrainConfig | None
+        errors: list[FieldError]
+
+        @property
+        def control(self) -> ConfigForm:
+            return self.form
+
+    def __init__(self, config: TrainConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._initial = config or TrainConfig()
+        self.config: TrainConfig | None = self._initial
+        """The config the form describes, or None while a field is invalid."""
+        self.errors: list[FieldError] = []
+        """Every field's problem, in form order."""
+
+    def compose(self) -> ComposeResult:
+        for spec in FIELD_SPECS.values():
+            with Horizontal(classes="row", id=f"row-{spec.name}"):
+                yield Label(spec.label)
+                yield self._control(spec, getattr(self._initial, spec.name))
+            yield Static("", classes="error", id=f"error-{spec.name}")
+
+    def _control(self, spec: FieldSpec, value: Any) -> Widget:
+        widget_id = f"field-{spec.name}"
+        if spec.kind == "choice":
+            choices = list(spec.choices)
+            if value not in choices:
+                choices.append(value)  # e.g. cuda:1 from the command line
+            helps = _CHOICE_HELP.get(spec.name, {})
+            return Select(
+                [(c, c) for c in choices], value=value, allow_blank=False, compact=True, type_to_search=False,
+                id=widget_id, tooltip="\n".join(f"{k}: {v}" for k, v in helps.items()) or None,
+            )
+        if spec.kind == "bool":
+            return Checkbox("", value=bool(value), id=widget_id, compact=True)
+        return Input(
+            _text(value), placeholder=_PLACEHOLDERS.get(spec.name, ""), compact=True,
+            id=widget_id, tooltip=f"{spec.allowed()}",
+        )
+
+    # --- reading and judging ----------------------------------------------------------------
+
+    def _raw(self, name: str) -> Any:
+        """An Input's text, or the typed value a Select or Checkbox holds."""
+        return self.query_one(f"#field-{name}").value  # type: ignore[attr-defined]
+
+    def read(self) -> tuple[TrainConfig | None, list[FieldError]]:
+        """Parse and validate every field; (config, []) or (None, errors)."""
+        values: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        for name, spec in FIELD_SPECS.items():
+            raw = self._raw(name)
+            if isinstance(raw, str) and spec.kind != "choice":
+                try:
+                    values[name] = spec.parse(raw)
+                except FieldError as err:
+                    errors.append(err)
+            else:
+                values[name] = raw
+        candidate = replace(TrainConfig(), **values)
+        failed = {e.field for e in errors}
+        errors += [e for e in candidate.validate() if e.field not in failed]
+        order = list(FIELD_SPECS)
+        errors.sort(key=lambda e: order.index(e.field))
+        return (None if errors else candidate), errors
+
+    def revalidate(self) -> None:
+        """Re-read the form, mark bad fields and post `Changed`."""
+        self.config, self.errors = self.read()
+        bad = {e.field: e.message for e in self.errors}
+        with self.app.batch_update():
+            for name in FIELD_SPECS:
+                row = self.query_one(f"#row-{name}")
+                error = self.query_one(f"#error-{name}", Static)
+                row.set_class(name in bad, "-invalid")
+                error.set_class(name in bad, "-shown")
+                error.update(bad.get(name, ""))
+        self.post_message(self.Changed(self, self.config, self.errors))
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Fill every field from `config` (a resumed run's, say)."""
+        for name in FIELD_SPECS:
+            widget = self.query_one(f"#field-{name}")
+            value = getattr(config, name)
+            if isinstance(widget, Input):
+                widget.value = _text(value)
+            else:
+                widget.value = value
+        self.revalidate()
+
+    def on_mount(self) -> None:
+        self.revalidate()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _field_changed(self, event: Message) -> None:
+        event.stop()
+        self.revalidate()
