@@ -208,7 +208,9 @@ class FieldSpec:
         whole = self.kind in ("int", "optional-int")
         noun = "a whole number" if whole else "a number"
         low = "above" if self.low_open else "from"
-        text = f"{noun} {low} {self.low:g} to {self.high:g}"
+        assert self.low is not None and self.high is not None
+        lo, hi = (int(self.low), int(self.high)) if whole else (f"{self.low:g}", f"{self.high:g}")
+        text = f"{noun} {low} {lo} to {hi}"
         if self.kind == "optional-int":
             text += ", or empty for all"
         return text

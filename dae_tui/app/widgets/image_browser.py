@@ -34,15 +34,15 @@ ROWS = ("clean", "noisy", "denoised")
 def strip_size(cell_size: tuple[int, int], count: int) -> tuple[int, int]:
     """(width, height) in cells of a strip of `count` pictures of `cell_size` each."""
     cols, rows = cell_size
-    return ROW_LABEL_WIDTH + count * (cols + GAP), 1 + 3 * rows + 2
+    return ROW_LABEL_WIDTH + count * (cols + GAP), 3 * rows + 2
 
 
 class StripRenderable:
-    """Rows of half-block pictures with a header of class names and PSNR captions."""
+    """Rows of half-block pictures with PSNR captions under the noisy and denoised rows."""
 
-    def __init__(self, samples: Samples, names: tuple[str, ...], selected: int,
-                 highlight: Style, muted: Style, scale: int = 1) -> None:
-        self.samples, self.names, self.selected = samples, names, selected
+    def __init__(self, samples: Samples, selected: int, highlight: Style, muted: Style,
+                 scale: int = 1) -> None:
+        self.samples, self.selected = samples, selected
         self.highlight, self.muted = highlight, muted
         self.scale = scale
         self.rows = {
@@ -66,9 +66,6 @@ class StripRenderable:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         s = self.samples
         width = self.rows["clean"][0].cell_size[0]
-        names = [self.names[label] if label < len(self.names) else str(label) for label in s.labels]
-        yield from self._caption([f"#{i + 1} {n}" for i, n in enumerate(names)], width)
-        yield Segment.line()
         for kind in ROWS:
             pictures = [picture.lines() for picture in self.rows[kind]]
             for y in range(len(pictures[0])):
@@ -78,9 +75,11 @@ class StripRenderable:
                     yield from lines[y]
                     yield Segment(" " * GAP)
                 yield Segment.line()
-            if kind != "clean":
-                psnr = s.noisy_psnr if kind == "noisy" else s.denoised_psnr
-                yield from self._caption([f"{v:.1f} dB" for v in psnr], width)
+            if kind == "noisy":
+                yield from self._caption([f"#{i + 1} {v:.1f} dB" for i, v in enumerate(s.noisy_psnr)], width)
+                yield Segment.line()
+            elif kind == "denoised":
+                yield from self._caption([f"{v:.1f} dB" for v in s.denoised_psnr], width)
                 yield Segment.line()
 
 
@@ -92,13 +91,12 @@ class ImageStrip(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.samples: Samples | None = None
-        self.names: tuple[str, ...] = ()
         self.selected = 0
         self.scale = 1
 
-    def show(self, samples: Samples, names: tuple[str, ...], selected: int, scale: int) -> None:
+    def show(self, samples: Samples, selected: int, scale: int) -> None:
         """Draw these samples with image `selected` highlighted, shrunk by `scale`."""
-        self.samples, self.names, self.selected, self.scale = samples, names, selected, scale
+        self.samples, self.selected, self.scale = samples, selected, scale
         width, height = self._renderable().size
         self.styles.width, self.styles.height = width, height
         self.refresh(layout=True)
@@ -106,9 +104,7 @@ class ImageStrip(Widget):
     def _renderable(self) -> StripRenderable:
         assert self.samples is not None
         highlight = Style(reverse=True, bold=True)
-        return StripRenderable(
-            self.samples, self.names, self.selected, highlight, Style(dim=True), self.scale
-        )
+        return StripRenderable(self.samples, self.selected, highlight, Style(dim=True), self.scale)
 
     def render(self):
         if self.samples is None:
@@ -135,10 +131,10 @@ class ImageBrowser(Vertical, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("left", "select(-1)", "Prev image", show=True),
-        Binding("right", "select(1)", "Next image", show=True),
-        Binding("left_square_bracket", "epoch(-1)", "Earlier epoch", key_display="["),
-        Binding("right_square_bracket", "epoch(1)", "Later epoch", key_display="]"),
+        Binding("left", "select(-1)", "Prev image", show=False),
+        Binding("right", "select(1)", "Next image", show=False),
+        Binding("left_square_bracket", "epoch(-1)", "Earlier", key_display="["),
+        Binding("right_square_bracket", "epoch(1)", "Later", key_display="]"),
         Binding("z", "zoom", "Zoom"),
     ]
 
@@ -228,7 +224,7 @@ class ImageBrowser(Vertical, can_focus=True):
         samples = self.history[epoch]
         names = CLASS_NAMES.get(self.dataset, ())
         strip = self.query_one(ImageStrip)
-        strip.show(samples, names, self.selected, self._scale(samples))
+        strip.show(samples, self.selected, self._scale(samples))
         i = self.selected
         label = samples.labels[i]
         name = names[label] if label < len(names) else str(label)
@@ -236,9 +232,9 @@ class ImageBrowser(Vertical, can_focus=True):
         when = "before training" if epoch == 0 else f"epoch {epoch}/{self.epochs}"
         latest = " (latest)" if epoch == max(self.history) else " ([ ] to step)"
         info.update(
-            f"{when}{latest} · {self.zoom} size · image {i + 1}/{len(samples.clean)} {name} · "
-            f"noisy {samples.noisy_psnr[i]:.2f} dB → denoised {samples.denoised_psnr[i]:.2f} dB "
-            f"({gain:+.2f})"
+            f"{when}{latest} · #{i + 1}/{len(samples.clean)} {name}: noisy "
+            f"{samples.noisy_psnr[i]:.2f} dB → denoised {samples.denoised_psnr[i]:.2f} dB "
+            f"({gain:+.2f}) · {self.zoom} size"
         )
         self.query_one(ScrollableContainer).scroll_to_region(
             strip.region_of(i), animate=False, immediate=False

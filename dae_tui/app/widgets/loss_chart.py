@@ -7,9 +7,26 @@ the last run stay until `reset()` is called for a new one.
 
 from __future__ import annotations
 
+import math
+
 from textual_plotext import PlotextPlot
 
 __all__ = ["LossChart"]
+
+_FLOOR = 1e-12
+
+
+def _log10(values: list[float]) -> list[float]:
+    return [math.log10(max(v, _FLOOR)) for v in values]
+
+
+def _log_ticks(logs: list[float], count: int = 5) -> tuple[list[float], list[str]]:
+    """Evenly spaced tick positions over log10 values, labelled with the MSE they stand for."""
+    low, high = min(logs), max(logs)
+    if high - low < 1e-9:
+        low, high = low - 0.1, high + 0.1
+    positions = [low + (high - low) * i / (count - 1) for i in range(count)]
+    return positions, [f"{10 ** p:.3g}" for p in positions]
 
 
 class LossChart(PlotextPlot):
@@ -72,13 +89,18 @@ class LossChart(PlotextPlot):
             title += f"  best test MSE {best[1]:.5f} @ epoch {best[0]}"
         plt.title(title)
         plt.xlabel("epoch")
-        plt.ylabel("MSE")
-        plt.yscale("log" if self.log_scale else "linear")
-        if self.epochs:
-            plt.plot(self.epochs, self.train_mse, label="train MSE", marker="braille")
-            plt.plot(self.epochs, self.test_mse, label="test MSE", marker="braille")
-            assert best is not None
-            plt.scatter([best[0]], [best[1]], marker="◆", label="best test")
+        plt.ylabel("MSE (log)" if self.log_scale else "MSE")
+        if best is not None:
+            train, test, best_y = self.train_mse, self.test_mse, best[1]
+            if self.log_scale:
+                # plotext's own log axis transforms its data in place on every build, so a
+                # second render fails; plot log10 values on a linear axis and label in MSE.
+                train, test = _log10(train), _log10(test)
+                best_y = math.log10(max(best_y, _FLOOR))
+                plt.yticks(*_log_ticks(train + test))
+            plt.plot(self.epochs, train, label="train MSE", marker="braille")
+            plt.plot(self.epochs, test, label="test MSE", marker="braille")
+            plt.scatter([best[0]], [best_y], marker="◆", label="best test")
             plt.xticks(self._xticks())
             if len(self.epochs) == 1:
                 plt.xlim(self.epochs[0] - 1, self.epochs[0] + 1)

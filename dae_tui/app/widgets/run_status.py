@@ -44,15 +44,16 @@ class RunStatus(Vertical):
     RunStatus.-failed #state { color: $error; }
     """
 
-    state: reactive[str] = reactive("idle")
+    # init=False: the labels get their first text in compose, before any watcher could run.
+    state: reactive[str] = reactive("idle", init=False)
     """One of `STATES`."""
-    epoch: reactive[int] = reactive(0)
+    epoch: reactive[int] = reactive(0, init=False)
     """The epoch in progress (or last finished)."""
-    epochs: reactive[int] = reactive(0)
+    epochs: reactive[int] = reactive(0, init=False)
     """Epochs in the run."""
-    speed: reactive[str] = reactive("")
+    speed: reactive[str] = reactive("", init=False)
     """Images per second and ETA, as shown."""
-    where: reactive[str] = reactive("No run yet: set up the form and press s.")
+    where: reactive[str] = reactive("No run yet: set up the form and press s.", init=False)
     """Dataset (saying when it is the bundled sample), data source and device."""
 
     def compose(self) -> ComposeResult:
@@ -65,13 +66,12 @@ class RunStatus(Vertical):
         yield Label(self.where, id="where")
 
     def on_mount(self) -> None:
-        self.watch_state(self.state)
+        self.set_class(True, f"-{self.state}")
 
     def watch_state(self, state: str) -> None:
         for other in STATES:
             self.set_class(other == state, f"-{other}")
-        for label in self.query("#state").results(Label):
-            label.update(f"● {state}")
+        self.query_one("#state", Label).update(f"● {state}")
 
     def _show_epoch(self) -> None:
         text = f"Epoch {self.epoch}/{self.epochs}" if self.epochs else ""

@@ -1,0 +1,267 @@
+"""The dashboard driven through Textual's Pilot: form validation, a real tiny run, controls."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+
+import pytest
+from rich.console import Console
+from textual.widgets import Input, RichLog, Static
+
+from dae_tui.app import DaeApp
+from dae_tui.app.messages import EngineEvent
+from dae_tui.app.widgets import ConfigForm, ImageBrowser, LossChart, RunStatus
+from dae_tui.app.widgets.image_browser import ImageStrip
+from dae_tui.config import FIELD_SPECS, TrainConfig
+from dae_tui.engine.events import BatchProgress, EpochEnd, RunStarted, RunStopped
+
+SIZE = (100, 30)
+
+
+def tiny(**changes) -> TrainConfig:
+    base = dict(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=2, threads=1)
+    return TrainConfig(**{**base, **changes})
+
+
+async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def collector():
+    seen: list = []
+
+    def hook(message):
+        if isinstance(message, EngineEvent):
+            seen.append(message.event)
+
+    return seen, hook
+
+
+@pytest.mark.parametrize(
+    "field, text, message",
+    [
+        ("noise_factor", "lots", "must be a number from 0 to 5 (got 'lots')"),
+        ("noise_factor", "7", "must be a number from 0 to 5 (got 7.0)"),
+        ("batch_size", "0", "must be a whole number from 1 to 8192 (got 0)"),
+        ("lr", "0", "must be a number above 0 to 1 (got 0.0)"),
+        ("weight_decay", "-1", "must be a number from 0 to 1 (got -1.0)"),
+        ("epochs", "1.5", "must be a whole number from 1 to 10000 (got '1.5')"),
+        ("seed", "-3", "must be a whole number from 0 to 2147483647 (got -3)"),
+        ("train_limit", "0", "must be a whole number from 1 to 10000000, or empty for all (got 0)"),
+        ("threads", "many", "must be a whole number from 0 to 1024 (got 'many')"),
+        ("data_dir", "/no/such/dir", "must be an existing folder (got '/no/such/dir')"),
+    ],
+)
+async def test_invalid_field_shows_its_message_and_start_does_nothing(field, text, message, tmp_path):
+    app = DaeApp(tiny(), runs_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        form = app.query_one(ConfigForm)
+        app.query_one(f"#field-{field}", Input).value = text
+        await pilot.pause()
+        error = app.query_one(f"#error-{field}", Static)
+        assert error.has_class("-shown") and str(error.render()) == message
+        assert app.query_one(f"#row-{field}").has_class("-invalid")
+        assert form.config is None and [e.field for e in form.errors] == [field]
+        await pilot.press("escape", "s")
+        await pilot.pause(0.2)
+        assert app.state == "idle" and app.trainer is None
+        assert list(tmp_path.iterdir()) == []
+        # Fixing the field clears the mark.
+        app.query_one(f"#field-{field}", Input).value = "" if field == "data_dir" else "1"
+        await pilot.pause()
+        assert form.config is not None and not error.has_class("-shown")
+
+
+async def test_form_messages_are_the_clis(tmp_path):
+    from dae_tui.config import ConfigError, config_from_strings
+
+    app = DaeApp(tiny(), runs_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#field-epochs", Input).value = "0"
+        await pilot.pause()
+        form_error = app.query_one(ConfigForm).errors[0]
+    with pytest.raises(ConfigError) as info:
+        config_from_strings({"epochs": "0"})
+    assert str(info.value) == str(form_error)
+
+
+async def test_form_covers_every_config_field_and_round_trips(tmp_path):
+    config = tiny(noise_factor=0.3, clamp=True, lr=0.002, seed=7)
+    app = DaeApp(config, runs_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        form = app.query_one(ConfigForm)
+        for name in FIELD_SPECS:
+            assert app.query(f"#field-{name}")
+        assert form.config == config
+
+
+async def test_tiny_run_fills_the_chart_and_the_images(tmp_path):
+    seen, hook = collector()
+    app = DaeApp(tiny(), runs_dir=tmp_path)
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "finished")
+        chart = app.query_one(LossChart)
+        assert chart.epochs == [1, 2] and len(chart.train_mse) == 2 and len(chart.test_mse) == 2
+        assert chart.best is not None and chart.best[1] == min(chart.test_mse)
+        status = app.query_one(RunStatus)
+        assert (status.epoch, status.epochs) == (2, 2)
+        assert "bundled offline sample" in status.where
+        browser = app.query_one(ImageBrowser)
+        assert sorted(browser.history) == [0, 1, 2]
+        assert len(browser.history[2].denoised) == 8
+        await pilot.press("i")
+        await pilot.pause(0.2)
+        strip = app.query_one(ImageStrip)
+        assert strip.samples is browser.history[2] and strip.size.width > 0
+        console = Console(width=400, record=True, file=io.StringIO())
+        console.print(strip.render())
+        text = console.export_text()
+        # Three rows of 8 pictures, each at least 14 x 7 half-block cells.
+        assert text.count("▀") >= 3 * 8 * 14 * 7
+        assert "clean" in text and "noisy" in text and "denoised" in text
+        info = str(browser.query_one("#info", Static).render())
+        assert info.startswith("epoch 2/2 (latest)")
+        await pilot.press("right")
+        assert browser.selected == 1
+        assert "#2/8 1: noisy" in str(browser.query_one("#info", Static).render())
+        await pilot.press("left_square_bracket")
+        assert browser.shown_epoch == 1
+        assert str(browser.query_one("#info", Static).render()).startswith("epoch 1/2 ([ ] to step)")
+        await pilot.press("right_square_bracket")
+        assert browser.shown_epoch == 2 and browser.viewing is None
+        await pilot.press("l")
+        await pilot.pause(0.2)
+        log = "\n".join(str(line.text) for line in app.query_one("#log-view", RichLog).lines)
+        assert "checkpoint saved" in log and "finished 2 epochs" in log
+    ends = [e for e in seen if isinstance(e, EpochEnd)]
+    assert [e.epoch for e in ends] == [1, 2]
+
+
+async def test_log_scale_toggles_with_and_without_data(tmp_path):
+    app = DaeApp(tiny(), runs_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        chart = app.query_one(LossChart)
+        await pilot.press("g")
+        await pilot.pause()
+        assert chart.log_scale
+        for epoch, (train, test) in enumerate([(0.08, 0.05), (0.03, 0.02), (0.02, 0.018)], 1):
+            chart.add_epoch(epoch, train, test)
+        await pilot.pause()
+        assert "MSE" in str(chart.render()) and "best test MSE 0.01800 @ epoch 3" in str(chart.render())
+        await pilot.press("g")
+        await pilot.pause()
+        assert not chart.log_scale and "epoch" in str(chart.render())
+
+
+async def test_pause_holds_the_batch_counter_and_resume_moves_it(tmp_path, monkeypatch):
+    from dae_tui.engine import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "PROGRESS_INTERVAL_S", 0.0)
+    seen, hook = collector()
+    app = DaeApp(tiny(train_limit=None, batch_size=8, epochs=20), runs_dir=tmp_path)
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: len([e for e in seen if isinstance(e, BatchProgress)]) >= 3)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.state == "paused")
+        held = len([e for e in seen if isinstance(e, BatchProgress)])
+        bar = app.query_one("#bar").progress
+        await pilot.pause(0.5)
+        assert len([e for e in seen if isinstance(e, BatchProgress)]) == held
+        assert app.query_one("#bar").progress == bar
+        await pilot.press("p")
+        await wait_until(pilot, lambda: len([e for e in seen if isinstance(e, BatchProgress)]) > held + 2)
+        assert app.state == "training"
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.state == "stopped")
+        assert isinstance(seen[-1], RunStopped)
+
+
+async def test_quit_mid_run_stops_the_worker_and_keeps_the_checkpoint(tmp_path):
+    seen, hook = collector()
+    app = DaeApp(tiny(train_limit=None, batch_size=16, epochs=50), runs_dir=tmp_path)
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: any(isinstance(e, EpochEnd) for e in seen))
+        trainer = app.trainer
+        await pilot.press("q")
+    assert trainer is not None and trainer.stop_requested
+    assert app.return_value == 0
+    (run_dir,) = tmp_path.iterdir()
+    assert (run_dir / "checkpoint.pt").is_file()
+    import torch
+
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["epoch"] >= 1
+
+
+async def test_a_failing_run_is_reported_not_raised(tmp_path, no_debian):
+    app = DaeApp(tiny(source="local", data_dir=str(tmp_path)), runs_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "failed")
+        assert any("no mnist IDX files" in n.message for n in app._notifications)
+        await pilot.press("l")
+        await pilot.pause(0.2)
+        log = "\n".join(str(line.text) for line in app.query_one("#log-view", RichLog).lines)
+        assert "failed: no mnist IDX files" in log
+
+
+async def test_a_crashing_worker_is_reported_not_raised(tmp_path, monkeypatch):
+    from dae_tui.engine.trainer import Trainer
+
+    def explode(self):
+        raise RuntimeError("boom in the engine")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(Trainer, "run", explode)
+    app = DaeApp(tiny(), runs_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "failed")
+        assert any("boom in the engine" in n.message for n in app._notifications)
+
+
+async def test_resume_from_the_app_continues_the_run(tmp_path):
+    first = DaeApp(tiny(epochs=1), runs_dir=tmp_path)
+    async with first.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: first.state == "finished")
+    (run_dir,) = tmp_path.iterdir()
+    seen, hook = collector()
+    again = DaeApp(tiny(), runs_dir=tmp_path, resume=run_dir, overrides={"epochs": 2})
+    async with again.run_test(size=SIZE, message_hook=hook) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: again.state == "finished")
+        assert again.query_one(LossChart).epochs == [1, 2]
+    started = [e for e in seen if isinstance(e, RunStarted)][0]
+    assert started.start_epoch == 2
+
+
+def test_first_frame_needs_no_torch():
+    """Importing the CLI and the app, and mounting the app, leave torch unimported."""
+    code = """
+import sys, asyncio
+import dae_tui.cli, dae_tui.app
+from dae_tui.app import DaeApp
+assert "torch" not in sys.modules, "import"
+DaeApp.load_engine = lambda self: None  # keep the background import out of this check
+async def main():
+    app = DaeApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "torch" not in sys.modules, "mount"
+        assert app.query_one("Footer")
+asyncio.run(main())
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr

@@ -1,0 +1,63 @@
+"""SVG snapshots of the dashboard at a fixed size, with everything random seeded.
+
+Update after an intended change with `pytest tests/test_snapshots.py --snapshot-update` and look at
+the SVGs in tests/__snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual.widgets import Input
+
+from dae_tui.app import DaeApp
+from dae_tui.config import TrainConfig
+
+SIZE = (100, 30)
+
+
+def tiny_app(runs_dir) -> DaeApp:
+    # One thread: the same arithmetic, so the same curves and pictures, on every machine.
+    config = TrainConfig(dataset="mnist", source="bundled", train_limit=512, batch_size=32,
+                         epochs=2, seed=0, threads=1)
+    return DaeApp(config, runs_dir=runs_dir)
+
+
+async def steady(pilot) -> None:
+    """Switch off cursor blinking so a screenshot does not depend on the moment it is taken."""
+    for field in pilot.app.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
+async def finish(pilot) -> None:
+    """Press s and wait until the run has finished."""
+    await pilot.press("s")
+    deadline = time.monotonic() + 120
+    while pilot.app.state != "finished":
+        assert time.monotonic() < deadline, "the tiny run did not finish"
+        await pilot.pause(0.05)
+    await steady(pilot)
+
+
+class TestIdle:
+    """The screen a user meets: the form, an empty chart, the idle status and the key bindings."""
+
+    def test_idle(self, snap_compare, tmp_path):
+        assert snap_compare(tiny_app(tmp_path), terminal_size=SIZE, run_before=steady)
+
+
+class TestFinishedRun:
+    """A finished 2-epoch run on the bundled sample: curves on the chart, images in their tab."""
+
+    def test_finished_chart(self, snap_compare, tmp_path):
+        assert snap_compare(tiny_app(tmp_path), terminal_size=SIZE, run_before=finish)
+
+    def test_finished_images(self, snap_compare, tmp_path):
+        async def finish_then_images(pilot):
+            await finish(pilot)
+            await pilot.press("i")  # the Images tab
+            await pilot.press("right", "right")  # select the third image
+            await steady(pilot)
+
+        assert snap_compare(tiny_app(tmp_path), terminal_size=SIZE, run_before=finish_then_images)
