@@ -133,4 +133,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_headless(invocation)
     from .app import run_app
 
-    return run_app(invocation)
+    run_app(invocation)

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import sys
+from typing import TYPE_CHECKING, NoReturn
 
 from .app import DaeApp
 
@@ -25,7 +27,21 @@ def make_app(invocation: Invocation) -> DaeApp:
     )
 
 
-def run_app(invocation: Invocation) -> int:
-    """Run the dashboard until the user quits; the process exit code."""
-    result = make_app(invocation).run()
-    return int(result or 0)
+TRAINER_EXIT_WAIT_S = 10.0
+"""How long leaving the app waits for a stopping run to reach the end of its batch."""
+
+
+def run_app(invocation: Invocation) -> NoReturn:
+    """Run the dashboard until the user quits, then end the process.
+
+    Quit has already asked the engine to stop at the next batch; once that thread is done (its
+    last finished epoch's checkpoint is on disk, written atomically), the process leaves through
+    `os._exit`: tearing down torch's interpreter state would otherwise keep the user waiting for
+    most of a second after the terminal is back.
+    """
+    app = make_app(invocation)
+    result = app.run()
+    app.training_idle.wait(TRAINER_EXIT_WAIT_S)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(result or 0))

@@ -8,6 +8,7 @@ batch, so the last finished epoch's checkpoint is kept and the terminal comes ba
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,9 @@ class DaeApp(App[int]):
         self.start_when_loaded = False
         self.trainer: Trainer | None = None
         self.last_run_dir: str | None = None
+        self.training_idle = threading.Event()
+        """Set while no training thread is running (cleared for the life of each run)."""
+        self.training_idle.set()
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -104,7 +108,9 @@ class DaeApp(App[int]):
 
     def on_mount(self) -> None:
         self.log_line("dae-tui ready: loading the engine (torch) in the background")
-        self.load_engine()
+        # After the first frame is on screen: the import holds the GIL much of the time and
+        # would otherwise slow the first paint down.
+        self.call_after_refresh(self.load_engine)
 
     # --- background work ------------------------------------------------------------------
 
@@ -122,10 +128,13 @@ class DaeApp(App[int]):
     def train(self, trainer: Trainer) -> None:
         """Run the engine, posting each event; the only thing this thread does to the UI."""
         worker = get_current_worker()
-        for event in trainer.run():
-            if worker.is_cancelled:
-                trainer.request_stop()
-            self.post_message(wrap(event))
+        try:
+            for event in trainer.run():
+                if worker.is_cancelled:
+                    trainer.request_stop()
+                self.post_message(wrap(event))
+        finally:
+            self.training_idle.set()
 
     @on(EngineLoaded)
     def _engine_loaded(self, message: EngineLoaded) -> None:
@@ -185,6 +194,7 @@ class DaeApp(App[int]):
             trainer = Trainer(config, runs_dir=self.runs_dir)
         self.trainer = trainer
         self.log_line("starting a run")
+        self.training_idle.clear()
         self.train(trainer)
 
     def action_pause(self) -> None:

@@ -1,0 +1,92 @@
+"""How fast the real `dae-tui` appears and goes away, measured in a real terminal (tmux).
+
+    python -m benchmarks.tui_latency [--runs 5]
+
+1. Launch to first frame: from starting the command in tmux to the footer and idle state being on
+   screen, against a minimal Textual app measured the same way (the reference).
+2. Quit mid-epoch: training Fashion-MNIST (Debian's full copy when installed, else the bundled
+   sample), press q in the middle of an epoch and time until the process has exited.
+
+Prints medians, min/max and the ratio to the reference. tmux polling adds up to ~10 ms to each figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from tmux import TmuxSession  # noqa: E402
+
+DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
+
+REFERENCE_APP = """
+from textual.app import App
+from textual.widgets import Footer, Label
+class Hello(App):
+    BINDINGS = [("q", "quit", "Quit")]
+    def compose(self):
+        yield Label("● idle")
+        yield Footer()
+Hello().run()
+"""
+
+
+def first_frame(command: str, texts: tuple[str, ...]) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        session = TmuxSession(command, Path(tmp), width=100, height=30)
+        try:
+            seconds = session.wait_for(*texts, timeout=30, interval=0.005)
+            session.press("q")
+            session.wait_exit()
+            return seconds
+        finally:
+            session.close()
+
+
+def quit_mid_epoch() -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        command = shlex.join([DAE_TUI, "--dataset", "fashion-mnist", "--epochs", "5",
+                              "--runs-dir", str(Path(tmp) / "runs")])
+        session = TmuxSession(command, Path(tmp), width=100, height=30)
+        try:
+            session.wait_for("● idle")
+            session.press("s")
+            session.wait_for("● training", "img/s", timeout=120)
+            time.sleep(1.0)
+            pressed = time.perf_counter()
+            session.press("q")
+            session.wait_exit(interval=0.005)
+            return time.perf_counter() - pressed
+        finally:
+            session.close()
+
+
+def describe(name: str, values: list[float]) -> str:
+    return (f"{name:<34} median {statistics.median(values) * 1000:7.0f} ms   "
+            f"min {min(values) * 1000:5.0f}   max {max(values) * 1000:5.0f}   (n={len(values)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    reference = shlex.join([sys.executable, "-c", REFERENCE_APP])
+    ref, app = [], []
+    for _ in range(args.runs):  # alternate, so drift hits both alike
+        ref.append(first_frame(reference, ("● idle", "Quit")))
+        app.append(first_frame(DAE_TUI, ("● idle", "Quit", "Dataset")))
+    quits = [quit_mid_epoch() for _ in range(max(1, args.runs // 2))]
+    print(describe("minimal Textual app, first frame", ref))
+    print(describe("dae-tui, first frame", app))
+    print(f"{'first-frame ratio dae-tui / minimal':<34} {statistics.median(app) / statistics.median(ref):.2f}x")
+    print(describe("dae-tui, q mid-epoch to exit", quits))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The real `dae-tui` in a real terminal (tmux, 100x30): start, train 2 epochs, look, quit."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from tmux import TmuxSession
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+def test_train_two_epochs_in_tmux_and_quit(tmp_path):
+    command = shlex.join([
+        str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
+        "--epochs", "2", "--train-limit", "2000", "--runs-dir", str(tmp_path / "runs"),
+    ])
+    session = TmuxSession(command, tmp_path, width=100, height=30)
+    try:
+        session.wait_for("Start", "Quit", "● idle")
+        session.press("s")
+        session.wait_for("Epoch 2/2", "● finished", timeout=120)
+        assert "mnist (bundled offline sample)" in session.screen()
+        session.press("i")
+        session.wait_for("denoised", "▀")
+        screen = session.screen()
+        assert screen.count("▀") > 1000
+        session.press("q")
+        assert session.wait_exit() == 0
+    finally:
+        session.close()
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert (run_dir / "checkpoint.pt").is_file()
+    assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 2

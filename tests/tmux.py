@@ -1,0 +1,62 @@
+"""A real terminal for end-to-end checks: the program runs in a private tmux server.
+
+Shared by the end-to-end test and the latency benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+
+class TmuxSession:
+    """One detached tmux session on its own server socket, running one shell command."""
+
+    def __init__(self, command: str, workdir: Path, width: int = 100, height: int = 30) -> None:
+        if not shutil.which("tmux"):
+            raise FileNotFoundError("tmux")
+        self.socket = f"dae-tui-{os.getpid()}-{time.monotonic_ns()}"
+        self.exit_file = workdir / "exit-code"
+        wrapped = f"{command}; echo $? > {shlex.quote(str(self.exit_file))}"
+        env = {**os.environ, "COLORTERM": "truecolor"}
+        self.started = time.perf_counter()
+        self._tmux("new-session", "-d", "-s", "e2e", "-x", str(width), "-y", str(height),
+                   f"bash -c {shlex.quote(wrapped)}", env=env)
+
+    def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                                text=True, env=env)
+        return result.stdout
+
+    def screen(self) -> str:
+        """The visible pane as text."""
+        return self._tmux("capture-pane", "-p", "-t", "e2e")
+
+    def press(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "e2e", *keys)
+
+    def wait_for(self, *texts: str, timeout: float = 60.0, interval: float = 0.01) -> float:
+        """Wait until every text is on screen; seconds since the session started."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            screen = self.screen()
+            if all(t in screen for t in texts):
+                return time.perf_counter() - self.started
+            time.sleep(interval)
+        raise TimeoutError(f"{texts} not on screen after {timeout} s:\n{self.screen()}")
+
+    def wait_exit(self, timeout: float = 30.0, interval: float = 0.01) -> int:
+        """Wait for the command to end; its exit code."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if self.exit_file.exists() and self.exit_file.read_text().strip():
+                return int(self.exit_file.read_text())
+            time.sleep(interval)
+        raise TimeoutError(f"still running after {timeout} s:\n{self.screen()}")
+
+    def close(self) -> None:
+        self._tmux("kill-server")
