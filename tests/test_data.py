@@ -97,7 +97,7 @@ def test_local_fashion_mnist_uses_debians_folder(tmp_path, monkeypatch):
 def test_bundled_sample_is_the_real_test_set_split_8000_2000(dataset, mean):
     loaded = load_data(TrainConfig(dataset=dataset, source="bundled"))
     assert (len(loaded.train), len(loaded.test)) == (8000, 2000)
-    assert loaded.is_sample and "bundled offline sample" in loaded.detail
+    assert loaded.is_sample and loaded.detail == str(data.bundled_dir(dataset))
     everything = torch.cat([loaded.train.images, loaded.test.images]).float()
     assert everything.mean().item() == pytest.approx(mean, abs=0.1)
     assert torch.bincount(loaded.test.labels, minlength=10).min() > 150

@@ -76,7 +76,7 @@ class LoadedData:
     """The source actually used: local, download or bundled."""
 
     detail: str
-    """Where exactly: a folder, or 'bundled offline sample (8,000 train / 2,000 test)'."""
+    """Where exactly: the folder the files were read from."""
 
     notes: tuple[str, ...] = ()
     """Why earlier sources were passed over (for `auto`)."""
@@ -250,8 +250,7 @@ def _load_bundled(config: TrainConfig) -> LoadedData:
     is_test = index % BUNDLED_TEST_EVERY == BUNDLED_TEST_EVERY - 1
     train = DataSplit(full.images[~is_test], full.labels[~is_test])
     test = DataSplit(full.images[is_test], full.labels[is_test])
-    detail = f"bundled offline sample ({len(train):,} train / {len(test):,} test)"
-    return LoadedData(train, test, source="bundled", detail=detail)
+    return LoadedData(train, test, source="bundled", detail=str(folder))
 
 
 # --- choosing ------------------------------------------------------------------------------
