@@ -31,37 +31,12 @@ from .engine.events import (
     RunStarted,
     RunStopped,
 )
+from .formatting import format_epoch, format_eta, format_started
 
 if TYPE_CHECKING:
     from .cli import Invocation
 
-__all__ = ["format_epoch", "format_started", "run_headless"]
-
-
-def _eta(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
-def format_started(event: RunStarted) -> str:
-    """The run's opening line: what trains on what, where, and where it is saved."""
-    resumed = f", resuming at epoch {event.start_epoch}" if event.resumed_from else ""
-    return (
-        f"{event.dataset_label}: {event.train_size:,} train / {event.test_size:,} test images "
-        f"from {event.source} ({event.source_detail}); model {event.config.model} "
-        f"({event.parameters:,} parameters) on {event.device}, {event.threads} threads{resumed}\n"
-        f"run folder: {event.run_dir}"
-    )
-
-
-def format_epoch(event: EpochEnd) -> str:
-    """One finished epoch as a line."""
-    return (
-        f"epoch {event.epoch}/{event.epochs}  train MSE {event.train_mse:.5f}  "
-        f"test MSE {event.test_mse:.5f}  test PSNR {event.test_psnr:.2f} dB "
-        f"(noisy {event.noisy_psnr:.2f} dB)  {event.seconds:.1f} s  {event.images_per_s:,.0f} img/s"
-    )
+__all__ = ["run_headless"]
 
 
 def run_headless(invocation: Invocation) -> int:
@@ -69,7 +44,8 @@ def run_headless(invocation: Invocation) -> int:
     from .cli import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE
     from .engine.trainer import Trainer
 
-    console = Console(stderr=True, highlight=False)
+    # markup=False: paths and messages are printed as they are, never read as markup.
+    console = Console(stderr=True, highlight=False, markup=False)
     trainer = Trainer(
         None if invocation.resume else invocation.config,
         resume=invocation.resume,
@@ -78,7 +54,7 @@ def run_headless(invocation: Invocation) -> int:
     )
 
     def on_sigint(signum: int, frame: Any) -> None:
-        console.print("[yellow]stopping after this batch (Ctrl-C again aborts)[/]")
+        console.print("stopping after this batch (Ctrl-C again aborts)", style="yellow")
         signal.signal(signal.SIGINT, signal.default_int_handler)
         trainer.request_stop()
 
@@ -102,12 +78,12 @@ def run_headless(invocation: Invocation) -> int:
                     dataset, source = event.config.dataset, event.source
                     console.print(format_started(event))
                 elif isinstance(event, Notice):
-                    console.print(f"[dim]note: {event.text}[/]")
+                    console.print(f"note: {event.text}", style="dim")
                 elif isinstance(event, BatchProgress):
                     description = f"epoch {event.epoch}/{event.epochs}"
                     fields = dict(
                         mse=f"{event.train_mse:.5f}", speed=f"{event.images_per_s:,.0f}",
-                        eta=_eta(event.eta_s),
+                        eta=format_eta(event.eta_s),
                     )
                     if task is None:
                         task = progress.add_task(description, total=event.batches, **fields)

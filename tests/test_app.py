@@ -265,3 +265,31 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_progress_messages_merge_but_other_events_do_not():
+    from dae_tui.app.messages import EngineProgress, wrap
+    from dae_tui.engine.events import Notice
+
+    progress = wrap(BatchProgress(1, 2, 3, 10, 0.1, 100.0, 5.0))
+    newer = wrap(BatchProgress(1, 2, 4, 10, 0.1, 100.0, 4.0))
+    notice = wrap(Notice("hello"))
+    assert isinstance(progress, EngineProgress) and not isinstance(notice, EngineProgress)
+    assert progress.can_replace(newer)
+    assert not progress.can_replace(notice) and not notice.can_replace(newer)
+
+
+async def test_short_terminal_scrolls_the_picture_rows(tmp_path):
+    app = DaeApp(tiny(epochs=1), runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "finished")
+        await pilot.press("i")
+        await pilot.pause(0.2)
+        browser = app.query_one(ImageBrowser)
+        assert app.query_one(ImageStrip).scale == 2  # three full-size rows cannot fit in 24 lines
+        container = browser.query_one("ScrollableContainer")
+        assert container.scroll_y == 0
+        await pilot.press("down")
+        await pilot.pause(0.1)
+        assert container.scroll_y > 0

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -33,9 +34,9 @@ from ..engine.events import (
     RunStopped,
     Samples,
 )
+from ..formatting import format_epoch, format_eta, format_started
 from .messages import EngineEvent, EngineLoaded, wrap
 from .widgets import ConfigForm, ImageBrowser, LossChart, RunStatus
-from .widgets.run_status import format_eta
 
 if TYPE_CHECKING:
     from ..engine.trainer import Trainer
@@ -102,7 +103,7 @@ class DaeApp(App[int]):
             with TabPane("Images (i)", id="images"):
                 yield ImageBrowser(id="browser")
             with TabPane("Log (l)", id="log"):
-                yield RichLog(id="log-view", markup=True, wrap=True)
+                yield RichLog(id="log-view", wrap=True)
         yield RunStatus(id="status")
         yield Footer()
 
@@ -139,7 +140,7 @@ class DaeApp(App[int]):
     @on(EngineLoaded)
     def _engine_loaded(self, message: EngineLoaded) -> None:
         if message.error:
-            self.log_line(f"[red]cannot load the engine: {message.error}[/]")
+            self.log_line(f"cannot load the engine: {message.error}", "red")
             self.notify(message.error, title="Engine failed to load", severity="error")
             self.state = "failed"
             return
@@ -155,7 +156,7 @@ class DaeApp(App[int]):
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             text = f"{type(error).__name__}: {error}"
-            self.log_line(f"[red]worker {event.worker.name} failed: {text}[/]")
+            self.log_line(f"worker {event.worker.name} failed: {text}", "red")
             self.notify(text, title="Training failed", severity="error")
             if event.worker.group == "train" or self.state in ACTIVE_STATES:
                 self.state = "failed"
@@ -239,9 +240,9 @@ class DaeApp(App[int]):
         self.query_one(RunStatus).state = state
         self.query_one(ConfigForm).disabled = state in ACTIVE_STATES
 
-    def log_line(self, text: str) -> None:
-        """Add a line to the Log tab."""
-        self.query_one("#log-view", RichLog).write(text)
+    def log_line(self, text: str, style: str = "") -> None:
+        """Add a line to the Log tab (plain text: paths and messages are never read as markup)."""
+        self.query_one("#log-view", RichLog).write(Text(text, style=style))
 
     @on(ConfigForm.Changed)
     def _form_changed(self, message: ConfigForm.Changed) -> None:
@@ -268,18 +269,14 @@ class DaeApp(App[int]):
             self.query_one(LossChart).add_epoch(event.epoch, event.train_mse, event.test_mse)
             status.epoch = event.epoch
             status.set_batch(1, 1)
-            self.log_line(
-                f"epoch {event.epoch}/{event.epochs}: train MSE {event.train_mse:.5f}, test MSE "
-                f"{event.test_mse:.5f}, test PSNR {event.test_psnr:.2f} dB (noisy "
-                f"{event.noisy_psnr:.2f} dB), {event.seconds:.1f} s, {event.images_per_s:,.0f} img/s; "
-                f"checkpoint saved: {event.checkpoint}"
-            )
+            self.log_line(format_epoch(event))
+            self.log_line(f"checkpoint saved: {event.checkpoint}")
         elif isinstance(event, Samples):
             self.query_one(ImageBrowser).add(event)
         elif isinstance(event, RunStarted):
             self._started(event, status)
         elif isinstance(event, Notice):
-            self.log_line(f"[yellow]note:[/] {event.text}")
+            self.log_line(f"note: {event.text}", "yellow")
         elif isinstance(event, Paused):
             self.state = "paused"
             self.log_line(f"paused at epoch {event.epoch}, batch {event.batch}")
@@ -290,16 +287,16 @@ class DaeApp(App[int]):
             self.state = "finished"
             best = f", best test MSE {event.best_test_mse:.5f}" if event.best_test_mse else ""
             status.speed = f"finished {event.epochs} epochs{best}"
-            self.log_line(f"[green]finished {event.epochs} epochs{best}; saved in {event.run_dir}[/]")
+            self.log_line(f"finished {event.epochs} epochs{best}; saved in {event.run_dir}", "green")
         elif isinstance(event, RunStopped):
             self.state = "stopped"
             kept = f"checkpoint of epoch {event.last_epoch} kept" if event.last_epoch else "no epoch finished"
             status.speed = f"stopped: {kept}"
-            self.log_line(f"[yellow]stopped: {kept} in {event.run_dir}[/]")
+            self.log_line(f"stopped: {kept} in {event.run_dir}", "yellow")
         elif isinstance(event, RunFailed):
             self.state = "failed"
             status.speed = "failed: see the Log tab (l)"
-            self.log_line(f"[red]failed: {event.message}[/]")
+            self.log_line(f"failed: {event.message}", "red")
             self.notify(event.message, title="Run failed", severity="error", timeout=10)
 
     def _started(self, event: RunStarted, status: RunStatus) -> None:
@@ -318,11 +315,7 @@ class DaeApp(App[int]):
         self.query_one(ImageBrowser).reset(event.config.dataset, event.config.epochs)
         if event.resumed_from:
             self.query_one(ConfigForm).set_config(event.config)
-        self.log_line(
-            f"training {event.dataset_label} ({event.source}: {event.source_detail}) on "
-            f"{event.device}, {event.threads} threads, model {event.config.model} "
-            f"({event.parameters:,} parameters); run folder {event.run_dir}"
-        )
+        self.log_line(format_started(event))
 
     @staticmethod
     def _earlier_records(event: RunStarted) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ Keeps every epoch's `Samples` of the current run. ←/→ move the selection acr
 noisy vs denoised, is shown); [ and ] step back and forward through earlier epochs; while the
 latest epoch is shown, new epochs replace it, otherwise the view stays where the user put it.
 Pictures are drawn at full size (28x28 pixels in 28x14 cells) when the three rows fit the height,
-else at half size; z cycles auto / full / half.
+else at half size; z cycles auto / full / half; ↑/↓ scroll when the rows still do not fit.
 """
 
 from __future__ import annotations
@@ -136,6 +136,8 @@ class ImageBrowser(Vertical, can_focus=True):
         Binding("left_square_bracket", "epoch(-1)", "Earlier", key_display="["),
         Binding("right_square_bracket", "epoch(1)", "Later", key_display="]"),
         Binding("z", "zoom", "Zoom"),
+        Binding("up", "scroll_rows(-1)", "Scroll up", show=False),
+        Binding("down", "scroll_rows(1)", "Scroll down", show=False),
     ]
 
     ZOOMS = ("auto", "full", "half")
@@ -189,6 +191,12 @@ class ImageBrowser(Vertical, can_focus=True):
         at = epochs.index(self.shown_epoch)  # type: ignore[arg-type]
         target = epochs[max(0, min(len(epochs) - 1, at + step))]
         self.viewing = None if target == epochs[-1] else target
+
+    def action_scroll_rows(self, step: int) -> None:
+        """Scroll by one picture row, for terminals too short to show all three."""
+        strip = self.query_one(ImageStrip)
+        rows = -(-28 // strip.scale) // 2 + 1
+        self.query_one(ScrollableContainer).scroll_relative(y=step * rows, animate=False)
 
     def action_zoom(self) -> None:
         self.zoom = self.ZOOMS[(self.ZOOMS.index(self.zoom) + 1) % len(self.ZOOMS)]

@@ -16,15 +16,6 @@ STATES = ("idle", "loading", "training", "paused", "finished", "stopped", "faile
 """Every state a run can be in, as the panel shows it."""
 
 
-def format_eta(seconds: float | None) -> str:
-    """Seconds as H:MM:SS, or an em dash when unknown."""
-    if seconds is None:
-        return "—"
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
 class RunStatus(Vertical):
     """Two lines about the current run, docked under the main area."""
 

@@ -1,0 +1,39 @@
+"""Text for people, shared by `dae-tui train` and the dashboard so both say things the same way.
+
+Imports nothing from torch, textual or rich.
+"""
+
+from __future__ import annotations
+
+from .engine.events import EpochEnd, RunStarted
+
+__all__ = ["format_epoch", "format_eta", "format_started"]
+
+
+def format_eta(seconds: float | None) -> str:
+    """Seconds as H:MM:SS, or an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def format_started(event: RunStarted) -> str:
+    """What trains on what, where, and where it is saved (two lines)."""
+    resumed = f", resuming at epoch {event.start_epoch}" if event.resumed_from else ""
+    return (
+        f"{event.dataset_label}: {event.train_size:,} train / {event.test_size:,} test images "
+        f"from {event.source} ({event.source_detail}); model {event.config.model} "
+        f"({event.parameters:,} parameters) on {event.device}, {event.threads} threads{resumed}\n"
+        f"run folder: {event.run_dir}"
+    )
+
+
+def format_epoch(event: EpochEnd) -> str:
+    """One finished epoch's figures as a line."""
+    return (
+        f"epoch {event.epoch}/{event.epochs}  train MSE {event.train_mse:.5f}  "
+        f"test MSE {event.test_mse:.5f}  test PSNR {event.test_psnr:.2f} dB "
+        f"(noisy {event.noisy_psnr:.2f} dB)  {event.seconds:.1f} s  {event.images_per_s:,.0f} img/s"
+    )
