@@ -246,3 +246,22 @@ def test_engine_imports_neither_textual_nor_rich():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_training_thread_flushes_denormals_in_its_openmp_workers_too():
+    """Denormals slow x86 math many times over; the setting must reach the parallel workers."""
+    code = """
+import threading, torch
+from dae_tui.engine.device import flush_denormals
+out = {}
+def work():
+    flush_denormals()
+    big = torch.full((4_000_000,), 1e-39, dtype=torch.float32)  # large: split across threads
+    out["sum"] = (big * 1.0).sum().item()
+thread = threading.Thread(target=work)
+thread.start(); thread.join()
+plain = (torch.full((4_000_000,), 1e-39, dtype=torch.float32) * 1.0).sum().item()
+print(out["sum"] == 0.0, plain > 0.0)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]

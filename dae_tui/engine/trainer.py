@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ..config import ConfigError, TrainConfig
 from . import checkpoints as ckpt
 from .data import DataError, LoadedData, load_data
-from .device import apply_threads, resolve_device
+from .device import apply_threads, flush_denormals, resolve_device
 from .events import (
     BatchProgress,
     EpochEnd,
@@ -60,6 +60,26 @@ PROGRESS_INTERVAL_S = 0.1
 
 EVAL_BATCH = 1000
 """Test images per forward pass during evaluation."""
+
+
+@dataclass
+class _Loop:
+    """What the training loop works on, and its running totals (for the ETA)."""
+
+    config: TrainConfig
+    train_images: torch.Tensor
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    shuffle_gen: torch.Generator
+    noise_gen: torch.Generator
+    batches: int
+    """Training steps per epoch."""
+    train_seconds: float = 0.0
+    """Training seconds so far in this run (pauses excluded)."""
+    batches_done: int = 0
+    """Steps finished so far in this run."""
+    epoch_start: float = 0.0
+    """perf_counter() when the current epoch began."""
 
 
 @dataclass
@@ -194,15 +214,60 @@ class Trainer:
         if self._running.is_set():
             return
         yield Paused(epoch, batch)
-        while not self._running.wait(0.05):
-            pass
+        self._running.wait()  # request_stop() sets it too
         if not self._stop.is_set():
             yield Resumed(epoch, batch)
 
+    def _train_one_epoch(
+        self, loop: _Loop, epoch: int
+    ) -> Generator[Event, None, tuple[float, float, float] | None]:
+        """One pass over the shuffled training set, yielding progress.
+
+        Returns (mean train MSE, training seconds, paused seconds), or None when stopped.
+        """
+        config, n = loop.config, len(loop.train_images)
+        loop.epoch_start = last_progress = time.perf_counter()
+        paused_s = 0.0
+        perm = torch.randperm(n, generator=loop.shuffle_gen).to(loop.train_images.device)
+        loss_sum = torch.zeros((), device=loop.train_images.device)
+        seen = 0
+        for b in range(loop.batches):
+            if not self._running.is_set():
+                pause_start = time.perf_counter()
+                yield from self._wait_if_paused(epoch, b)
+                paused_s += time.perf_counter() - pause_start
+            if self._stop.is_set():
+                return None
+            idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
+            clean = _as_float(loop.train_images[idx])
+            noisy = add_noise(clean, config.noise, config.noise_factor, loop.noise_gen, config.clamp)
+            loss = F.mse_loss(loop.model(noisy), clean)
+            loop.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            loop.optimizer.step()
+            # Summed on the device: reading the loss each step would sync every batch.
+            loss_sum += loss.detach() * idx.numel()
+            seen += idx.numel()
+            now = time.perf_counter()
+            if now - last_progress >= PROGRESS_INTERVAL_S:
+                last_progress = now
+                active = now - loop.epoch_start - paused_s
+                per_batch = (loop.train_seconds + active) / (loop.batches_done + b + 1)
+                remaining = (loop.batches - b - 1) + (config.epochs - epoch) * loop.batches
+                yield BatchProgress(
+                    epoch, config.epochs, b + 1, loop.batches, loss_sum.item() / seen,
+                    seen / max(active, 1e-9), remaining * per_batch,
+                )
+        train_seconds = time.perf_counter() - loop.epoch_start - paused_s
+        loop.train_seconds += train_seconds
+        loop.batches_done += loop.batches
+        return loss_sum.item() / seen, train_seconds, paused_s
+
     def _run(self) -> Iterator[Event]:
+        flush_denormals()
         config, state = self._resolve_config()
-        device = resolve_device(config.device)
         threads = apply_threads(config.threads)
+        device = resolve_device(config.device)
         data = load_data(config, self.cache_dir)
         for note in data.notes:
             yield Notice(f"passed over {note}")
@@ -254,55 +319,20 @@ class Trainer:
         sample_idx = pick_sample_indices(data.test.labels, 8)
         yield self._samples(model, test, sample_idx, data, start_epoch - 1)
 
-        run_train_seconds = 0.0
-        run_batches = 0
+        loop = _Loop(config, train_images, model, optimizer, shuffle_gen, noise_gen, batches)
         for epoch in range(start_epoch, config.epochs + 1):
-            epoch_start = time.perf_counter()
-            paused_s = 0.0
-            last_progress = epoch_start
-            perm = torch.randperm(n, generator=shuffle_gen).to(device)
-            loss_sum = torch.zeros((), device=device)
-            seen = 0
-            for b in range(batches):
-                if not self._running.is_set():
-                    pause_start = time.perf_counter()
-                    yield from self._wait_if_paused(epoch, b)
-                    paused_s += time.perf_counter() - pause_start
-                if self._stop.is_set():
-                    yield RunStopped(str(self.run_dir), epoch - 1)
-                    return
-                idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
-                clean = _as_float(train_images[idx])
-                noisy = add_noise(clean, config.noise, config.noise_factor, noise_gen, config.clamp)
-                loss = F.mse_loss(model(noisy), clean)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                # Summed on the device: reading the loss each step would sync every batch.
-                loss_sum += loss.detach() * idx.numel()
-                seen += idx.numel()
-                now = time.perf_counter()
-                if now - last_progress >= PROGRESS_INTERVAL_S:
-                    last_progress = now
-                    active = now - epoch_start - paused_s
-                    per_batch = (run_train_seconds + active) / (run_batches + b + 1)
-                    remaining = (batches - b - 1) + (config.epochs - epoch) * batches
-                    yield BatchProgress(
-                        epoch, config.epochs, b + 1, batches, loss_sum.item() / seen,
-                        seen / max(active, 1e-9), remaining * per_batch,
-                    )
-            train_seconds = time.perf_counter() - epoch_start - paused_s
-            run_train_seconds += train_seconds
-            run_batches += batches
-            train_mse = loss_sum.item() / seen
-
+            trained = yield from self._train_one_epoch(loop, epoch)
+            if trained is None:
+                yield RunStopped(str(self.run_dir), epoch - 1)
+                return
+            train_mse, train_seconds, paused_s = trained
             test_mse = evaluate(model, test.clean, test.noisy).mean().item()
-            epoch_seconds = time.perf_counter() - epoch_start - paused_s
+            epoch_seconds = time.perf_counter() - loop.epoch_start - paused_s
             path = self.run_dir / ckpt.CHECKPOINT_NAME
             end = EpochEnd(
                 epoch=epoch, epochs=config.epochs, train_mse=train_mse, test_mse=test_mse,
                 test_psnr=psnr_from_mse(test_mse), noisy_psnr=test.noisy_psnr,
-                seconds=epoch_seconds, images_per_s=seen / max(train_seconds, 1e-9),
+                seconds=epoch_seconds, images_per_s=n / max(train_seconds, 1e-9),
                 checkpoint=str(path),
             )
             records.append(end.to_json(config.dataset, data.source))
