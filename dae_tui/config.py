@@ -9,6 +9,7 @@ This module is imported at start-up by the UI: it may not import torch, textual 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -27,7 +28,9 @@ __all__ = [
     "FieldError",
     "FieldSpec",
     "TrainConfig",
+    "RUN_CONFIG_NAME",
     "config_from_strings",
+    "load_run_config",
     "parse_field",
 ]
 
@@ -337,3 +340,21 @@ def config_from_strings(
         errors.sort(key=lambda e: order.index(e.field))
         raise ConfigError.from_errors(errors)
     return config
+
+
+RUN_CONFIG_NAME = "config.json"
+"""The file in each run folder that holds the run's `TrainConfig` as JSON."""
+
+
+def load_run_config(path: str | os.PathLike[str]) -> TrainConfig:
+    """The config of the run in folder `path` (or of the run a checkpoint file `path` belongs to).
+
+    Raises `ConfigError` in one line when there is no readable config.json there.
+    """
+    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    file = os.path.join(folder, RUN_CONFIG_NAME)
+    try:
+        with open(file, encoding="utf-8") as handle:
+            return TrainConfig.from_dict(json.load(handle))
+    except (OSError, ValueError, TypeError) as err:
+        raise ConfigError(f"{file}: no readable run config ({err})") from None

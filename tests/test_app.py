@@ -237,13 +237,31 @@ async def test_resume_from_the_app_continues_the_run(tmp_path):
         await wait_until(pilot, lambda: first.state == "finished")
     (run_dir,) = tmp_path.iterdir()
     seen, hook = collector()
-    again = DaeApp(tiny(), runs_dir=tmp_path, resume=run_dir, overrides={"epochs": 2})
+    from dae_tui.app import make_app
+    from dae_tui.cli import parse_invocation
+
+    again = make_app(parse_invocation(["--resume", str(run_dir), "--epochs", "2", "--runs-dir", str(tmp_path)]))
     async with again.run_test(size=SIZE, message_hook=hook) as pilot:
+        # The form shows the run's own recipe (not the defaults), with --epochs on top.
+        assert again.query_one(ConfigForm).config == tiny(epochs=2)
         await pilot.press("s")
         await wait_until(pilot, lambda: again.state == "finished")
         assert again.query_one(LossChart).epochs == [1, 2]
     started = [e for e in seen if isinstance(e, RunStarted)][0]
     assert started.start_epoch == 2
+
+
+async def test_resume_refuses_a_changed_recipe_with_a_message(tmp_path):
+    first = DaeApp(tiny(epochs=1), runs_dir=tmp_path)
+    async with first.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: first.state == "finished")
+    (run_dir,) = tmp_path.iterdir()
+    again = DaeApp(tiny(epochs=2, lr=0.01), runs_dir=tmp_path, resume=run_dir)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: again.state == "failed")
+        assert any("--lr cannot change on --resume" in n.message for n in again._notifications)
 
 
 def test_first_frame_needs_no_torch():

@@ -104,3 +104,16 @@ def test_config_from_strings_applies_over_base():
     base = TrainConfig(epochs=3)
     c = config_from_strings({"lr": "0.01"}, base)
     assert (c.lr, c.epochs) == (0.01, 3)
+
+
+def test_load_run_config_reads_a_run_folder_or_its_checkpoint(tmp_path):
+    import json
+
+    from dae_tui.config import load_run_config
+
+    config = TrainConfig(dataset="mnist", epochs=3, train_limit=100)
+    (tmp_path / "config.json").write_text(json.dumps(config.to_dict()))
+    assert load_run_config(tmp_path) == config
+    assert load_run_config(tmp_path / "checkpoint.pt") == config
+    with pytest.raises(ConfigError, match="no readable run config"):
+        load_run_config(tmp_path / "elsewhere")

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn
 
+from ..config import ConfigError, load_run_config
 from .app import DaeApp
 
 if TYPE_CHECKING:
@@ -18,13 +20,17 @@ __all__ = ["DaeApp", "make_app", "run_app"]
 
 
 def make_app(invocation: Invocation) -> DaeApp:
-    """The app as the command line describes it (the CLI and the tests build it the same way)."""
-    return DaeApp(
-        invocation.config,
-        runs_dir=invocation.runs_dir,
-        resume=invocation.resume,
-        overrides=invocation.given,
-    )
+    """The app as the command line describes it (the CLI and the tests build it the same way).
+
+    With `--resume`, the form starts from the run's own config, with the flags given on top.
+    """
+    config = invocation.config
+    if invocation.resume:
+        try:
+            config = replace(load_run_config(invocation.resume), **invocation.given)
+        except ConfigError:
+            pass  # Start will report the bad path in the log and a notification
+    return DaeApp(config, runs_dir=invocation.runs_dir, resume=invocation.resume)
 
 
 TRAINER_EXIT_WAIT_S = 10.0

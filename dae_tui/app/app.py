@@ -74,14 +74,12 @@ class DaeApp(App[int]):
         *,
         runs_dir: str | Path | None = None,
         resume: str | Path | None = None,
-        overrides: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.initial_config = config or TrainConfig()
         self.runs_dir = runs_dir
         self.resume = resume
-        """A run to continue on the first Start (from --resume)."""
-        self.overrides = overrides or {}
+        """A run to continue on the first Start (from --resume), with the form's settings."""
         self.engine_loaded = False
         """True once torch and the engine are imported."""
         self.start_when_loaded = False
@@ -109,6 +107,8 @@ class DaeApp(App[int]):
 
     def on_mount(self) -> None:
         self.log_line("dae-tui ready: loading the engine (torch) in the background")
+        if self.resume:
+            self.log_line(f"Start continues the run in {self.resume}")
         # After the first frame is on screen: the import holds the GIL much of the time and
         # would otherwise slow the first paint down.
         self.call_after_refresh(self.load_engine)
@@ -189,7 +189,8 @@ class DaeApp(App[int]):
             self.state = "idle"
             return
         if self.resume:
-            trainer = Trainer(resume=self.resume, overrides=self.overrides, runs_dir=self.runs_dir)
+            # The engine refuses any change to the recipe and names it; epochs may grow.
+            trainer = Trainer(resume=self.resume, overrides=config.to_dict(), runs_dir=self.runs_dir)
             self.resume = None
         else:
             trainer = Trainer(config, runs_dir=self.runs_dir)
@@ -287,6 +288,7 @@ class DaeApp(App[int]):
             self.state = "finished"
             best = f", best test MSE {event.best_test_mse:.5f}" if event.best_test_mse else ""
             status.speed = f"finished {event.epochs} epochs{best}"
+            self.notify(f"{event.epochs} epochs{best}", title="Run finished")
             self.log_line(f"finished {event.epochs} epochs{best}; saved in {event.run_dir}", "green")
         elif isinstance(event, RunStopped):
             self.state = "stopped"

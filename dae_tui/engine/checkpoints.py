@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import torch
 
-from ..config import ConfigError, TrainConfig
+from ..config import RUN_CONFIG_NAME, ConfigError, TrainConfig
 from .data import DataError
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 CHECKPOINT_NAME = "checkpoint.pt"
-CONFIG_NAME = "config.json"
+CONFIG_NAME = RUN_CONFIG_NAME
 METRICS_NAME = "metrics.jsonl"
 CHECKPOINT_FORMAT = 1
 
