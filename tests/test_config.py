@@ -116,4 +116,4 @@ def test_load_run_config_reads_a_run_folder_or_its_checkpoint(tmp_path):
     assert load_run_config(tmp_path) == config
     assert load_run_config(tmp_path / "checkpoint.pt") == config
     with pytest.raises(ConfigError, match="no readable run config"):
-        load_run_config(tmp_path / "elsewhere")
+        load_run_config(tmp_path / "no-such-run" / "checkpoint.pt")

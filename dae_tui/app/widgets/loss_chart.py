@@ -20,6 +20,14 @@ def _log10(values: list[float]) -> list[float]:
     return [math.log10(max(v, _FLOOR)) for v in values]
 
 
+def _with_legend_room(values: list[float]) -> tuple[float, float]:
+    """y limits with a band above the curves: plotext draws its legend in the top-left corner,
+    where the first, highest points of a falling loss curve would otherwise hide under it."""
+    low, high = min(values), max(values)
+    span = high - low or abs(high) * 0.1 or 1.0
+    return low - span * 0.05, high + span * 0.45
+
+
 def _log_ticks(logs: list[float], count: int = 5) -> tuple[list[float], list[str]]:
     """Evenly spaced tick positions over log10 values, labelled with the MSE they stand for."""
     low, high = min(logs), max(logs)
@@ -104,6 +112,7 @@ class LossChart(PlotextPlot):
             plt.xticks(self._xticks())
             if len(self.epochs) == 1:
                 plt.xlim(self.epochs[0] - 1, self.epochs[0] + 1)
+            plt.ylim(*_with_legend_room(train + test))
         else:
             plt.xlim(0, 1)
             plt.ylim(0, 0.1)
