@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from textual.widgets import Input
 
 from dae_tui.app import DaeApp
 from dae_tui.config import TrainConfig
 
 SIZE = (100, 30)
+
+
+@pytest.fixture(autouse=True)
+def colour_terminal(monkeypatch):
+    """The snapshots are in colour: a NO_COLOR in the environment would turn the app monochrome."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
 
 
 def tiny_app(runs_dir) -> DaeApp:
