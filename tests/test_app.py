@@ -230,12 +230,18 @@ async def test_a_crashing_worker_is_reported_not_raised(tmp_path, monkeypatch):
         assert any("boom in the engine" in n.message for n in app._notifications)
 
 
-async def test_resume_from_the_app_continues_the_run(tmp_path):
-    first = DaeApp(tiny(epochs=1), runs_dir=tmp_path)
+async def one_finished_epoch(runs_dir):
+    """Train one epoch in the app and return its run folder."""
+    first = DaeApp(tiny(epochs=1), runs_dir=runs_dir)
     async with first.run_test(size=SIZE) as pilot:
         await pilot.press("s")
         await wait_until(pilot, lambda: first.state == "finished")
-    (run_dir,) = tmp_path.iterdir()
+    (run_dir,) = runs_dir.iterdir()
+    return run_dir
+
+
+async def test_resume_from_the_app_continues_the_run(tmp_path):
+    run_dir = await one_finished_epoch(tmp_path)
     seen, hook = collector()
     from dae_tui.app import make_app
     from dae_tui.cli import parse_invocation
@@ -252,11 +258,7 @@ async def test_resume_from_the_app_continues_the_run(tmp_path):
 
 
 async def test_resume_refuses_a_changed_recipe_with_a_message(tmp_path):
-    first = DaeApp(tiny(epochs=1), runs_dir=tmp_path)
-    async with first.run_test(size=SIZE) as pilot:
-        await pilot.press("s")
-        await wait_until(pilot, lambda: first.state == "finished")
-    (run_dir,) = tmp_path.iterdir()
+    run_dir = await one_finished_epoch(tmp_path)
     again = DaeApp(tiny(epochs=2, lr=0.01), runs_dir=tmp_path, resume=run_dir)
     async with again.run_test(size=SIZE) as pilot:
         await pilot.press("s")
