@@ -32,6 +32,7 @@ __all__ = [
     "config_from_strings",
     "load_run_config",
     "parse_field",
+    "read_config",
 ]
 
 DATASETS: dict[str, str] = {
@@ -318,26 +319,37 @@ def parse_field(name: str, text: str) -> Any:
     return FIELD_SPECS[name].parse(text)
 
 
-def config_from_strings(
-    values: Mapping[str, str], base: TrainConfig | None = None
-) -> TrainConfig:
-    """Apply text values (field name -> text) over `base` and validate.
+def read_config(
+    values: Mapping[str, Any], base: TrainConfig | None = None
+) -> tuple[TrainConfig | None, list[FieldError]]:
+    """Apply values (field name -> text, or an already typed value) over `base` and judge them.
 
-    Raises `ConfigError` listing every bad field, so a user fixes them all at once.
+    Text is parsed with the field's spec; anything else (a checkbox's bool) is taken as it is.
+    Returns (config, []) when everything is allowed, else (None, every field's error in form order),
+    so a user fixes them all at once.
     """
     errors: list[FieldError] = []
     parsed: dict[str, Any] = {}
-    for name, text in values.items():
+    for name, value in values.items():
+        if not isinstance(value, str):
+            parsed[name] = value
+            continue
         try:
-            parsed[name] = parse_field(name, text)
+            parsed[name] = parse_field(name, value)
         except FieldError as err:
             errors.append(err)
     config = replace(base or TrainConfig(), **parsed)
     failed = {e.field for e in errors}
     errors += [e for e in config.validate() if e.field not in failed]
-    if errors:
-        order = list(FIELD_SPECS)
-        errors.sort(key=lambda e: order.index(e.field))
+    order = list(FIELD_SPECS)
+    errors.sort(key=lambda e: order.index(e.field))
+    return (None if errors else config), errors
+
+
+def config_from_strings(values: Mapping[str, str], base: TrainConfig | None = None) -> TrainConfig:
+    """Like `read_config`, but raises `ConfigError` (one line naming every bad field)."""
+    config, errors = read_config(values, base)
+    if config is None:
         raise ConfigError.from_errors(errors)
     return config
 

@@ -7,7 +7,7 @@ the very code the CLI uses. A bad field is marked and shows its message; the for
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from textual import on
@@ -26,6 +26,7 @@ from ...config import (
     FieldError,
     FieldSpec,
     TrainConfig,
+    read_config,
 )
 
 __all__ = ["ConfigForm"]
@@ -108,29 +109,10 @@ class ConfigForm(VerticalScroll):
 
     # --- reading and judging ----------------------------------------------------------------
 
-    def _raw(self, name: str) -> Any:
-        """An Input's text, or the typed value a Select or Checkbox holds."""
-        return self.query_one(f"#field-{name}").value  # type: ignore[attr-defined]
-
     def read(self) -> tuple[TrainConfig | None, list[FieldError]]:
-        """Parse and validate every field; (config, []) or (None, errors)."""
-        values: dict[str, Any] = {}
-        errors: list[FieldError] = []
-        for name, spec in FIELD_SPECS.items():
-            raw = self._raw(name)
-            if isinstance(raw, str) and spec.kind != "choice":
-                try:
-                    values[name] = spec.parse(raw)
-                except FieldError as err:
-                    errors.append(err)
-            else:
-                values[name] = raw
-        candidate = replace(TrainConfig(), **values)
-        failed = {e.field for e in errors}
-        errors += [e for e in candidate.validate() if e.field not in failed]
-        order = list(FIELD_SPECS)
-        errors.sort(key=lambda e: order.index(e.field))
-        return (None if errors else candidate), errors
+        """Parse and judge every field with the CLI's rules; (config, []) or (None, errors)."""
+        # An Input's text, or the value a Select (a choice) or Checkbox (a bool) holds.
+        return read_config({name: self.query_one(f"#field-{name}").value for name in FIELD_SPECS})
 
     def revalidate(self) -> None:
         """Re-read the form, mark bad fields and post `Changed`."""
