@@ -179,6 +179,8 @@ def test_resume_gives_the_same_metrics_as_not_stopping(tiny_config, tmp_path):
     resumed = run_all(Trainer(resume=run_dir))
     started = resumed[0]
     assert isinstance(started, RunStarted) and started.start_epoch == 2 and started.run_dir == run_dir
+    first_end = of(EpochEnd, first)[0]
+    assert started.earlier == ((1, first_end.train_mse, first_end.test_mse),)
     got = [e.test_mse for e in of(EpochEnd, first)] + [e.test_mse for e in of(EpochEnd, resumed)]
     assert got == pytest.approx(expected, rel=1e-5)
     lines = (tmp_path / "b").glob("*/metrics.jsonl")

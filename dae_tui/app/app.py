@@ -84,7 +84,6 @@ class DaeApp(App[int]):
         """True once torch and the engine are imported."""
         self.start_when_loaded = False
         self.trainer: Trainer | None = None
-        self.last_run_dir: str | None = None
         self.training_idle = threading.Event()
         """Set while no training thread is running (cleared for the life of each run)."""
         self.training_idle.set()
@@ -303,27 +302,15 @@ class DaeApp(App[int]):
 
     def _started(self, event: RunStarted, status: RunStatus) -> None:
         self.state = "training"
-        self.last_run_dir = event.run_dir
         status.epoch, status.epochs = event.start_epoch - 1, event.config.epochs
         status.set_batch(0, event.batches_per_epoch)
         status.where = (
             f"{event.dataset_label} · {event.train_size:,}/{event.test_size:,} train/test · "
             f"{event.source} · {event.device} ×{event.threads}"
         )
-        chart = self.query_one(LossChart)
-        chart.reset(f"{event.config.model} on {event.config.dataset}")
-        for record in self._earlier_records(event):
-            chart.add_epoch(record["epoch"], record["train_mse"], record["test_mse"])
+        # A resumed run's chart starts where it left off.
+        self.query_one(LossChart).reset(f"{event.config.model} on {event.config.dataset}", event.earlier)
         self.query_one(ImageBrowser).reset(event.config.dataset, event.config.epochs)
         if event.resumed_from:
             self.query_one(ConfigForm).set_config(event.config)
         self.log_line(format_started(event))
-
-    @staticmethod
-    def _earlier_records(event: RunStarted) -> list[dict[str, Any]]:
-        """A resumed run's finished epochs, so its chart starts where it left off."""
-        if not event.resumed_from:
-            return []
-        from ..engine.checkpoints import read_metrics
-
-        return read_metrics(Path(event.run_dir))

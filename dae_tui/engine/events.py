@@ -59,6 +59,8 @@ class RunStarted:
     """CPU threads torch uses in the training thread."""
     resumed_from: str | None = None
     """The checkpoint this run continues, if any."""
+    earlier: tuple[tuple[int, float, float], ...] = ()
+    """(epoch, train MSE, test MSE) of the epochs a resumed run already finished."""
 
 
 @dataclass(frozen=True)

@@ -315,6 +315,7 @@ class Trainer:
             train_size=n, test_size=len(test.clean), batches_per_epoch=batches,
             start_epoch=start_epoch, parameters=count_parameters(model), threads=threads,
             resumed_from=str(self.resume_path) if self.resume_path else None,
+            earlier=tuple((r["epoch"], r["train_mse"], r["test_mse"]) for r in records),
         )
         sample_idx = pick_sample_indices(data.test.labels, 8)
         yield self._samples(model, test, sample_idx, data, start_epoch - 1)

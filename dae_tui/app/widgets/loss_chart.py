@@ -8,6 +8,7 @@ the last run stay until `reset()` is called for a new one.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from textual_plotext import PlotextPlot
 
@@ -58,11 +59,12 @@ class LossChart(PlotextPlot):
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.replot())
         self.replot()
 
-    def reset(self, title: str = "MSE per epoch") -> None:
-        """Forget the curves (a new run starts)."""
-        self.epochs.clear()
-        self.train_mse.clear()
-        self.test_mse.clear()
+    def reset(self, title: str = "MSE per epoch", points: Iterable[tuple[int, float, float]] = ()) -> None:
+        """Start the curves afresh (a new run), from `points` (epoch, train MSE, test MSE) if any."""
+        points = list(points)
+        self.epochs[:] = [p[0] for p in points]
+        self.train_mse[:] = [p[1] for p in points]
+        self.test_mse[:] = [p[2] for p in points]
         self.title = title
         self.replot()
 
