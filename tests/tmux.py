@@ -49,6 +49,16 @@ class TmuxSession:
             time.sleep(interval)
         raise TimeoutError(f"{texts} not on screen after {timeout} s:\n{self.screen()}")
 
+    def wait_until(self, check, timeout: float = 30.0, interval: float = 0.05) -> str:
+        """Wait until `check(screen)` is true; the screen it was true on."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            screen = self.screen()
+            if check(screen):
+                return screen
+            time.sleep(interval)
+        raise TimeoutError(f"condition not met after {timeout} s:\n{self.screen()}")
+
     def wait_exit(self, timeout: float = 30.0, interval: float = 0.01) -> int:
         """Wait for the command to end; its exit code."""
         deadline = time.perf_counter() + timeout
