@@ -16,14 +16,13 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ..config import ConfigError, TrainConfig
 from . import checkpoints as ckpt
@@ -46,6 +45,7 @@ from .metrics import per_image_mse, psnr_from_mse
 from .models import build_model, count_parameters
 from .noise import add_noise
 from .samples import pick_sample_indices, to_pictures
+from .steps import load_optimizer_state, make_optimizer, make_train_step, memory_format
 
 __all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate"]
 
@@ -68,8 +68,10 @@ class _Loop:
 
     config: TrainConfig
     train_images: torch.Tensor
-    model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
+    step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    """One optimisation step: (noisy, clean) -> loss on the device."""
+    layout: torch.memory_format
+    """Memory format of the batches (channels-last on CPU)."""
     shuffle_gen: torch.Generator
     noise_gen: torch.Generator
     batches: int
@@ -129,8 +131,14 @@ class Trainer:
         overrides: Mapping[str, Any] | None = None,
         runs_dir: str | Path | None = None,
         cache_dir: str | Path | None = None,
+        fast: bool = True,
     ) -> None:
-        """`config` for a new run, or `resume` (a run folder or checkpoint) with `overrides`."""
+        """`config` for a new run, or `resume` (a run folder or checkpoint) with `overrides`.
+
+        `fast=False` trains the plain way: NCHW, the model's layers as written, torch's default
+        Adam, no CUDA graph. Same arithmetic, slower; the yardstick that the quality test and the
+        benchmark hold the fast path to.
+        """
         if config is None and resume is None:
             raise ValueError("Trainer needs a config or a checkpoint to resume")
         self.config = config or TrainConfig()
@@ -139,6 +147,7 @@ class Trainer:
         self.runs_dir = Path(runs_dir) if runs_dir else None
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.run_dir: Path | None = None
+        self.fast = fast
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -239,14 +248,11 @@ class Trainer:
             if self._stop.is_set():
                 return None
             idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
-            clean = _as_float(loop.train_images[idx])
+            clean = _as_float(loop.train_images[idx]).contiguous(memory_format=loop.layout)
             noisy = add_noise(clean, config.noise, config.noise_factor, loop.noise_gen, config.clamp)
-            loss = F.mse_loss(loop.model(noisy), clean)
-            loop.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            loop.optimizer.step()
+            loss = loop.step(noisy.contiguous(memory_format=loop.layout), clean)
             # Summed on the device: reading the loss each step would sync every batch.
-            loss_sum += loss.detach() * idx.numel()
+            loss_sum += loss * idx.numel()
             seen += idx.numel()
             now = time.perf_counter()
             if now - last_progress >= PROGRESS_INTERVAL_S:
@@ -282,11 +288,15 @@ class Trainer:
                 )
             train_images = train_images[: config.train_limit]
         train_images = train_images.contiguous().to(device)
-        test = self._prepare_test(data, config, device)
+        layout = memory_format(device, self.fast)
+        test = self._prepare_test(data, config, device, layout)
 
         torch.manual_seed(config.seed)
-        model = build_model(config.model).to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        model = build_model(config.model)
+        if not self.fast and hasattr(model, "lowered"):
+            model.lowered = False
+        model = model.to(device, memory_format=layout)
+        optimizer = make_optimizer(model, config, device, self.fast)
         shuffle_gen = torch.Generator().manual_seed(config.seed)
         noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
         records: list[dict[str, Any]] = []
@@ -294,7 +304,7 @@ class Trainer:
 
         if state is not None:
             model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
+            load_optimizer_state(optimizer, state["optimizer"])
             shuffle_gen.set_state(state["rng"]["shuffle"])
             noise_gen.set_state(state["rng"]["noise"])
             records = list(state["metrics"])
@@ -320,7 +330,8 @@ class Trainer:
         sample_idx = pick_sample_indices(data.test.labels, 8)
         yield self._samples(model, test, sample_idx, data, start_epoch - 1)
 
-        loop = _Loop(config, train_images, model, optimizer, shuffle_gen, noise_gen, batches)
+        step = make_train_step(model, optimizer, device, config.batch_size, self.fast)
+        loop = _Loop(config, train_images, step, layout, shuffle_gen, noise_gen, batches)
         for epoch in range(start_epoch, config.epochs + 1):
             trained = yield from self._train_one_epoch(loop, epoch)
             if trained is None:
@@ -351,13 +362,18 @@ class Trainer:
         yield RunFinished(str(self.run_dir), config.epochs, best)
 
     @staticmethod
-    def _prepare_test(data: LoadedData, config: TrainConfig, device: torch.device) -> _TestSet:
+    def _prepare_test(
+        data: LoadedData, config: TrainConfig, device: torch.device, layout: torch.memory_format
+    ) -> _TestSet:
         clean = _as_float(data.test.images)
         gen = torch.Generator().manual_seed(TEST_NOISE_SEED)
         # Made on the CPU so every device measures against the very same noisy images.
         noisy = add_noise(clean, config.noise, config.noise_factor, gen, config.clamp)
         baseline = per_image_mse(noisy.clamp(0.0, 1.0), clean).mean().item()
-        return _TestSet(clean.to(device), noisy.to(device), psnr_from_mse(baseline))
+        return _TestSet(
+            clean.to(device, memory_format=layout), noisy.to(device, memory_format=layout),
+            psnr_from_mse(baseline),
+        )
 
     @staticmethod
     def _samples(
