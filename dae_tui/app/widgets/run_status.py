@@ -1,60 +1,61 @@
 """The progress panel: state, `Epoch N/M`, a batch bar, images/s, ETA, device and data source.
 
-Its fields are reactives set by the app's message handlers; rendering follows them.
+Its fields are reactives set by the app's message handlers. It is one widget that renders its two
+lines itself: a progress message then costs a repaint of two lines, never a relayout of the
+screen. (Built from Labels and a ProgressBar, each update re-laid out ~180 widgets; at ten
+updates a second that took a third of a core from training, benchmarks/NOTES.md.)
 """
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from rich.console import Group
+from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Label, ProgressBar
+from textual.widget import Widget
 
 __all__ = ["STATES", "RunStatus"]
 
 STATES = ("idle", "loading", "training", "paused", "finished", "stopped", "failed")
 """Every state a run can be in, as the panel shows it."""
 
+BAR_WIDTH = 22
+STATE_WIDTH = 12
+EPOCH_WIDTH = 14
 
-class RunStatus(Vertical):
+
+class RunStatus(Widget):
     """Two lines about the current run, docked under the main area."""
+
+    COMPONENT_CLASSES = {"run-status--state", "run-status--bar", "run-status--bar-back", "run-status--muted"}
 
     DEFAULT_CSS = """
     RunStatus { height: 2; padding: 0 1; background: $boost; }
-    RunStatus Horizontal { height: 1; }
-    RunStatus #state { width: 12; text-style: bold; }
-    RunStatus #epoch { width: 14; }
-    RunStatus ProgressBar { width: 30; }
-    RunStatus #bar Bar { width: 22; }
-    RunStatus #speed { width: 1fr; color: $text-muted; }
-    RunStatus #where { width: 1fr; color: $text-muted; }
-    RunStatus.-idle #state { color: $text-muted; }
-    RunStatus.-loading #state, RunStatus.-paused #state { color: $warning; }
-    RunStatus.-training #state, RunStatus.-finished #state { color: $success; }
-    RunStatus.-stopped #state { color: $warning; }
-    RunStatus.-failed #state { color: $error; }
+    RunStatus > .run-status--state { text-style: bold; }
+    RunStatus > .run-status--bar { color: $accent; }
+    RunStatus > .run-status--bar-back { color: $foreground 20%; }
+    RunStatus > .run-status--muted { color: $text-muted; }
+    RunStatus.-idle > .run-status--state { color: $text-muted; }
+    RunStatus.-loading > .run-status--state, RunStatus.-paused > .run-status--state { color: $warning; }
+    RunStatus.-training > .run-status--state, RunStatus.-finished > .run-status--state { color: $success; }
+    RunStatus.-stopped > .run-status--state { color: $warning; }
+    RunStatus.-failed > .run-status--state { color: $error; }
+    RunStatus.-finished > .run-status--bar { color: $success; }
     """
 
-    # init=False: the labels get their first text in compose, before any watcher could run.
     state: reactive[str] = reactive("idle", init=False)
     """One of `STATES`."""
-    epoch: reactive[int] = reactive(0, init=False)
+    epoch: reactive[int] = reactive(0)
     """The epoch in progress (or last finished)."""
-    epochs: reactive[int] = reactive(0, init=False)
+    epochs: reactive[int] = reactive(0)
     """Epochs in the run."""
-    speed: reactive[str] = reactive("", init=False)
-    """Images per second and ETA, as shown."""
-    where: reactive[str] = reactive("No run yet: set up the form and press s.", init=False)
+    batch: reactive[int] = reactive(0)
+    """Batches done in the current epoch."""
+    batches: reactive[int] = reactive(0)
+    """Batches in an epoch."""
+    speed: reactive[str] = reactive("")
+    """Loss, images per second and ETA, as shown."""
+    where: reactive[str] = reactive("No run yet: set up the form and press s.")
     """Dataset (saying when it is the bundled sample), data source and device."""
-
-    def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Label(f"● {self.state}", id="state")
-            yield Label("", id="epoch")
-            # A known total from the start: an indeterminate bar animates forever while idle.
-            yield ProgressBar(total=1, show_eta=False, id="bar")
-            yield Label("", id="speed")
-        yield Label(self.where, id="where")
 
     def on_mount(self) -> None:
         self.set_class(True, f"-{self.state}")
@@ -62,24 +63,27 @@ class RunStatus(Vertical):
     def watch_state(self, state: str) -> None:
         for other in STATES:
             self.set_class(other == state, f"-{other}")
-        self.query_one("#state", Label).update(f"● {state}")
-
-    def _show_epoch(self) -> None:
-        text = f"Epoch {self.epoch}/{self.epochs}" if self.epochs else ""
-        self.query_one("#epoch", Label).update(text)
-
-    def watch_epoch(self) -> None:
-        self._show_epoch()
-
-    def watch_epochs(self) -> None:
-        self._show_epoch()
-
-    def watch_speed(self, text: str) -> None:
-        self.query_one("#speed", Label).update(text)
-
-    def watch_where(self, text: str) -> None:
-        self.query_one("#where", Label).update(text)
 
     def set_batch(self, done: int, total: int) -> None:
         """Move the batch bar within the current epoch."""
-        self.query_one("#bar", ProgressBar).update(total=total, progress=done)
+        self.batch, self.batches = done, total
+
+    def bar_text(self) -> Text:
+        """The batch bar and its percentage, as plain cells."""
+        fraction = min(1.0, self.batch / self.batches) if self.batches else 0.0
+        filled = round(fraction * BAR_WIDTH)
+        bar = Text()
+        bar.append("━" * filled, self.get_component_rich_style("run-status--bar"))
+        bar.append("━" * (BAR_WIDTH - filled), self.get_component_rich_style("run-status--bar-back"))
+        bar.append(f" {fraction:4.0%}  ")
+        return bar
+
+    def render(self) -> Group:
+        muted = self.get_component_rich_style("run-status--muted")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f"● {self.state}".ljust(STATE_WIDTH), self.get_component_rich_style("run-status--state"))
+        epoch = f"Epoch {self.epoch}/{self.epochs}" if self.epochs else ""
+        line.append(epoch.ljust(EPOCH_WIDTH))
+        line.append_text(self.bar_text())
+        line.append(self.speed, muted)
+        return Group(line, Text(self.where, style=muted, no_wrap=True, overflow="ellipsis"))
