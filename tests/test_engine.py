@@ -182,7 +182,9 @@ def test_resume_gives_the_same_metrics_as_not_stopping(tiny_config, tmp_path):
     first_end = of(EpochEnd, first)[0]
     assert started.earlier == ((1, first_end.train_mse, first_end.test_mse),)
     got = [e.test_mse for e in of(EpochEnd, first)] + [e.test_mse for e in of(EpochEnd, resumed)]
-    assert got == pytest.approx(expected, rel=1e-5)
+    # CUDA's conv backward sums with atomics, in no fixed order: equal to rounding, not bits.
+    on_cuda = started.device.startswith("cuda")
+    assert got == pytest.approx(expected, rel=1e-3 if on_cuda else 1e-5)
     lines = (tmp_path / "b").glob("*/metrics.jsonl")
     records = [json.loads(x) for x in next(lines).read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2, 3]

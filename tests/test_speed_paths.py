@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from dae_tui.config import TrainConfig
-from dae_tui.engine.events import EpochEnd, RunFinished
+from dae_tui.engine import checkpoints as ckpt
+from dae_tui.engine.events import EpochEnd, Notice, RunFinished, RunStarted
 from dae_tui.engine.models import SeedAutoencoder
 from dae_tui.engine.steps import (
     CudaGraphStep,
@@ -118,6 +119,31 @@ def test_fast_and_plain_training_reach_the_same_quality(tiny_config, tmp_path):
         assert abs(fast_psnr - plain_psnr) <= 0.3
     # In practice they differ only by float rounding.
     assert abs(results[True][-1] - results[False][-1]) < 0.01
+
+
+@pytest.mark.parametrize("mark_device", [True, False])
+def test_a_checkpoint_whose_noise_state_is_from_another_device_resumes_with_a_notice(
+    tiny_config, tmp_path, mark_device
+):
+    """What a CUDA run resumed on a CPU meets: a 16-byte Philox state the CPU generator refuses."""
+    config = replace(tiny_config, device="cpu", epochs=1)
+    events = list(Trainer(config, runs_dir=tmp_path).run())
+    run_dir = events[-1].run_dir
+    path = ckpt.find_checkpoint(run_dir)
+    state = ckpt.load_checkpoint(path)
+    state["rng"]["noise"] = torch.cuda.default_generators[0].get_state() if CUDA else torch.zeros(16, dtype=torch.uint8)
+    if mark_device:
+        state["rng"]["noise_device"] = "cuda"
+    else:
+        del state["rng"]["noise_device"]  # as in checkpoints written before it was recorded
+    ckpt.save_checkpoint(path, state)
+    resumed = list(Trainer(resume=run_dir, overrides={"epochs": 2}).run())
+    assert isinstance(resumed[-1], RunFinished), resumed[-1]
+    notes = [e.text for e in resumed if isinstance(e, Notice)]
+    assert len(notes) == 1 and notes[0].startswith("the noise stream restarts: it was saved on ")
+    assert ("cuda" if mark_device else "another kind of device") in notes[0]
+    assert isinstance(resumed[0], Notice) and isinstance(resumed[1], RunStarted)
+    assert [e.epoch for e in resumed if isinstance(e, EpochEnd)] == [2]
 
 
 @needs_cuda

@@ -115,6 +115,25 @@ def evaluate(model: torch.nn.Module, clean: torch.Tensor, noisy: torch.Tensor) -
     return torch.cat(parts)
 
 
+def _restore_noise(gen: torch.Generator, rng: Mapping[str, Any], fallback_seed: int) -> str | None:
+    """Continue the saved noise stream; if it belongs to another kind of device, reseed and say so.
+
+    A CUDA generator's state (Philox, 16 bytes) cannot be loaded into a CPU one (MT19937) or the
+    other way round, so a run that moves between them cannot see the very noise it would have.
+    """
+    saved_on = rng.get("noise_device")
+    here = gen.device.type
+    if saved_on in (None, here):
+        try:
+            gen.set_state(rng["noise"])
+            return None
+        except RuntimeError:  # an old checkpoint without noise_device, from another device kind
+            saved_on = "another kind of device"
+    gen.manual_seed(fallback_seed)
+    return (f"the noise stream restarts: it was saved on {saved_on} and cannot continue on {here}, "
+            "so later epochs see different (equally random) noise than an unbroken run would")
+
+
 def _as_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 (B, 28, 28) to float (B, 1, 28, 28) in [0, 1]."""
     return images.unsqueeze(1).float().div_(255.0)
@@ -306,9 +325,11 @@ class Trainer:
             model.load_state_dict(state["model"])
             load_optimizer_state(optimizer, state["optimizer"])
             shuffle_gen.set_state(state["rng"]["shuffle"])
-            noise_gen.set_state(state["rng"]["noise"])
             records = list(state["metrics"])
             start_epoch = int(state["epoch"]) + 1
+            note = _restore_noise(noise_gen, state["rng"], config.seed + 1 + start_epoch)
+            if note:
+                yield Notice(note)
             self.run_dir = ckpt.find_checkpoint(self.resume_path).parent  # type: ignore[arg-type]
             if state.get("source") and state["source"] != data.source:
                 yield Notice(f"the run trained on {state['source']} data; now it reads {data.source}")
@@ -351,7 +372,8 @@ class Trainer:
             ckpt.save_checkpoint(path, {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "config": config.to_dict(), "epoch": epoch, "metrics": records,
-                "rng": {"shuffle": shuffle_gen.get_state(), "noise": noise_gen.get_state()},
+                "rng": {"shuffle": shuffle_gen.get_state(), "noise": noise_gen.get_state(),
+                        "noise_device": device.type},
                 "source": data.source, "dataset_label": dataset_label,
             })
             ckpt.write_metrics(self.run_dir, records)
