@@ -181,3 +181,12 @@ def test_a_cuda_run_resumes_on_the_cpu(tiny_config, tmp_path):
     resumed = list(Trainer(resume=run_dir, overrides={"epochs": 2, "device": "cpu"}).run())
     assert isinstance(resumed[-1], RunFinished), resumed[-1]
     assert [e.epoch for e in resumed if isinstance(e, EpochEnd)] == [2]
+
+
+def test_preload_pays_the_lazy_imports_of_the_first_step():
+    import subprocess
+    import sys
+
+    code = ("import sys; from dae_tui.engine.steps import preload; "
+            "assert 'torch._dynamo' not in sys.modules; preload(); assert 'torch._dynamo' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

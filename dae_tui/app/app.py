@@ -118,7 +118,9 @@ class DaeApp(App[int]):
     def load_engine(self) -> None:
         """Import torch and the engine off the UI thread, so the first frame is instant."""
         try:
-            from ..engine import trainer  # noqa: F401 - the import is the work
+            from ..engine import steps, trainer  # noqa: F401 - the import is the work
+
+            steps.preload()
         except Exception as err:  # noqa: BLE001 - shown to the user, not raised
             self.post_message(EngineLoaded(f"{type(err).__name__}: {err}"))
         else:
