@@ -58,8 +58,9 @@ RESUME_OVERRIDABLE = frozenset({"epochs", "device", "threads", "source", "data_d
 PROGRESS_INTERVAL_S = 0.1
 """Least time between two BatchProgress events (about ten a second at most)."""
 
-EVAL_BATCH = 1000
-"""Test images per forward pass during evaluation."""
+EVAL_BATCH = 250
+"""Test images per forward pass during evaluation (no grad, so 4x a training batch costs the
+same time as 1,000 here, 0.2 s for 10k images on 2 cores, and ~30 MB less peak memory)."""
 
 
 @dataclass
@@ -391,7 +392,11 @@ class Trainer:
         gen = torch.Generator().manual_seed(TEST_NOISE_SEED)
         # Made on the CPU so every device measures against the very same noisy images.
         noisy = add_noise(clean, config.noise, config.noise_factor, gen, config.clamp)
-        baseline = per_image_mse(noisy.clamp(0.0, 1.0), clean).mean().item()
+        # In slices: the whole test set at once would hold ~5 float copies (150 MB) at the peak.
+        baseline = torch.cat([
+            per_image_mse(noisy[i : i + EVAL_BATCH].clamp(0.0, 1.0), clean[i : i + EVAL_BATCH])
+            for i in range(0, clean.shape[0], EVAL_BATCH)
+        ]).mean().item()
         return _TestSet(
             clean.to(device, memory_format=layout), noisy.to(device, memory_format=layout),
             psnr_from_mse(baseline),
