@@ -1,6 +1,6 @@
 """The speed benchmark: one command, every figure side by side with its reference, as ratios.
 
-    python -m benchmarks.run                      # everything this machine can measure (~5 min on 2 cores)
+    python -m benchmarks.run                      # everything this machine can measure (~3 min on 2 cores)
     python -m benchmarks.run --parts train --rounds 5
     python -m benchmarks.run --json results.json  # the table's figures, machine-readable too
 
