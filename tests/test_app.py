@@ -313,3 +313,51 @@ async def test_short_terminal_scrolls_the_picture_rows(tmp_path):
         await pilot.press("down")
         await pilot.pause(0.1)
         assert container.scroll_y > 0
+
+
+async def test_choice_fields_step_with_arrows_and_pick_from_their_list(tmp_path):
+    from dae_tui.app.widgets.choice import Choice, ChoiceMenu
+
+    app = DaeApp(tiny(), runs_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        form = app.query_one(ConfigForm)
+        dataset = app.query_one("#field-dataset", Choice)
+        dataset.focus()
+        await pilot.press("right")
+        await pilot.pause()
+        assert dataset.value == "fashion-mnist" and form.config.dataset == "fashion-mnist"
+        await pilot.press("left")
+        await pilot.pause()
+        assert form.config.dataset == "mnist"
+        # Enter opens the list under the field, at the current value; down + enter picks.
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceMenu)
+        assert app.screen.query_one("OptionList").highlighted == 0
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, ChoiceMenu)
+        assert form.config.dataset == "fashion-mnist" and app.focused is dataset
+        # Escape closes the list and changes nothing; so does a click beside it.
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("down", "escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ChoiceMenu) and form.config.dataset == "fashion-mnist"
+        await pilot.click("#field-noise")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceMenu)
+        await pilot.click(offset=(90, 25))
+        await pilot.pause()
+        assert not isinstance(app.screen, ChoiceMenu) and form.config.noise == "gaussian"
+
+
+async def test_a_value_outside_the_choices_is_kept_and_shown(tmp_path):
+    from dae_tui.app.widgets.choice import Choice
+
+    app = DaeApp(tiny(device="cpu"), runs_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        device = app.query_one("#field-device", Choice)
+        device.value = "cuda:1"
+        await pilot.pause()
+        assert "cuda:1" in device.options and "cuda:1" in str(device.render())

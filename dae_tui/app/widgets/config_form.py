@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Label, Static
 
 from ...config import (
     DATASETS,
@@ -28,6 +28,7 @@ from ...config import (
     TrainConfig,
     read_config,
 )
+from .choice import Choice
 
 __all__ = ["ConfigForm"]
 
@@ -54,7 +55,7 @@ class ConfigForm(VerticalScroll):
     }
     ConfigForm .row { height: 1; margin-bottom: 0; }
     ConfigForm .row Label { width: 14; color: $text-muted; }
-    ConfigForm .row > Input, ConfigForm .row > Select { width: 1fr; }
+    ConfigForm .row > Input, ConfigForm .row > Choice { width: 1fr; }
     ConfigForm .row > Checkbox { border: none; padding: 0; height: 1; width: 1fr; background: transparent; }
     ConfigForm .error { color: $error; height: auto; display: none; padding-left: 14; }
     ConfigForm .error.-shown { display: block; }
@@ -83,7 +84,7 @@ class ConfigForm(VerticalScroll):
         """Every field's problem, in form order."""
         self._revalidate_pending = False
         self._error_lines: dict[str, Static] = {}
-        self._controls: dict[str, Any] = {}  # field name -> its Input, Select or Checkbox
+        self._controls: dict[str, Any] = {}  # field name -> its Input, Choice or Checkbox
 
     def compose(self) -> ComposeResult:
         # A row's error line is mounted the first time the field is wrong: fewer widgets to
@@ -105,9 +106,9 @@ class ConfigForm(VerticalScroll):
             if value not in choices:
                 choices.append(value)  # e.g. cuda:1 from the command line
             helps = _CHOICE_HELP.get(spec.name, {})
-            return Select(
-                [(c, c) for c in choices], value=value, allow_blank=False, compact=True, type_to_search=False,
-                id=widget_id, tooltip="\n".join(f"{k}: {v}" for k, v in helps.items()) or None,
+            return Choice(
+                choices, value, id=widget_id,
+                tooltip="\n".join(f"{k}: {v}" for k, v in helps.items()) or None,
             )
         if spec.kind == "bool":
             return Checkbox("", value=bool(value), id=widget_id, compact=True)
@@ -120,7 +121,7 @@ class ConfigForm(VerticalScroll):
 
     def read(self) -> tuple[TrainConfig | None, list[FieldError]]:
         """Parse and judge every field with the CLI's rules; (config, []) or (None, errors)."""
-        # An Input's text, or the value a Select (a choice) or Checkbox (a bool) holds.
+        # An Input's text, or the value a Choice or Checkbox (a bool) holds.
         return read_config({name: self._controls[name].value for name in FIELD_SPECS})
 
     def revalidate(self) -> None:
@@ -162,7 +163,7 @@ class ConfigForm(VerticalScroll):
         self._schedule_revalidate()
 
     @on(Input.Changed)
-    @on(Select.Changed)
+    @on(Choice.Changed)
     @on(Checkbox.Changed)
     def _field_changed(self, event: Message) -> None:
         event.stop()
