@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shlex
 import shutil
 import statistics
 import sys
@@ -119,16 +118,9 @@ def _tui_rows(app_runs: list, engine_runs: list) -> list[Row]:
 
 
 def _start_rows(runs: int) -> list[Row]:
-    from benchmarks.tui_latency import REFERENCE_APP, first_frame
+    from benchmarks.tui_latency import first_frames
 
-    reference = shlex.join([sys.executable, "-c", REFERENCE_APP])
-    ours = shlex.join([sys.executable, "-m", "dae_tui"])
-    ref, app = [], []
-    for r in range(runs):  # alternate, so drift hits both alike
-        ref.append(first_frame(reference, ("● idle", "Quit")))
-        app.append(first_frame(ours, ("● idle", "Quit", "Dataset")))
-        _log(f"  round {r + 1}/{runs} first frame: minimal app {ref[-1] * 1000:.0f} ms, "
-             f"dae-tui {app[-1] * 1000:.0f} ms")
+    ref, app = first_frames(runs, _log)
     mine, base = statistics.median(app), statistics.median(ref)
     return [Row("launch to first frame (tmux 100x30)", f"{base * 1000:.0f} ms (minimal app)",
                 f"{mine * 1000:.0f} ms ({min(app) * 1000:.0f}-{max(app) * 1000:.0f})",

@@ -70,14 +70,14 @@ def prepare_data(data_dir: str | None, workdir: Path, dataset: str = "fashion-mn
     With `train_limit`, both sides train on the first N training images only.
     """
     from benchmarks.reference import write_torchvision_root
-    from dae_tui.config import TrainConfig
+    from dae_tui.config import ConfigError, TrainConfig
     from dae_tui.engine.data import DataError, load_data
 
     try:
         config = TrainConfig(dataset=dataset, source="local", data_dir=data_dir)
         loaded = load_data(config)
         source, label = "local", f"{dataset}, {len(loaded.train):,} train images ({loaded.detail})"
-    except (DataError, Exception):  # noqa: BLE001 - any failure means: use the sample
+    except (ConfigError, DataError):  # no full copy here: use the sample
         config = TrainConfig(dataset=dataset, source="bundled")
         loaded = load_data(config)
         source, label = "bundled", f"{dataset} bundled sample, {len(loaded.train):,} train images"

@@ -67,6 +67,20 @@ def quit_mid_epoch() -> float:
             session.close()
 
 
+def first_frames(runs: int, log=None) -> tuple[list[float], list[float]]:
+    """(minimal app, dae-tui) first-frame seconds, alternating so drift hits both alike."""
+    reference = shlex.join([sys.executable, "-c", REFERENCE_APP])
+    ours = shlex.join([sys.executable, "-m", "dae_tui"])
+    ref, app = [], []
+    for r in range(runs):
+        ref.append(first_frame(reference, ("● idle", "Quit")))
+        app.append(first_frame(ours, ("● idle", "Quit", "Dataset")))
+        if log:
+            log(f"  round {r + 1}/{runs} first frame: minimal app {ref[-1] * 1000:.0f} ms, "
+                f"dae-tui {app[-1] * 1000:.0f} ms")
+    return ref, app
+
+
 def describe(name: str, values: list[float]) -> str:
     return (f"{name:<34} median {statistics.median(values) * 1000:7.0f} ms   "
             f"min {min(values) * 1000:5.0f}   max {max(values) * 1000:5.0f}   (n={len(values)})")
@@ -76,11 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    reference = shlex.join([sys.executable, "-c", REFERENCE_APP])
-    ref, app = [], []
-    for _ in range(args.runs):  # alternate, so drift hits both alike
-        ref.append(first_frame(reference, ("● idle", "Quit")))
-        app.append(first_frame(DAE_TUI, ("● idle", "Quit", "Dataset")))
+    ref, app = first_frames(args.runs)
     quits = [quit_mid_epoch() for _ in range(max(1, args.runs // 2))]
     print(describe("minimal Textual app, first frame", ref))
     print(describe("dae-tui, first frame", app))

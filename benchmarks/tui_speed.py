@@ -51,7 +51,7 @@ def _throughput(epoch_ends: list) -> float:
 async def _in_app(config: TrainConfig) -> TuiRun:
     from dae_tui.app import DaeApp
     from dae_tui.app.messages import EngineEvent
-    from dae_tui.engine.events import EpochEnd, RunFailed, RunFinished
+    from dae_tui.engine.events import EpochEnd, RunFailed, RunFinished, RunStarted
 
     events: list = []
 
@@ -79,7 +79,7 @@ async def _in_app(config: TrainConfig) -> TuiRun:
         app = DaeApp(config, runs_dir=Path(runs))
         async with app.run_test(size=SIZE, message_hook=hook) as pilot:
             await pilot.press("s")
-            while not any(type(e).__name__ == "RunStarted" for e in events) and not done():
+            while not any(isinstance(e, RunStarted) for e in events) and not done():
                 await asyncio.sleep(0.05)
             task = asyncio.create_task(probe())
             while not done():

@@ -6,6 +6,8 @@ Device-agnostic: everything runs on CPU here; the CUDA-graph tests run where CUD
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -184,9 +186,6 @@ def test_a_cuda_run_resumes_on_the_cpu(tiny_config, tmp_path):
 
 
 def test_preload_pays_the_lazy_imports_of_the_first_step():
-    import subprocess
-    import sys
-
     code = ("import sys; from dae_tui.engine.steps import preload; "
             "assert 'torch._dynamo' not in sys.modules; preload(); assert 'torch._dynamo' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -1,7 +1,7 @@
 """One optimisation step, made as fast as the device allows, and the optimizer it steps.
 
     optimizer = make_optimizer(model, config, device)
-    step = make_train_step(model, optimizer, device)
+    step = make_train_step(model, optimizer, device, batch_size)
     loss = step(noisy, clean)        # a 0-dim tensor on the device; reading it syncs, so don't, often
 
 On CUDA a full batch runs as one replayed CUDA graph (forward, backward and Adam together: about

@@ -51,7 +51,7 @@ class ChoiceMenu(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         menu = self.query_one(OptionList)
-        menu.highlighted = self.options.index(self.value) if self.value in self.options else 0
+        menu.highlighted = self.options.index(self.value)
         menu.focus()
 
     @on(OptionList.OptionSelected)
@@ -99,15 +99,14 @@ class Choice(Widget, can_focus=True):
         super().__init__(**kwargs)
         self.tooltip = tooltip
         self.options = list(options)
-        if value not in self.options:
-            self.options.append(value)
-        self.set_reactive(Choice.value, value)
+        self.set_reactive(Choice.value, self.validate_value(value))
 
     def render(self) -> Text:
         width = max(1, self.content_region.width - 2)
         return Text(self.value[:width].ljust(width) + " ▼", no_wrap=True)
 
     def validate_value(self, value: str) -> str:
+        """Any value is accepted; one outside the options joins them, so `value` is always listed."""
         if value not in self.options:
             self.options.append(value)  # e.g. cuda:1 from a resumed run's config
         return value
@@ -116,7 +115,7 @@ class Choice(Widget, can_focus=True):
         self.post_message(self.Changed(self, value))
 
     def action_step(self, delta: int) -> None:
-        index = self.options.index(self.value) if self.value in self.options else 0
+        index = self.options.index(self.value)
         self.value = self.options[(index + delta) % len(self.options)]
 
     def action_open(self) -> None:

@@ -92,22 +92,16 @@ class ConfigForm(VerticalScroll):
         for spec in FIELD_SPECS.values():
             with Horizontal(classes="row", id=f"row-{spec.name}"):
                 yield Label(spec.label)
-                yield self._control(spec, getattr(self._initial, spec.name))
+                control = self._control(spec, getattr(self._initial, spec.name))
+                self._controls[spec.name] = control
+                yield control
 
     def _control(self, spec: FieldSpec, value: Any) -> Widget:
-        widget = self._make_control(spec, value)
-        self._controls[spec.name] = widget
-        return widget
-
-    def _make_control(self, spec: FieldSpec, value: Any) -> Widget:
         widget_id = f"field-{spec.name}"
         if spec.kind == "choice":
-            choices = list(spec.choices)
-            if value not in choices:
-                choices.append(value)  # e.g. cuda:1 from the command line
             helps = _CHOICE_HELP.get(spec.name, {})
             return Choice(
-                choices, value, id=widget_id,
+                list(spec.choices), value, id=widget_id,  # a value not listed (cuda:1) is kept
                 tooltip="\n".join(f"{k}: {v}" for k, v in helps.items()) or None,
             )
         if spec.kind == "bool":
