@@ -27,9 +27,13 @@ __all__ = [
     "ConfigError",
     "FieldError",
     "FieldSpec",
+    "RESUME_OVERRIDABLE",
     "TrainConfig",
     "RUN_CONFIG_NAME",
+    "clip",
     "config_from_strings",
+    "flags_to_labels",
+    "format_number",
     "load_run_config",
     "parse_field",
     "read_config",
@@ -42,7 +46,7 @@ DATASETS: dict[str, str] = {
 """Dataset names and what they are. `dae_tui.engine.data` implements each one."""
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
-    "mnist": tuple(str(d) for d in range(10)),
+    "mnist": tuple(f"digit {d}" for d in range(10)),
     "fashion-mnist": (
         "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -141,13 +145,25 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+RESUME_OVERRIDABLE = frozenset({"epochs", "device", "threads", "source", "data_dir"})
+"""Config fields a resumed run may change; the rest (the recipe) must match the checkpoint."""
+
+
 class FieldError(ValueError):
-    """One field's problem: `field` is the config field name, `message` says what is allowed."""
+    """One field's problem: `field` is the config field name, `message` says what is allowed.
+
+    `str()` names the field by its command-line flag; `labelled` by its form label.
+    """
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{FIELD_SPECS[field].flag} {message}")
         self.field = field
         self.message = message
+
+    @property
+    def labelled(self) -> str:
+        """The error as the dashboard says it: 'Learning rate must be ...'."""
+        return f"{FIELD_SPECS[self.field].label} {self.message}"
 
 
 class ConfigError(ValueError):
@@ -166,8 +182,36 @@ class ConfigError(ValueError):
 # --- parsing and checking, one spec per field -------------------------------------------------
 
 
+CLIP_AT = 40
+"""Most characters of a user's input quoted back in an error."""
+
+
+def clip(text: str, limit: int = CLIP_AT) -> str:
+    """`text`, cut to `limit` characters with an ellipsis and the full length when longer."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
+
+
+def format_number(value: float) -> str:
+    """A number as people write it: 0.5, 64, 1e-3, 2.5e-4 (no 0.001 beside 1e-05)."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    if not math.isfinite(value) or value == 0 or 1e-2 <= abs(value) < 1e6:
+        return f"{value:g}"
+    mantissa, exponent = f"{value:.12e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def _describe(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    """A value quoted in an error, never longer than about `CLIP_AT` characters."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        # str() of a huge int is slow and, past 4,300 digits, refused by Python itself.
+        return f"a number of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+    if isinstance(value, float):
+        return format_number(value)
+    return clip(repr(value)) if isinstance(value, str) else clip(str(value))
 
 
 @dataclass(frozen=True)
@@ -213,7 +257,7 @@ class FieldSpec:
         noun = "a whole number" if whole else "a number"
         low = "above" if self.low_open else "from"
         assert self.low is not None and self.high is not None
-        lo, hi = (int(self.low), int(self.high)) if whole else (f"{self.low:g}", f"{self.high:g}")
+        lo, hi = (int(self.low), int(self.high)) if whole else (format_number(self.low), format_number(self.high))
         text = f"{noun} {low} {lo} to {hi}"
         if self.kind == "optional-int":
             text += ", or empty for all"
@@ -234,15 +278,15 @@ class FieldSpec:
                 return None
             if not isinstance(value, str) or not value:
                 return bad
-            return None if os.path.isdir(value) else f"must be an existing folder (got {value!r})"
+            return None if os.path.isdir(value) else f"must be an existing folder (got {_describe(value)})"
         if self.kind == "optional-int" and value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return bad
         if self.kind in ("int", "optional-int") and not isinstance(value, int):
             return bad
-        if not math.isfinite(value):
-            return bad
+        if isinstance(value, float) and not math.isfinite(value):
+            return bad  # (an int is compared exactly below: a float() of a huge one overflows)
         assert self.low is not None and self.high is not None
         too_low = value <= self.low if self.low_open else value < self.low
         return bad if too_low or value > self.high else None
@@ -256,7 +300,7 @@ class FieldSpec:
         try:
             return _PARSERS[self.kind](self, raw)
         except ValueError:
-            raise FieldError(self.name, f"must be {self.allowed()} (got {raw!r})") from None
+            raise FieldError(self.name, f"must be {self.allowed()} (got {_describe(raw)})") from None
 
 
 def _is_cuda_index(value: str) -> bool:
@@ -312,6 +356,13 @@ FIELD_SPECS: dict[str, FieldSpec] = {
 """One spec per `TrainConfig` field, in form order."""
 
 assert list(FIELD_SPECS) == [f.name for f in fields(TrainConfig)], "FIELD_SPECS must follow TrainConfig"
+
+
+def flags_to_labels(text: str) -> str:
+    """A message written for the command line, with each config flag replaced by its form label."""
+    for spec in sorted(FIELD_SPECS.values(), key=lambda s: -len(s.flag)):
+        text = text.replace(spec.flag, spec.label)
+    return text
 
 
 def parse_field(name: str, text: str) -> Any:

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from .engine.events import EpochEnd, RunStarted
 
-__all__ = ["format_epoch", "format_eta", "format_started"]
+__all__ = ["format_epoch", "format_eta", "format_finished", "format_started", "plural"]
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 epoch', '2 epochs', '2,000 images'."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def format_eta(seconds: float | None) -> str:
@@ -25,7 +30,7 @@ def format_started(event: RunStarted) -> str:
     return (
         f"{event.dataset_label}: {event.train_size:,} train / {event.test_size:,} test images "
         f"from {event.source} ({event.source_detail}); model {event.config.model} "
-        f"({event.parameters:,} parameters) on {event.device}, {event.threads} threads{resumed}\n"
+        f"({event.parameters:,} parameters) on {event.device}, {plural(event.threads, 'thread')}{resumed}\n"
         f"run folder: {event.run_dir}"
     )
 
@@ -37,3 +42,9 @@ def format_epoch(event: EpochEnd) -> str:
         f"test MSE {event.test_mse:.5f}  test PSNR {event.test_psnr:.2f} dB "
         f"(noisy {event.noisy_psnr:.2f} dB)  {event.seconds:.1f} s  {event.images_per_s:,.0f} img/s"
     )
+
+
+def format_finished(epochs: int, best_test_mse: float | None) -> str:
+    """'finished 10 epochs, best test MSE 0.01234' (the best only when known)."""
+    best = f", best test MSE {best_test_mse:.5f}" if best_test_mse is not None else ""
+    return f"finished {plural(epochs, 'epoch')}{best}"

@@ -31,7 +31,7 @@ from .engine.events import (
     RunStarted,
     RunStopped,
 )
-from .formatting import format_epoch, format_eta, format_started
+from .formatting import format_epoch, format_eta, format_finished, format_started
 
 if TYPE_CHECKING:
     from .cli import Invocation
@@ -98,8 +98,7 @@ def run_headless(invocation: Invocation) -> int:
                 elif isinstance(event, Paused):
                     console.print("paused")
                 elif isinstance(event, RunFinished):
-                    best = f"best test MSE {event.best_test_mse:.5f}; " if event.best_test_mse else ""
-                    console.print(f"finished {event.epochs} epochs; {best}saved in {event.run_dir}")
+                    console.print(f"{format_finished(event.epochs, event.best_test_mse)}; saved in {event.run_dir}")
                     code = EXIT_OK
                 elif isinstance(event, RunStopped):
                     kept = f"; checkpoint of epoch {event.last_epoch} kept" if event.last_epoch else ""

@@ -48,10 +48,10 @@ def collector():
     "field, text, message",
     [
         ("noise_factor", "lots", "must be a number from 0 to 5 (got 'lots')"),
-        ("noise_factor", "7", "must be a number from 0 to 5 (got 7.0)"),
+        ("noise_factor", "7", "must be a number from 0 to 5 (got 7)"),
         ("batch_size", "0", "must be a whole number from 1 to 8192 (got 0)"),
-        ("lr", "0", "must be a number above 0 to 1 (got 0.0)"),
-        ("weight_decay", "-1", "must be a number from 0 to 1 (got -1.0)"),
+        ("lr", "0", "must be a number above 0 to 1 (got 0)"),
+        ("weight_decay", "-1", "must be a number from 0 to 1 (got -1)"),
         ("epochs", "1.5", "must be a whole number from 1 to 10000 (got '1.5')"),
         ("seed", "-3", "must be a whole number from 0 to 2147483647 (got -3)"),
         ("train_limit", "0", "must be a whole number from 1 to 10000000, or empty for all (got 0)"),

@@ -10,8 +10,11 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn
 
-from ..config import ConfigError, load_run_config
+from ..config import ConfigError
 from .app import DaeApp
+from .resume import ResumeInfo
+
+EXIT_USAGE = 2
 
 if TYPE_CHECKING:
     from ..cli import Invocation
@@ -22,15 +25,14 @@ __all__ = ["DaeApp", "make_app", "run_app"]
 def make_app(invocation: Invocation) -> DaeApp:
     """The app as the command line describes it (the CLI and the tests build it the same way).
 
-    With `--resume`, the form starts from the run's own config, with the flags given on top.
+    With `--resume`, the form starts from the run's own config, with the flags given on top;
+    a path that holds no run raises `ConfigError` (one line).
     """
-    config = invocation.config
+    config, resume = invocation.config, None
     if invocation.resume:
-        try:
-            config = replace(load_run_config(invocation.resume), **invocation.given)
-        except ConfigError:
-            pass  # Start will report the bad path in the log and a notification
-    return DaeApp(config, runs_dir=invocation.runs_dir, resume=invocation.resume)
+        resume = ResumeInfo.read(invocation.resume)
+        config = replace(resume.config, **invocation.given)
+    return DaeApp(config, runs_dir=invocation.runs_dir, resume=resume)
 
 
 TRAINER_EXIT_WAIT_S = 10.0
@@ -41,13 +43,22 @@ def run_app(invocation: Invocation) -> NoReturn:
     """Run the dashboard until the user quits, then end the process.
 
     Quit has already asked the engine to stop at the next batch; once that thread is done (its
-    last finished epoch's checkpoint is on disk, written atomically), the process leaves through
+    last finished epoch's checkpoint is on disk, written atomically), a run quit mid-way gets one
+    line on the restored terminal saying how to resume it, and the process leaves through
     `os._exit`: tearing down torch's interpreter state would otherwise keep the user waiting for
     most of a second after the terminal is back.
     """
-    app = make_app(invocation)
+    try:
+        app = make_app(invocation)
+    except ConfigError as err:
+        print(f"dae-tui: error: {err}", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(EXIT_USAGE)
     result = app.run()
     app.training_idle.wait(TRAINER_EXIT_WAIT_S)
+    note = app.resume_note()
+    if note:
+        print(note, file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(int(result or 0))

@@ -1,27 +1,37 @@
 """The dashboard: form -> validated config -> engine in a worker thread -> messages -> widgets.
 
 The first frame draws before torch is imported: the engine loads in a background thread and Start
-waits for it. Training runs in one exclusive thread worker that loops over the engine's events and
-only posts messages; handlers here set widget state. Quit asks the engine to stop at the next
-batch, so the last finished epoch's checkpoint is kept and the terminal comes back at once.
+waits for it (x cancels that wait). Training runs in one exclusive thread worker that loops over
+the engine's events and only posts messages; handlers here set widget state. Quit asks first
+while a run is going, then asks the engine to stop at the next batch, so the last finished
+epoch's checkpoint is kept; `exit_note` then says how to resume it.
+
+The layout follows the terminal: under 90 columns the form sits above the chart; from 160x45 the
+Train tab also shows the latest pictures under the chart. The footer shows only the keys that do
+something now.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 import threading
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Footer, Input, RichLog, TabbedContent, TabPane
+from textual.screen import Screen
+from textual.widgets import Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ..config import TrainConfig
+from ..config import FIELD_SPECS, RESUME_OVERRIDABLE, TrainConfig, flags_to_labels
 from ..engine.events import (
     BatchProgress,
     EpochEnd,
@@ -34,9 +44,12 @@ from ..engine.events import (
     RunStopped,
     Samples,
 )
-from ..formatting import format_epoch, format_eta, format_started
+from ..formatting import format_epoch, format_finished, format_started, plural
 from .messages import EngineEvent, EngineLoaded, wrap
-from .widgets import ConfigForm, ImageBrowser, LossChart, RunStatus
+from .resume import ResumeInfo
+from .screens import HelpScreen, QuitScreen
+from .widgets import ConfigForm, ImageBrowser, ImageStrip, LogView, LossChart, RunStatus
+from .widgets.image_strip import rows_of
 
 if TYPE_CHECKING:
     from ..engine.trainer import Trainer
@@ -44,6 +57,8 @@ if TYPE_CHECKING:
 __all__ = ["DaeApp"]
 
 ACTIVE_STATES = ("loading", "training", "paused")
+RUNNING_STATES = ("training", "paused")
+IMAGE_ACTIONS = ("image", "epoch", "zoom", "scroll_images")
 
 
 class DaeApp(App[int]):
@@ -52,17 +67,32 @@ class DaeApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "dae-tui"
     AUTO_FOCUS = "#tabs Tabs"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-normal"), (160, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (45, "-tall")]
 
     BINDINGS = [
         Binding("s", "start", "Start"),
-        Binding("p", "pause", "Pause/Resume"),
+        Binding("p", "pause", "Pause"),
+        Binding("p", "unpause", "Continue"),
+        Binding("p", "not_running('p')", show=False),
         Binding("x", "stop", "Stop"),
+        Binding("x", "not_running('x')", show=False),
+        Binding("N", "new_run", "New run"),
         Binding("q", "quit", "Quit"),
         Binding("g", "log_scale", "Log scale"),
         Binding("t", "show_tab('train')", "Train", show=False),
         Binding("i", "show_tab('images')", "Images", show=False),
         Binding("l", "show_tab('log')", "Log", show=False),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("escape", "leave_field", "Leave field", show=False),
+        # The Images tab's keys work whatever has focus (the tab strip would take ← → otherwise).
+        Binding("left", "image(-1)", "Prev", show=False, priority=True),
+        Binding("right", "image(1)", "Next", show=False, priority=True),
+        Binding("left_square_bracket", "epoch(-1)", "Earlier", key_display="[", priority=True),
+        Binding("right_square_bracket", "epoch(1)", "Later", key_display="]", priority=True),
+        Binding("z", "zoom", "Size", priority=True),
+        Binding("up", "scroll_images(-1)", "Up", show=False, priority=True),
+        Binding("down", "scroll_images(1)", "Down", show=False, priority=True),
     ]
 
     state: reactive[str] = reactive("idle", init=False)
@@ -73,17 +103,27 @@ class DaeApp(App[int]):
         config: TrainConfig | None = None,
         *,
         runs_dir: str | Path | None = None,
-        resume: str | Path | None = None,
+        resume: str | Path | ResumeInfo | None = None,
     ) -> None:
         super().__init__()
         self.initial_config = config or TrainConfig()
         self.runs_dir = runs_dir
-        self.resume = resume
-        """A run to continue on the first Start (from --resume), with the form's settings."""
+        if resume is not None and not isinstance(resume, ResumeInfo):
+            resume = ResumeInfo.read(resume)  # ConfigError (one line) when nothing is there
+        self.resume: ResumeInfo | None = resume
+        """The run the next Start continues (from --resume) until it starts or N cancels it."""
         self.engine_loaded = False
         """True once torch and the engine are imported."""
         self.start_when_loaded = False
         self.trainer: Trainer | None = None
+        self.run_dir: str | None = None
+        """The folder of the current (or last) run."""
+        self.last_epoch_done = 0
+        """The current run's last finished epoch (written by the training thread)."""
+        self.run_epochs = 0
+        """Epochs the current run will train."""
+        self.exit_note: str | None = None
+        """A line for the terminal after the app has closed (how to resume a run quit mid-way)."""
         self.training_idle = threading.Event()
         """Set while no training thread is running (cleared for the life of each run)."""
         self.training_idle.set()
@@ -97,17 +137,18 @@ class DaeApp(App[int]):
                     yield ConfigForm(self.initial_config, id="form")
                     with Vertical(id="right"):
                         yield LossChart(id="chart")
+                        yield ImageStrip(id="train-strip", height_share=0.5)
             with TabPane("Images (i)", id="images"):
                 yield ImageBrowser(id="browser")
             with TabPane("Log (l)", id="log"):
-                yield RichLog(id="log-view", wrap=True)
+                yield LogView(id="log-view", wrap=True)
         yield RunStatus(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.log_line("dae-tui ready: loading the engine (torch) in the background")
         if self.resume:
-            self.log_line(f"Start continues the run in {self.resume}")
+            self._enter_resume(self.resume)
         # After the first frame is on screen: the import holds the GIL much of the time and
         # would otherwise slow the first paint down.
         self.call_after_refresh(self.load_engine)
@@ -134,6 +175,8 @@ class DaeApp(App[int]):
             for event in trainer.run():
                 if worker.is_cancelled:
                     trainer.request_stop()
+                if isinstance(event, EpochEnd):
+                    self.last_epoch_done = event.epoch
                 self.post_message(wrap(event))
         finally:
             self.training_idle.set()
@@ -143,6 +186,7 @@ class DaeApp(App[int]):
         if message.error:
             self.log_line(f"cannot load the engine: {message.error}", "red")
             self.notify(message.error, title="Engine failed to load", severity="error")
+            self.start_when_loaded = False
             self.state = "failed"
             return
         self.engine_loaded = True
@@ -162,23 +206,57 @@ class DaeApp(App[int]):
             if event.worker.group == "train" or self.state in ACTIVE_STATES:
                 self.state = "failed"
 
+    # --- which keys do something now -------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide (and disable) the keys that would do nothing in this state or on this tab."""
+        if action in IMAGE_ACTIONS:
+            return self._tab == "images" and len(self.screen_stack) == 1
+        if action == "start":
+            return self.state not in ACTIVE_STATES
+        if action == "pause":
+            return self.state == "training"
+        if action == "unpause":
+            return self.state == "paused"
+        if action == "stop":
+            return self.state in ACTIVE_STATES
+        if action == "not_running":
+            return self.state not in ACTIVE_STATES
+        if action == "new_run":
+            return self.resume is not None and self.state not in ACTIVE_STATES
+        if action == "log_scale":
+            return self._tab == "train"
+        return True
+
+    @property
+    def _tab(self) -> str:
+        return self.query_one(TabbedContent).active
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
+        if event.pane.id == "log":
+            self.call_after_refresh(self.query_one(LogView).flush_deferred)
+
     # --- actions --------------------------------------------------------------------------
 
     def action_start(self) -> None:
         """Start a run with the form's config (once the engine is loaded)."""
         if self.state in ACTIVE_STATES:
-            self.notify("A run is already going: stop it first (x).", severity="warning")
             return
         form = self.query_one(ConfigForm)
         if form.config is None:
-            first = form.errors[0] if form.errors else None
-            text = f"{first.field}: {first.message}" if first else "the form is not valid"
-            self.notify(f"Fix the form first — {text}", title="Cannot start", severity="error")
+            first = form.errors[0].labelled if form.errors else "the form is not valid"
+            self.notify(f"Fix the form first: {first}", title="Cannot start", severity="error")
+            return
+        if self.resume and form.config.epochs <= self.resume.epochs_done:
+            self.notify(self.resume.finished_hint(), title="Nothing to resume", severity="warning")
             return
         self.state = "loading"
         if not self.engine_loaded:
             self.start_when_loaded = True
-            self.log_line("start requested: waiting for torch to finish loading")
+            self.log_line("start requested: waiting for torch to finish loading (x cancels)")
+            self.query_one(RunStatus).message = "waiting for torch to load (x cancels)"
             return
         self._launch()
 
@@ -190,36 +268,94 @@ class DaeApp(App[int]):
             self.state = "idle"
             return
         if self.resume:
-            # The engine refuses any change to the recipe and names it; epochs may grow.
-            trainer = Trainer(resume=self.resume, overrides=config.to_dict(), runs_dir=self.runs_dir)
-            self.resume = None
+            # The form locks the recipe, so only what may change on a resume reaches the engine.
+            overrides = {name: getattr(config, name) for name in RESUME_OVERRIDABLE}
+            trainer = Trainer(resume=self.resume.path, overrides=overrides, runs_dir=self.runs_dir)
         else:
             trainer = Trainer(config, runs_dir=self.runs_dir)
         self.trainer = trainer
-        self.log_line("starting a run")
+        self.last_epoch_done = self.resume.epochs_done if self.resume else 0
+        self.run_epochs = config.epochs
+        self.query_one(RunStatus).message = ""
+        self.log_line(f"continuing {self.resume.path}" if self.resume else "starting a run")
         self.training_idle.clear()
         self.train(trainer)
 
     def action_pause(self) -> None:
-        """Pause a training run, or resume a paused one."""
-        if self.trainer is None or self.state not in ("training", "paused"):
-            return
-        if self.trainer.paused:
-            self.trainer.unpause()
-        else:
+        """Pause a training run at the next batch."""
+        if self.trainer is not None and self.state == "training":
             self.trainer.pause()
 
+    def action_unpause(self) -> None:
+        """Continue a paused run."""
+        if self.trainer is not None and self.state == "paused":
+            self.trainer.unpause()
+
+    def action_not_running(self, key: str) -> None:
+        """p or x with nothing running: say so rather than do nothing silently."""
+        self.notify(f"Nothing is running: {key} works during a run. s starts one.", timeout=3)
+
     def action_stop(self) -> None:
-        """Stop the run at the next batch; the last finished epoch's checkpoint stays."""
+        """Stop the run at the next batch (the last finished epoch's checkpoint stays), or cancel
+        a start that is still waiting for torch."""
+        if self.start_when_loaded:
+            self.start_when_loaded = False
+            self.state = "idle"
+            self.query_one(RunStatus).message = "start cancelled"
+            self.log_line("start cancelled before torch had loaded")
+            return
         if self.trainer is not None and self.state in ACTIVE_STATES:
             self.trainer.request_stop()
             self.log_line("stop requested")
 
+    def action_new_run(self) -> None:
+        """Forget the run being resumed: the next Start trains a new run from the form."""
+        if self.resume is None or self.state in ACTIVE_STATES:
+            return
+        name = self.resume.name
+        self._leave_resume()
+        config = self.query_one(ConfigForm).config
+        self.query_one(LossChart).reset(planned_epochs=config.epochs if config else 0)
+        status = self.query_one(RunStatus)
+        status.message, status.best, status.epochs = "", None, 0
+        status.where = "New run: set up the form and press s."
+        self.log_line(f"no longer resuming {name}: Start trains a new run")
+
     async def action_quit(self) -> None:
-        """Stop any run at the next batch and leave."""
-        if self.trainer is not None:
-            self.trainer.request_stop()
+        """Quit, asking first while a run is going; the run stops at the next batch."""
+        if self.trainer is None or self.state not in ACTIVE_STATES:
+            self.start_when_loaded = False
+            self.exit(0)
+            return
+        epochs = self.run_epochs
+        done = self.last_epoch_done
+        kept = f"epoch {done}/{epochs} is saved and can be resumed" if done else "no epoch has finished yet"
+        question = f"A run is going. Quit? It stops at the next batch; {kept}."
+
+        def answered(quit_: bool | None) -> None:
+            if quit_:
+                self._quit_run()
+
+        self.push_screen(QuitScreen(question), answered)
+
+    def _quit_run(self) -> None:
+        assert self.trainer is not None
+        self.trainer.request_stop()
         self.exit(0)
+
+    def resume_note(self) -> str | None:
+        """After a run was quit mid-way: where it is, its last finished epoch and the command
+        that continues it (None when no run was cut short)."""
+        if self.trainer is None or self.state not in ACTIVE_STATES:
+            return None
+        run_dir = self.run_dir or (str(self.trainer.run_dir) if self.trainer.run_dir else None)
+        epochs = self.run_epochs or "?"
+        done = self.last_epoch_done
+        if run_dir is None or not done:
+            where = f" (run folder {run_dir})" if run_dir else ""
+            return f"dae-tui: quit before the first epoch finished; nothing to resume{where}"
+        command = shlex.join(["dae-tui", "--resume", run_dir])
+        return f"dae-tui: run {run_dir} stopped after epoch {done}/{epochs}; resume it with: {command}"
 
     def action_log_scale(self) -> None:
         """Toggle the chart's MSE axis between linear and log."""
@@ -228,30 +364,121 @@ class DaeApp(App[int]):
     def action_show_tab(self, tab: str) -> None:
         """Show the Train, Images or Log tab."""
         self.query_one(TabbedContent).active = tab
-        if tab == "images":
-            self.query_one(ImageBrowser).focus()
 
     def action_leave_field(self) -> None:
         """Esc in a form field hands the keys back to the app's bindings."""
         if isinstance(self.focused, Input):
             self.query_one("#tabs Tabs").focus()
 
+    def action_help(self) -> None:
+        """Every key of every tab."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_image(self, step: int) -> None:
+        self.query_one(ImageBrowser).select(step)
+
+    def action_epoch(self, step: int) -> None:
+        self.query_one(ImageBrowser).step_epoch(step)
+
+    def action_zoom(self) -> None:
+        self.query_one(ImageBrowser).cycle_zoom()
+
+    def action_scroll_images(self, step: int) -> None:
+        self.query_one(ImageBrowser).scroll_rows(step)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette: the app's own actions beside Textual's."""
+        ours = [
+            ("Start a run", "Train with the form's settings (s)", "start"),
+            ("Pause the run", "Hold at the next batch (p)", "pause"),
+            ("Continue the run", "Go on after a pause (p)", "unpause"),
+            ("Stop the run", "Stop at the next batch, keeping the last epoch (x)", "stop"),
+            ("New run instead of resuming", "Forget the run being resumed (N)", "new_run"),
+            ("Log scale", "Chart: linear or log MSE axis (g)", "log_scale"),
+            ("Picture size", "Images: auto, full or half size (z)", "zoom"),
+        ]
+        for title, help_text, action in ours:
+            if self.check_action(action, ()) is not False or action in ("zoom", "log_scale"):
+                yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
+        for tab, key in (("Train", "t"), ("Images", "i"), ("Log", "l")):
+            yield SystemCommand(f"{tab} tab", f"Show the {tab} tab ({key})",
+                                lambda tab=tab: self.action_show_tab(tab.lower()))
+        yield SystemCommand("Keys", "Every key of every tab (?)", self.action_help)
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Save an SVG screenshot in the runs folder (or the current folder) and say where:
+        a server over SSH has no Downloads folder to put it in."""
+        folder = Path(path) if path else self._screenshot_folder()
+        name = filename or f"dae-tui-{datetime.now():%Y%m%d-%H%M%S}.svg"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.save_screenshot(name, str(folder))
+        except OSError as err:
+            self.notify(f"cannot save a screenshot in {folder}: {err.strerror}", severity="error")
+            return None
+        self.notify(str(folder / name), title="Screenshot saved")
+        return str(folder / name)
+
+    def _screenshot_folder(self) -> Path:
+        if self.runs_dir and os.access(self.runs_dir, os.W_OK):
+            return Path(self.runs_dir)
+        return Path.cwd()
+
+    # --- resuming ---------------------------------------------------------------------------
+
+    def _enter_resume(self, info: ResumeInfo) -> None:
+        """Show what Start will continue: the run's epochs on the chart, its recipe locked."""
+        fixed = set(FIELD_SPECS) - RESUME_OVERRIDABLE
+        form = self.query_one(ConfigForm)
+        form.lock_fields(fixed, f"Resuming {info.name}: greyed fields are its recipe (N: new run instead)")
+        self.query_one(LossChart).reset(
+            f"{info.config.model} on {info.config.dataset}", info.points, info.config.epochs
+        )
+        status = self.query_one(RunStatus)
+        status.epoch, status.epochs = info.epochs_done, info.config.epochs
+        status.best = info.best
+        status.where = f"run folder {info.path}"
+        status.message = info.status_line()
+        self.log_line(f"Start continues the run in {info.path}")
+        self.refresh_bindings()
+
+    def _leave_resume(self) -> None:
+        self.resume = None
+        self.query_one(ConfigForm).lock_fields()
+        self.refresh_bindings()
+
     # --- state ----------------------------------------------------------------------------
 
     def watch_state(self, state: str) -> None:
         self.query_one(RunStatus).state = state
         self.query_one(ConfigForm).disabled = state in ACTIVE_STATES
+        self.refresh_bindings()
 
     def log_line(self, text: str, style: str = "") -> None:
         """Add a line to the Log tab (plain text: paths and messages are never read as markup)."""
-        self.query_one("#log-view", RichLog).write(Text(text, style=style))
+        self.query_one(LogView).write(Text(text, style=style))
 
     @on(ConfigForm.Changed)
     def _form_changed(self, message: ConfigForm.Changed) -> None:
-        if self.state not in ACTIVE_STATES:
-            status = self.query_one(RunStatus)
-            count = len(message.errors)
-            status.speed = f"form: {count} field{'s' if count > 1 else ''} to fix" if count else ""
+        if self.state in ACTIVE_STATES:
+            return
+        count = len(message.errors)
+        status = self.query_one(RunStatus)
+        if count:
+            status.message = f"form: {plural(count, 'field')} to fix"
+        elif self.resume:
+            status.message = self.resume.status_line(message.config.epochs if message.config else None)
+        elif status.message.startswith("form:"):
+            status.message = ""
+        chart = self.query_one(LossChart)
+        if message.config and not chart.epochs and not chart.running:
+            chart.planned_epochs = message.config.epochs
+            chart.replot()
 
     @on(EngineEvent)
     def _engine_event(self, message: EngineEvent) -> None:
@@ -263,56 +490,70 @@ class DaeApp(App[int]):
         if isinstance(event, BatchProgress):
             status.epoch, status.epochs = event.epoch, event.epochs
             status.set_batch(event.batch, event.batches)
-            status.speed = (
-                f"MSE {event.train_mse:.5f}  {event.images_per_s:,.0f} img/s  "
-                f"ETA {format_eta(event.eta_s)}"
-            )
+            status.mse, status.images_per_s, status.eta_s = event.train_mse, event.images_per_s, event.eta_s
+            self.query_one(LossChart).add_progress(event.epoch, event.batch, event.batches, event.train_mse)
         elif isinstance(event, EpochEnd):
-            self.query_one(LossChart).add_epoch(event.epoch, event.train_mse, event.test_mse)
+            chart = self.query_one(LossChart)
+            chart.add_epoch(event.epoch, event.train_mse, event.test_mse)
             status.epoch = event.epoch
+            status.best = chart.best
             status.set_batch(1, 1)
             self.log_line(format_epoch(event))
             self.log_line(f"checkpoint saved: {event.checkpoint}")
         elif isinstance(event, Samples):
-            self.query_one(ImageBrowser).add(event)
+            self._show_samples(event)
         elif isinstance(event, RunStarted):
             self._started(event, status)
         elif isinstance(event, Notice):
-            self.log_line(f"note: {event.text}", "yellow")
+            self.log_line(f"note: {flags_to_labels(event.text)}", "yellow")
         elif isinstance(event, Paused):
             self.state = "paused"
             self.log_line(f"paused at epoch {event.epoch}, batch {event.batch}")
         elif isinstance(event, Resumed):
             self.state = "training"
-            self.log_line("resumed")
+            self.log_line("continued after the pause")
         elif isinstance(event, RunFinished):
             self.state = "finished"
-            best = f", best test MSE {event.best_test_mse:.5f}" if event.best_test_mse else ""
-            status.speed = f"finished {event.epochs} epochs{best}"
-            self.notify(f"{event.epochs} epochs{best}", title="Run finished")
-            self.log_line(f"finished {event.epochs} epochs{best}; saved in {event.run_dir}", "green")
+            text = format_finished(event.epochs, event.best_test_mse)
+            status.message = text
+            self.notify(text, title="Run finished")
+            self.log_line(f"{text}; saved in {event.run_dir}", "green")
         elif isinstance(event, RunStopped):
             self.state = "stopped"
-            kept = f"checkpoint of epoch {event.last_epoch} kept" if event.last_epoch else "no epoch finished"
-            status.speed = f"stopped: {kept}"
+            kept = f"epoch {event.last_epoch} kept" if event.last_epoch else "no epoch finished"
+            status.message = f"stopped: {kept}"
             self.log_line(f"stopped: {kept} in {event.run_dir}", "yellow")
         elif isinstance(event, RunFailed):
             self.state = "failed"
-            status.speed = "failed: see the Log tab (l)"
-            self.log_line(f"failed: {event.message}", "red")
-            self.notify(event.message, title="Run failed", severity="error", timeout=10)
+            text = flags_to_labels(event.message)
+            status.message = "failed: see the Log tab (l)"
+            self.log_line(f"failed: {text}", "red")
+            self.notify(text, title="Run failed", severity="error", timeout=10)
+
+    def _show_samples(self, samples: Samples) -> None:
+        browser = self.query_one(ImageBrowser)
+        browser.add(samples)
+        latest = browser.latest
+        if latest is not None:
+            self.query_one("#train-strip", ImageStrip).show(rows_of(latest, browser.class_names), browser.selected)
 
     def _started(self, event: RunStarted, status: RunStatus) -> None:
         self.state = "training"
+        self.run_dir = event.run_dir
+        if event.resumed_from:
+            self._leave_resume()
+            self.query_one(ConfigForm).set_config(event.config)
+        status.clear_speed()
+        status.message = ""
         status.epoch, status.epochs = event.start_epoch - 1, event.config.epochs
         status.set_batch(0, event.batches_per_epoch)
+        status.device = f"{event.device} ×{event.threads}" if event.device == "cpu" else event.device
         status.where = (
-            f"{event.dataset_label} · {event.train_size:,}/{event.test_size:,} train/test · "
-            f"{event.source} · {event.device} ×{event.threads}"
+            f"{event.dataset_label} · {event.train_size:,}/{event.test_size:,} train/test · {event.source}"
         )
         # A resumed run's chart starts where it left off.
-        self.query_one(LossChart).reset(f"{event.config.model} on {event.config.dataset}", event.earlier)
+        chart = self.query_one(LossChart)
+        chart.reset(f"{event.config.model} on {event.config.dataset}", event.earlier, event.config.epochs)
+        status.best = chart.best
         self.query_one(ImageBrowser).reset(event.config.dataset, event.config.epochs)
-        if event.resumed_from:
-            self.query_one(ConfigForm).set_config(event.config)
         self.log_line(format_started(event))

@@ -19,7 +19,7 @@ from rich.style import Style
 
 from ..engine.events import Picture
 
-__all__ = ["HALF_BLOCK", "HalfBlockPicture", "downsample", "gray_style"]
+__all__ = ["HALF_BLOCK", "HalfBlockPicture", "gray_style", "resize"]
 
 HALF_BLOCK = "▀"
 
@@ -30,22 +30,41 @@ def gray_style(top: int, bottom: int) -> Style:
     return Style(color=Color.from_rgb(top, top, top), bgcolor=Color.from_rgb(bottom, bottom, bottom))
 
 
-def downsample(picture: Picture, factor: int) -> Picture:
-    """Shrink by averaging `factor` x `factor` blocks (a ragged edge averages what it has)."""
-    if factor <= 1:
+@lru_cache(maxsize=1024)
+def resize(picture: Picture, size: int) -> Picture:
+    """Shrink to `size` x `size` pixels by area averaging (each output pixel is the mean of the
+    input area it covers, partly covered pixels weighted by their share), so strokes keep their
+    weight at any size, not only at whole factors."""
+    if size >= picture.width and size >= picture.height:
         return picture
-    width = (picture.width + factor - 1) // factor
-    height = (picture.height + factor - 1) // factor
-    out = bytearray(width * height)
-    for by in range(height):
-        for bx in range(width):
-            total = count = 0
-            for y in range(by * factor, min((by + 1) * factor, picture.height)):
-                for x in range(bx * factor, min((bx + 1) * factor, picture.width)):
-                    total += picture.at(x, y)
-                    count += 1
-            out[by * width + bx] = (total + count // 2) // count
-    return Picture(width, height, bytes(out))
+    weights_x = _area_weights(picture.width, size)
+    weights_y = _area_weights(picture.height, size)
+    out = bytearray(size * size)
+    for oy, ys in enumerate(weights_y):
+        for ox, xs in enumerate(weights_x):
+            total = 0.0
+            for y, wy in ys:
+                row = y * picture.width
+                for x, wx in xs:
+                    total += picture.pixels[row + x] * wx * wy
+            out[oy * size + ox] = min(255, int(total + 0.5))
+    return Picture(size, size, bytes(out))
+
+
+@lru_cache(maxsize=64)
+def _area_weights(length: int, size: int) -> tuple[tuple[tuple[int, float], ...], ...]:
+    """For each of `size` output pixels, the (input index, weight) pairs covering it; weights sum to 1."""
+    scale = length / size
+    cells = []
+    for o in range(size):
+        start, end = o * scale, (o + 1) * scale
+        pairs = []
+        for i in range(int(start), min(length, int(end + 0.999999))):
+            overlap = min(end, i + 1) - max(start, i)
+            if overlap > 1e-9:
+                pairs.append((i, overlap / scale))
+        cells.append(tuple(pairs))
+    return tuple(cells)
 
 
 class HalfBlockPicture:

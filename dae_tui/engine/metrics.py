@@ -1,13 +1,16 @@
 """Image-quality metrics for images in [0, 1].
 
-May import torch; never textual or rich.
+Imports nothing at module level beyond the standard library (torch only for type checking),
+so the UI can use `psnr_from_mse` before torch has loaded. Never textual or rich.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["per_image_mse", "psnr_from_mse"]
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from ..config import ConfigError, TrainConfig
+from ..config import RESUME_OVERRIDABLE, ConfigError, TrainConfig
 from . import checkpoints as ckpt
 from .data import DataError, LoadedData, load_data
 from .device import apply_threads, flush_denormals, resolve_device
@@ -51,9 +51,6 @@ __all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate"]
 
 TEST_NOISE_SEED = 20240531
 """Seed of the fixed noise on the test split: the same for every run, so runs compare."""
-
-RESUME_OVERRIDABLE = frozenset({"epochs", "device", "threads", "source", "data_dir"})
-"""Config fields a resumed run may change; the rest must match the checkpoint."""
 
 PROGRESS_INTERVAL_S = 0.1
 """Least time between two BatchProgress events (about ten a second at most)."""

@@ -26,6 +26,7 @@ from ...config import (
     FieldError,
     FieldSpec,
     TrainConfig,
+    format_number,
     read_config,
 )
 from .choice import Choice
@@ -40,7 +41,20 @@ def _text(value: Any) -> str:
     """A field value as the text an Input shows."""
     if value is None:
         return ""
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return format_number(value) if isinstance(value, float) else str(value)
+
+
+class Toggle(Checkbox):
+    """A checkbox that shows its state without colour: `▐X▌ on` or `▐ ▌ off` (NO_COLOR works)."""
+
+    @property
+    def _button(self):
+        self.BUTTON_INNER = "X" if self.value else " "
+        return super()._button
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self.label = "on" if self.value else "off"
 
 
 class ConfigForm(VerticalScroll):
@@ -61,6 +75,8 @@ class ConfigForm(VerticalScroll):
     ConfigForm .error.-shown { display: block; }
     ConfigForm .row.-invalid Label { color: $error; text-style: bold; }
     ConfigForm .row.-invalid > Input { color: $error; }
+    ConfigForm .row.-locked Label { color: $text-disabled; }
+    ConfigForm #form-note { display: none; color: $warning; height: auto; }
     """
 
     @dataclass
@@ -89,6 +105,7 @@ class ConfigForm(VerticalScroll):
     def compose(self) -> ComposeResult:
         # A row's error line is mounted the first time the field is wrong: fewer widgets to
         # style before the first frame (the form is most of the screen's widgets).
+        yield Static("", id="form-note")
         for spec in FIELD_SPECS.values():
             with Horizontal(classes="row", id=f"row-{spec.name}"):
                 yield Label(spec.label)
@@ -105,7 +122,7 @@ class ConfigForm(VerticalScroll):
                 tooltip="\n".join(f"{k}: {v}" for k, v in helps.items()) or None,
             )
         if spec.kind == "bool":
-            return Checkbox("", value=bool(value), id=widget_id, compact=True)
+            return Toggle("on" if value else "off", value=bool(value), id=widget_id, compact=True)
         return Input(
             _text(value), placeholder=_PLACEHOLDERS.get(spec.name, ""), compact=True,
             id=widget_id, tooltip=f"{spec.allowed()}",
@@ -152,6 +169,24 @@ class ConfigForm(VerticalScroll):
             else:
                 widget.value = value
         self.revalidate()
+
+    def lock_fields(self, names: frozenset[str] | set[str] = frozenset(), note: str = "") -> None:
+        """Disable the fields in `names` (a resumed run's recipe) with `note` above the form saying
+        why; unlock the rest."""
+        for name in FIELD_SPECS:
+            locked = name in names
+            row = self.get_child_by_id(f"row-{name}")
+            row.set_class(locked, "-locked")
+            self._controls[name].disabled = locked
+            row.tooltip = "fixed: a resumed run keeps its recipe (N starts a new run instead)" if locked else None
+        banner = self.query_one("#form-note", Static)
+        banner.update(note)
+        banner.display = bool(names and note)
+
+    @property
+    def locked_fields(self) -> set[str]:
+        """The fields disabled by `lock_fields()`."""
+        return {name for name in FIELD_SPECS if self.get_child_by_id(f"row-{name}").has_class("-locked")}
 
     def on_mount(self) -> None:
         self._schedule_revalidate()

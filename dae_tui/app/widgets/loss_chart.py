@@ -1,8 +1,13 @@
-"""The live loss chart: train and test MSE per epoch, a log-scale toggle, the best test MSE marked.
+"""The live loss chart: train and test MSE per epoch, train loss within the epoch, best test marked.
 
 A `PlotextPlot` that owns its data (the textual-plotext weather example is the template):
 `replot()` clears, plots and refreshes; it replots when the size or the theme changes. Curves of
 the last run stay until `reset()` is called for a new one.
+
+Readable without colour (`NO_COLOR=1`): train epochs are marked ○ on a fine line, test epochs ●
+on a dotted one, the best test ◆. The y axis's name, the best test value and the legend sit in
+the border title at the top left, where readers look for them and where plotext cannot drop them
+when its own title is wider than the plot. Axes are drawn from the start, before the first point.
 """
 
 from __future__ import annotations
@@ -12,37 +17,61 @@ from collections.abc import Iterable
 
 from textual_plotext import PlotextPlot
 
-__all__ = ["LossChart"]
+from ...engine.metrics import psnr_from_mse
+
+__all__ = ["LossChart", "nice_ticks"]
 
 _FLOOR = 1e-12
+IN_EPOCH_POINTS = 16
+"""Points of the running train loss drawn within an epoch."""
 
 
-def _log10(values: list[float]) -> list[float]:
-    return [math.log10(max(v, _FLOOR)) for v in values]
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) covering about low..high."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        high = low + (abs(low) or 1.0)
+    raw = (high - low) / max(1, count - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 12))
+        value += step
+    return ticks
 
 
-def _with_legend_room(values: list[float]) -> tuple[float, float]:
-    """y limits with a band above the curves: plotext draws its legend in the top-left corner,
-    where the first, highest points of a falling loss curve would otherwise hide under it."""
-    low, high = min(values), max(values)
+def log_ticks(low: float, high: float) -> list[float]:
+    """Round MSE values between low and high (both > 0) for a log axis: 1-2-5 per decade, or
+    finer when the range spans less than that."""
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    for mantissas in ((1,), (1, 2, 5), tuple(range(1, 10))):
+        ticks = [m * 10.0**d for d in decades for m in mantissas]
+        inside = [t for t in ticks if low <= t <= high]
+        if len(inside) >= 3:
+            return [float(f"{t:.3g}") for t in inside]
+    return [t for t in nice_ticks(low, high) if t > 0]
+
+
+def _with_margin(low: float, high: float) -> tuple[float, float]:
+    """y limits a little outside the curves, so no point sits on the frame."""
     span = high - low or abs(high) * 0.1 or 1.0
-    return low - span * 0.05, high + span * 0.45
+    return low - span * 0.05, high + span * 0.08
 
 
-def _log_ticks(logs: list[float], count: int = 5) -> tuple[list[float], list[str]]:
-    """Evenly spaced tick positions over log10 values, labelled with the MSE they stand for."""
-    low, high = min(logs), max(logs)
-    if high - low < 1e-9:
-        low, high = low - 0.1, high + 0.1
-    positions = [low + (high - low) * i / (count - 1) for i in range(count)]
-    return positions, [f"{10 ** p:.3g}" for p in positions]
+def _label(value: float) -> str:
+    return f"{value:.3g}"
 
 
 class LossChart(PlotextPlot):
-    """Train/test MSE against epoch."""
+    """Train/test MSE against epoch, and the train loss within the epoch in progress."""
 
     DEFAULT_CSS = """
-    LossChart { height: 1fr; min-height: 8; }
+    LossChart {
+        height: 1fr; min-height: 8;
+        border-top: solid $foreground 20%; border-title-align: left; border-title-color: $text;
+    }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -50,6 +79,10 @@ class LossChart(PlotextPlot):
         self.epochs: list[int] = []
         self.train_mse: list[float] = []
         self.test_mse: list[float] = []
+        self.running: list[tuple[float, float]] = []
+        """(fractional epoch, running train MSE) points within epochs, the last epoch's kept."""
+        self.planned_epochs = 0
+        """Epochs the run will train: the x axis spans them from the start."""
         self.log_scale = False
         """Plot MSE on a log10 axis."""
         self.title = "MSE per epoch"
@@ -59,12 +92,15 @@ class LossChart(PlotextPlot):
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.replot())
         self.replot()
 
-    def reset(self, title: str = "MSE per epoch", points: Iterable[tuple[int, float, float]] = ()) -> None:
+    def reset(self, title: str = "MSE per epoch", points: Iterable[tuple[int, float, float]] = (),
+              planned_epochs: int = 0) -> None:
         """Start the curves afresh (a new run), from `points` (epoch, train MSE, test MSE) if any."""
         points = list(points)
         self.epochs[:] = [p[0] for p in points]
         self.train_mse[:] = [p[1] for p in points]
         self.test_mse[:] = [p[2] for p in points]
+        self.running = [(float(p[0]), p[1]) for p in points]
+        self.planned_epochs = planned_epochs
         self.title = title
         self.replot()
 
@@ -73,7 +109,18 @@ class LossChart(PlotextPlot):
         self.epochs.append(epoch)
         self.train_mse.append(train_mse)
         self.test_mse.append(test_mse)
+        self.running = [p for p in self.running if p[0] < epoch] + [(float(epoch), train_mse)]
         self.replot()
+
+    def add_progress(self, epoch: int, batch: int, batches: int, train_mse: float) -> None:
+        """The running train loss `batch`/`batches` into `epoch`; drawn about 16 times an epoch."""
+        if not batches or batch >= batches:
+            return
+        x = epoch - 1 + batch / batches
+        last = self.running[-1][0] if self.running else epoch - 1.0
+        if x - last >= 1.0 / IN_EPOCH_POINTS or (not self.running and batch):
+            self.running.append((x, train_mse))
+            self.replot()
 
     def toggle_log_scale(self) -> None:
         """Switch the MSE axis between linear and log."""
@@ -88,40 +135,63 @@ class LossChart(PlotextPlot):
         i = min(range(len(self.test_mse)), key=self.test_mse.__getitem__)
         return self.epochs[i], self.test_mse[i]
 
+    def headline(self) -> str:
+        """The border title: the y axis's name, the best test value with its epoch, the legend.
+
+        The legend lives here rather than inside the plot, where it would hide the first and
+        highest points of a falling curve on a short chart."""
+        axis = "MSE (log)" if self.log_scale else "MSE"
+        best = self.best
+        if best is None:
+            return f"{axis} ↑ · ○ train ● test · {self.title}"
+        epoch, mse = best
+        return f"{axis} ↑ · ○ train ● test ◆ best {mse:.5f} @ epoch {epoch} ({psnr_from_mse(mse):.2f} dB)"
+
     def replot(self) -> None:
         """Draw the curves from scratch."""
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        best = self.best
-        title = self.title
-        if best:
-            title += f"  best test MSE {best[1]:.5f} @ epoch {best[0]}"
-        plt.title(title)
+        self.border_title = self.headline()
         plt.xlabel("epoch")
-        plt.ylabel("MSE (log)" if self.log_scale else "MSE")
-        if best is not None:
-            train, test, best_y = self.train_mse, self.test_mse, best[1]
+        values = self.train_mse + self.test_mse + [y for _, y in self.running]
+        y = self._y
+        if values:
+            low, high = min(values), max(values)
             if self.log_scale:
-                # plotext's own log axis transforms its data in place on every build, so a
-                # second render fails; plot log10 values on a linear axis and label in MSE.
-                train, test = _log10(train), _log10(test)
-                best_y = math.log10(max(best_y, _FLOOR))
-                plt.yticks(*_log_ticks(train + test))
-            plt.plot(self.epochs, train, label="train MSE", marker="braille")
-            plt.plot(self.epochs, test, label="test MSE", marker="braille")
-            plt.scatter([best[0]], [best_y], marker="◆", label="best test")
-            plt.xticks(self._xticks())
-            if len(self.epochs) == 1:
-                plt.xlim(self.epochs[0] - 1, self.epochs[0] + 1)
-            plt.ylim(*_with_legend_room(train + test))
+                ticks = log_ticks(max(low, _FLOOR), max(high, _FLOOR * 10))
+                plt.yticks([y(t) for t in ticks], [_label(t) for t in ticks])
+                low, high = y(low), y(high)
+            else:
+                plt.yticks(nice_ticks(low, high))
+            plt.ylim(*_with_margin(low, high))
         else:
-            plt.xlim(0, 1)
+            plt.scatter([0], [0], marker=" ")  # plotext draws no axes without a point
             plt.ylim(0, 0.1)
+            plt.yticks(nice_ticks(0, 0.1))
+        if self.running:
+            plt.plot([p[0] for p in self.running], [y(p[1]) for p in self.running], marker="braille")
+        if self.epochs:
+            plt.plot(self.epochs, [y(v) for v in self.test_mse], marker="·")
+            plt.scatter(self.epochs, [y(v) for v in self.train_mse], marker="○")
+            plt.scatter(self.epochs, [y(v) for v in self.test_mse], marker="●")
+            best = self.best
+            assert best is not None
+            plt.scatter([best[0]], [y(best[1])], marker="◆")
+        last_x = max([p[0] for p in self.running] + self.epochs + [0])
+        right = max(1, self.planned_epochs, math.ceil(last_x))
+        first = min(self.epochs[0] - 1 if self.epochs else 0, 0)
+        plt.xlim(first, right)
+        plt.xticks(self._xticks(first, right))
         self.refresh()
 
-    def _xticks(self) -> list[int]:
+    def _y(self, value: float) -> float:
+        # plotext's own log axis transforms its data in place on every build, so a second render
+        # fails; log10 values are plotted on a linear axis and labelled in MSE.
+        return math.log10(max(value, _FLOOR)) if self.log_scale else value
+
+    @staticmethod
+    def _xticks(first: int, last: int) -> list[int]:
         """Whole epochs only, at most about eight ticks."""
-        first, last = self.epochs[0], self.epochs[-1]
         step = max(1, (last - first) // 8 + 1)
         return list(range(first, last + 1, step))

@@ -1,26 +1,32 @@
-"""The progress panel: state, `Epoch N/M`, a batch bar, images/s, ETA, device and data source.
+"""The progress panel: state, epoch, a batch bar, ETA, loss, speed; device, best test, data.
 
 Its fields are reactives set by the app's message handlers. It is one widget that renders its two
 lines itself: a progress message then costs a repaint of two lines, never a relayout of the
 screen. (Built from Labels and a ProgressBar, each update re-laid out ~180 widgets; at ten
 updates a second that took a third of a core from training, benchmarks/NOTES.md.)
+
+The lines fit the width they get: the bar shrinks first, then the least useful parts go
+(img/s, then the running MSE), so at 80 columns the state, epoch, ETA, device and best test
+value are always on screen. A paused run says so instead of showing a frozen ETA and speed.
 """
 
 from __future__ import annotations
 
 from rich.console import Group
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from ...formatting import format_eta
 
 __all__ = ["STATES", "RunStatus"]
 
 STATES = ("idle", "loading", "training", "paused", "finished", "stopped", "failed")
 """Every state a run can be in, as the panel shows it."""
 
-BAR_WIDTH = 22
-STATE_WIDTH = 12
-EPOCH_WIDTH = 14
+BAR_MAX, BAR_MIN = 22, 6
+STATE_WIDTH = 11
 
 
 class RunStatus(Widget):
@@ -52,10 +58,20 @@ class RunStatus(Widget):
     """Batches done in the current epoch."""
     batches: reactive[int] = reactive(0)
     """Batches in an epoch."""
-    speed: reactive[str] = reactive("")
-    """Loss, images per second and ETA, as shown."""
+    mse: reactive[float | None] = reactive(None)
+    """Running train MSE of the epoch in progress."""
+    images_per_s: reactive[float | None] = reactive(None)
+    """Training throughput of the epoch in progress."""
+    eta_s: reactive[float | None] = reactive(None)
+    """Seconds until the run's last epoch ends."""
+    message: reactive[str] = reactive("")
+    """A short word on the state (form errors, finished, stopped) shown after the bar."""
+    device: reactive[str] = reactive("")
+    """Where the run trains, e.g. 'cpu ×2'."""
+    best: reactive[tuple[int, float] | None] = reactive(None)
+    """(epoch, test MSE) of the run's best epoch so far."""
     where: reactive[str] = reactive("No run yet: set up the form and press s.")
-    """Dataset (saying when it is the bundled sample), data source and device."""
+    """Dataset (saying when it is the bundled sample), sizes and data source."""
 
     def on_mount(self) -> None:
         self.set_class(True, f"-{self.state}")
@@ -68,22 +84,72 @@ class RunStatus(Widget):
         """Move the batch bar within the current epoch."""
         self.batch, self.batches = done, total
 
-    def bar_text(self) -> Text:
-        """The batch bar and its percentage, as plain cells."""
+    def clear_speed(self) -> None:
+        """Forget the running figures (between runs)."""
+        self.mse = self.images_per_s = self.eta_s = None
+
+    def _bar(self, width: int) -> Text:
         fraction = min(1.0, self.batch / self.batches) if self.batches else 0.0
-        filled = round(fraction * BAR_WIDTH)
+        filled = round(fraction * width)
         bar = Text()
         bar.append("━" * filled, self.get_component_rich_style("run-status--bar"))
-        bar.append("━" * (BAR_WIDTH - filled), self.get_component_rich_style("run-status--bar-back"))
-        bar.append(f" {fraction:4.0%}  ")
+        bar.append("━" * (width - filled), self.get_component_rich_style("run-status--bar-back"))
+        bar.append(f" {fraction:4.0%}")
         return bar
 
-    def render(self) -> Group:
-        muted = self.get_component_rich_style("run-status--muted")
+    def _figures(self) -> list[tuple[int, str]]:
+        """(priority, text) of what follows the bar; lower numbers are kept longer."""
+        if self.message:
+            return [(0, self.message)]
+        if self.state == "paused":
+            return [(0, "paused: p resumes")]
+        if self.state not in ("training", "loading"):
+            return []
+        parts = [(0, f"ETA {format_eta(self.eta_s)}")]
+        if self.mse is not None:
+            parts.append((1, f"MSE {self.mse:.5f}"))
+        if self.images_per_s is not None:
+            parts.append((2, f"{self.images_per_s:,.0f} img/s"))
+        return parts
+
+    def first_line(self, width: int) -> Text:
+        """State, epoch, bar and figures fitted into `width` cells."""
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f"● {self.state}".ljust(STATE_WIDTH), self.get_component_rich_style("run-status--state"))
-        epoch = f"Epoch {self.epoch}/{self.epochs}" if self.epochs else ""
-        line.append(epoch.ljust(EPOCH_WIDTH))
-        line.append_text(self.bar_text())
-        line.append(self.speed, muted)
-        return Group(line, Text(self.where, style=muted, no_wrap=True, overflow="ellipsis"))
+        if self.epochs:
+            line.append(f"Epoch {self.epoch}/{self.epochs}  ")
+        figures = self._figures()
+        show_bar = bool(self.batches) and self.state in ("training", "paused", "loading", "finished", "stopped")
+
+        def length(parts: list[tuple[int, str]]) -> int:
+            return sum(len(text) + 2 for _, text in parts)
+
+        room = width - line.cell_len
+        while figures and length(figures) + (BAR_MIN + 7 if show_bar else 0) > room:
+            if len(figures) == 1:
+                break
+            figures.remove(max(figures, key=lambda p: p[0]))
+        if show_bar:
+            bar_width = min(BAR_MAX, room - length(figures) - 7)
+            if bar_width >= BAR_MIN:
+                line.append_text(self._bar(bar_width))
+                line.append("  ")
+        muted = self.get_component_rich_style("run-status--muted")
+        line.append("  ".join(text for _, text in figures), muted if not self.message else Style())
+        return line
+
+    def second_line(self) -> Text:
+        """Device and best test value first (they must survive a narrow terminal), then the data."""
+        parts = []
+        if self.device:
+            parts.append(self.device)
+        if self.best is not None:
+            epoch, mse = self.best
+            parts.append(f"best test MSE {mse:.5f} @ epoch {epoch}")
+        parts.append(self.where)
+        return Text(" · ".join(parts), style=self.get_component_rich_style("run-status--muted"),
+                    no_wrap=True, overflow="ellipsis")
+
+    def render(self) -> Group:
+        width = self.content_region.width or self.size.width or 80
+        return Group(self.first_line(width), self.second_line())
