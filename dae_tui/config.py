@@ -30,6 +30,7 @@ __all__ = [
     "RESUME_OVERRIDABLE",
     "TrainConfig",
     "RUN_CONFIG_NAME",
+    "check_resume_overrides",
     "clip",
     "config_from_strings",
     "flags_to_labels",
@@ -149,6 +150,21 @@ RESUME_OVERRIDABLE = frozenset({"epochs", "device", "threads", "source", "data_d
 """Config fields a resumed run may change; the rest (the recipe) must match the checkpoint."""
 
 
+def check_resume_overrides(saved: TrainConfig, overrides: Mapping[str, Any]) -> None:
+    """Raise `ConfigError` (one line) when `overrides` would change `saved`'s recipe, i.e. any
+    field outside `RESUME_OVERRIDABLE`; the CLI, the engine and the dashboard all judge by this."""
+    fixed = sorted(
+        name for name, value in overrides.items()
+        if name not in RESUME_OVERRIDABLE and getattr(saved, name) != value
+    )
+    if fixed:
+        name = fixed[0]
+        raise ConfigError(
+            f"{FIELD_SPECS[name].flag} cannot change on --resume (the run used {getattr(saved, name)!r}; "
+            f"only {', '.join(sorted(RESUME_OVERRIDABLE))} may change)"
+        )
+
+
 class FieldError(ValueError):
     """One field's problem: `field` is the config field name, `message` says what is allowed.
 
@@ -211,7 +227,9 @@ def _describe(value: object) -> str:
         return f"a number of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
     if isinstance(value, float):
         return format_number(value)
-    return clip(repr(value)) if isinstance(value, str) else clip(str(value))
+    if isinstance(value, str):
+        return repr(value) if len(value) <= CLIP_AT else f"{value[: CLIP_AT - 1] + '…'!r} ({len(value):,} characters)"
+    return clip(str(value))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn
 
-from ..config import ConfigError
+from ..config import ConfigError, check_resume_overrides
 from .app import DaeApp
 from .resume import ResumeInfo
 
@@ -26,11 +26,13 @@ def make_app(invocation: Invocation) -> DaeApp:
     """The app as the command line describes it (the CLI and the tests build it the same way).
 
     With `--resume`, the form starts from the run's own config, with the flags given on top;
-    a path that holds no run raises `ConfigError` (one line).
+    a path that holds no run, or a flag that would change the run's recipe, raises `ConfigError`
+    (one line), as `dae-tui train --resume` does.
     """
     config, resume = invocation.config, None
     if invocation.resume:
         resume = ResumeInfo.read(invocation.resume)
+        check_resume_overrides(resume.config, invocation.given)
         config = replace(resume.config, **invocation.given)
     return DaeApp(config, runs_dir=invocation.runs_dir, resume=resume)
 

@@ -17,6 +17,7 @@ import os
 import shlex
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -435,6 +436,9 @@ class DaeApp(App[int]):
         """Show what Start will continue: the run's epochs on the chart, its recipe locked."""
         fixed = set(FIELD_SPECS) - RESUME_OVERRIDABLE
         form = self.query_one(ConfigForm)
+        # The form shows the run's own recipe; only what may change on a resume is the caller's.
+        allowed = {name: getattr(self.initial_config, name) for name in RESUME_OVERRIDABLE}
+        form.set_config(replace(info.config, **allowed))
         form.lock_fields(fixed, f"Resuming {info.name}: greyed fields are its recipe (N: new run instead)")
         self.query_one(LossChart).reset(
             f"{info.config.model} on {info.config.dataset}", info.points, info.config.epochs
@@ -522,6 +526,8 @@ class DaeApp(App[int]):
             self.state = "stopped"
             kept = f"epoch {event.last_epoch} kept" if event.last_epoch else "no epoch finished"
             status.message = f"stopped: {kept}"
+            status.epoch = event.last_epoch  # not the epoch that was cut short
+            status.set_batch(0, 0)
             self.log_line(f"stopped: {kept} in {event.run_dir}", "yellow")
         elif isinstance(event, RunFailed):
             self.state = "failed"

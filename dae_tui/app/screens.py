@@ -50,10 +50,10 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical {
-        width: auto; max-width: 96%; height: auto; max-height: 96%;
+        width: 90; max-width: 96%; height: auto; max-height: 96%;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    HelpScreen VerticalScroll { height: auto; max-height: 100%; width: auto; }
+    HelpScreen VerticalScroll { height: auto; max-height: 100%; }
     HelpScreen #help-title { text-style: bold; width: 100%; }
     """
     BINDINGS = [Binding("escape,question_mark,f1", "close", "Close")]

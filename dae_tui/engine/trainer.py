@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from ..config import RESUME_OVERRIDABLE, ConfigError, TrainConfig
+from ..config import RESUME_OVERRIDABLE, ConfigError, TrainConfig, check_resume_overrides
 from . import checkpoints as ckpt
 from .data import DataError, LoadedData, load_data
 from .device import apply_threads, flush_denormals, resolve_device
@@ -218,17 +218,7 @@ class Trainer:
         else:
             state = ckpt.load_checkpoint(ckpt.find_checkpoint(self.resume_path))
             saved = TrainConfig.from_dict(state["config"])
-            fixed = sorted(
-                name for name, value in self.overrides.items()
-                if name not in RESUME_OVERRIDABLE and getattr(saved, name) != value
-            )
-            if fixed:
-                name = fixed[0]
-                raise ConfigError(
-                    f"--{name.replace('_', '-')} cannot change on --resume "
-                    f"(the run used {getattr(saved, name)!r}; only "
-                    f"{', '.join(sorted(RESUME_OVERRIDABLE))} may change)"
-                )
+            check_resume_overrides(saved, self.overrides)
             config = replace(saved, **{k: v for k, v in self.overrides.items() if k in RESUME_OVERRIDABLE})
         errors = config.validate()
         if errors:
