@@ -15,15 +15,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from . import __version__
 from .config import FIELD_SPECS, SOURCES, ConfigError, TrainConfig, config_from_strings
+from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation
 
-__all__ = ["Invocation", "build_parser", "main", "parse_invocation"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 130
+# The exit codes and Invocation live in the leaf `invocation` module; named here too, as before.
+__all__ = [
+    "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "EXIT_USAGE",
+    "Invocation", "build_parser", "main", "parse_invocation",
+]
 
 
 class UsageError(Exception):
@@ -85,21 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(train)
     train.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
     return parser
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """A parsed command line."""
-
-    command: str
-    """'app' or 'train'."""
-    config: TrainConfig
-    """The config the flags describe (defaults for what was not given)."""
-    given: dict[str, Any]
-    """Config fields given explicitly on the command line (used as overrides on --resume)."""
-    runs_dir: str | None = None
-    resume: str | None = None
-    json: bool = False
 
 
 def parse_invocation(argv: Sequence[str]) -> Invocation:

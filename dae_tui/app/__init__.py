@@ -8,13 +8,11 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from ..config import ConfigError, load_run_config
+from ..invocation import Invocation
 from .app import DaeApp
-
-if TYPE_CHECKING:
-    from ..cli import Invocation
 
 __all__ = ["DaeApp", "make_app", "run_app"]
 
