@@ -192,10 +192,10 @@ class RunMarker:
         marker.end("finished", "", last_epoch)   # status.json, then the lock goes
     """
 
-    def __init__(self, run_dir: Path, epochs: int, interval_s: float = HEARTBEAT_INTERVAL_S) -> None:
+    def __init__(self, run_dir: Path, epochs: int, interval_s: float | None = None) -> None:
         self.run_dir = run_dir
         self.epochs = epochs
-        self.interval_s = interval_s
+        self.interval_s = HEARTBEAT_INTERVAL_S if interval_s is None else interval_s
         self.started = now_iso()
         """This session's start (the lock's); status.json keeps the run's first start instead."""
         self._first_started = self.started

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..config import TrainConfig
+from ..config import FIELD_SPECS, TrainConfig
 from .runfiles import (
     CONFIG_NAME,
     LOCK_NAME,
@@ -191,15 +191,36 @@ def _read_doc(folder: str, name: str, warnings: list[str]) -> dict[str, Any] | N
     return doc
 
 
+_KIND_TYPES: dict[str, tuple[type, ...]] = {
+    "choice": (str,), "bool": (bool,), "int": (int,), "float": (int, float),
+    "path": (str, type(None)), "optional-int": (int, type(None)),
+}
+
+
+def _wrong_types(config: TrainConfig) -> list[str]:
+    # Types only: `validate()` would also judge data_dir, a folder that may be long gone.
+    wrong = []
+    for name, spec in FIELD_SPECS.items():
+        value = getattr(config, name)
+        if not isinstance(value, _KIND_TYPES[spec.kind]) or (spec.kind != "bool" and isinstance(value, bool)):
+            wrong.append(name)
+    return wrong
+
+
 def _read_config(folder: str, warnings: list[str]) -> TrainConfig | None:
     doc = _read_doc(folder, CONFIG_NAME, warnings)
     if doc is None:
         return None
     try:
-        return TrainConfig.from_dict(doc)
-    except (TypeError, ValueError):
+        config = TrainConfig.from_dict(doc)
+    except (TypeError, ValueError):  # a key with another meaning, e.g. {"self": 1}
         warnings.append(f"{CONFIG_NAME}: not a dae-tui config, ignored")
         return None
+    wrong = _wrong_types(config)
+    if wrong:
+        warnings.append(f"{CONFIG_NAME}: values of the wrong type ({', '.join(wrong)}), ignored")
+        return None
+    return config
 
 
 def _is_number(value: object) -> bool:

@@ -388,11 +388,13 @@ class Trainer:
                 yield Notice(f"the run trained on {state['source']} data; now it reads {data.source}")
         else:
             self.run_dir = ckpt.new_run_dir(self.runs_dir or ckpt.default_runs_dir(), config)
-        ckpt.write_config(self.run_dir, config)
-        ckpt.write_metrics(self.run_dir, records)
+        # Lock and status first: a reader that finds config.json must also find them, or it would
+        # take a new run for an old one that never finished.
         self._epochs_done = start_epoch - 1
         self._marker = RunMarker(self.run_dir, config.epochs)
         self._marker.start(self._epochs_done)
+        ckpt.write_config(self.run_dir, config)
+        ckpt.write_metrics(self.run_dir, records)
         recorder = SampleRecorder(self.run_dir)
 
         n = len(train_images)
