@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from runfolders import TINY_CONFIG, dead_pid, iso, lock, make_run, record
@@ -196,8 +198,6 @@ def test_refresh_sees_new_runs_new_epochs_ends_and_removals(tmp_path):
 
     make_run(tmp_path, "r2")
     assert [i.name for i in store.refresh().added] == ["r2"]
-    import shutil
-
     shutil.rmtree(folder)
     changes = store.refresh()
     assert changes.removed == ("r1",) and [i.name for i in store.runs] == ["r2"]
@@ -265,3 +265,15 @@ def test_invocation_is_a_leaf_and_the_front_ends_do_not_import_cli():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     first, second = out.stdout.splitlines()
     assert first == "['dae_tui', 'dae_tui.config', 'dae_tui.invocation']" and second == "False"
+
+
+def test_the_benchmark_runs_on_a_small_folder():
+    """Its figures are printed; no time is asserted."""
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run([sys.executable, "-m", "benchmarks.runstore", "--runs", "40", "--rounds", "1"],
+                            cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for figure in ("reference (scandir + raw reads)", "cold list_runs", "no-change refresh",
+                   "refresh after one new epoch"):
+        assert figure in result.stdout
