@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from typing import TextIO
 
@@ -68,16 +69,23 @@ def run_listing(invocation: Invocation, out: TextIO | None = None, err: TextIO |
     except RunStoreError as error:
         print(f"dae-tui runs: error: {error}", file=err)
         return EXIT_USAGE
-    if invocation.json:
-        for info in runs:
-            out.write(json.dumps(info.to_json()) + "\n")
-    elif invocation.csv:
-        write_csv(runs, out)
-    elif runs:
-        write_table(runs, out)
-    else:
-        out.write(f"no runs in {runs_dir}\n")
-    out.flush()
+    try:
+        if invocation.json:
+            for info in runs:
+                out.write(json.dumps(info.to_json()) + "\n")
+        elif invocation.csv:
+            write_csv(runs, out)
+        elif runs:
+            write_table(runs, out)
+        else:
+            out.write(f"no runs in {runs_dir}\n")
+        out.flush()
+    except BrokenPipeError:
+        # `dae-tui runs --csv | head` closed the pipe: it has read all it wants, which is no error.
+        # Point stdout at devnull so the interpreter's own flush at exit does not fail again.
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     for info in runs:
         if info.warnings:
             print(f"dae-tui runs: warning: {info.name}: {'; '.join(info.warnings)}", file=err)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from runfolders import TINY_CONFIG, iso, lock, make_run
@@ -146,3 +147,14 @@ def test_a_headless_run_shows_up_running_then_finished(tmp_path):
     running_epochs = sorted({done for status, done in seen if status == RUNNING})
     assert len(running_epochs) >= 2, seen  # the store saw epochs advance while it trained
     assert all(status in (RUNNING, FINISHED) for status, _ in seen), seen
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    for i in range(40):
+        make_run(tmp_path, f"20240101-1200{i:02d}-mnist-seed", config=replace(TINY_CONFIG, epochs=20), done=20)
+    proc = subprocess.Popen([sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(tmp_path), "--csv"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    assert proc.stdout.readline().startswith(b"run,epoch,")
+    proc.stdout.close()  # as `| head -1` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 0 and "Traceback" not in err, err
