@@ -158,3 +158,12 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
     proc.stdout.close()  # as `| head -1` does
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 0 and "Traceback" not in err, err
+
+
+def test_without_runs_dir_it_lists_the_trainers_default_folder(capsys, tmp_path, monkeypatch):
+    from dae_tui import listing
+
+    monkeypatch.setattr(listing, "default_runs_dir", lambda: tmp_path / "default")
+    make_run(tmp_path / "default", "20240101-120000-mnist-seed")
+    code, out, _ = runs(capsys, "--json")
+    assert code == 0 and json.loads(out)["path"] == str(tmp_path / "default" / "20240101-120000-mnist-seed")

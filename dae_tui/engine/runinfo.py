@@ -69,7 +69,8 @@ class RunInfo:
     epochs: int
     """Epochs the run is configured for (0: unknown)."""
     records: tuple[dict[str, Any], ...]
-    """The readable lines of metrics.jsonl, by epoch: epoch, train_mse, test_mse, test_psnr, ..."""
+    """The readable lines of metrics.jsonl, by epoch: epoch, train_mse, test_mse, test_psnr, ...
+    (plain dicts, shared between refreshes: read them, never change them)."""
     best_test_psnr: float | None
     """The highest test PSNR (dB) of any epoch; None before the first epoch."""
     best_epoch: int | None
@@ -142,11 +143,15 @@ class FolderState:
     """What `RunStore` remembers of a folder: enough to tell a change and to re-judge liveness."""
 
     signature: Signature
+    """(inode, mtime) of the folder, then (inode, mtime, size) or None for each watched file."""
     info: RunInfo | None
     """None: not a run."""
     lock: dict[str, Any] | None = None
+    """run.lock as read ({} when unreadable); None: no lock."""
     lock_mtime: float | None = None
+    """run.lock's modification time: the heartbeat when the lock says none."""
     status_doc: dict[str, Any] | None = None
+    """status.json as read; None: none, or unreadable."""
 
 
 def _stat_key(path: str) -> tuple[int, int, int] | None:
