@@ -1,10 +1,11 @@
-"""The `dae-tui` command: the dashboard by default, `dae-tui train` for a headless run.
+"""The `dae-tui` command: the dashboard by default, `dae-tui train` for a headless run,
+`dae-tui runs` to list the run folders.
 
-Both take the same flags, one per `TrainConfig` field (from `FIELD_SPECS`), parsed and judged by
-`config_from_strings`, the very code the dashboard's form uses.
+The first two take the same flags, one per `TrainConfig` field (from `FIELD_SPECS`), parsed and
+judged by `config_from_strings`, the very code the dashboard's form uses.
 
-Exit codes: 0 done, 1 the run failed, 2 bad usage or config (one line on stderr, nothing on
-stdout), 130 stopped by Ctrl-C (the last finished epoch's checkpoint is kept).
+Exit codes (`invocation`): 0 done, 1 the run failed, 2 bad usage, config or runs folder (one line
+on stderr, nothing on stdout), 130 stopped by Ctrl-C (the last finished epoch's checkpoint is kept).
 
 Imports neither torch nor textual at module level: the dashboard must draw its first frame before
 torch loads.
@@ -15,15 +16,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from . import __version__
 from .config import FIELD_SPECS, SOURCES, ConfigError, TrainConfig, config_from_strings
+from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation
 
-__all__ = ["Invocation", "build_parser", "main", "parse_invocation"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 130
+# The exit codes and Invocation live in the leaf `invocation` module; named here too, as before.
+__all__ = [
+    "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "EXIT_USAGE",
+    "Invocation", "build_parser", "main", "parse_invocation",
+]
 
 
 class UsageError(Exception):
@@ -64,7 +67,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full parser: `dae-tui [flags]` and `dae-tui train [flags] [--json]`."""
+    """The full parser: `dae-tui [flags]`, `dae-tui train [flags] [--json]` and `dae-tui runs`."""
     sources = "; ".join(f"{k}: {v}" for k, v in SOURCES.items())
     parser = _Parser(
         prog="dae-tui",
@@ -84,22 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_flags(train)
     train.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    runs = sub.add_parser(
+        "runs", help="list the runs in the runs folder, newest first",
+        description="List the run folders, newest first: status (running, finished, stopped, failed, "
+        "interrupted), dataset, model, noise, epochs, best and last test PSNR, seconds per epoch.",
+        argument_default=argparse.SUPPRESS,
+    )
+    runs.add_argument("--runs-dir", metavar="DIR", help="the runs folder (default: the user data dir)")
+    output = runs.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON object per run on stdout")
+    output.add_argument(
+        "--csv", action="store_true",
+        help="every epoch of every run as CSV: run, epoch, figures, then every config field",
+    )
     return parser
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """A parsed command line."""
-
-    command: str
-    """'app' or 'train'."""
-    config: TrainConfig
-    """The config the flags describe (defaults for what was not given)."""
-    given: dict[str, Any]
-    """Config fields given explicitly on the command line (used as overrides on --resume)."""
-    runs_dir: str | None = None
-    resume: str | None = None
-    json: bool = False
 
 
 def parse_invocation(argv: Sequence[str]) -> Invocation:
@@ -115,6 +116,7 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
         runs_dir=args.get("runs_dir"),
         resume=args.get("resume"),
         json=bool(args.get("json", False)),
+        csv=bool(args.get("csv", False)),
     )
 
 
@@ -124,13 +126,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         invocation = parse_invocation(argv)
     except (UsageError, ConfigError) as err:
-        command = "dae-tui train" if "train" in argv else "dae-tui"
+        named = [word for word in argv if word in ("train", "runs")]
+        command = f"dae-tui {named[0]}" if named else "dae-tui"
         print(f"{command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     if invocation.command == "train":
         from .headless import run_headless
 
         return run_headless(invocation)
+    if invocation.command == "runs":
+        from .listing import run_listing
+
+        return run_listing(invocation)
     from .app import run_app
 
     run_app(invocation)

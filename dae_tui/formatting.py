@@ -1,13 +1,18 @@
-"""Text for people, shared by `dae-tui train` and the dashboard so both say things the same way.
+"""Text for people, shared by `dae-tui train`, `dae-tui runs` and the dashboard, so all say things alike.
 
 Imports nothing from torch, textual or rich.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .engine.events import EpochEnd, RunStarted
 
-__all__ = ["format_epoch", "format_eta", "format_finished", "format_started", "plural"]
+if TYPE_CHECKING:
+    from .engine.runinfo import RunInfo
+
+__all__ = ["RUN_COLUMNS", "format_epoch", "format_eta", "format_finished", "format_started", "plural", "run_cells"]
 
 
 def plural(count: int, noun: str) -> str:
@@ -48,3 +53,25 @@ def format_finished(epochs: int, best_test_mse: float | None) -> str:
     """'finished 10 epochs, best test MSE 0.01234' (the best only when known)."""
     best = f", best test MSE {best_test_mse:.5f}" if best_test_mse is not None else ""
     return f"finished {plural(epochs, 'epoch')}{best}"
+
+
+RUN_COLUMNS: tuple[str, ...] = (
+    "run", "status", "dataset", "model", "noise", "epochs", "best PSNR", "last PSNR", "s/epoch", "started",
+)
+"""The columns of a list of runs (`dae-tui runs`), in order; `run_cells` fills them."""
+
+
+def _db(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} dB"
+
+
+def run_cells(info: RunInfo) -> tuple[str, ...]:
+    """One run's cells under `RUN_COLUMNS`: '—' where a figure is unknown, times in local time."""
+    noise = "—" if info.noise is None else f"{info.noise} {info.noise_factor:g}"
+    best = _db(info.best_test_psnr) + (f" @ {info.best_epoch}" if info.best_epoch is not None else "")
+    per_epoch = "—" if info.seconds_per_epoch is None else f"{info.seconds_per_epoch:.1f}"
+    return (
+        info.name, info.status, info.dataset or "—", info.model or "—", noise,
+        f"{info.epochs_done}/{info.epochs or '?'}", best, _db(info.last_test_psnr), per_epoch,
+        info.started.astimezone().strftime("%Y-%m-%d %H:%M"),
+    )

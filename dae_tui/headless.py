@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -32,16 +32,13 @@ from .engine.events import (
     RunStopped,
 )
 from .formatting import format_epoch, format_eta, format_finished, format_started
-
-if TYPE_CHECKING:
-    from .cli import Invocation
+from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation
 
 __all__ = ["run_headless"]
 
 
 def run_headless(invocation: Invocation) -> int:
     """Train per `invocation`, report on stderr/stdout, return the exit code."""
-    from .cli import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE
     from .engine.trainer import Trainer
 
     # markup=False: paths and messages are printed as they are, never read as markup.

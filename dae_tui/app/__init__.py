@@ -8,16 +8,12 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from ..config import ConfigError, check_resume_overrides
+from ..invocation import EXIT_USAGE, Invocation
 from .app import DaeApp
 from .resume import ResumeInfo
-
-EXIT_USAGE = 2
-
-if TYPE_CHECKING:
-    from ..cli import Invocation
 
 __all__ = ["DaeApp", "make_app", "run_app"]
 

@@ -4,23 +4,25 @@ A write goes to a temporary file in the same folder, is flushed to disk, then re
 old file, so a crash or a kill at any moment leaves either the old file or the new one, never a
 torn one. Checkpoints load with `weights_only=True`: a checkpoint cannot run code.
 
+The torch-free half (file names, `atomic_write`, `default_runs_dir`, the lock and status files)
+lives in `runfiles`, so readers of run folders need not import torch; it is re-exported here.
+
 May import torch; never textual or rich.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 
-from ..config import RUN_CONFIG_NAME, ConfigError, TrainConfig
+from ..config import ConfigError, TrainConfig
 from .data import DataError
+from .runfiles import CONFIG_NAME, METRICS_NAME, NAME_STAMP, atomic_write, default_runs_dir
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -38,22 +40,13 @@ __all__ = [
 ]
 
 CHECKPOINT_NAME = "checkpoint.pt"
-CONFIG_NAME = RUN_CONFIG_NAME
-METRICS_NAME = "metrics.jsonl"
 CHECKPOINT_FORMAT = 1
-
-
-def default_runs_dir() -> Path:
-    """Where runs go unless `--runs-dir` says otherwise: the user data dir."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("dae-tui")) / "runs"
 
 
 def new_run_dir(runs_dir: Path, config: TrainConfig) -> Path:
     """Create and return a fresh folder `<time>-<dataset>-<model>[-N]` under `runs_dir`."""
     runs_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now().strftime(NAME_STAMP)
     base = f"{stamp}-{config.dataset}-{config.model}"
     for n in range(1000):
         path = runs_dir / (base if n == 0 else f"{base}-{n}")
@@ -63,23 +56,6 @@ def new_run_dir(runs_dir: Path, config: TrainConfig) -> Path:
             continue
         return path
     raise OSError(f"{runs_dir}: cannot create a new run folder named {base}")
-
-
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write `path` by calling `write(file)` on a temp file, fsync, then rename over `path`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def write_config(run_dir: Path, config: TrainConfig) -> None:

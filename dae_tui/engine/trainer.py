@@ -6,7 +6,9 @@
 
 Stop and pause requests are checked between batches, so they take effect within one batch.
 Every epoch ends with an evaluation on the whole test split (noise from a fixed seed, so epochs and
-runs compare) and an atomic checkpoint from which `Trainer(resume=...)` continues exactly.
+runs compare) and an atomic checkpoint from which `Trainer(resume=...)` continues exactly. While it
+trains, the run folder carries a heartbeat (run.lock) and status.json, and keeps every epoch's
+sample pictures, so other processes can list and show the run (`runfiles`, `samplestore`).
 
 May import torch; never textual or rich.
 """
@@ -44,7 +46,9 @@ from .events import (
 from .metrics import per_image_mse, psnr_from_mse
 from .models import build_model, count_parameters
 from .noise import add_noise
+from .runfiles import HEARTBEAT_INTERVAL_S, RunMarker, live_lock
 from .samples import pick_sample_indices, to_pictures
+from .samplestore import SampleRecorder
 from .steps import load_optimizer_state, make_optimizer, make_train_step, memory_format
 
 __all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate"]
@@ -168,6 +172,9 @@ class Trainer:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._marker: RunMarker | None = None
+        """The run folder's lock and status, once the folder is known."""
+        self._epochs_done = 0
 
     # --- control, from any thread ---------------------------------------------------------
 
@@ -197,7 +204,35 @@ class Trainer:
     # --- the run --------------------------------------------------------------------------
 
     def run(self) -> Iterator[Event]:
-        """Train, yielding events; the last one is RunFinished, RunStopped or RunFailed."""
+        """Train, yielding events; the last one is RunFinished, RunStopped or RunFailed.
+
+        status.json says how the run ended before that last event is yielded; the run.lock
+        heartbeat is gone once the generator is done or closed (then the run reads as interrupted).
+        """
+        try:
+            for event in self._events():
+                if isinstance(event, (RunFinished, RunStopped, RunFailed)):
+                    self._mark_end(event)
+                yield event
+        finally:
+            if self._marker is not None:
+                self._marker.release()
+
+    def _mark_end(self, event: RunFinished | RunStopped | RunFailed) -> None:
+        if self._marker is None:
+            return
+        if isinstance(event, RunFinished):
+            status, message = "finished", ""
+        elif isinstance(event, RunStopped):
+            status, message = "stopped", "stopped on request"
+        else:
+            status, message = "failed", event.message
+        try:
+            self._marker.end(status, message, self._epochs_done)
+        except OSError:
+            pass  # a full disk must not turn the run's last event into a traceback; the lock is gone
+
+    def _events(self) -> Iterator[Event]:
         try:
             yield from self._run()
         except ConfigError as err:
@@ -216,7 +251,14 @@ class Trainer:
         if self.resume_path is None:
             config, state = self.config, None
         else:
-            state = ckpt.load_checkpoint(ckpt.find_checkpoint(self.resume_path))
+            path = ckpt.find_checkpoint(self.resume_path)
+            holder = live_lock(path.parent)
+            if holder is not None:
+                raise ConfigError(
+                    f"--resume {path.parent}: the run is still training "
+                    f"(process {holder.get('pid')} on {holder.get('host')})"
+                )
+            state = ckpt.load_checkpoint(path)
             saved = TrainConfig.from_dict(state["config"])
             check_resume_overrides(saved, self.overrides)
             config = replace(saved, **{k: v for k, v in self.overrides.items() if k in RESUME_OVERRIDABLE})
@@ -230,9 +272,17 @@ class Trainer:
         if self._running.is_set():
             return
         yield Paused(epoch, batch)
-        self._running.wait()  # request_stop() sets it too
+        self._beat(epoch, paused=True, force=True)
+        # request_stop() sets it too; waking now and then keeps a paused run's heartbeat fresh.
+        while not self._running.wait(HEARTBEAT_INTERVAL_S):
+            self._beat(epoch, paused=True, force=True)
+        self._beat(epoch, force=True)
         if not self._stop.is_set():
             yield Resumed(epoch, batch)
+
+    def _beat(self, epoch: int, *, paused: bool = False, force: bool = False) -> None:
+        if self._marker is not None:
+            self._marker.beat(epoch, paused=paused, force=force)
 
     def _train_one_epoch(
         self, loop: _Loop, epoch: int
@@ -247,6 +297,7 @@ class Trainer:
         perm = torch.randperm(n, generator=loop.shuffle_gen).to(loop.train_images.device)
         loss_sum = torch.zeros((), device=loop.train_images.device)
         seen = 0
+        self._beat(epoch, force=True)
         for b in range(loop.batches):
             if not self._running.is_set():
                 pause_start = time.perf_counter()
@@ -254,6 +305,7 @@ class Trainer:
                 paused_s += time.perf_counter() - pause_start
             if self._stop.is_set():
                 return None
+            self._beat(epoch)  # writes only every HEARTBEAT_INTERVAL_S: a clock read per batch
             idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
             clean = _as_float(loop.train_images[idx]).contiguous(memory_format=loop.layout)
             noisy = add_noise(clean, config.noise, config.noise_factor, loop.noise_gen, config.clamp)
@@ -323,8 +375,14 @@ class Trainer:
                 yield Notice(f"the run trained on {state['source']} data; now it reads {data.source}")
         else:
             self.run_dir = ckpt.new_run_dir(self.runs_dir or ckpt.default_runs_dir(), config)
+        # Lock and status first: a reader that finds config.json must also find them, or it would
+        # take a new run for an old one that never finished.
+        self._epochs_done = start_epoch - 1
+        self._marker = RunMarker(self.run_dir, config.epochs)
+        self._marker.start(self._epochs_done)
         ckpt.write_config(self.run_dir, config)
         ckpt.write_metrics(self.run_dir, records)
+        recorder = SampleRecorder(self.run_dir)
 
         n = len(train_images)
         batches = math.ceil(n / config.batch_size)
@@ -337,7 +395,9 @@ class Trainer:
             earlier=tuple((r["epoch"], r["train_mse"], r["test_mse"]) for r in records),
         )
         sample_idx = pick_sample_indices(data.test.labels, 8)
-        yield self._samples(model, test, sample_idx, data, start_epoch - 1)
+        samples = self._samples(model, test, sample_idx, data, start_epoch - 1)
+        recorder.record(samples)
+        yield samples
 
         step = make_train_step(model, optimizer, device, config.batch_size, self.fast)
         loop = _Loop(config, train_images, step, layout, shuffle_gen, noise_gen, batches)
@@ -365,8 +425,11 @@ class Trainer:
                 "source": data.source, "dataset_label": dataset_label,
             })
             ckpt.write_metrics(self.run_dir, records)
+            self._epochs_done = epoch
             yield end
-            yield self._samples(model, test, sample_idx, data, epoch)
+            samples = self._samples(model, test, sample_idx, data, epoch)
+            recorder.record(samples)
+            yield samples
 
         best = min((r["test_mse"] for r in records), default=None)
         yield RunFinished(str(self.run_dir), config.epochs, best)

@@ -1,0 +1,255 @@
+"""What a run folder holds besides the checkpoint, and how each file is written: torch-free.
+
+A run folder (`<runs dir>/<time>-<dataset>-<model>[-N]/`) holds
+
+    config.json     the run's `TrainConfig`, indented JSON (written when the run starts)
+    metrics.jsonl   one JSON object per finished epoch (the whole file rewritten after each epoch)
+    checkpoint.pt   model, optimizer, RNG states and metrics of the last finished epoch (torch)
+    status.json     {"status", "message", "last_epoch", "epochs", "started", "ended"}: "running"
+                    while a process trains it, then "finished", "stopped" or "failed"
+    run.lock        heartbeat while a process trains it: {"pid", "host", "started", "updated",
+                    "epoch", "paused"}; refreshed every few seconds, removed when the run ends
+    samples/        the 8 fixed test pictures of every epoch (see `samplestore`)
+
+Every file is replaced atomically (`atomic_write`), so a reader never sees half a file. Times are
+ISO 8601 with the UTC offset. `status.json` keeps the run's first `started` across resumes, so a
+listing can sort newest first without reading folder names.
+
+The run store, `dae-tui runs` and the dashboard read these without torch: this module imports
+only the standard library and `dae_tui.config` (platformdirs lazily).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+
+from ..config import RUN_CONFIG_NAME
+
+__all__ = [
+    "CONFIG_NAME",
+    "HEARTBEAT_INTERVAL_S",
+    "LOCK_NAME",
+    "METRICS_NAME",
+    "NAME_STAMP",
+    "STALE_AFTER_S",
+    "STATUS_NAME",
+    "RunMarker",
+    "atomic_write",
+    "atomic_write_json",
+    "default_runs_dir",
+    "live_lock",
+    "lock_is_live",
+    "now_iso",
+    "parse_time",
+    "pid_alive",
+    "read_json",
+    "started_from_name",
+    "this_host",
+]
+
+CONFIG_NAME = RUN_CONFIG_NAME
+METRICS_NAME = "metrics.jsonl"
+STATUS_NAME = "status.json"
+LOCK_NAME = "run.lock"
+
+HEARTBEAT_INTERVAL_S = 5.0
+"""Least time between two heartbeats written from the training loop."""
+
+STALE_AFTER_S = 30.0
+"""A heartbeat older than this means the training process is gone (or its host unreachable)."""
+
+NAME_STAMP = "%Y%m%d-%H%M%S"
+"""How a run folder's name begins (`new_run_dir`): its start time, local."""
+
+
+def default_runs_dir() -> Path:
+    """Where runs go unless `--runs-dir` says otherwise: the user data dir."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("dae-tui")) / "runs"
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write `path` by calling `write(file)` on a temp file, fsync, then rename over `path`."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    """`value` as one line of JSON, written atomically."""
+    data = (json.dumps(value) + "\n").encode()
+    atomic_write(path, lambda f: f.write(data))
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The JSON in `path`; raises OSError or ValueError (bad JSON or bad UTF-8)."""
+    with open(path, "rb") as handle:
+        return json.loads(handle.read())
+
+
+def now_iso() -> str:
+    """Now, local time with its UTC offset, to the millisecond."""
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def parse_time(text: object) -> datetime | None:
+    """An ISO 8601 time as an aware datetime (a time without offset is taken as local); None if bad."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def started_from_name(name: str) -> datetime | None:
+    """The start time in a run folder's name (`20240531-120000-...`), local; None if it has none."""
+    try:
+        return datetime.strptime(name[:15], NAME_STAMP).astimezone()
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def this_host() -> str:
+    """This machine's host name, as locks record it."""
+    return socket.gethostname()
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process `pid` exists on this machine (perhaps another user's)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def lock_is_live(lock: Mapping[str, Any], now: float | None = None, mtime: float | None = None) -> bool:
+    """Whether the lock's process is still training the run.
+
+    Its heartbeat (`updated`, else the file's `mtime`) must be under `STALE_AFTER_S` old; when the
+    lock comes from this host, its pid must also be alive. A lock from another host cannot be
+    checked further: a fresh heartbeat is all there is to go on.
+    """
+    now = time.time() if now is None else now
+    updated = parse_time(lock.get("updated"))
+    beat = updated.timestamp() if updated else mtime
+    if beat is None or now - beat > STALE_AFTER_S:
+        return False
+    pid = lock.get("pid")
+    if lock.get("host") == this_host() and isinstance(pid, int):
+        return pid_alive(pid)
+    return True
+
+
+def live_lock(run_dir: Path) -> dict[str, Any] | None:
+    """The run's lock when a live process holds it, else None (no lock, or a dead one)."""
+    path = run_dir / LOCK_NAME
+    try:
+        lock = read_json(path)
+        mtime = path.stat().st_mtime
+    except (OSError, ValueError):
+        return None
+    if not isinstance(lock, dict):
+        return None
+    return lock if lock_is_live(lock, mtime=mtime) else None
+
+
+class RunMarker:
+    """The lock and status files of one run, kept up by the process that trains it.
+
+        marker = RunMarker(run_dir, epochs)
+        marker.start(last_epoch)       # status "running", first heartbeat
+        marker.beat(epoch)             # from the loop: writes at most every HEARTBEAT_INTERVAL_S
+        marker.end("finished", "", last_epoch)   # status.json, then the lock goes
+    """
+
+    def __init__(self, run_dir: Path, epochs: int, interval_s: float | None = None) -> None:
+        self.run_dir = run_dir
+        self.epochs = epochs
+        self.interval_s = HEARTBEAT_INTERVAL_S if interval_s is None else interval_s
+        self.started = now_iso()
+        """This session's start (the lock's); status.json keeps the run's first start instead."""
+        self._first_started = self.started
+        self._last_beat = -float("inf")
+        self._held = False
+
+    def start(self, last_epoch: int) -> None:
+        """Say the run is running: status.json (keeping an earlier start) and the first heartbeat."""
+        try:
+            earlier = read_json(self.run_dir / STATUS_NAME)
+        except (OSError, ValueError):
+            earlier = None
+        if isinstance(earlier, dict) and parse_time(earlier.get("started")):
+            self._first_started = earlier["started"]
+        else:
+            named = started_from_name(self.run_dir.name)
+            if named is not None and last_epoch > 0:  # a run from before status.json existed
+                self._first_started = named.isoformat(timespec="milliseconds")
+        self._write_status("running", "", last_epoch, ended=None)
+        self._held = True
+        self.beat(last_epoch + 1, force=True)
+
+    def beat(self, epoch: int, *, paused: bool = False, force: bool = False) -> None:
+        """Refresh the heartbeat if `interval_s` has passed (or `force`); cheap to call per batch."""
+        now = time.monotonic()
+        if not self._held or (not force and now - self._last_beat < self.interval_s):
+            return
+        self._last_beat = now
+        atomic_write_json(self.run_dir / LOCK_NAME, {
+            "pid": os.getpid(), "host": this_host(), "started": self.started, "updated": now_iso(),
+            "epoch": epoch, "paused": paused,
+        })
+
+    def end(self, status: str, message: str, last_epoch: int) -> None:
+        """Write the final status.json ("finished", "stopped" or "failed"), then drop the lock."""
+        if not self._held:
+            return
+        try:
+            self._write_status(status, message, last_epoch, ended=now_iso())
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Remove the lock (idempotent); without a final status the run then reads as interrupted."""
+        if not self._held:
+            return
+        self._held = False
+        try:
+            os.unlink(self.run_dir / LOCK_NAME)
+        except FileNotFoundError:
+            pass
+
+    def _write_status(self, status: str, message: str, last_epoch: int, ended: str | None) -> None:
+        atomic_write_json(self.run_dir / STATUS_NAME, {
+            "status": status, "message": message, "last_epoch": last_epoch, "epochs": self.epochs,
+            "started": self._first_started, "ended": ended,
+        })

@@ -1,0 +1,367 @@
+"""One run folder read into a `RunInfo`, without torch: its figures, its status, what was skipped.
+
+A run's status comes from its files (see `runfiles`): status.json's "finished", "stopped" or
+"failed" is final; otherwise a live heartbeat in run.lock means "running", and a dead process or a
+stale heartbeat "interrupted". Folders from before those files existed are "finished" when every
+epoch is in metrics.jsonl, else "interrupted".
+
+Reading never fails on a bad run: garbage lines, half-written lines and unreadable files are
+skipped and named once in `RunInfo.warnings`. `runstore` builds on this to keep a whole runs folder
+up to date; `FolderState`, `folder_signature`, `read_folder` and `rejudge` are for it alone.
+
+Imports only the standard library, `dae_tui.config` and `runfiles`: never torch, textual or rich.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..config import FIELD_SPECS, TrainConfig
+from .runfiles import (
+    CONFIG_NAME,
+    LOCK_NAME,
+    METRICS_NAME,
+    STATUS_NAME,
+    lock_is_live,
+    parse_time,
+    started_from_name,
+)
+
+__all__ = [
+    "FAILED",
+    "FINISHED",
+    "INTERRUPTED",
+    "RUNNING",
+    "STATUSES",
+    "STOPPED",
+    "RunInfo",
+    "read_run",
+]
+
+RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED = "running", "finished", "stopped", "failed", "interrupted"
+STATUSES: tuple[str, ...] = (RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED)
+"""Every status a run can have."""
+
+_FINAL = (FINISHED, STOPPED, FAILED)
+_WATCHED = (CONFIG_NAME, METRICS_NAME, STATUS_NAME, LOCK_NAME)  # a change in any means: read again
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run folder, as read from its files."""
+
+    name: str
+    """The folder's name, e.g. 20240531-120000-mnist-seed."""
+    path: Path
+    """The run folder."""
+    status: str
+    """One of `STATUSES`."""
+    config: TrainConfig | None
+    """The run's config; None when config.json is missing or unreadable."""
+    epochs_done: int
+    """The last epoch in metrics.jsonl (0: none finished)."""
+    epochs: int
+    """Epochs the run is configured for (0: unknown)."""
+    records: tuple[dict[str, Any], ...]
+    """The readable lines of metrics.jsonl, by epoch: epoch, train_mse, test_mse, test_psnr, ...
+    (plain dicts, shared between refreshes: read them, never change them)."""
+    best_test_psnr: float | None
+    """The highest test PSNR (dB) of any epoch; None before the first epoch."""
+    best_epoch: int | None
+    """The (first) epoch that reached `best_test_psnr`."""
+    last_test_psnr: float | None
+    """The test PSNR of the last finished epoch."""
+    seconds_per_epoch: float | None
+    """Mean wall seconds per epoch (training and evaluation)."""
+    started: datetime
+    """When the run first started (timezone-aware): status.json, else run.lock, else the folder's
+    name, else its modification time."""
+    mtime: float
+    """The latest modification time (Unix seconds) of the folder and its watched files."""
+    message: str = ""
+    """Why it ended (a failure's one line), or which process trains it; may be empty."""
+    ended: datetime | None = None
+    """When it finished, stopped or failed; None otherwise."""
+    warnings: tuple[str, ...] = field(default=())
+    """What could not be read and was skipped, one line each."""
+
+    @property
+    def dataset(self) -> str | None:
+        """The dataset, from the config or the metrics."""
+        return self.config.dataset if self.config else self._from_records("dataset")
+
+    @property
+    def source(self) -> str | None:
+        """The data source the run read (bundled, local, download), else the configured one."""
+        return self._from_records("source") or (self.config.source if self.config else None)
+
+    @property
+    def model(self) -> str | None:
+        """The model name; None without a config."""
+        return self.config.model if self.config else None
+
+    @property
+    def noise(self) -> str | None:
+        """The noise kind; None without a config."""
+        return self.config.noise if self.config else None
+
+    @property
+    def noise_factor(self) -> float | None:
+        """The noise strength; None without a config."""
+        return self.config.noise_factor if self.config else None
+
+    def _from_records(self, key: str) -> Any:
+        value = self.records[-1].get(key) if self.records else None
+        return value if isinstance(value, str) else None
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain JSON-able dict: what `dae-tui runs --json` prints for each run."""
+        return {
+            "run": self.name, "path": str(self.path), "status": self.status, "message": self.message,
+            "dataset": self.dataset, "source": self.source, "model": self.model, "noise": self.noise,
+            "noise_factor": self.noise_factor, "epochs_done": self.epochs_done, "epochs": self.epochs,
+            "best_test_psnr": self.best_test_psnr, "best_epoch": self.best_epoch,
+            "last_test_psnr": self.last_test_psnr, "seconds_per_epoch": self.seconds_per_epoch,
+            "started": self.started.isoformat(), "ended": self.ended.isoformat() if self.ended else None,
+            "config": self.config.to_dict() if self.config else None, "warnings": list(self.warnings),
+        }
+
+
+# --- reading one folder -----------------------------------------------------------------------
+
+Signature = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """What `RunStore` remembers of a folder: enough to tell a change and to re-judge liveness."""
+
+    signature: Signature
+    """(inode, mtime) of the folder, then (inode, mtime, size) or None for each watched file."""
+    info: RunInfo | None
+    """None: not a run."""
+    lock: dict[str, Any] | None = None
+    """run.lock as read ({} when unreadable); None: no lock."""
+    lock_mtime: float | None = None
+    """run.lock's modification time: the heartbeat when the lock says none."""
+    status_doc: dict[str, Any] | None = None
+    """status.json as read; None: none, or unreadable."""
+
+
+def _stat_key(path: str) -> tuple[int, int, int] | None:
+    # The inode too: an atomic replace makes a new file even within one mtime tick.
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return (-1, -1, -1)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def folder_signature(folder: str) -> Signature:
+    """Stats of the folder and its watched files; raises FileNotFoundError if the folder is gone."""
+    st = os.stat(folder)
+    return ((st.st_ino, st.st_mtime_ns), *(_stat_key(os.path.join(folder, n)) for n in _WATCHED))
+
+
+def _read_bytes(folder: str, name: str, warnings: list[str]) -> bytes | None:
+    try:
+        with open(os.path.join(folder, name), "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        warnings.append(f"{name}: unreadable ({err.strerror or err})")
+        return None
+
+
+def _read_doc(folder: str, name: str, warnings: list[str]) -> dict[str, Any] | None:
+    data = _read_bytes(folder, name, warnings)
+    if data is None:
+        return None
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        warnings.append(f"{name}: not a JSON object, ignored")
+        return None
+    return doc
+
+
+_KIND_TYPES: dict[str, tuple[type, ...]] = {
+    "choice": (str,), "bool": (bool,), "int": (int,), "float": (int, float),
+    "path": (str, type(None)), "optional-int": (int, type(None)),
+}
+
+
+def _wrong_types(config: TrainConfig) -> list[str]:
+    # Types only: `validate()` would also judge data_dir, a folder that may be long gone.
+    wrong = []
+    for name, spec in FIELD_SPECS.items():
+        value = getattr(config, name)
+        if not isinstance(value, _KIND_TYPES[spec.kind]) or (spec.kind != "bool" and isinstance(value, bool)):
+            wrong.append(name)
+    return wrong
+
+
+def _read_config(folder: str, warnings: list[str]) -> TrainConfig | None:
+    doc = _read_doc(folder, CONFIG_NAME, warnings)
+    if doc is None:
+        return None
+    try:
+        config = TrainConfig.from_dict(doc)
+    except (TypeError, ValueError):  # a key with another meaning, e.g. {"self": 1}
+        warnings.append(f"{CONFIG_NAME}: not a dae-tui config, ignored")
+        return None
+    wrong = _wrong_types(config)
+    if wrong:
+        warnings.append(f"{CONFIG_NAME}: values of the wrong type ({', '.join(wrong)}), ignored")
+        return None
+    return config
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_BAD = object()  # stands for a line that is not JSON
+
+
+def _parse_lines(lines: list[bytes]) -> list[Any]:
+    """Each line's JSON value, or `_BAD` for a line that is not JSON."""
+    try:
+        # One parse of the whole file as an array is several times faster than one per line. If
+        # the count differs, lines only made sense together (or broke apart): judge each alone.
+        values = json.loads(b"[" + b",".join(lines) + b"]")
+        if len(values) == len(lines):
+            return values
+    except ValueError:
+        pass
+    values = []
+    for line in lines:
+        try:
+            values.append(json.loads(line))
+        except ValueError:  # garbage, bad UTF-8, or a line cut short
+            values.append(_BAD)
+    return values
+
+
+def _read_records(folder: str, warnings: list[str]) -> list[dict[str, Any]]:
+    data = _read_bytes(folder, METRICS_NAME, warnings)
+    if not data:
+        return []
+    by_epoch: dict[int, dict[str, Any]] = {}
+    bad = 0
+    for record in _parse_lines([line for line in data.splitlines() if line.strip()]):
+        epoch = record.get("epoch") if isinstance(record, dict) else None
+        if not isinstance(epoch, int) or isinstance(epoch, bool):
+            bad += 1
+            continue
+        by_epoch[epoch] = record  # a repeated epoch: the later line wins
+    if bad:
+        warnings.append(f"{METRICS_NAME}: skipped {bad} unreadable line{'s' if bad > 1 else ''}")
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+def _judge(
+    status_doc: dict[str, Any] | None, lock: dict[str, Any] | None, lock_mtime: float | None,
+    epochs_done: int, epochs: int, now: float,
+) -> tuple[str, str]:
+    """(status, message) by the rule in the module docstring."""
+    said = status_doc.get("status") if status_doc else None
+    if said in _FINAL:
+        message = status_doc.get("message") if status_doc else ""
+        return said, message if isinstance(message, str) else ""
+    if lock is not None:
+        where = f"process {lock.get('pid', '?')} on {lock.get('host', '?')}"
+        if lock_is_live(lock, now, lock_mtime):
+            return RUNNING, f"{'paused' if lock.get('paused') else 'training'} in {where}"
+        return INTERRUPTED, f"no heartbeat from {where}"
+    if said == RUNNING:
+        return INTERRUPTED, "the training process ended without a word"
+    if epochs and epochs_done >= epochs:
+        return FINISHED, ""
+    return INTERRUPTED, ""
+
+
+def _started(status_doc: dict[str, Any] | None, lock: dict[str, Any] | None, name: str,
+             fallback: float) -> datetime:
+    for doc in (status_doc, lock):
+        moment = parse_time(doc.get("started")) if doc else None
+        if moment is not None:
+            return moment
+    return started_from_name(name) or datetime.fromtimestamp(fallback, timezone.utc).astimezone()
+
+
+def read_folder(folder: str, name: str, signature: Signature, now: float) -> FolderState:
+    config_key, metrics_key, status_key, lock_key = signature[1:]
+    if config_key is None and metrics_key is None:
+        return FolderState(signature, None)
+    warnings: list[str] = []
+    config = _read_config(folder, warnings)
+    records = _read_records(folder, warnings)
+    status_doc = _read_doc(folder, STATUS_NAME, warnings) if status_key else None
+    lock = lock_mtime = None
+    if lock_key is not None:
+        # An unreadable lock still says someone trains here; its file time is then the heartbeat.
+        lock = _read_doc(folder, LOCK_NAME, warnings) or {}
+        lock_mtime = lock_key[1] / 1e9 if lock_key[1] >= 0 else None
+
+    epochs_done = records[-1]["epoch"] if records else 0
+    epochs = config.epochs if config else 0
+    for candidate in ((status_doc or {}).get("epochs"), records[-1].get("epochs") if records else None):
+        if not epochs and isinstance(candidate, int):
+            epochs = candidate
+    # (psnr, -epoch): of equal PSNRs, the first epoch to reach it counts as the best.
+    best = max(((r["test_psnr"], -r["epoch"]) for r in records if _is_number(r.get("test_psnr"))),
+               default=None)
+    seconds = [r["seconds"] for r in records if _is_number(r.get("seconds"))]
+    last_psnr = records[-1].get("test_psnr") if records else None
+    mtimes = [signature[0][1]] + [k[1] for k in signature[1:] if k is not None and k[1] >= 0]
+    mtime = max(mtimes) / 1e9
+
+    status, message = _judge(status_doc, lock, lock_mtime, epochs_done, epochs, now)
+    ended = parse_time(status_doc.get("ended")) if status_doc and status in _FINAL else None
+    info = RunInfo(
+        name=name, path=Path(folder), status=status, config=config, epochs_done=epochs_done,
+        epochs=epochs, records=tuple(records), best_test_psnr=best[0] if best else None,
+        best_epoch=-best[1] if best else None,
+        last_test_psnr=last_psnr if _is_number(last_psnr) else None,
+        seconds_per_epoch=sum(seconds) / len(seconds) if seconds else None,
+        started=_started(status_doc, lock, name, mtime), mtime=mtime, message=message,
+        ended=ended, warnings=tuple(warnings),
+    )
+    return FolderState(signature, info, lock, lock_mtime, status_doc)
+
+
+def read_run(path: str | os.PathLike[str]) -> RunInfo | None:
+    """The run in folder `path`; None when it is not a run (neither config.json nor metrics.jsonl)
+    or not there at all."""
+    folder = os.fspath(path)
+    try:
+        signature = folder_signature(folder)
+    except OSError:
+        return None
+    return read_folder(folder, os.path.basename(os.path.normpath(folder)), signature, time.time()).info
+
+
+
+
+def rejudge(state: FolderState, now: float) -> FolderState:
+    """The state with its run's status judged again at `now`, from the lock and status read before."""
+    info = state.info
+    if info is None:
+        return state
+    status, message = _judge(state.status_doc, state.lock, state.lock_mtime, info.epochs_done,
+                             info.epochs, now)
+    if (status, message) == (info.status, info.message):
+        return state
+    return replace(state, info=replace(info, status=status, message=message))

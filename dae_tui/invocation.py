@@ -1,0 +1,58 @@
+"""A parsed `dae-tui` command line and the exit codes: what the CLI hands to each front end.
+
+`cli` builds an `Invocation`; `headless` (`dae-tui train`), `runs` (`dae-tui runs`) and `app`
+(the dashboard) take one. Keeping it in this leaf module means none of them imports `cli`, so there
+is no import cycle between the command line and the front ends it starts.
+
+Imports only `dae_tui.config` and the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .config import TrainConfig
+
+__all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "EXIT_USAGE", "Invocation"]
+
+EXIT_OK = 0
+"""Done: the run finished, or the listing was printed."""
+
+EXIT_FAILED = 1
+"""The run failed (one line on stderr; the run folder is kept)."""
+
+EXIT_USAGE = 2
+"""Bad usage, config or runs folder: one line on stderr, nothing on stdout."""
+
+EXIT_STOPPED = 130
+"""Stopped by Ctrl-C; the last finished epoch's checkpoint is kept."""
+
+COMMANDS: tuple[str, ...] = ("app", "train", "runs")
+"""What an invocation can ask for: the dashboard, a headless run, or the list of runs."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed command line."""
+
+    command: str
+    """One of `COMMANDS`: 'app' (no sub-command), 'train' or 'runs'."""
+
+    config: TrainConfig
+    """The config the flags describe (defaults for what was not given)."""
+
+    given: dict[str, Any]
+    """Config fields given explicitly on the command line (used as overrides on --resume)."""
+
+    runs_dir: str | None = None
+    """`--runs-dir`: where run folders go (and where `runs` looks); None: the default."""
+
+    resume: str | None = None
+    """`--resume`: the run folder or checkpoint to continue; None: a new run."""
+
+    json: bool = False
+    """`--json`: one JSON object a line on stdout (per epoch for `train`, per run for `runs`)."""
+
+    csv: bool = False
+    """`runs --csv`: every epoch of every run as CSV rows on stdout."""

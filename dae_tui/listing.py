@@ -1,0 +1,92 @@
+"""`dae-tui runs`: every run in the runs folder, newest first, as a table, JSON lines or CSV.
+
+    dae-tui runs                 # a table for people
+    dae-tui runs --json          # one JSON object a run (`RunInfo.to_json()`)
+    dae-tui runs --csv           # every epoch of every run, long form, with each run's config
+
+Reads the run folders through `engine.runstore`, so it never imports torch (a test checks): it
+answers at once, even while torch-heavy runs train beside it. What could not be read is named once
+on stderr; stdout carries only the listing.
+
+Imports only the standard library and torch-free parts of dae_tui.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from typing import TextIO
+
+from .config import FIELD_SPECS
+from .engine.runfiles import default_runs_dir
+from .engine.runstore import RunInfo, RunStoreError, list_runs
+from .formatting import RUN_COLUMNS, run_cells
+from .invocation import EXIT_OK, EXIT_USAGE, Invocation
+
+__all__ = ["CSV_COLUMNS", "run_listing", "write_csv", "write_table"]
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "run", "epoch", "train_mse", "test_mse", "test_psnr", "noisy_psnr", "seconds", *FIELD_SPECS,
+)
+"""The header of `--csv`: the run, one epoch's figures, then every config field."""
+
+_RIGHT = {"epochs", "best PSNR", "last PSNR", "s/epoch"}  # numbers line up on the right
+
+
+def write_table(runs: list[RunInfo], out: TextIO) -> None:
+    """`RUN_COLUMNS` as aligned text, a header line and a line per run."""
+    rows = [RUN_COLUMNS, *(run_cells(info) for info in runs)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(RUN_COLUMNS))]
+    for row in rows:
+        cells = (
+            cell.rjust(width) if name in _RIGHT else cell.ljust(width)
+            for name, cell, width in zip(RUN_COLUMNS, row, widths, strict=True)
+        )
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def write_csv(runs: list[RunInfo], out: TextIO) -> None:
+    """A header, then a row per epoch per run; empty cells where a value is unknown."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for info in runs:
+        config = info.config.to_dict() if info.config else {}
+        settings = ["" if config.get(name) is None else config[name] for name in FIELD_SPECS]
+        for record in info.records:
+            figures = [record.get(name) for name in CSV_COLUMNS[1:7]]
+            writer.writerow([info.name, *("" if v is None else v for v in figures), *settings])
+
+
+def run_listing(invocation: Invocation, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """List the runs per `invocation` (`--runs-dir`, `--json`, `--csv`); return the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    runs_dir = invocation.runs_dir or str(default_runs_dir())
+    try:
+        runs = list_runs(runs_dir)
+    except RunStoreError as error:
+        print(f"dae-tui runs: error: {error}", file=err)
+        return EXIT_USAGE
+    try:
+        if invocation.json:
+            for info in runs:
+                out.write(json.dumps(info.to_json()) + "\n")
+        elif invocation.csv:
+            write_csv(runs, out)
+        elif runs:
+            write_table(runs, out)
+        else:
+            out.write(f"no runs in {runs_dir}\n")
+        out.flush()
+    except BrokenPipeError:
+        # `dae-tui runs --csv | head` closed the pipe: it has read all it wants, which is no error.
+        # Point stdout at devnull so the interpreter's own flush at exit does not fail again.
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    for info in runs:
+        if info.warnings:
+            print(f"dae-tui runs: warning: {info.name}: {'; '.join(info.warnings)}", file=err)
+    return EXIT_OK
