@@ -27,12 +27,13 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ..config import FIELD_SPECS, RESUME_OVERRIDABLE, TrainConfig, flags_to_labels
+from ..config import CLASS_NAMES, FIELD_SPECS, RESUME_OVERRIDABLE, ConfigError, TrainConfig, flags_to_labels
 from ..engine.events import (
     BatchProgress,
     EpochEnd,
@@ -45,12 +46,17 @@ from ..engine.events import (
     RunStopped,
     Samples,
 )
+from ..engine.runfiles import default_runs_dir
+from ..engine.runstore import RunInfo, RunStoreError
+from ..engine.runstore import delete_run as delete_stored_run
+from ..engine.samplestore import load_samples
 from ..formatting import format_epoch, format_finished, format_started, plural
 from .messages import EngineEvent, EngineLoaded, wrap
 from .resume import ResumeInfo
-from .screens import HelpScreen, QuitScreen
-from .widgets import ConfigForm, ImageBrowser, ImageStrip, LogView, LossChart, RunStatus
+from .screens import ConfirmScreen, EpochsScreen, HelpScreen, QuitScreen
+from .widgets import ConfigForm, ImageBrowser, ImageStrip, LogView, LossChart, RunStatus, RunsView
 from .widgets.image_strip import rows_of
+from .widgets.runs_view import series_of
 
 if TYPE_CHECKING:
     from ..engine.trainer import Trainer
@@ -59,7 +65,8 @@ __all__ = ["DaeApp"]
 
 ACTIVE_STATES = ("loading", "training", "paused")
 RUNNING_STATES = ("training", "paused")
-IMAGE_ACTIONS = ("image", "epoch", "zoom", "scroll_images")
+IMAGE_ACTIONS = ("image", "epoch", "zoom", "scroll_images", "compare")
+CHART_ACTIONS = ("metric", "overlay_train")
 
 
 class DaeApp(App[int]):
@@ -81,8 +88,11 @@ class DaeApp(App[int]):
         Binding("N", "new_run", "New run"),
         Binding("q", "quit", "Quit"),
         Binding("g", "log_scale", "Log scale"),
+        Binding("m", "metric", "MSE/PSNR"),
+        Binding("a", "overlay_train", "Train curves"),
         Binding("t", "show_tab('train')", "Train", show=False),
         Binding("i", "show_tab('images')", "Images", show=False),
+        Binding("r", "show_tab('runs')", "Runs", show=False),
         Binding("l", "show_tab('log')", "Log", show=False),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("escape", "leave_field", "Leave field", show=False),
@@ -92,6 +102,7 @@ class DaeApp(App[int]):
         Binding("left_square_bracket", "epoch(-1)", "Earlier", key_display="[", priority=True),
         Binding("right_square_bracket", "epoch(1)", "Later", key_display="]", priority=True),
         Binding("z", "zoom", "Size", priority=True),
+        Binding("b", "compare", "Compare", priority=True),
         Binding("up", "scroll_images(-1)", "Up", show=False, priority=True),
         Binding("down", "scroll_images(1)", "Down", show=False, priority=True),
     ]
@@ -123,6 +134,9 @@ class DaeApp(App[int]):
         """The current run's last finished epoch (written by the training thread)."""
         self.run_epochs = 0
         """Epochs the current run will train."""
+        self.run_dataset = self.initial_config.dataset
+        """The current run's dataset."""
+        self._samples_cache: dict[str, tuple[Any, dict[int, Samples]]] = {}
         self.exit_note: str | None = None
         """A line for the terminal after the app has closed (how to resume a run quit mid-way)."""
         self.training_idle = threading.Event()
@@ -141,6 +155,9 @@ class DaeApp(App[int]):
                         yield ImageStrip(id="train-strip", height_share=0.5)
             with TabPane("Images (i)", id="images"):
                 yield ImageBrowser(id="browser")
+            with TabPane("Runs (r)", id="runs"):
+                # Mounted after the first frame: the table and its chart are not needed for it.
+                yield Lazy(RunsView(self.runs_folder, id="runs-view"))
             with TabPane("Log (l)", id="log"):
                 yield LogView(id="log-view", wrap=True)
         yield RunStatus(id="status")
@@ -227,6 +244,8 @@ class DaeApp(App[int]):
             return self.resume is not None and self.state not in ACTIVE_STATES
         if action == "log_scale":
             return self._tab == "train"
+        if action in CHART_ACTIONS:
+            return self._tab in ("train", "runs")
         return True
 
     @property
@@ -238,6 +257,14 @@ class DaeApp(App[int]):
         self.refresh_bindings()
         if event.pane.id == "log":
             self.call_after_refresh(self.query_one(LogView).flush_deferred)
+        elif event.pane.id == "runs":
+            self.call_after_refresh(self._focus_runs_table)
+
+    def _focus_runs_table(self) -> None:
+        """The table takes the keys (space, Enter, /, ...) as soon as the Runs tab shows; it may
+        still be mounting (the tab is composed lazily), then it asks again once mounted."""
+        if self.query("#runs-table"):
+            self.query_one("#runs-table").focus()
 
     # --- actions --------------------------------------------------------------------------
 
@@ -388,6 +415,24 @@ class DaeApp(App[int]):
     def action_scroll_images(self, step: int) -> None:
         self.query_one(ImageBrowser).scroll_rows(step)
 
+    def action_compare(self) -> None:
+        """Images: the marked runs' denoised rows one above the other, or back."""
+        if not self.query_one(ImageBrowser).toggle_compare():
+            self.notify("Mark two or more runs on the Runs tab (space) to compare them here.", timeout=4)
+
+    def _charts(self) -> list[LossChart]:
+        return list(self.query(LossChart))
+
+    def action_metric(self) -> None:
+        """Charts: MSE or PSNR on the y axis."""
+        for chart in self._charts():
+            chart.toggle_metric()
+
+    def action_overlay_train(self) -> None:
+        """Charts: the marked runs' train curves too, or only their test curves."""
+        for chart in self._charts():
+            chart.toggle_overlay_train()
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette: the app's own actions beside Textual's."""
         ours = [
@@ -398,11 +443,15 @@ class DaeApp(App[int]):
             ("New run instead of resuming", "Forget the run being resumed (N)", "new_run"),
             ("Log scale", "Chart: linear or log MSE axis (g)", "log_scale"),
             ("Picture size", "Images: auto, full or half size (z)", "zoom"),
+            ("MSE or PSNR", "Charts: the y axis in MSE or PSNR (m)", "metric"),
+            ("Train curves of marked runs", "Charts: show or hide them (a)", "overlay_train"),
+            ("Compare marked runs", "Images: their denoised rows one above the other (b)", "compare"),
         ]
         for title, help_text, action in ours:
-            if self.check_action(action, ()) is not False or action in ("zoom", "log_scale"):
+            if self.check_action(action, ()) is not False or action in ("zoom", "log_scale", "compare",
+                                                                        *CHART_ACTIONS):
                 yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
-        for tab, key in (("Train", "t"), ("Images", "i"), ("Log", "l")):
+        for tab, key in (("Train", "t"), ("Images", "i"), ("Runs", "r"), ("Log", "l")):
             yield SystemCommand(f"{tab} tab", f"Show the {tab} tab ({key})",
                                 lambda tab=tab: self.action_show_tab(tab.lower()))
         yield SystemCommand("Keys", "Every key of every tab (?)", self.action_help)
@@ -426,19 +475,28 @@ class DaeApp(App[int]):
         return str(folder / name)
 
     def _screenshot_folder(self) -> Path:
-        if self.runs_dir and os.access(self.runs_dir, os.W_OK):
-            return Path(self.runs_dir)
+        if os.access(self.runs_folder, os.W_OK):
+            return self.runs_folder
         return Path.cwd()
+
+    @property
+    def runs_folder(self) -> Path:
+        """Where runs are saved and listed (--runs-dir, else the user data dir)."""
+        return Path(self.runs_dir) if self.runs_dir else default_runs_dir()
 
     # --- resuming ---------------------------------------------------------------------------
 
-    def _enter_resume(self, info: ResumeInfo) -> None:
-        """Show what Start will continue: the run's epochs on the chart, its recipe locked."""
+    def _enter_resume(self, info: ResumeInfo, overrides: dict[str, Any] | None = None) -> None:
+        """Show what Start will continue: the run's epochs on the chart, its recipe locked.
+
+        The form shows the run's own config with `overrides` (only fields that may change on a
+        resume; by default those of the command line)."""
+        self.resume = info
         fixed = set(FIELD_SPECS) - RESUME_OVERRIDABLE
         form = self.query_one(ConfigForm)
-        # The form shows the run's own recipe; only what may change on a resume is the caller's.
-        allowed = {name: getattr(self.initial_config, name) for name in RESUME_OVERRIDABLE}
-        form.set_config(replace(info.config, **allowed))
+        if overrides is None:
+            overrides = {name: getattr(self.initial_config, name) for name in RESUME_OVERRIDABLE}
+        form.set_config(replace(info.config, **overrides))
         form.lock_fields(fixed, f"Resuming {info.name}: greyed fields are its recipe (N: new run instead)")
         self.query_one(LossChart).reset(
             f"{info.config.model} on {info.config.dataset}", info.points, info.config.epochs
@@ -447,7 +505,7 @@ class DaeApp(App[int]):
         status.epoch, status.epochs = info.epochs_done, info.config.epochs
         status.best = info.best
         status.where = f"run folder {info.path}"
-        status.message = info.status_line()
+        status.message = info.status_line(overrides.get("epochs"))
         self.log_line(f"Start continues the run in {info.path}")
         self.refresh_bindings()
 
@@ -455,6 +513,109 @@ class DaeApp(App[int]):
         self.resume = None
         self.query_one(ConfigForm).lock_fields()
         self.refresh_bindings()
+
+    # --- the Runs tab -----------------------------------------------------------------------
+
+    @on(RunsView.Chosen)
+    def _run_chosen(self, message: RunsView.Chosen) -> None:
+        {"open": self.open_run, "clone": self.clone_run, "resume": self.resume_run,
+         "delete": self.delete_run}[message.action](message.run)
+
+    @on(RunsView.MarksChanged)
+    def _marks_changed(self, message: RunsView.MarksChanged) -> None:
+        """Overlay the marked runs on the Train tab's chart and offer them to the Images tab."""
+        own = str(Path(self.run_dir).resolve()) if self.run_dir and self.state in ACTIVE_STATES else None
+        self.query_one("#chart", LossChart).set_overlays(
+            series_of(run, mark, label) for mark, run, label in message.marks if str(run.path.resolve()) != own
+        )
+        self.query_one(ImageBrowser).set_compare_sources(
+            [(f"{mark} {label}", self._samples_of(run)) for mark, run, label in message.marks]
+        )
+
+    def _samples_of(self, run: RunInfo) -> dict[int, Samples]:
+        """A run's saved pictures, read again only when its folder changed."""
+        key = (str(run.path), run.mtime)
+        if self._samples_cache.get(str(run.path), (None,))[0] != key:
+            self._samples_cache[str(run.path)] = (key, load_samples(run.path))
+        return self._samples_cache[str(run.path)][1]
+
+    def open_run(self, run: RunInfo) -> None:
+        """Show a run's curves on the chart (unless this dashboard is training) and its pictures."""
+        history = self._samples_of(run)
+        dataset = run.dataset or "mnist"
+        self.query_one(ImageBrowser).show_run(run.name, dataset, run.epochs, history)
+        if self.state in ACTIVE_STATES:
+            self.notify(f"Opened {run.name} in the Images tab (i); the chart keeps the run that is "
+                        "training here: mark the other with space to overlay it.", timeout=6)
+            return
+        self.query_one("#chart", LossChart).reset(run.name, series_of(run, 1, "").points, run.epochs)
+        pictures = "its pictures in the Images tab (i), [ ] step epochs" if history else "no pictures saved"
+        self.notify(f"Opened {run.name}: its curves on the Train tab (t), {pictures}.", timeout=6)
+
+    def clone_run(self, run: RunInfo) -> None:
+        """Copy a run's config into the form, to tweak and start a variant."""
+        if run.config is None:
+            self.notify(f"{run.name} has no readable config to copy.", severity="error")
+            return
+        if self.state in ACTIVE_STATES:
+            self.notify("A run is going here: stop it first (x), then copy.", severity="warning")
+            return
+        if self.resume:
+            self._leave_resume()
+        self.query_one(ConfigForm).set_config(run.config)
+        self.action_show_tab("train")
+        self.notify(f"Copied the settings of {run.name}: change what you like and press s.")
+
+    def resume_run(self, run: RunInfo) -> None:
+        """Continue a stopped, interrupted or failed run; extend a finished one (asking how far)."""
+        if run.status == "running":
+            self.notify(f"{run.name} is training right now; it cannot be resumed twice.", severity="warning")
+            return
+        if self.state in ACTIVE_STATES:
+            self.notify("A run is going here: stop it first (x), then resume.", severity="warning")
+            return
+        try:
+            info = ResumeInfo.read(run.path)
+        except ConfigError as err:
+            self.notify(flags_to_labels(str(err)), title="Cannot resume", severity="error")
+            return
+        if info.epochs_done < info.config.epochs:
+            self._enter_resume(info, {})
+            self.action_show_tab("train")
+            return
+
+        def extend(epochs: int | None) -> None:
+            if epochs:
+                self._enter_resume(info, {"epochs": epochs})
+                self.action_show_tab("train")
+
+        self.push_screen(EpochsScreen(run.name, info.epochs_done), extend)
+
+    def delete_run(self, run: RunInfo) -> None:
+        """Delete a run's folder after asking, never one that is training."""
+        mine = self.run_dir is not None and Path(self.run_dir).resolve() == run.path.resolve()
+        if run.status == "running" or (mine and self.state in ACTIVE_STATES):
+            self.notify(f"{run.name} is training: stop it before deleting it.", severity="warning")
+            return
+        best = f", best {run.best_test_psnr:.2f} dB" if run.best_test_psnr is not None else ""
+        question = (f"Delete run {run.name} ({run.epochs_done}/{run.epochs} epochs{best})?\n"
+                    f"Its folder {run.path} and its checkpoint are removed for good.")
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                delete_stored_run(run.path)
+            except RunStoreError as err:
+                self.notify(str(err), title="Not deleted", severity="error")
+                return
+            if self.resume and Path(self.resume.path) == run.path.resolve():
+                self.action_new_run()
+            self.log_line(f"deleted {run.path}")
+            self.notify(f"Deleted {run.name}.")
+            self.query_one(RunsView).poll_now()
+
+        self.push_screen(ConfirmScreen(question, "delete", "keep it"), answered)
 
     # --- state ----------------------------------------------------------------------------
 
@@ -538,14 +699,15 @@ class DaeApp(App[int]):
 
     def _show_samples(self, samples: Samples) -> None:
         browser = self.query_one(ImageBrowser)
-        browser.add(samples)
-        latest = browser.latest
-        if latest is not None:
-            self.query_one("#train-strip", ImageStrip).show(rows_of(latest, browser.class_names), browser.selected)
+        if browser.run_name is None:  # not while the user looks at a run opened from the Runs tab
+            browser.add(samples)
+        names = CLASS_NAMES.get(self.run_dataset, ())
+        self.query_one("#train-strip", ImageStrip).show(rows_of(samples, names), browser.selected)
 
     def _started(self, event: RunStarted, status: RunStatus) -> None:
         self.state = "training"
         self.run_dir = event.run_dir
+        self.run_dataset = event.config.dataset
         if event.resumed_from:
             self._leave_resume()
             self.query_one(ConfigForm).set_config(event.config)

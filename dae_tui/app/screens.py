@@ -1,4 +1,5 @@
-"""The dashboard's modal screens: every key of every tab (`?`), and quitting a run (`q`).
+"""The dashboard's modal screens: every key of every tab (`?`), yes/no questions (quitting a
+run, deleting one) and the epoch count for extending a finished run.
 
 `KEYS` is the one list of the dashboard's keys: the help screen shows it, and a test checks that
 each key the app binds is in it.
@@ -12,9 +13,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
-__all__ = ["KEYS", "HelpScreen", "QuitScreen"]
+__all__ = ["KEYS", "ConfirmScreen", "EpochsScreen", "HelpScreen", "QuitScreen"]
 
 KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Everywhere", (
@@ -79,27 +80,85 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class QuitScreen(ModalScreen[bool]):
-    """Asks before quitting while a run is going: y or q quits, n or Esc keeps training."""
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: y (or the extra `yes_keys`) answers yes; n or Esc answers no."""
 
     DEFAULT_CSS = """
-    QuitScreen { align: center middle; }
-    QuitScreen > Static {
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Static {
         width: auto; max-width: 90%; height: auto;
         border: round $warning; background: $surface; padding: 0 1;
     }
     """
     BINDINGS = [
-        Binding("y,q", "answer(True)", "Quit"),
-        Binding("n,escape", "answer(False)", "Keep training"),
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, question: str) -> None:
+    YES_KEYS = "y"
+    """The keys that answer yes, as the question shows them."""
+
+    def __init__(self, question: str, yes: str = "yes", no: str = "no") -> None:
         super().__init__()
         self.question = question
+        self.choices = f"{self.YES_KEYS}: {yes}    n / Esc: {no}"
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"{self.question}\n\ny / q: quit    n / Esc: keep training"), id="quit-question")
+        yield Static(Text(f"{self.question}\n\n{self.choices}"), id="confirm-question")
 
-    def action_answer(self, quit_: bool) -> None:
-        self.dismiss(quit_)
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class QuitScreen(ConfirmScreen):
+    """Quitting while a run is going: a second q confirms too."""
+
+    BINDINGS = [Binding("q", "answer(True)", "Quit", show=False)]
+    YES_KEYS = "y / q"
+
+    def __init__(self, question: str) -> None:
+        super().__init__(question, "quit", "keep training")
+
+
+class EpochsScreen(ModalScreen[int | None]):
+    """Asks how many epochs a finished run should be extended to; Enter confirms, Esc cancels."""
+
+    DEFAULT_CSS = """
+    EpochsScreen { align: center middle; }
+    EpochsScreen > Vertical {
+        width: 64; max-width: 96%; height: auto;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    EpochsScreen Input { width: 100%; }
+    EpochsScreen #epochs-error { color: $error; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, name: str, done: int) -> None:
+        super().__init__()
+        self.run_name, self.done = name, done
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"{self.run_name} finished {self.done} epochs. Train it to how many epochs in all?")
+            yield Input(str(self.done * 2), id="epochs-input")
+            yield Static("", id="epochs-error")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        from ..config import ConfigError, config_from_strings
+
+        try:
+            epochs = config_from_strings({"epochs": event.value}).epochs
+        except ConfigError as err:
+            self.query_one("#epochs-error", Static).update(err.errors[0].labelled if err.errors else str(err))
+            return
+        if epochs <= self.done:
+            self.query_one("#epochs-error", Static).update(f"Epochs must be more than {self.done}")
+            return
+        self.dismiss(epochs)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from ...config import CLASS_NAMES
 from ...engine.events import Samples
-from .image_strip import ZOOMS, ImageStrip, rows_of
+from .image_strip import ZOOMS, ImageStrip, PictureRow, rows_of
 
 __all__ = ["ImageBrowser"]
 
@@ -39,6 +39,8 @@ class ImageBrowser(Vertical):
     """The epoch shown, or None to follow the latest."""
     zoom: reactive[str] = reactive("auto")
     """Picture size: auto (the largest that fits), full or half."""
+    compare: reactive[bool] = reactive(False)
+    """Show the marked runs' denoised rows one above the other (see `compare_sources`)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -46,6 +48,10 @@ class ImageBrowser(Vertical):
         """Every epoch's samples of the run shown, by epoch (0: before training)."""
         self.dataset = "mnist"
         self.epochs = 0
+        self.run_name: str | None = None
+        """The run opened from the Runs tab, or None for this dashboard's own run."""
+        self.compare_sources: list[tuple[str, dict[int, Samples]]] = []
+        """(label, every epoch's samples) of each marked run, for the comparison rows."""
 
     def compose(self) -> ComposeResult:
         yield Static(NO_IMAGES, id="info")
@@ -53,11 +59,29 @@ class ImageBrowser(Vertical):
             yield ImageStrip(id="browser-strip")
 
     def reset(self, dataset: str, epochs: int) -> None:
-        """A new run: forget the old images."""
-        self.history.clear()
-        self.dataset, self.epochs = dataset, epochs
+        """A new run of this dashboard: forget the old images."""
+        self.show_run(None, dataset, epochs, {})
+
+    def show_run(self, name: str | None, dataset: str, epochs: int, history: dict[int, Samples]) -> None:
+        """Show another run's pictures (`name`), at its last epoch."""
+        self.history = dict(history)
+        self.run_name, self.dataset, self.epochs = name, dataset, epochs
         self.viewing = None
         self._redraw()
+
+    def set_compare_sources(self, sources: list[tuple[str, dict[int, Samples]]]) -> None:
+        """The marked runs' pictures; redrawn at once when comparing."""
+        self.compare_sources = sources
+        if len(sources) < 2:
+            self.compare = False
+        self._redraw()
+
+    def toggle_compare(self) -> bool:
+        """Compare the marked runs' denoised rows, or stop; False when fewer than two are marked."""
+        if not self.compare and len(self.compare_sources) < 2:
+            return False
+        self.compare = not self.compare
+        return True
 
     def add(self, samples: Samples) -> None:
         """Keep a new epoch's samples; shown at once when following the latest."""
@@ -112,6 +136,9 @@ class ImageBrowser(Vertical):
     def watch_zoom(self) -> None:
         self._redraw()
 
+    def watch_compare(self) -> None:
+        self._redraw()
+
     def _redraw(self) -> None:
         if not self.is_mounted:
             return
@@ -123,11 +150,27 @@ class ImageBrowser(Vertical):
             strip.show([], 0, self.zoom)
             return
         samples = self.history[epoch]
-        strip.show(rows_of(samples, self.class_names), self.selected, self.zoom)
-        info.update(self.caption(samples))
+        rows = rows_of(samples, self.class_names)
+        compared = self._compared_rows(samples) if self.compare else []
+        strip.show(rows[:2] + compared if compared else rows, self.selected, self.zoom)
+        info.update(self.caption(samples, len(compared)))
 
-    def caption(self, samples: Samples) -> str:
-        """The info line: epoch, the selected image, its PSNRs and the picture size mode."""
+    def _compared_rows(self, samples: Samples) -> list[PictureRow]:
+        """Each marked run's denoised row at the shown epoch (or its last, if it has fewer),
+        for the same test pictures; runs on other pictures are left out."""
+        rows = []
+        for label, history in self.compare_sources:
+            epochs = [e for e in history if e <= samples.epoch] or sorted(history)[:1]
+            if not epochs:
+                continue
+            theirs = history[max(epochs)]
+            if theirs.indices != samples.indices:
+                continue
+            rows.append(PictureRow(label, theirs.denoised, [f"{v:.1f} dB" for v in theirs.denoised_psnr]))
+        return rows
+
+    def caption(self, samples: Samples, compared: int = 0) -> str:
+        """The info line: the run, epoch, the selected image, its PSNRs and the picture size mode."""
         i, epoch = self.selected, samples.epoch
         names = self.class_names
         label = samples.labels[i]
@@ -135,8 +178,12 @@ class ImageBrowser(Vertical):
         gain = samples.denoised_psnr[i] - samples.noisy_psnr[i]
         when = "before training" if epoch == 0 else f"epoch {epoch}/{self.epochs}"
         latest = " (latest)" if epoch == max(self.history) else " ([ ] to step)"
+        run = f"{self.run_name} · " if self.run_name else ""
+        if compared:
+            return (f"{run}{when}{latest} · comparing {compared} marked runs (b: back) · "
+                    f"#{i + 1}/{len(samples.clean)} {name} · {self.zoom} size")
         return (
-            f"{when}{latest} · #{i + 1}/{len(samples.clean)} {name}: noisy "
+            f"{run}{when}{latest} · #{i + 1}/{len(samples.clean)} {name}: noisy "
             f"{samples.noisy_psnr[i]:.2f} dB → denoised {samples.denoised_psnr[i]:.2f} dB "
             f"({gain:+.2f}) · {self.zoom} size"
         )

@@ -13,13 +13,42 @@ when its own title is wider than the plot. Axes are drawn from the start, before
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from rich.markup import escape
 from textual_plotext import PlotextPlot
 
 from ...engine.metrics import psnr_from_mse
 
-__all__ = ["LossChart", "nice_ticks"]
+__all__ = ["MARK_COLOURS", "LossChart", "Series", "nice_ticks"]
+
+MARK_COLOURS: tuple[tuple[str, str], ...] = (
+    ("cyan+", "bright_cyan"), ("magenta+", "bright_magenta"), ("orange+", "orange1"),
+    ("red+", "bright_red"), ("yellow", "yellow"), ("gray+", "grey70"), ("cyan", "cyan"),
+    ("magenta", "magenta"),
+)
+"""(plotext colour, Rich colour) of marked runs 1-8: never the live run's blue and green."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """Another run drawn under the main curves: its test curve (and train curve on a toggle)."""
+
+    label: str
+    """Short label for the legend, e.g. 'lr 3e-3'."""
+    mark: int
+    """1-8: the run's marker digit and colour (`MARK_COLOURS`), stable for the session."""
+    epochs: Sequence[int]
+    train_mse: Sequence[float]
+    test_mse: Sequence[float]
+    live: bool = False
+    """Still training: drawn above the finished ones."""
+
+    @property
+    def points(self) -> list[tuple[int, float, float]]:
+        """(epoch, train MSE, test MSE) of each epoch, as `LossChart.reset` takes them."""
+        return list(zip(self.epochs, self.train_mse, self.test_mse, strict=True))
 
 _FLOOR = 1e-12
 IN_EPOCH_POINTS = 16
@@ -71,7 +100,9 @@ class LossChart(PlotextPlot):
     LossChart {
         height: 1fr; min-height: 8;
         border-top: solid $foreground 20%; border-title-align: left; border-title-color: $text;
+        border-subtitle-align: left;
     }
+    LossChart.-overlays { border-bottom: solid $foreground 20%; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -85,6 +116,12 @@ class LossChart(PlotextPlot):
         """Epochs the run will train: the x axis spans them from the start."""
         self.log_scale = False
         """Plot MSE on a log10 axis."""
+        self.metric = "mse"
+        """The y axis: "mse" or "psnr" (dB, higher is better)."""
+        self.overlays: list[Series] = []
+        """Other runs drawn under the main curves."""
+        self.overlay_train = False
+        """Draw the other runs' train curves too (their test curves always)."""
         self.title = "MSE per epoch"
 
     def on_mount(self) -> None:
@@ -127,6 +164,25 @@ class LossChart(PlotextPlot):
         self.log_scale = not self.log_scale
         self.replot()
 
+    def toggle_metric(self) -> None:
+        """Switch the y axis between MSE and PSNR."""
+        self.metric = "psnr" if self.metric == "mse" else "mse"
+        self.replot()
+
+    def toggle_overlay_train(self) -> None:
+        """Show or hide the other runs' train curves."""
+        self.overlay_train = not self.overlay_train
+        self.replot()
+
+    def set_overlays(self, overlays: Iterable[Series]) -> None:
+        """Draw these runs under the main curves (finished first, live ones above)."""
+        self.overlays = sorted(overlays, key=lambda s: (s.live, s.mark))
+        self.set_class(bool(self.overlays), "-overlays")
+        self.border_subtitle = " · ".join(
+            f"[{MARK_COLOURS[(s.mark - 1) % 8][1]}]{s.mark} {escape(s.label)}[/]" for s in self.overlays
+        )
+        self.replot()
+
     @property
     def best(self) -> tuple[int, float] | None:
         """(epoch, test MSE) of the best epoch so far."""
@@ -140,7 +196,7 @@ class LossChart(PlotextPlot):
 
         The legend lives here rather than inside the plot, where it would hide the first and
         highest points of a falling curve on a short chart."""
-        axis = "MSE (log)" if self.log_scale else "MSE"
+        axis = "PSNR dB" if self.metric == "psnr" else "MSE (log)" if self.log_scale else "MSE"
         best = self.best
         if best is None:
             return f"{axis} ↑ · ○ train ● test · {self.title}"
@@ -148,20 +204,21 @@ class LossChart(PlotextPlot):
         return f"{axis} ↑ · ○ train ● test ◆ best {mse:.5f} @ epoch {epoch} ({psnr_from_mse(mse):.2f} dB)"
 
     def replot(self) -> None:
-        """Draw the curves from scratch."""
+        """Draw the curves from scratch: the other runs first, then this run's on top."""
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         self.border_title = self.headline()
         plt.xlabel("epoch")
         values = self.train_mse + self.test_mse + [y for _, y in self.running]
+        for series in self.overlays:
+            values += list(series.test_mse) + (list(series.train_mse) if self.overlay_train else [])
         y = self._y
         if values:
-            low, high = min(values), max(values)
-            if self.log_scale:
-                ticks = log_ticks(max(low, _FLOOR), max(high, _FLOOR * 10))
+            low, high = min(y(v) for v in values), max(y(v) for v in values)
+            if self.log_scale and self.metric == "mse":
+                ticks = log_ticks(max(min(values), _FLOOR), max(max(values), _FLOOR * 10))
                 plt.yticks([y(t) for t in ticks], [_label(t) for t in ticks])
-                low, high = y(low), y(high)
             else:
                 plt.yticks(nice_ticks(low, high))
             plt.ylim(*_with_margin(low, high))
@@ -169,16 +226,26 @@ class LossChart(PlotextPlot):
             plt.scatter([0], [0], marker=" ")  # plotext draws no axes without a point
             plt.ylim(0, 0.1)
             plt.yticks(nice_ticks(0, 0.1))
+        for series in self.overlays:
+            colour = MARK_COLOURS[(series.mark - 1) % 8][0]
+            if not series.epochs:
+                continue
+            if self.overlay_train:
+                plt.plot(series.epochs, [y(v) for v in series.train_mse], marker="·", color=colour)
+            plt.plot(series.epochs, [y(v) for v in series.test_mse], marker="braille", color=colour)
+            plt.scatter(series.epochs, [y(v) for v in series.test_mse], marker=str(series.mark), color=colour)
         if self.running:
-            plt.plot([p[0] for p in self.running], [y(p[1]) for p in self.running], marker="braille")
+            plt.plot([p[0] for p in self.running], [y(p[1]) for p in self.running], marker="braille",
+                     color="blue+")
         if self.epochs:
-            plt.plot(self.epochs, [y(v) for v in self.test_mse], marker="·")
-            plt.scatter(self.epochs, [y(v) for v in self.train_mse], marker="○")
-            plt.scatter(self.epochs, [y(v) for v in self.test_mse], marker="●")
+            plt.plot(self.epochs, [y(v) for v in self.test_mse], marker="·", color="green+")
+            plt.scatter(self.epochs, [y(v) for v in self.train_mse], marker="○", color="blue+")
+            plt.scatter(self.epochs, [y(v) for v in self.test_mse], marker="●", color="green+")
             best = self.best
             assert best is not None
-            plt.scatter([best[0]], [y(best[1])], marker="◆")
-        last_x = max([p[0] for p in self.running] + self.epochs + [0])
+            plt.scatter([best[0]], [y(best[1])], marker="◆", color="red+")
+        last_x = max([p[0] for p in self.running] + self.epochs + [0]
+                     + [e for s in self.overlays for e in s.epochs])
         right = max(1, self.planned_epochs, math.ceil(last_x))
         first = min(self.epochs[0] - 1 if self.epochs else 0, 0)
         plt.xlim(first, right)
@@ -186,6 +253,9 @@ class LossChart(PlotextPlot):
         self.refresh()
 
     def _y(self, value: float) -> float:
+        """An MSE as plotted: PSNR in dB, log10 (labelled in MSE) or as it is."""
+        if self.metric == "psnr":
+            return psnr_from_mse(value)
         # plotext's own log axis transforms its data in place on every build, so a second render
         # fails; log10 values are plotted on a linear axis and labelled in MSE.
         return math.log10(max(value, _FLOOR)) if self.log_scale else value

@@ -1,0 +1,372 @@
+"""The Runs tab: every run under the runs folder, live, to sort, filter, mark, open and reuse.
+
+A thread worker polls `RunStore.refresh()` every second (runs started by other processes appear,
+their epochs advance) and posts `RunsView.Updated`; the table then changes only the rows that
+changed. Keys (on the table): space marks a run for the chart overlay (up to 8, each keeping its
+colour and digit for the session), Enter opens it, `/` filters, `o` / `O` change the sort, `v`
+shows all settings or only those that differ, `c` copies a run's config into the form, `R`
+resumes it, `d` deletes it. The view posts messages for what the app must do; it never touches
+the form, the chart on the Train tab or the disk itself (deleting is the app's, after asking).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+from textual.worker import get_current_worker
+
+from ...engine.runstore import RunInfo, RunStore, RunStoreError
+from ...formatting import RUN_COLUMNS, run_cells
+from ..runlabels import differing, settings_text, short_label
+from .loss_chart import MARK_COLOURS, LossChart, Series
+
+__all__ = ["RunsView", "series_of"]
+
+POLL_S = 1.0
+"""Seconds between two looks at the runs folder (new runs show up within two)."""
+MAX_MARKS = 8
+COLUMNS = ("mark", "run", "status", "best PSNR", "epochs", "settings", "dataset", "model", "noise",
+           "last PSNR", "s/epoch", "started")
+"""The table's columns: what tells runs apart first (best PSNR, settings), then the rest."""
+SORT_KEYS: dict[str, Callable[[RunInfo], Any]] = {
+    "run": lambda r: r.name,
+    "status": lambda r: r.status,
+    "dataset": lambda r: r.dataset or "",
+    "model": lambda r: r.model or "",
+    "noise": lambda r: (r.noise or "", r.noise_factor or 0.0),
+    "epochs": lambda r: (r.epochs_done, r.epochs),
+    "best PSNR": lambda r: r.best_test_psnr if r.best_test_psnr is not None else float("-inf"),
+    "last PSNR": lambda r: r.last_test_psnr if r.last_test_psnr is not None else float("-inf"),
+    "s/epoch": lambda r: r.seconds_per_epoch if r.seconds_per_epoch is not None else float("inf"),
+    "started": lambda r: r.started,
+    "settings": lambda r: settings_text(r.config),
+}
+
+
+def series_of(run: RunInfo, mark: int, label: str) -> Series:
+    """A run's per-epoch curves as a chart overlay."""
+    records = [r for r in run.records if isinstance(r.get("test_mse"), (int, float))]
+    return Series(label, mark, [int(r["epoch"]) for r in records],
+                  [float(r.get("train_mse", r["test_mse"])) for r in records],
+                  [float(r["test_mse"]) for r in records], live=run.status == "running")
+
+
+class RunsView(Vertical):
+    """The run table, a filter line and a chart of the marked runs (and the one under the cursor)."""
+
+    DEFAULT_CSS = """
+    RunsView { height: 1fr; }
+    RunsView #runs-info { height: 1; padding: 0 1; background: $boost; }
+    RunsView #runs-filter { display: none; height: 1; border: none; padding: 0 1; }
+    RunsView #runs-filter.-shown { display: block; }
+    RunsView #runs-table { height: 1fr; min-height: 4; }
+    RunsView #runs-chart { height: 45%; min-height: 8; }
+    """
+
+    BINDINGS = [
+        Binding("space", "mark", "Mark"),
+        Binding("enter", "open", "Open", priority=True),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("o", "sort(1)", "Sort"),
+        Binding("O", "sort(-1)", "Sort back", show=False),
+        Binding("v", "differing", "Differing"),
+        Binding("c", "clone", "Copy config"),
+        Binding("R", "resume", "Resume"),
+        Binding("d", "delete", "Delete"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    @dataclass
+    class Updated(Message):
+        """The runs folder as the poller last read it (newest first), or why it cannot be read."""
+
+        runs: tuple[RunInfo, ...]
+        error: str | None = None
+
+    @dataclass
+    class Chosen(Message):
+        """The user asked for `action` ('open', 'clone', 'resume' or 'delete') on `run`."""
+
+        action: str
+        run: RunInfo
+
+    @dataclass
+    class MarksChanged(Message):
+        """The marked runs changed: (mark digit, run, legend label) of each."""
+
+        marks: list[tuple[int, RunInfo, str]]
+
+    def __init__(self, runs_dir: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runs_dir = runs_dir
+        self.runs: dict[str, RunInfo] = {}
+        """Every run by folder name, as last read."""
+        self.marks: dict[str, int] = {}
+        """Marked runs: name -> mark digit 1-8."""
+        self._colour_of: dict[str, int] = {}  # a run keeps its digit for the session
+        self.sort_column = "started"
+        self.sort_reverse = True
+        self.filter_text = ""
+        self.only_differing = False
+        self.error: str | None = None
+        self._shown: list[str] = []  # the names in the table, in order
+        self._wake = threading.Event()
+
+    def compose(self) -> ComposeResult:
+        yield Static("Reading the runs folder…", id="runs-info")
+        yield Input(placeholder="filter: words in names and settings (Enter keeps, Esc clears)", id="runs-filter")
+        table: DataTable[Any] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        yield table
+        yield LossChart(id="runs-chart")
+
+    def on_mount(self) -> None:
+        self.query_one(LossChart).title = "the run under the cursor"
+        self.poll()
+        if self.is_on_screen:
+            self.query_one(DataTable).focus()
+
+    # --- reading --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs")
+    def poll(self) -> None:
+        """Read the runs folder now and every `POLL_S`, posting what is there when it changed."""
+        worker = get_current_worker()
+        store = RunStore(self.runs_dir)
+        first = True
+        while not worker.is_cancelled:
+            try:
+                changes = store.refresh()
+                if changes or first:
+                    self.post_message(self.Updated(tuple(store.runs)))
+            except RunStoreError as err:
+                self.post_message(self.Updated((), str(err)))
+            first = False
+            self._wake.wait(POLL_S)
+            self._wake.clear()
+
+    def poll_now(self) -> None:
+        """Look at the folder again at once (after a delete, say)."""
+        self._wake.set()
+
+    @on(Updated)
+    def _updated(self, message: Updated) -> None:
+        message.stop()
+        self.error = message.error
+        self.runs = {run.name: run for run in message.runs}
+        gone = [name for name in self.marks if name not in self.runs]
+        for name in gone:
+            del self.marks[name]
+        self.refill()
+        self._post_marks()
+
+    # --- the table ------------------------------------------------------------------------
+
+    def visible_runs(self) -> list[RunInfo]:
+        """The runs the filter lets through, in the table's order."""
+        words = self.filter_text.lower().split()
+        runs = [
+            run for run in self.runs.values()
+            if all(w in f"{run.name} {run.status} {run.dataset} {run.model} {run.noise} "
+                   f"{settings_text(run.config)}".lower() for w in words)
+        ]
+        runs.sort(key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
+        return runs
+
+    def _row(self, run: RunInfo, names: list[str] | None) -> list[Any]:
+        cells: dict[str, Any] = dict(zip(RUN_COLUMNS, run_cells(run), strict=True))
+        mark = self.marks.get(run.name)
+        cells["best PSNR"] = Text(cells["best PSNR"], style="bold")
+        colour = {"running": "green", "failed": "red", "interrupted": "yellow", "stopped": "yellow"}
+        cells["status"] = Text(cells["status"], style=colour.get(cells["status"], ""))
+        cells["mark"] = Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" ")
+        cells["settings"] = settings_text(run.config, names)
+        return [cells[column] for column in COLUMNS]
+
+    def refill(self) -> None:
+        """Lay the table out again, keeping the cursor on the same run."""
+        table = self.query_one(DataTable)
+        runs = self.visible_runs()
+        names = differing(r.config for r in runs) if self.only_differing else None
+        current = self.current_name()
+        rows = {run.name: self._row(run, names) for run in runs}
+        order = [run.name for run in runs]
+        if order == self._shown and len(table.rows) == len(order):
+            for name, cells in rows.items():  # same rows: only the cells that changed
+                for column, value in zip(COLUMNS, cells, strict=True):
+                    if str(table.get_cell(name, column)) != str(value) or column == "mark":
+                        table.update_cell(name, column, value)
+        else:
+            table.clear()
+            for name, cells in rows.items():
+                table.add_row(*cells, key=name)
+            self._shown = order
+            if current in rows:
+                table.move_cursor(row=order.index(current), animate=False)
+        self._update_info(len(runs))
+        self._show_current()
+
+    def _update_info(self, shown: int) -> None:
+        info = self.query_one("#runs-info", Static)
+        if self.error:
+            info.update(Text(f"cannot read the runs: {self.error}", style="red"))
+            return
+        arrow = "↓" if self.sort_reverse else "↑"
+        parts = [f"{shown} of {len(self.runs)} runs" if self.filter_text else f"{len(self.runs)} runs"]
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text!r}")
+        parts.append(f"sorted by {self.sort_column} {arrow}")
+        parts.append("only differing settings" if self.only_differing else "all settings")
+        if self.marks:
+            parts.append(f"{len(self.marks)} marked")
+        parts.append(f"in {self.runs_dir}")
+        if not self.runs:
+            parts = [f"No runs yet in {self.runs_dir}: train one (s on the Train tab) and it shows here."]
+        info.update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
+
+    def current_name(self) -> str | None:
+        """The run under the cursor."""
+        table = self.query_one(DataTable)
+        if not self._shown or table.cursor_row >= len(self._shown):
+            return None
+        return self._shown[table.cursor_row]
+
+    def current(self) -> RunInfo | None:
+        name = self.current_name()
+        return self.runs.get(name) if name else None
+
+    @on(DataTable.RowHighlighted)
+    def _show_current(self, event: DataTable.RowHighlighted | None = None) -> None:
+        """The chart below shows the run under the cursor, over the marked ones."""
+        chart = self.query_one(LossChart)
+        run = self.current()
+        if run is None:
+            chart.reset("no run under the cursor")
+            return
+        chart.reset(run.name, series_of(run, 1, "").points, run.epochs)
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        if column in SORT_KEYS:
+            self.sort_reverse = not self.sort_reverse if column == self.sort_column else column == "started"
+            self.sort_column = column
+            self.refill()
+
+    # --- marks ----------------------------------------------------------------------------
+
+    def labels(self) -> dict[str, str]:
+        """A legend label for each marked run: the settings that tell the marked runs apart."""
+        marked = [self.runs[name] for name in self.marks if name in self.runs]
+        names = differing(run.config for run in marked)
+        return {run.name: short_label(run.config, names, run.name[9:15] or run.name) for run in marked}
+
+    def _post_marks(self) -> None:
+        labels = self.labels()
+        marks = [(mark, self.runs[name], labels[name]) for name, mark in self.marks.items() if name in self.runs]
+        self.query_one(LossChart).set_overlays(series_of(run, mark, label) for mark, run, label in marks)
+        self.post_message(self.MarksChanged(marks))
+
+    def action_mark(self) -> None:
+        """Mark or unmark the run under the cursor for the overlay."""
+        name = self.current_name()
+        if name is None:
+            return
+        if name in self.marks:
+            del self.marks[name]
+        elif len(self.marks) >= MAX_MARKS:
+            self.notify(f"At most {MAX_MARKS} runs can be marked: unmark one first (space).", severity="warning")
+            return
+        else:
+            taken = set(self.marks.values())
+            mark = self._colour_of.get(name)
+            if mark is None or mark in taken:
+                # A digit no run has had yet this session, so earlier runs keep theirs.
+                free = [m for m in range(1, MAX_MARKS + 1) if m not in taken]
+                given = set(self._colour_of.values())
+                mark = next((m for m in free if m not in given), free[0])
+            self.marks[name] = self._colour_of[name] = mark
+        self.refill()
+        self._post_marks()
+
+    # --- commands -------------------------------------------------------------------------
+
+    def _choose(self, action: str) -> None:
+        run = self.current()
+        if run is None:
+            self.notify("No run here yet.", severity="warning")
+            return
+        self.post_message(self.Chosen(action, run))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Enter in the filter line keeps the filter; elsewhere on this tab it opens the run.
+        if action == "open":
+            return not self.query_one("#runs-filter").has_focus
+        return True
+
+    def action_open(self) -> None:
+        self._choose("open")
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self._choose("open")
+
+    def action_clone(self) -> None:
+        self._choose("clone")
+
+    def action_resume(self) -> None:
+        self._choose("resume")
+
+    def action_delete(self) -> None:
+        self._choose("delete")
+
+    def action_sort(self, step: int) -> None:
+        """Sort by the next (or previous) column."""
+        columns = list(SORT_KEYS)
+        self.sort_column = columns[(columns.index(self.sort_column) + step) % len(columns)]
+        self.sort_reverse = self.sort_column in ("started", "best PSNR", "last PSNR", "epochs")
+        self.refill()
+
+    def action_differing(self) -> None:
+        """Show all settings, or only those that differ between the listed runs."""
+        self.only_differing = not self.only_differing
+        self.refill()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#runs-filter", Input)
+        field.add_class("-shown")
+        field.focus()
+
+    @on(Input.Changed, "#runs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.filter_text = event.value.strip()
+        self.refill()
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one(DataTable).focus()
+        if not self.filter_text:
+            self.query_one("#runs-filter").remove_class("-shown")
+
+    def action_clear_filter(self) -> None:
+        """Esc in the filter: show every run again."""
+        field = self.query_one("#runs-filter", Input)
+        field.value = ""
+        field.remove_class("-shown")
+        self.query_one(DataTable).focus()
+

@@ -1,0 +1,276 @@
+"""The Runs tab on real run folders: three finished runs that differ in learning rate and a
+stopped one, trained once for the module by the real engine."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from dae_tui import cli
+from dae_tui.app import DaeApp
+from dae_tui.app.screens import ConfirmScreen, EpochsScreen
+from dae_tui.app.widgets import ConfigForm, ImageBrowser, ImageStrip, LossChart, RunsView
+from dae_tui.config import TrainConfig
+from dae_tui.engine.events import EpochEnd
+
+SIZE = (120, 36)
+TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--batch-size", "32", "--threads", "1"]
+LRS = ("1e-3", "3e-3", "1e-2")
+
+
+@pytest.fixture(scope="module")
+def four_runs(tmp_path_factory) -> Path:
+    """3 finished runs (lr 1e-3, 3e-3, 1e-2; 2 epochs) and one stopped after 1 of 3 epochs."""
+    runs = tmp_path_factory.mktemp("four") / "runs"
+    for lr in LRS:
+        assert cli.main(["train", *TINY, "--epochs", "2", "--lr", lr, "--runs-dir", str(runs)]) == 0
+        time.sleep(1.1)  # folder names are stamped to the second
+    from dae_tui.engine.trainer import Trainer
+
+    trainer = Trainer(TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32,
+                                  epochs=3, lr=3e-4, threads=1), runs_dir=runs)
+    for event in trainer.run():
+        if isinstance(event, EpochEnd):
+            trainer.request_stop()
+    return runs
+
+
+@pytest.fixture
+def runs(four_runs, tmp_path) -> Path:
+    """A copy of the four runs that a test may change."""
+    copy = tmp_path / "runs"
+    shutil.copytree(four_runs, copy)
+    return copy
+
+
+def screen_text(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def wait_until(pilot, predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
+
+
+async def open_runs_tab(pilot, count: int = 4) -> RunsView:
+    await pilot.press("r")
+    await wait_until(pilot, lambda: pilot.app.query(RunsView) and len(pilot.app.query_one(RunsView).runs) >= count)
+    await pilot.pause(0.1)
+    assert pilot.app.focused is pilot.app.query_one("#runs-table")
+    return pilot.app.query_one(RunsView)
+
+
+def table_names(view: RunsView) -> list[str]:
+    table = view.query_one(DataTable)
+    return [str(key.value) for key in table.rows]
+
+
+def test_runs_json_lists_the_four_with_statuses_and_best_psnr(runs, capsys):
+    assert cli.main(["runs", "--runs-dir", str(runs), "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(r["status"] for r in listed) == ["finished"] * 3 + ["stopped"]
+    finished = [r for r in listed if r["status"] == "finished"]
+    assert sorted(r["config"]["lr"] for r in finished) == [1e-3, 3e-3, 1e-2]
+    assert all(r["best_test_psnr"] > r["config"]["noise_factor"] for r in listed)
+
+
+async def test_table_lists_sorts_filters_and_shows_what_differs(runs):
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_runs_tab(pilot)
+        assert len(table_names(view)) == 4
+        text = screen_text(app)
+        assert text.count("finished") >= 3 and "stopped" in text and "dB @" in text
+        # Newest first by default: the stopped run was made last.
+        assert view.runs[table_names(view)[0]].status == "stopped"
+        # o steps through the sort columns; by best PSNR the best run comes first.
+        for _ in range(12):
+            if view.sort_column == "best PSNR":
+                break
+            await pilot.press("o")
+        best = [view.runs[n].best_test_psnr for n in table_names(view)]
+        assert best == sorted(best, reverse=True)
+        # / filters over names and settings.
+        await pilot.press("slash", "l", "r", "space", *"3e-3", "enter")
+        await pilot.pause(0.1)
+        assert [view.runs[n].config.lr for n in table_names(view)] == [3e-3]
+        assert "filter: 'lr 3e-3'" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert len(table_names(view)) == 4
+        # v: only the settings that differ between the listed runs.
+        table = view.query_one(DataTable)
+        all_settings = str(table.get_cell(table_names(view)[0], "settings"))
+        await pilot.press("v")
+        await pilot.pause(0.1)
+        only = str(table.get_cell(table_names(view)[0], "settings"))
+        assert "bs 32" in all_settings and "bs" not in only and "lr" in only and "ep" in only
+
+
+async def test_marking_overlays_curves_with_labels_and_stable_colours(runs):
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_runs_tab(pilot)
+        await pilot.press("down", "space", "down", "space")  # two finished runs
+        await pilot.pause(0.1)
+        first, second = table_names(view)[1:3]
+        assert view.marks == {first: 1, second: 2}
+        main = app.query_one("#chart", LossChart)
+        assert [s.mark for s in main.overlays] == [1, 2]
+        # The legend names each by what tells them apart: their learning rates.
+        lrs = {n: view.runs[n].config.lr for n in (first, second)}
+        assert main.border_subtitle.count("lr ") == 2
+        for mark, name in ((1, first), (2, second)):
+            label = next(s.label for s in main.overlays if s.mark == mark)
+            assert label.startswith("lr ") and float(label.split()[1]) == lrs[name]
+        assert "1 lr" in screen_text(app) and "2 lr" in screen_text(app)
+        # Unmark the first, mark another, mark the first again: it keeps digit 1.
+        await pilot.press("up", "space", "down", "down", "space", "up", "up", "space")
+        await pilot.pause(0.1)
+        assert view.marks[first] == 1 and view.marks[second] == 2 and len(view.marks) == 3
+        # m switches the y axis to PSNR on both charts.
+        await pilot.press("m")
+        assert main.metric == "psnr" and view.query_one(LossChart).metric == "psnr"
+        assert "PSNR dB" in main.border_title
+
+
+async def test_open_shows_a_run_on_the_chart_and_in_images_and_compare(runs):
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_runs_tab(pilot)
+        await pilot.press("down", "enter")
+        await pilot.pause(0.1)
+        name = table_names(view)[1]
+        run = view.runs[name]
+        browser = app.query_one(ImageBrowser)
+        assert browser.run_name == name and sorted(browser.history) == [0, 1, 2]
+        assert app.query_one("#chart", LossChart).epochs == [1, 2]
+        await pilot.press("i")
+        await pilot.pause(0.1)
+        assert name in screen_text(app) and "epoch 2/2 (latest)" in screen_text(app)
+        await pilot.press("left_square_bracket")
+        assert browser.shown_epoch == 1
+        # Compare needs two marked runs.
+        await pilot.press("b")
+        assert not browser.compare
+        await pilot.press("r", "space", "down", "space", "i", "b")
+        await pilot.pause(0.2)
+        assert browser.compare
+        strip = app.query_one("#browser-strip", ImageStrip)
+        assert [row.label[:1] for row in strip.rows] == ["c", "n", "1", "2"]
+        assert all("dB" in caption for caption in strip.rows[2].captions)
+        assert run.best_test_psnr is not None
+
+
+async def test_clone_then_start_trains_a_variant(runs):
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_runs_tab(pilot)
+        for _ in range(12):
+            if view.sort_column == "best PSNR":
+                break
+            await pilot.press("o")
+        # The cursor stays on its run when the order changes; move it to the best one.
+        view.query_one(DataTable).move_cursor(row=0)
+        await pilot.pause()
+        best = view.current()
+        assert best is not None and best.name == table_names(view)[0]
+        await pilot.press("c")
+        await pilot.pause(0.1)
+        assert app.query_one("#tabs").active == "train"
+        assert app.query_one(ConfigForm).config == best.config
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "finished", 60)
+    assert len(list(runs.iterdir())) == 5
+
+
+async def test_resume_continues_a_stopped_run_and_extends_a_finished_one(runs):
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_runs_tab(pilot)
+        stopped = table_names(view)[0]
+        await pilot.press("R")
+        await pilot.pause(0.1)
+        assert app.resume is not None and Path(app.resume.path).name == stopped
+        assert app.query_one("#tabs").active == "train" and app.query_one("#field-lr").disabled
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "finished", 60)
+        assert app.query_one(LossChart).epochs == [1, 2, 3]
+        # A finished run: R asks how far to extend it.
+        await pilot.press("r")
+        await wait_until(pilot, lambda: view.runs[stopped].status == "finished")
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, EpochsScreen))
+        await pilot.press("end", "backspace", "2")  # 3 epochs done: 2 is refused
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, EpochsScreen), app.screen
+        error = app.screen.query_one("#epochs-error")
+        assert "more than 3" in str(error.render()), (app.screen.query_one("#epochs-input").value, app.focused)
+        await pilot.press("backspace", "5", "enter")
+        await pilot.pause(0.1)
+        assert app.resume is not None and app.query_one(ConfigForm).config.epochs == 5
+        assert "resuming" in screen_text(app) and "at epoch 4/5" in screen_text(app)
+
+
+async def test_delete_asks_naming_the_run_and_never_deletes_a_running_one(runs):
+    from runfolders import iso, lock, make_run
+
+    live = make_run(runs, "20990101-000000-mnist-seed", status="running", lock=lock(), started=iso(0))
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_runs_tab(pilot, 5)
+        assert table_names(view)[0] == live.name and view.runs[live.name].status == "running"
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ConfirmScreen) and live.is_dir()
+        assert any("is training" in n.message for n in app._notifications)
+        await pilot.press("down")
+        victim = table_names(view)[1]
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert victim in app.screen.question
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert (runs / victim).is_dir()
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: victim not in view.runs)
+        assert not (runs / victim).exists() and victim not in table_names(view)
+
+
+async def test_a_headless_run_in_another_process_appears_and_advances_live(tmp_path):
+    runs = tmp_path / "runs"
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_runs_tab(pilot, 0)
+        assert "No runs yet" in screen_text(app)
+        script = Path(sys.executable).with_name("dae-tui")
+        proc = subprocess.Popen(
+            [str(script), "train", "--dataset", "mnist", "--source", "bundled", "--train-limit", "2000",
+             "--batch-size", "16", "--epochs", "5", "--threads", "1", "--runs-dir", str(runs)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            await wait_until(pilot, lambda: len(view.runs) == 1, 60)
+            (name,) = view.runs
+            await wait_until(pilot, lambda: view.runs[name].status == "running" and view.runs[name].epochs_done >= 1, 60)
+            table = view.query_one(DataTable)
+            assert str(table.get_cell(name, "status")) == "running"  # the table, not only the store
+            seen = view.runs[name].epochs_done
+            await wait_until(pilot, lambda: view.runs[name].epochs_done > seen, 60)
+            assert str(table.get_cell(name, "epochs")).startswith(f"{view.runs[name].epochs_done}/5")
+            await wait_until(pilot, lambda: view.runs[name].status == "finished", 60)
+        finally:
+            proc.kill()
+            proc.wait()
