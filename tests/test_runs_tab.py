@@ -264,7 +264,8 @@ async def test_a_headless_run_in_another_process_appears_and_advances_live(tmp_p
         try:
             await wait_until(pilot, lambda: len(view.runs) == 1, 60)
             (name,) = view.runs
-            await wait_until(pilot, lambda: view.runs[name].status == "running" and view.runs[name].epochs_done >= 1, 60)
+            run = lambda: view.runs[name]  # noqa: E731 - read afresh after each poll
+            await wait_until(pilot, lambda: run().status == "running" and run().epochs_done >= 1, 60)
             table = view.query_one(DataTable)
             assert str(table.get_cell(name, "status")) == "running"  # the table, not only the store
             seen = view.runs[name].epochs_done
