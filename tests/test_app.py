@@ -109,7 +109,7 @@ async def test_tiny_run_fills_the_chart_and_the_images(tmp_path):
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await pilot.press("s")
         await wait_until(pilot, lambda: app.state == "finished")
-        chart = app.query_one(LossChart)
+        chart = app.query_one("#chart", LossChart)
         assert chart.epochs == [1, 2] and len(chart.train_mse) == 2 and len(chart.test_mse) == 2
         assert chart.best is not None and chart.best[1] == min(chart.test_mse)
         status = app.query_one(RunStatus)
@@ -150,7 +150,7 @@ async def test_tiny_run_fills_the_chart_and_the_images(tmp_path):
 async def test_log_scale_toggles_with_and_without_data(tmp_path):
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        chart = app.query_one(LossChart)
+        chart = app.query_one("#chart", LossChart)
         await pilot.press("g")
         await pilot.pause()
         assert chart.log_scale
@@ -257,7 +257,7 @@ async def test_resume_from_the_app_continues_the_run(tmp_path):
         assert again.query_one(ConfigForm).config == tiny(epochs=2)
         await pilot.press("s")
         await wait_until(pilot, lambda: again.state == "finished")
-        assert again.query_one(LossChart).epochs == [1, 2]
+        assert again.query_one("#chart", LossChart).epochs == [1, 2]
     started = [e for e in seen if isinstance(e, RunStarted)][0]
     assert started.start_epoch == 2
 

@@ -32,10 +32,38 @@ def test_train_two_epochs_in_tmux_and_quit(tmp_path):
         # of them for its first seconds.
         screen = session.wait_until(lambda text: "denoised" in text and text.count("▀") > 1000)
         assert "clean" in screen and "noisy" in screen
-        session.press("q")
+        session.press("r")  # the Runs tab lists the run just trained
+        screen = session.wait_for("1 run ·", "finished", "dB @ 2")
+        session.press("q")  # nothing is running: no question
         assert session.wait_exit() == 0
     finally:
         session.close()
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert (run_dir / "checkpoint.pt").is_file()
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("width, height", [(80, 24)])
+def test_quit_mid_run_asks_then_prints_how_to_resume(tmp_path, width, height):
+    runs = tmp_path / "runs"
+    command = shlex.join([
+        str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
+        "--epochs", "50", "--batch-size", "16", "--train-limit", "4000", "--runs-dir", str(runs),
+    ])
+    session = TmuxSession(command, tmp_path, width=width, height=height)
+    try:
+        session.wait_for("Start", "● idle")
+        session.press("s")
+        session.wait_for("Epoch 2/50", timeout=120)  # the first epoch is saved
+        session.press("q")
+        session.wait_for("y / q: quit")
+        session.press("y")
+        assert session.wait_exit() == 0
+        # The line printed on the restored terminal, wrapped at its width.
+        text = "".join(session.screen().split())
+        (run_dir,) = runs.iterdir()
+        assert "stoppedafterepoch" in text and "resumeitwith:dae-tui--resume" in text
+        assert "".join(str(run_dir).split()) in text
+    finally:
+        session.close()
+    assert (run_dir / "checkpoint.pt").is_file()

@@ -6,12 +6,14 @@ text), not only on widget state.
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from dae_tui.app import DaeApp
 from dae_tui.app.messages import EngineEvent, EngineLoaded
@@ -123,7 +125,7 @@ async def test_big_terminal_shows_chart_and_pictures_together(tmp_path):
         await finish(pilot)
         text = screen_text(app)
         assert "MSE ↑" in text and "denoised" in text and "#8 digit 7" in text
-        chart, strip = app.query_one(LossChart), app.query_one("#train-strip", ImageStrip)
+        chart, strip = app.query_one("#chart", LossChart), app.query_one("#train-strip", ImageStrip)
         assert chart.region.height >= 15 and strip.region.y > chart.region.y
         assert app.query_one(ConfigForm).region.width <= 42  # the form takes what it needs
 
@@ -132,13 +134,13 @@ async def test_narrow_terminal_stacks_form_and_chart(tmp_path):
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        form, chart = app.query_one(ConfigForm), app.query_one(LossChart)
+        form, chart = app.query_one(ConfigForm), app.query_one("#chart", LossChart)
         assert chart.region.y > form.region.y and chart.region.width >= 70
         assert not app.query_one("#train-strip").display
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        form, chart = app.query_one(ConfigForm), app.query_one(LossChart)
+        form, chart = app.query_one(ConfigForm), app.query_one("#chart", LossChart)
         assert chart.region.x > form.region.x and chart.region.y == form.region.y
 
 
@@ -149,7 +151,7 @@ async def test_best_test_value_is_on_the_train_tab_at_every_size(size, tmp_path)
         await finish(pilot)
         await pilot.press("g")  # log scale too
         await pilot.pause(0.2)
-        best = app.query_one(LossChart).best
+        best = app.query_one("#chart", LossChart).best
         assert best is not None
         text = screen_text(app)
         assert f"best {best[1]:.5f} @ epoch 1" in text
@@ -186,7 +188,7 @@ async def test_chart_draws_axes_before_the_first_point_and_marks_one_epoch(tmp_p
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        chart = app.query_one(LossChart)
+        chart = app.query_one("#chart", LossChart)
         idle = str(chart.render())
         assert "┤" in idle and "epoch" in idle and "MSE ↑" in chart.border_title
         await finish(pilot)
@@ -260,7 +262,7 @@ async def test_resume_mode_shows_the_run_locks_the_recipe_and_survives_a_failed_
     app = DaeApp(tiny(epochs=2, source="local", data_dir=str(empty)), runs_dir=runs, resume=run_dir)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        assert app.query_one(LossChart).epochs == [1]  # the earlier epoch, before Start
+        assert app.query_one("#chart", LossChart).epochs == [1]  # the earlier epoch, before Start
         text = screen_text(app)
         assert f"resuming {run_dir.name} at epoch 2/2" in text
         assert app.query_one("#field-lr").disabled and not app.query_one("#field-epochs").disabled
@@ -274,7 +276,7 @@ async def test_resume_mode_shows_the_run_locks_the_recipe_and_survives_a_failed_
         await pilot.pause()
         await pilot.press("escape", "s")
         await wait_until(pilot, lambda: app.state == "finished")
-        assert app.query_one(LossChart).epochs == [1, 2] and app.resume is None
+        assert app.query_one("#chart", LossChart).epochs == [1, 2] and app.resume is None
         assert [p.name for p in runs.iterdir()] == [run_dir.name]
         assert not app.query_one("#field-lr").disabled
 
@@ -292,7 +294,7 @@ async def test_resuming_a_finished_run_asks_for_more_epochs_and_n_starts_afresh(
         await pilot.press("N")
         await pilot.pause()
         assert app.resume is None and not app.query_one("#field-lr").disabled
-        assert app.query_one(LossChart).epochs == []
+        assert app.query_one("#chart", LossChart).epochs == []
         await finish(pilot)
     assert len(list(runs.iterdir())) == 2
 
@@ -387,8 +389,14 @@ async def test_help_screen_lists_every_tab_and_closes(tmp_path):
             await wait_until(pilot, lambda: "Everywhere" in screen_text(app))
             assert isinstance(app.screen, HelpScreen)
             text = screen_text(app)
-            for words in ("Everywhere", "Train", "Images", "picture size", "pause", "quit"):
+            for words in ("Everywhere", "Train", "pause", "quit"):
                 assert words in text
+            # The rest is a scroll away.
+            console = Console(width=100, record=True, file=io.StringIO())
+            console.print(HelpScreen._table())
+            keys = console.export_text()
+            for words in ("Images", "picture size", "Runs", "delete it", "MSE or PSNR"):
+                assert words in keys
             await pilot.press(closer)
             await pilot.pause()
             assert not isinstance(app.screen, HelpScreen)
@@ -400,7 +408,10 @@ def test_help_names_every_bound_key():
     listed = " ".join(key for _, keys in KEYS for key, _ in keys)
     names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "left_square_bracket": "[",
              "right_square_bracket": "]", "question_mark": "?", "f1": "F1", "escape": "Esc"}
-    for binding in DaeApp.BINDINGS:
+    from dae_tui.app.widgets import RunsView
+
+    names.update(space="space", enter="Enter", slash="/")
+    for binding in [*DaeApp.BINDINGS, *RunsView.BINDINGS]:
         for key in binding.key.split(","):
             assert names.get(key, key) in listed, key
 

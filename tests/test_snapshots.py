@@ -26,7 +26,7 @@ def colour_terminal(monkeypatch):
 def tiny_app(runs_dir) -> DaeApp:
     # One thread: the same arithmetic, so the same curves and pictures, on every machine.
     config = TrainConfig(dataset="mnist", source="bundled", train_limit=512, batch_size=32,
-                         epochs=2, seed=0, threads=1)
+                         epochs=2, seed=0, threads=1, device="cpu")
     return DaeApp(config, runs_dir=runs_dir)
 
 
@@ -68,3 +68,25 @@ class TestFinishedRun:
             await steady(pilot)
 
         assert snap_compare(tiny_app(tmp_path), terminal_size=SIZE, run_before=finish_then_images)
+
+
+class TestSmallTerminal:
+    """80x24: the form above the chart, and all three picture rows without scrolling."""
+
+    def test_small_chart(self, snap_compare, tmp_path):
+        assert snap_compare(tiny_app(tmp_path), terminal_size=(80, 24), run_before=finish)
+
+    def test_small_images(self, snap_compare, tmp_path):
+        async def finish_then_images(pilot):
+            await finish(pilot)
+            await pilot.press("i", "left")  # the last picture: the window moves, ◀ shows
+            await steady(pilot)
+
+        assert snap_compare(tiny_app(tmp_path), terminal_size=(80, 24), run_before=finish_then_images)
+
+
+class TestBigTerminal:
+    """200x60: the chart and all 8 pictures together on the Train tab."""
+
+    def test_big_train(self, snap_compare, tmp_path):
+        assert snap_compare(tiny_app(tmp_path), terminal_size=(200, 60), run_before=finish)

@@ -27,7 +27,6 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, TabbedContent, TabPane
@@ -155,9 +154,8 @@ class DaeApp(App[int]):
                         yield ImageStrip(id="train-strip", height_share=0.5)
             with TabPane("Images (i)", id="images"):
                 yield ImageBrowser(id="browser")
-            with TabPane("Runs (r)", id="runs"):
-                # Mounted after the first frame: the table and its chart are not needed for it.
-                yield Lazy(RunsView(self.runs_folder, id="runs-view"))
+            # The Runs tab's table, chart and poller are mounted when the tab is first shown.
+            yield TabPane("Runs (r)", id="runs")
             with TabPane("Log (l)", id="log"):
                 yield LogView(id="log-view", wrap=True)
         yield RunStatus(id="status")
@@ -258,6 +256,8 @@ class DaeApp(App[int]):
         if event.pane.id == "log":
             self.call_after_refresh(self.query_one(LogView).flush_deferred)
         elif event.pane.id == "runs":
+            if not self.query(RunsView):
+                event.pane.mount(RunsView(self.runs_folder, id="runs-view"))
             self.call_after_refresh(self._focus_runs_table)
 
     def _focus_runs_table(self) -> None:
@@ -343,7 +343,7 @@ class DaeApp(App[int]):
         name = self.resume.name
         self._leave_resume()
         config = self.query_one(ConfigForm).config
-        self.query_one(LossChart).reset(planned_epochs=config.epochs if config else 0)
+        self.query_one("#chart", LossChart).reset(planned_epochs=config.epochs if config else 0)
         status = self.query_one(RunStatus)
         status.message, status.best, status.epochs = "", None, 0
         status.where = "New run: set up the form and press s."
@@ -387,7 +387,7 @@ class DaeApp(App[int]):
 
     def action_log_scale(self) -> None:
         """Toggle the chart's MSE axis between linear and log."""
-        self.query_one(LossChart).toggle_log_scale()
+        self.query_one("#chart", LossChart).toggle_log_scale()
 
     def action_show_tab(self, tab: str) -> None:
         """Show the Train, Images or Log tab."""
@@ -498,7 +498,7 @@ class DaeApp(App[int]):
             overrides = {name: getattr(self.initial_config, name) for name in RESUME_OVERRIDABLE}
         form.set_config(replace(info.config, **overrides))
         form.lock_fields(fixed, f"Resuming {info.name}: greyed fields are its recipe (N: new run instead)")
-        self.query_one(LossChart).reset(
+        self.query_one("#chart", LossChart).reset(
             f"{info.config.model} on {info.config.dataset}", info.points, info.config.epochs
         )
         status = self.query_one(RunStatus)
@@ -640,7 +640,7 @@ class DaeApp(App[int]):
             status.message = self.resume.status_line(message.config.epochs if message.config else None)
         elif status.message.startswith("form:"):
             status.message = ""
-        chart = self.query_one(LossChart)
+        chart = self.query_one("#chart", LossChart)
         if message.config and not chart.epochs and not chart.running:
             chart.planned_epochs = message.config.epochs
             chart.replot()
@@ -656,9 +656,9 @@ class DaeApp(App[int]):
             status.epoch, status.epochs = event.epoch, event.epochs
             status.set_batch(event.batch, event.batches)
             status.mse, status.images_per_s, status.eta_s = event.train_mse, event.images_per_s, event.eta_s
-            self.query_one(LossChart).add_progress(event.epoch, event.batch, event.batches, event.train_mse)
+            self.query_one("#chart", LossChart).add_progress(event.epoch, event.batch, event.batches, event.train_mse)
         elif isinstance(event, EpochEnd):
-            chart = self.query_one(LossChart)
+            chart = self.query_one("#chart", LossChart)
             chart.add_epoch(event.epoch, event.train_mse, event.test_mse)
             status.epoch = event.epoch
             status.best = chart.best
@@ -720,7 +720,7 @@ class DaeApp(App[int]):
             f"{event.dataset_label} · {event.train_size:,}/{event.test_size:,} train/test · {event.source}"
         )
         # A resumed run's chart starts where it left off.
-        chart = self.query_one(LossChart)
+        chart = self.query_one("#chart", LossChart)
         chart.reset(f"{event.config.model} on {event.config.dataset}", event.earlier, event.config.epochs)
         status.best = chart.best
         self.query_one(ImageBrowser).reset(event.config.dataset, event.config.epochs)

@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
 from ...engine.runstore import RunInfo, RunStore, RunStoreError
-from ...formatting import RUN_COLUMNS, run_cells
+from ...formatting import RUN_COLUMNS, plural, run_cells
 from ..runlabels import differing, settings_text, short_label
 from .loss_chart import MARK_COLOURS, LossChart, Series
 
@@ -224,7 +224,8 @@ class RunsView(Vertical):
             info.update(Text(f"cannot read the runs: {self.error}", style="red"))
             return
         arrow = "↓" if self.sort_reverse else "↑"
-        parts = [f"{shown} of {len(self.runs)} runs" if self.filter_text else f"{len(self.runs)} runs"]
+        total = plural(len(self.runs), "run")
+        parts = [f"{shown} of {total}" if self.filter_text else total]
         if self.filter_text:
             parts.append(f"filter: {self.filter_text!r}")
         parts.append(f"sorted by {self.sort_column} {arrow}")
