@@ -50,7 +50,7 @@ def test_quit_mid_run_asks_then_prints_how_to_resume(tmp_path, width, height):
         str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
         "--epochs", "50", "--batch-size", "16", "--train-limit", "4000", "--runs-dir", str(runs),
     ])
-    session = TmuxSession(command, tmp_path, width=width, height=height)
+    session = TmuxSession(command, tmp_path, width=width, height=height, hold=True)
     try:
         session.wait_for("Start", "● idle")
         session.press("s")

@@ -16,12 +16,16 @@ from pathlib import Path
 class TmuxSession:
     """One detached tmux session on its own server socket, running one shell command."""
 
-    def __init__(self, command: str, workdir: Path, width: int = 100, height: int = 30) -> None:
+    def __init__(self, command: str, workdir: Path, width: int = 100, height: int = 30,
+                 hold: bool = False) -> None:
+        """`hold`: keep the pane open after the command ends, to read what it left on screen."""
         if not shutil.which("tmux"):
             raise FileNotFoundError("tmux")
         self.socket = f"dae-tui-{os.getpid()}-{time.monotonic_ns()}"
         self.exit_file = workdir / "exit-code"
         wrapped = f"{command}; echo $? > {shlex.quote(str(self.exit_file))}"
+        if hold:
+            wrapped += "; sleep 120"
         env = {**os.environ, "COLORTERM": "truecolor"}
         self.started = time.perf_counter()
         self._tmux("new-session", "-d", "-s", "e2e", "-x", str(width), "-y", str(height),

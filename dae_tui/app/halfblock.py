@@ -19,7 +19,7 @@ from rich.style import Style
 
 from ..engine.events import Picture
 
-__all__ = ["HALF_BLOCK", "HalfBlockPicture", "gray_style", "resize"]
+__all__ = ["HALF_BLOCK", "HalfBlockPicture", "gray_style", "picture_lines", "resize"]
 
 HALF_BLOCK = "▀"
 
@@ -98,3 +98,10 @@ class HalfBlockPicture:
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(self.picture.width, self.picture.width)
+
+
+@lru_cache(maxsize=512)
+def picture_lines(picture: Picture, size: int) -> tuple[tuple[Segment, ...], ...]:
+    """The rows of segments of `picture` at `size` pixels: kept, since a strip repaints the same
+    pictures on every selection move and every resize."""
+    return tuple(tuple(row) for row in HalfBlockPicture(resize(picture, size)).lines())

@@ -19,7 +19,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from ...engine.events import Picture, Samples
-from ..halfblock import HalfBlockPicture, resize
+from ..halfblock import picture_lines
 
 __all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "rows_of"]
 
@@ -111,7 +111,7 @@ class StripRenderable:
         windowed = fit.visible < count
         before, after = self.first, count - shown.stop
         for r, row in enumerate(self.rows):
-            pictures = [HalfBlockPicture(resize(row.pictures[i], fit.size)).lines() for i in shown]
+            pictures = [picture_lines(row.pictures[i], fit.size) for i in shown]
             last_row = r == len(self.rows) - 1
             for y in range(fit.cell_rows):
                 middle = y == fit.cell_rows // 2
