@@ -25,7 +25,7 @@ from pathlib import Path
 
 from benchmarks.runstore import write_runs
 from dae_tui.app import DaeApp
-from dae_tui.app.widgets import RunsView
+from dae_tui.app.widgets.runs_view import RunsView
 from dae_tui.config import TrainConfig
 from dae_tui.engine.runstore import list_runs
 

@@ -408,7 +408,7 @@ def test_help_names_every_bound_key():
     listed = " ".join(key for _, keys in KEYS for key, _ in keys)
     names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "left_square_bracket": "[",
              "right_square_bracket": "]", "question_mark": "?", "f1": "F1", "escape": "Esc"}
-    from dae_tui.app.widgets import RunsView
+    from dae_tui.app.widgets.runs_view import RunsView
 
     names.update(space="space", enter="Enter", slash="/")
     for binding in [*DaeApp.BINDINGS, *RunsView.BINDINGS]:

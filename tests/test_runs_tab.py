@@ -16,7 +16,8 @@ from textual.widgets import DataTable
 from dae_tui import cli
 from dae_tui.app import DaeApp
 from dae_tui.app.screens import ConfirmScreen, EpochsScreen
-from dae_tui.app.widgets import ConfigForm, ImageBrowser, ImageStrip, LossChart, RunsView
+from dae_tui.app.widgets import ConfigForm, ImageBrowser, ImageStrip, LossChart
+from dae_tui.app.widgets.runs_view import RunsView
 from dae_tui.config import TrainConfig
 from dae_tui.engine.events import EpochEnd
 
@@ -204,7 +205,7 @@ async def test_resume_continues_a_stopped_run_and_extends_a_finished_one(runs):
         assert app.query_one("#tabs").active == "train" and app.query_one("#field-lr").disabled
         await pilot.press("s")
         await wait_until(pilot, lambda: app.state == "finished", 60)
-        assert app.query_one(LossChart).epochs == [1, 2, 3]
+        assert app.query_one("#chart", LossChart).epochs == [1, 2, 3]
         # A finished run: R asks how far to extend it.
         await pilot.press("r")
         await wait_until(pilot, lambda: view.runs[stopped].status == "finished")

@@ -32,7 +32,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ..config import CLASS_NAMES, FIELD_SPECS, RESUME_OVERRIDABLE, ConfigError, TrainConfig, flags_to_labels
+from ..config import CLASS_NAMES, FIELD_SPECS, RESUME_OVERRIDABLE, TrainConfig, flags_to_labels
 from ..engine.events import (
     BatchProgress,
     EpochEnd,
@@ -46,16 +46,13 @@ from ..engine.events import (
     Samples,
 )
 from ..engine.runfiles import default_runs_dir
-from ..engine.runstore import RunInfo, RunStoreError
-from ..engine.runstore import delete_run as delete_stored_run
-from ..engine.samplestore import load_samples
 from ..formatting import format_epoch, format_finished, format_started, plural
 from .messages import EngineEvent, EngineLoaded, wrap
 from .resume import ResumeInfo
-from .screens import ConfirmScreen, EpochsScreen, HelpScreen, QuitScreen
-from .widgets import ConfigForm, ImageBrowser, ImageStrip, LogView, LossChart, RunStatus, RunsView
+from .runs_actions import RunsActions
+from .screens import HelpScreen, QuitScreen
+from .widgets import ConfigForm, ImageBrowser, ImageStrip, LogView, LossChart, RunStatus
 from .widgets.image_strip import rows_of
-from .widgets.runs_view import series_of
 
 if TYPE_CHECKING:
     from ..engine.trainer import Trainer
@@ -68,7 +65,7 @@ IMAGE_ACTIONS = ("image", "epoch", "zoom", "scroll_images", "compare")
 CHART_ACTIONS = ("metric", "overlay_train")
 
 
-class DaeApp(App[int]):
+class DaeApp(RunsActions, App[int]):
     """Train a denoising autoencoder and watch it learn."""
 
     CSS_PATH = "app.tcss"
@@ -256,7 +253,9 @@ class DaeApp(App[int]):
         if event.pane.id == "log":
             self.call_after_refresh(self.query_one(LogView).flush_deferred)
         elif event.pane.id == "runs":
-            if not self.query(RunsView):
+            if not self.query("#runs-view"):
+                from .widgets.runs_view import RunsView  # the table's modules load on first use
+
                 event.pane.mount(RunsView(self.runs_folder, id="runs-view"))
             self.call_after_refresh(self._focus_runs_table)
 
@@ -513,109 +512,6 @@ class DaeApp(App[int]):
         self.resume = None
         self.query_one(ConfigForm).lock_fields()
         self.refresh_bindings()
-
-    # --- the Runs tab -----------------------------------------------------------------------
-
-    @on(RunsView.Chosen)
-    def _run_chosen(self, message: RunsView.Chosen) -> None:
-        {"open": self.open_run, "clone": self.clone_run, "resume": self.resume_run,
-         "delete": self.delete_run}[message.action](message.run)
-
-    @on(RunsView.MarksChanged)
-    def _marks_changed(self, message: RunsView.MarksChanged) -> None:
-        """Overlay the marked runs on the Train tab's chart and offer them to the Images tab."""
-        own = str(Path(self.run_dir).resolve()) if self.run_dir and self.state in ACTIVE_STATES else None
-        self.query_one("#chart", LossChart).set_overlays(
-            series_of(run, mark, label) for mark, run, label in message.marks if str(run.path.resolve()) != own
-        )
-        self.query_one(ImageBrowser).set_compare_sources(
-            [(f"{mark} {label}", self._samples_of(run)) for mark, run, label in message.marks]
-        )
-
-    def _samples_of(self, run: RunInfo) -> dict[int, Samples]:
-        """A run's saved pictures, read again only when its folder changed."""
-        key = (str(run.path), run.mtime)
-        if self._samples_cache.get(str(run.path), (None,))[0] != key:
-            self._samples_cache[str(run.path)] = (key, load_samples(run.path))
-        return self._samples_cache[str(run.path)][1]
-
-    def open_run(self, run: RunInfo) -> None:
-        """Show a run's curves on the chart (unless this dashboard is training) and its pictures."""
-        history = self._samples_of(run)
-        dataset = run.dataset or "mnist"
-        self.query_one(ImageBrowser).show_run(run.name, dataset, run.epochs, history)
-        if self.state in ACTIVE_STATES:
-            self.notify(f"Opened {run.name} in the Images tab (i); the chart keeps the run that is "
-                        "training here: mark the other with space to overlay it.", timeout=6)
-            return
-        self.query_one("#chart", LossChart).reset(run.name, series_of(run, 1, "").points, run.epochs)
-        pictures = "its pictures in the Images tab (i), [ ] step epochs" if history else "no pictures saved"
-        self.notify(f"Opened {run.name}: its curves on the Train tab (t), {pictures}.", timeout=6)
-
-    def clone_run(self, run: RunInfo) -> None:
-        """Copy a run's config into the form, to tweak and start a variant."""
-        if run.config is None:
-            self.notify(f"{run.name} has no readable config to copy.", severity="error")
-            return
-        if self.state in ACTIVE_STATES:
-            self.notify("A run is going here: stop it first (x), then copy.", severity="warning")
-            return
-        if self.resume:
-            self._leave_resume()
-        self.query_one(ConfigForm).set_config(run.config)
-        self.action_show_tab("train")
-        self.notify(f"Copied the settings of {run.name}: change what you like and press s.")
-
-    def resume_run(self, run: RunInfo) -> None:
-        """Continue a stopped, interrupted or failed run; extend a finished one (asking how far)."""
-        if run.status == "running":
-            self.notify(f"{run.name} is training right now; it cannot be resumed twice.", severity="warning")
-            return
-        if self.state in ACTIVE_STATES:
-            self.notify("A run is going here: stop it first (x), then resume.", severity="warning")
-            return
-        try:
-            info = ResumeInfo.read(run.path)
-        except ConfigError as err:
-            self.notify(flags_to_labels(str(err)), title="Cannot resume", severity="error")
-            return
-        if info.epochs_done < info.config.epochs:
-            self._enter_resume(info, {})
-            self.action_show_tab("train")
-            return
-
-        def extend(epochs: int | None) -> None:
-            if epochs:
-                self._enter_resume(info, {"epochs": epochs})
-                self.action_show_tab("train")
-
-        self.push_screen(EpochsScreen(run.name, info.epochs_done), extend)
-
-    def delete_run(self, run: RunInfo) -> None:
-        """Delete a run's folder after asking, never one that is training."""
-        mine = self.run_dir is not None and Path(self.run_dir).resolve() == run.path.resolve()
-        if run.status == "running" or (mine and self.state in ACTIVE_STATES):
-            self.notify(f"{run.name} is training: stop it before deleting it.", severity="warning")
-            return
-        best = f", best {run.best_test_psnr:.2f} dB" if run.best_test_psnr is not None else ""
-        question = (f"Delete run {run.name} ({run.epochs_done}/{run.epochs} epochs{best})?\n"
-                    f"Its folder {run.path} and its checkpoint are removed for good.")
-
-        def answered(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                delete_stored_run(run.path)
-            except RunStoreError as err:
-                self.notify(str(err), title="Not deleted", severity="error")
-                return
-            if self.resume and Path(self.resume.path) == run.path.resolve():
-                self.action_new_run()
-            self.log_line(f"deleted {run.path}")
-            self.notify(f"Deleted {run.name}.")
-            self.query_one(RunsView).poll_now()
-
-        self.push_screen(ConfirmScreen(question, "delete", "keep it"), answered)
 
     # --- state ----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Messages from the worker threads to the app: engine events wrapped for Textual's queue.
+"""Messages to the app: engine events from the worker threads, wrapped for Textual's queue, and
+what the Runs tab asks of the app.
 
 Worker threads only ever `post_message` these; handlers on the UI thread turn them into widget
 state. Progress messages replace one another in the queue, so a fast GPU cannot flood the UI.
@@ -7,12 +8,16 @@ state. Progress messages replace one another in the queue, so a fast GPU cannot 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from ..engine.events import BatchProgress, Event
 
-__all__ = ["EngineEvent", "EngineLoaded", "EngineProgress", "wrap"]
+if TYPE_CHECKING:
+    from ..engine.runstore import RunInfo
+
+__all__ = ["EngineEvent", "EngineLoaded", "EngineProgress", "RunChosen", "RunMarksChanged", "wrap"]
 
 
 @dataclass
@@ -35,6 +40,21 @@ class EngineProgress(EngineEvent):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, EngineProgress)
+
+
+@dataclass
+class RunChosen(Message):
+    """On the Runs tab the user asked for `action` ('open', 'clone', 'resume' or 'delete') on `run`."""
+
+    action: str
+    run: RunInfo
+
+
+@dataclass
+class RunMarksChanged(Message):
+    """The runs marked on the Runs tab changed: (mark digit, run, legend label) of each."""
+
+    marks: list[tuple[int, RunInfo, str]]
 
 
 def wrap(event: Event) -> EngineEvent:

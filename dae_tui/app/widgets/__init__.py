@@ -6,6 +6,5 @@ from .image_strip import ImageStrip
 from .log_view import LogView
 from .loss_chart import LossChart
 from .run_status import STATES, RunStatus
-from .runs_view import RunsView
 
-__all__ = ["STATES", "ConfigForm", "ImageBrowser", "ImageStrip", "LogView", "LossChart", "RunStatus", "RunsView"]
+__all__ = ["STATES", "ConfigForm", "ImageBrowser", "ImageStrip", "LogView", "LossChart", "RunStatus"]

@@ -13,13 +13,18 @@ when its own title is wider than the plot. Axes are drawn from the start, before
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual_plotext import PlotextPlot
 
 from ...engine.metrics import psnr_from_mse
+
+if TYPE_CHECKING:
+    from ...engine.runstore import RunInfo
 
 __all__ = ["MARK_COLOURS", "LossChart", "Series", "nice_ticks"]
 
@@ -45,6 +50,14 @@ class Series:
     live: bool = False
     """Still training: drawn above the finished ones."""
 
+    @classmethod
+    def of_run(cls, run: RunInfo, mark: int, label: str) -> Series:
+        """A run's per-epoch curves, from its metrics records."""
+        records = [r for r in run.records if isinstance(r.get("test_mse"), (int, float))]
+        return cls(label, mark, [int(r["epoch"]) for r in records],
+                   [float(r.get("train_mse", r["test_mse"])) for r in records],
+                   [float(r["test_mse"]) for r in records], live=run.status == "running")
+
     @property
     def points(self) -> list[tuple[int, float, float]]:
         """(epoch, train MSE, test MSE) of each epoch, as `LossChart.reset` takes them."""
@@ -52,7 +65,10 @@ class Series:
 
 _FLOOR = 1e-12
 IN_EPOCH_POINTS = 16
-"""Points of the running train loss drawn within an epoch."""
+"""Points of the running train loss kept within an epoch."""
+PROGRESS_REDRAW_S = 2.0
+"""Least time between two redraws for in-epoch points: a plotext build costs the UI thread ~15 ms,
+and training in the dashboard must keep pace with training alone (benchmarks/NOTES.md)."""
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -114,6 +130,7 @@ class LossChart(PlotextPlot):
         """(fractional epoch, running train MSE) points within epochs, the last epoch's kept."""
         self.planned_epochs = 0
         """Epochs the run will train: the x axis spans them from the start."""
+        self._last_progress_redraw = -PROGRESS_REDRAW_S
         self.log_scale = False
         """Plot MSE on a log10 axis."""
         self.metric = "mse"
@@ -157,7 +174,10 @@ class LossChart(PlotextPlot):
         last = self.running[-1][0] if self.running else epoch - 1.0
         if x - last >= 1.0 / IN_EPOCH_POINTS or (not self.running and batch):
             self.running.append((x, train_mse))
-            self.replot()
+            now = time.monotonic()
+            if now - self._last_progress_redraw >= PROGRESS_REDRAW_S:
+                self._last_progress_redraw = now
+                self.replot()
 
     def toggle_log_scale(self) -> None:
         """Switch the MSE axis between linear and log."""

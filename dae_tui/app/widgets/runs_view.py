@@ -28,10 +28,11 @@ from textual.worker import get_current_worker
 
 from ...engine.runstore import RunInfo, RunStore, RunStoreError
 from ...formatting import RUN_COLUMNS, plural, run_cells
+from ..messages import RunChosen, RunMarksChanged
 from ..runlabels import differing, settings_text, short_label
 from .loss_chart import MARK_COLOURS, LossChart, Series
 
-__all__ = ["RunsView", "series_of"]
+__all__ = ["RunsView"]
 
 POLL_S = 1.0
 """Seconds between two looks at the runs folder (new runs show up within two)."""
@@ -52,14 +53,6 @@ SORT_KEYS: dict[str, Callable[[RunInfo], Any]] = {
     "started": lambda r: r.started,
     "settings": lambda r: settings_text(r.config),
 }
-
-
-def series_of(run: RunInfo, mark: int, label: str) -> Series:
-    """A run's per-epoch curves as a chart overlay."""
-    records = [r for r in run.records if isinstance(r.get("test_mse"), (int, float))]
-    return Series(label, mark, [int(r["epoch"]) for r in records],
-                  [float(r.get("train_mse", r["test_mse"])) for r in records],
-                  [float(r["test_mse"]) for r in records], live=run.status == "running")
 
 
 class RunsView(Vertical):
@@ -93,19 +86,6 @@ class RunsView(Vertical):
 
         runs: tuple[RunInfo, ...]
         error: str | None = None
-
-    @dataclass
-    class Chosen(Message):
-        """The user asked for `action` ('open', 'clone', 'resume' or 'delete') on `run`."""
-
-        action: str
-        run: RunInfo
-
-    @dataclass
-    class MarksChanged(Message):
-        """The marked runs changed: (mark digit, run, legend label) of each."""
-
-        marks: list[tuple[int, RunInfo, str]]
 
     def __init__(self, runs_dir: Path, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -256,7 +236,7 @@ class RunsView(Vertical):
         if run is None:
             chart.reset("no run under the cursor")
             return
-        chart.reset(run.name, series_of(run, 1, "").points, run.epochs)
+        chart.reset(run.name, Series.of_run(run, 1, "").points, run.epochs)
 
     @on(DataTable.HeaderSelected)
     def _header(self, event: DataTable.HeaderSelected) -> None:
@@ -277,8 +257,8 @@ class RunsView(Vertical):
     def _post_marks(self) -> None:
         labels = self.labels()
         marks = [(mark, self.runs[name], labels[name]) for name, mark in self.marks.items() if name in self.runs]
-        self.query_one(LossChart).set_overlays(series_of(run, mark, label) for mark, run, label in marks)
-        self.post_message(self.MarksChanged(marks))
+        self.query_one(LossChart).set_overlays(Series.of_run(run, mark, label) for mark, run, label in marks)
+        self.post_message(RunMarksChanged(marks))
 
     def action_mark(self) -> None:
         """Mark or unmark the run under the cursor for the overlay."""
@@ -309,7 +289,7 @@ class RunsView(Vertical):
         if run is None:
             self.notify("No run here yet.", severity="warning")
             return
-        self.post_message(self.Chosen(action, run))
+        self.post_message(RunChosen(action, run))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Enter in the filter line keeps the filter; elsewhere on this tab it opens the run.

@@ -1,0 +1,137 @@
+"""What the dashboard does with a run picked on the Runs tab: open, copy, resume, delete, overlay.
+
+A mixin of `DaeApp`, kept apart so the app module stays readable; the Runs tab (`RunsView`)
+posts `RunChosen` and `RunMarksChanged`, and these handlers act on the form, the chart, the
+Images tab and the disk. The run store and the sample files are imported on first use, so the
+first frame does not wait for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import ConfigError, flags_to_labels
+from ..engine.events import Samples
+from .messages import RunChosen, RunMarksChanged
+from .resume import ResumeInfo
+from .screens import ConfirmScreen, EpochsScreen
+from .widgets import ConfigForm, ImageBrowser, LossChart
+from .widgets.loss_chart import Series
+
+if TYPE_CHECKING:
+    from ..engine.runstore import RunInfo
+
+__all__ = ["RunsActions"]
+
+ACTIVE_STATES = ("loading", "training", "paused")
+
+
+class RunsActions:
+    """The Runs tab's commands, mixed into `DaeApp`."""
+
+    _samples_cache: dict[str, tuple[Any, dict[int, Samples]]]
+
+    def on_run_chosen(self, message: RunChosen) -> None:
+        {"open": self.open_run, "clone": self.clone_run, "resume": self.resume_run,
+         "delete": self.delete_run}[message.action](message.run)
+
+    def on_run_marks_changed(self, message: RunMarksChanged) -> None:
+        """Overlay the marked runs on the Train tab's chart and offer them to the Images tab."""
+        own = str(Path(self.run_dir).resolve()) if self.run_dir and self.state in ACTIVE_STATES else None
+        self.query_one("#chart", LossChart).set_overlays(
+            Series.of_run(run, mark, label) for mark, run, label in message.marks if str(run.path.resolve()) != own
+        )
+        self.query_one(ImageBrowser).set_compare_sources(
+            [(f"{mark} {label}", self._samples_of(run)) for mark, run, label in message.marks]
+        )
+
+    def _samples_of(self, run: RunInfo) -> dict[int, Samples]:
+        """A run's saved pictures, read again only when its folder changed."""
+        key = (str(run.path), run.mtime)
+        if self._samples_cache.get(str(run.path), (None,))[0] != key:
+            from ..engine.samplestore import load_samples
+
+            self._samples_cache[str(run.path)] = (key, load_samples(run.path))
+        return self._samples_cache[str(run.path)][1]
+
+    def open_run(self, run: RunInfo) -> None:
+        """Show a run's curves on the chart (unless this dashboard is training) and its pictures."""
+        history = self._samples_of(run)
+        dataset = run.dataset or "mnist"
+        self.query_one(ImageBrowser).show_run(run.name, dataset, run.epochs, history)
+        if self.state in ACTIVE_STATES:
+            self.notify(f"Opened {run.name} in the Images tab (i); the chart keeps the run that is "
+                        "training here: mark the other with space to overlay it.", timeout=6)
+            return
+        self.query_one("#chart", LossChart).reset(run.name, Series.of_run(run, 1, "").points, run.epochs)
+        pictures = "its pictures in the Images tab (i), [ ] step epochs" if history else "no pictures saved"
+        self.notify(f"Opened {run.name}: its curves on the Train tab (t), {pictures}.", timeout=6)
+
+    def clone_run(self, run: RunInfo) -> None:
+        """Copy a run's config into the form, to tweak and start a variant."""
+        if run.config is None:
+            self.notify(f"{run.name} has no readable config to copy.", severity="error")
+            return
+        if self.state in ACTIVE_STATES:
+            self.notify("A run is going here: stop it first (x), then copy.", severity="warning")
+            return
+        if self.resume:
+            self._leave_resume()
+        self.query_one(ConfigForm).set_config(run.config)
+        self.action_show_tab("train")
+        self.notify(f"Copied the settings of {run.name}: change what you like and press s.")
+
+    def resume_run(self, run: RunInfo) -> None:
+        """Continue a stopped, interrupted or failed run; extend a finished one (asking how far)."""
+        if run.status == "running":
+            self.notify(f"{run.name} is training right now; it cannot be resumed twice.", severity="warning")
+            return
+        if self.state in ACTIVE_STATES:
+            self.notify("A run is going here: stop it first (x), then resume.", severity="warning")
+            return
+        try:
+            info = ResumeInfo.read(run.path)
+        except ConfigError as err:
+            self.notify(flags_to_labels(str(err)), title="Cannot resume", severity="error")
+            return
+        if info.epochs_done < info.config.epochs:
+            self._enter_resume(info, {})
+            self.action_show_tab("train")
+            return
+
+        def extend(epochs: int | None) -> None:
+            if epochs:
+                self._enter_resume(info, {"epochs": epochs})
+                self.action_show_tab("train")
+
+        self.push_screen(EpochsScreen(run.name, info.epochs_done), extend)
+
+    def delete_run(self, run: RunInfo) -> None:
+        """Delete a run's folder after asking, never one that is training."""
+        mine = self.run_dir is not None and Path(self.run_dir).resolve() == run.path.resolve()
+        if run.status == "running" or (mine and self.state in ACTIVE_STATES):
+            self.notify(f"{run.name} is training: stop it before deleting it.", severity="warning")
+            return
+        best = f", best {run.best_test_psnr:.2f} dB" if run.best_test_psnr is not None else ""
+        question = (f"Delete run {run.name} ({run.epochs_done}/{run.epochs} epochs{best})?\n"
+                    f"Its folder {run.path} and its checkpoint are removed for good.")
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            from ..engine.runstore import RunStoreError
+            from ..engine.runstore import delete_run as delete_stored_run
+
+            try:
+                delete_stored_run(run.path)
+            except RunStoreError as err:
+                self.notify(str(err), title="Not deleted", severity="error")
+                return
+            if self.resume and Path(self.resume.path) == run.path.resolve():
+                self.action_new_run()
+            self.log_line(f"deleted {run.path}")
+            self.notify(f"Deleted {run.name}.")
+            self.query_one("#runs-view").poll_now()
+
+        self.push_screen(ConfirmScreen(question, "delete", "keep it"), answered)
