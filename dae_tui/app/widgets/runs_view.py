@@ -37,6 +37,8 @@ __all__ = ["RunsView"]
 POLL_S = 1.0
 """Seconds between two looks at the runs folder (new runs show up within two)."""
 MAX_MARKS = 8
+FIRST_ROWS = 60
+CHUNK_ROWS = 60
 COLUMNS = ("mark", "run", "status", "best PSNR", "epochs", "settings", "dataset", "model", "noise",
            "last PSNR", "s/epoch", "started")
 """The table's columns: what tells runs apart first (best PSNR, settings), then the rest."""
@@ -101,6 +103,9 @@ class RunsView(Vertical):
         self.only_differing = False
         self.error: str | None = None
         self._shown: list[str] = []  # the names in the table, in order
+        self._fill = 0  # which rebuild of the table is being filled
+        self._pending: list[tuple[str, list[Any]]] = []  # rows still to add, a chunk at a time
+        self._cursor_to: str | None = None  # the run the cursor goes back to once its row is in
         self._wake = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -183,20 +188,36 @@ class RunsView(Vertical):
         current = self.current_name()
         rows = {run.name: self._row(run, names) for run in runs}
         order = [run.name for run in runs]
-        if order == self._shown and len(table.rows) == len(order):
+        if order == self._shown and len(table.rows) == len(order) and not self._pending:
             for name, cells in rows.items():  # same rows: only the cells that changed
                 for column, value in zip(COLUMNS, cells, strict=True):
                     if str(table.get_cell(name, column)) != str(value) or column == "mark":
                         table.update_cell(name, column, value)
         else:
+            # The rows a screen shows at once, then the rest a chunk per turn of the event loop:
+            # measuring 500 rows' cells in one go held the UI for a third of a second.
             table.clear()
-            for name, cells in rows.items():
-                table.add_row(*cells, key=name)
             self._shown = order
-            if current in rows:
-                table.move_cursor(row=order.index(current), animate=False)
+            self._fill += 1
+            self._pending = list(rows.items())
+            self._cursor_to = current if current in rows else None
+            self._add_rows(self._fill, FIRST_ROWS)
         self._update_info(len(runs))
         self._show_current()
+
+    def _add_rows(self, fill: int, count: int) -> None:
+        """Add up to `count` pending rows of fill number `fill` (a newer fill makes it stale)."""
+        if fill != self._fill:
+            return
+        table = self.query_one(DataTable)
+        chunk, self._pending = self._pending[:count], self._pending[count:]
+        for name, cells in chunk:
+            table.add_row(*cells, key=name)
+        if self._cursor_to is not None and self._cursor_to in table.rows:
+            table.move_cursor(row=self._shown.index(self._cursor_to), animate=False)
+            self._cursor_to = None
+        if self._pending:
+            self.set_timer(0.005, lambda: self._add_rows(fill, CHUNK_ROWS))
 
     def _update_info(self, shown: int) -> None:
         info = self.query_one("#runs-info", Static)
