@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-import time
 
 import pytest
+from pilot import collector, wait_until
 from rich.console import Console
 from textual.widgets import Input, RichLog, Static
 
 from dae_tui.app import DaeApp
-from dae_tui.app.messages import EngineEvent
 from dae_tui.app.widgets import ConfigForm, ImageBrowser, LossChart, RunStatus
 from dae_tui.app.widgets.image_browser import ImageStrip
 from dae_tui.config import FIELD_SPECS, TrainConfig
@@ -26,22 +25,6 @@ def tiny(**changes) -> TrainConfig:
     return TrainConfig(**{**base, **changes})
 
 
-async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
-def collector():
-    seen: list = []
-
-    def hook(message):
-        if isinstance(message, EngineEvent):
-            seen.append(message.event)
-
-    return seen, hook
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,14 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from pilot import collector, screen_text, wait_until
 from rich.console import Console
 
 from dae_tui.app import DaeApp
-from dae_tui.app.messages import EngineEvent, EngineLoaded
+from dae_tui.app.messages import EngineLoaded
 from dae_tui.app.screens import HelpScreen, QuitScreen
 from dae_tui.app.widgets import ConfigForm, ImageBrowser, ImageStrip, LossChart
 from dae_tui.app.widgets.image_strip import choose_fit
@@ -35,16 +35,6 @@ def long_run() -> TrainConfig:
     return tiny(train_limit=None, batch_size=8, epochs=20)
 
 
-def screen_text(app) -> str:
-    """What the terminal shows, as text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 async def finish(pilot) -> None:
@@ -52,15 +42,6 @@ async def finish(pilot) -> None:
     await wait_until(pilot, lambda: pilot.app.state == "finished")
     await pilot.pause(0.2)
 
-
-def collector():
-    seen: list = []
-
-    def hook(message):
-        if isinstance(message, EngineEvent):
-            seen.append(message.event)
-
-    return seen, hook
 
 
 # --- sizes ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pilot import screen_text, wait_until
 from textual.widgets import DataTable
 
 from dae_tui import cli
@@ -51,15 +52,6 @@ def runs(four_runs, tmp_path) -> Path:
     return copy
 
 
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-async def wait_until(pilot, predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 async def open_runs_tab(pilot, count: int = 4) -> RunsView:

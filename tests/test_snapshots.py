@@ -23,6 +23,16 @@ def colour_terminal(monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def no_batch_progress(monkeypatch):
+    """Which in-epoch progress messages reach the chart depends on timing; without them the
+    curves are the per-epoch points alone, the same on every machine (the in-epoch curve is
+    tested in test_layout.py)."""
+    from dae_tui.engine import trainer
+
+    monkeypatch.setattr(trainer, "PROGRESS_INTERVAL_S", 1e9)
+
+
 def tiny_app(runs_dir) -> DaeApp:
     # One thread: the same arithmetic, so the same curves and pictures, on every machine.
     config = TrainConfig(dataset="mnist", source="bundled", train_limit=512, batch_size=32,
