@@ -53,14 +53,13 @@ from .runs_actions import RunsActions
 from .screens import HelpScreen, QuitScreen
 from .widgets import ConfigForm, ImageBrowser, ImageStrip, LogView, LossChart, RunStatus
 from .widgets.image_strip import rows_of
+from .widgets.run_status import ACTIVE_STATES
 
 if TYPE_CHECKING:
     from ..engine.trainer import Trainer
 
 __all__ = ["DaeApp"]
 
-ACTIVE_STATES = ("loading", "training", "paused")
-RUNNING_STATES = ("training", "paused")
 IMAGE_ACTIONS = ("image", "epoch", "zoom", "scroll_images", "compare")
 CHART_ACTIONS = ("metric", "overlay_train")
 

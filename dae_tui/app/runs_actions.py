@@ -18,13 +18,12 @@ from .resume import ResumeInfo
 from .screens import ConfirmScreen, EpochsScreen
 from .widgets import ConfigForm, ImageBrowser, LossChart
 from .widgets.loss_chart import Series
+from .widgets.run_status import ACTIVE_STATES
 
 if TYPE_CHECKING:
     from ..engine.runstore import RunInfo
 
 __all__ = ["RunsActions"]
-
-ACTIVE_STATES = ("loading", "training", "paused")
 
 
 class RunsActions:

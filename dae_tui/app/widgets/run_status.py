@@ -20,10 +20,12 @@ from textual.widget import Widget
 
 from ...formatting import format_eta
 
-__all__ = ["STATES", "RunStatus"]
+__all__ = ["ACTIVE_STATES", "STATES", "RunStatus"]
 
 STATES = ("idle", "loading", "training", "paused", "finished", "stopped", "failed")
 """Every state a run can be in, as the panel shows it."""
+ACTIVE_STATES = ("loading", "training", "paused")
+"""The states in which a run is going (or about to): the form is locked, quitting asks first."""
 
 BAR_MAX, BAR_MIN = 22, 6
 STATE_WIDTH = 11
