@@ -102,11 +102,16 @@ async def test_table_lists_sorts_filters_and_shows_what_differs(runs):
         assert len(table_names(view)) == 4
         # v: only the settings that differ between the listed runs.
         table = view.query_one(DataTable)
-        all_settings = str(table.get_cell(table_names(view)[0], "settings"))
+
+        def settings_width() -> int:
+            return next(c.content_width for c in table.columns.values() if c.key.value == "settings")
+
+        all_settings, wide = str(table.get_cell(table_names(view)[0], "settings")), settings_width()
         await pilot.press("v")
         await pilot.pause(0.1)
         only = str(table.get_cell(table_names(view)[0], "settings"))
         assert "bs 32" in all_settings and "bs" not in only and "lr" in only and "ep" in only
+        assert settings_width() < wide  # the column narrows to what it now holds
 
 
 async def test_marking_overlays_curves_with_labels_and_stable_colours(runs):

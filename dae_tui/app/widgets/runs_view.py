@@ -197,6 +197,9 @@ class RunsView(Vertical):
             # The rows a screen shows at once, then the rest a chunk per turn of the event loop:
             # measuring 500 rows' cells in one go held the UI for a third of a second.
             table.clear()
+            for column in table.columns.values():
+                # clear() keeps the widths of the widest cells ever seen; start from the header's.
+                column.content_width = column.label.cell_len
             self._shown = order
             self._fill += 1
             self._pending = list(rows.items())
@@ -345,6 +348,7 @@ class RunsView(Vertical):
     def action_differing(self) -> None:
         """Show all settings, or only those that differ between the listed runs."""
         self.only_differing = not self.only_differing
+        self._shown = []  # every settings cell changes: lay the table out afresh, widths too
         self.refill()
 
     def action_filter(self) -> None:
