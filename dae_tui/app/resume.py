@@ -7,18 +7,15 @@ finished epochs for the chart and the status line before Start is pressed.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import ConfigError, TrainConfig, load_run_config
+from ..engine.runfiles import CHECKPOINT_NAME
 from ..formatting import plural
 
 __all__ = ["ResumeInfo"]
-
-CHECKPOINT_NAME = "checkpoint.pt"
-METRICS_NAME = "metrics.jsonl"
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,10 @@ class ResumeInfo:
                 f"--resume {path}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})"
             )
         config = load_run_config(folder)
-        return cls(str(folder.resolve()), config, _read_points(folder / METRICS_NAME))
+        from ..engine.runinfo import read_run  # the run store's reading of metrics.jsonl
+
+        run = read_run(folder)
+        return cls(str(folder.resolve()), config, run.curve if run else ())
 
     @property
     def name(self) -> str:
@@ -72,19 +72,3 @@ class ResumeInfo:
         if total <= self.epochs_done:
             return self.finished_hint()
         return f"resuming {self.name} at epoch {self.epochs_done + 1}/{total}: s continues"
-
-
-def _read_points(path: Path) -> tuple[tuple[int, float, float], ...]:
-    """The finished epochs in metrics.jsonl, skipping lines that are not whole records."""
-    points = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return ()
-    for line in lines:
-        try:
-            record = json.loads(line)
-            points.append((int(record["epoch"]), float(record["train_mse"]), float(record["test_mse"])))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return tuple(points)

@@ -22,7 +22,7 @@ import torch
 
 from ..config import ConfigError, TrainConfig
 from .data import DataError
-from .runfiles import CONFIG_NAME, METRICS_NAME, NAME_STAMP, atomic_write, default_runs_dir
+from .runfiles import CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME, NAME_STAMP, atomic_write, default_runs_dir
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -39,7 +39,6 @@ __all__ = [
     "write_metrics",
 ]
 
-CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
 
 

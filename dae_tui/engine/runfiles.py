@@ -35,6 +35,7 @@ from typing import IO, Any
 from ..config import RUN_CONFIG_NAME
 
 __all__ = [
+    "CHECKPOINT_NAME",
     "CONFIG_NAME",
     "HEARTBEAT_INTERVAL_S",
     "LOCK_NAME",
@@ -57,6 +58,7 @@ __all__ = [
 ]
 
 CONFIG_NAME = RUN_CONFIG_NAME
+CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
 STATUS_NAME = "status.json"
 LOCK_NAME = "run.lock"

@@ -116,6 +116,16 @@ class RunInfo:
         """The noise strength; None without a config."""
         return self.config.noise_factor if self.config else None
 
+    @property
+    def curve(self) -> tuple[tuple[int, float, float], ...]:
+        """(epoch, train MSE, test MSE) of each finished epoch whose two figures are numbers."""
+        number = (int, float)
+        return tuple(
+            (r["epoch"], float(r["train_mse"]), float(r["test_mse"]))
+            for r in self.records
+            if isinstance(r.get("train_mse"), number) and isinstance(r.get("test_mse"), number)
+        )
+
     def _from_records(self, key: str) -> Any:
         value = self.records[-1].get(key) if self.records else None
         return value if isinstance(value, str) else None

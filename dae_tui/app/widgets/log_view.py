@@ -3,7 +3,7 @@
 RichLog holds every write made before it knows its width and lays them out on its first Resize.
 When its tab was hidden through a few layouts (finish a run, i, z, ↓, l), that Resize never came
 with a width, and the tab stayed blank until the terminal was resized. Showing the view with a
-width now flushes those writes too.
+width now flushes those writes too: the app calls `flush_deferred` when the Log tab is shown.
 """
 
 from __future__ import annotations
@@ -23,6 +23,3 @@ class LogView(RichLog):
             self._size_known = False  # RichLog flushes on the first sized Resize only
             self.on_resize(Resize(self.size, self.virtual_size))
             self.refresh(layout=True)
-
-    def on_show(self) -> None:
-        self.call_after_refresh(self.flush_deferred)

@@ -53,10 +53,9 @@ class Series:
     @classmethod
     def of_run(cls, run: RunInfo, mark: int, label: str) -> Series:
         """A run's per-epoch curves, from its metrics records."""
-        records = [r for r in run.records if isinstance(r.get("test_mse"), (int, float))]
-        return cls(label, mark, [int(r["epoch"]) for r in records],
-                   [float(r.get("train_mse", r["test_mse"])) for r in records],
-                   [float(r["test_mse"]) for r in records], live=run.status == "running")
+        curve = run.curve
+        return cls(label, mark, [p[0] for p in curve], [p[1] for p in curve], [p[2] for p in curve],
+                   live=run.status == "running")
 
     @property
     def points(self) -> list[tuple[int, float, float]]:
