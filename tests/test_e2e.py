@@ -26,7 +26,8 @@ def test_train_two_epochs_in_tmux_and_quit(tmp_path):
         session.wait_for("Start", "Quit", "● idle")
         session.press("s")
         session.wait_for("Epoch 2/2", "● finished", timeout=120)
-        assert "mnist (bundled offline sample)" in session.screen()
+        # The "Run finished" notice covers the end of the status lines for its first seconds.
+        session.wait_until(lambda text: "mnist (bundled offline sample)" in text, timeout=15)
         session.press("i")
         # Polled: the pictures paint over a few frames, and the "Run finished" toast covers some
         # of them for its first seconds.
