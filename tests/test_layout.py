@@ -54,7 +54,7 @@ async def test_images_tab_shows_all_three_rows_without_scrolling(width, height, 
     async with app.run_test(size=(width, height)) as pilot:
         await finish(pilot)
         await pilot.press("i")
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: "denoised" in screen_text(app))
         lines = screen_text(app).splitlines()
         for label in ("clean", "noisy", "denoised"):
             assert any(line.startswith(label) for line in lines), label
@@ -75,7 +75,7 @@ async def test_selection_and_zoom_keep_the_selected_picture_in_view(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await finish(pilot)
         await pilot.press("i", "left")  # wraps to the last picture, off to the right
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: "#8 digit 7" in screen_text(app))
         text = screen_text(app)
         assert "#8 digit 7" in text and "◀" in text and "#1 digit 0" not in text
         for _ in range(3):  # auto -> full -> half -> auto
@@ -134,6 +134,7 @@ async def test_best_test_value_is_on_the_train_tab_at_every_size(size, tmp_path)
         await pilot.pause(0.2)
         best = app.query_one("#chart", LossChart).best
         assert best is not None
+        await wait_until(pilot, lambda: f"best {best[1]:.5f}" in screen_text(app))
         text = screen_text(app)
         assert f"best {best[1]:.5f} @ epoch 1" in text
         assert f"best test MSE {best[1]:.5f} @ epoch 1" in text  # and in the status line
@@ -146,7 +147,7 @@ async def test_status_at_80_columns_keeps_eta_device_and_best(tmp_path):
         await pilot.press("s")
         await wait_until(pilot, lambda: any(isinstance(e, EpochEnd) for e in seen))
         await wait_until(pilot, lambda: isinstance(seen[-1], BatchProgress) and seen[-1].epoch == 2)
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: "Epoch 2/20" in screen_text(app))
         status = screen_text(app).splitlines()[-3:-1]
         assert "ETA" in status[0] and "Epoch 2/20" in status[0]
         assert status[1].lstrip().startswith("cpu") and "best test MSE" in status[1]

@@ -57,9 +57,12 @@ def runs(four_runs, tmp_path) -> Path:
 async def open_runs_tab(pilot, count: int = 4) -> RunsView:
     await pilot.press("r")
     await wait_until(pilot, lambda: pilot.app.query(RunsView) and len(pilot.app.query_one(RunsView).runs) >= count)
-    await pilot.pause(0.1)
+    view = pilot.app.query_one(RunsView)
+    # The rows are added, then painted on a later refresh: wait until the screen shows them all.
+    await wait_until(pilot, lambda: all(name in screen_text(pilot.app) for name in table_names(view))
+                     and len(table_names(view)) >= count)
     assert pilot.app.focused is pilot.app.query_one("#runs-table")
-    return pilot.app.query_one(RunsView)
+    return view
 
 
 def table_names(view: RunsView) -> list[str]:
