@@ -60,8 +60,10 @@ def test_quit_mid_run_asks_then_prints_how_to_resume(tmp_path, width, height):
         session.wait_for("y / q: quit")
         session.press("y")
         assert session.wait_exit() == 0
-        # The line printed on the restored terminal, wrapped at its width.
-        text = "".join(session.screen().split())
+        # The line printed on the restored terminal, wrapped at its width. tmux paints what the
+        # process wrote on its own schedule, so the exit file can land before the last line shows.
+        text = "".join(session.wait_until(
+            lambda screen: "resumeitwith:" in "".join(screen.split()), timeout=10).split())
         (run_dir,) = runs.iterdir()
         assert "stoppedafterepoch" in text and "resumeitwith:dae-tui--resume" in text
         assert "".join(str(run_dir).split()) in text
