@@ -141,9 +141,40 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
-        """Build from `to_dict()` output; unknown keys (from a newer version) are ignored."""
+        """Build from `to_dict()` output; unknown keys (from a newer version) are ignored.
+
+        Nothing is judged: for data from outside (a file), use `from_json`.
+        """
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+    @classmethod
+    def from_json(cls, data: object, *, folders_exist: bool = True) -> TrainConfig:
+        """A config read from JSON (a run's config.json, a checkpoint), judged like any other.
+
+        Raises `ConfigError` (one line) when `data` is not an object or any value is not allowed,
+        e.g. `[]`, `{"dataset": 5}` or a 400-digit batch size. Unknown keys are ignored; fields
+        missing take their defaults. `folders_exist=False` judges `data_dir` by type only: a
+        run's data folder may be long gone by the time the run is read back.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"holds {_json_kind(data)}, expected an object of config fields")
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        for name, value in values.items():
+            # JSON has one kind of number: 1 in a float field means 1.0 (a huge one stays as it
+            # is, for the validator to refuse without overflowing).
+            if FIELD_SPECS[name].kind == "float" and type(value) is int and value.bit_length() < 1000:
+                values[name] = float(value)
+        config = cls(**values)
+        errors = [
+            error for error in config.validate()
+            if folders_exist or error.field != "data_dir" or not isinstance(config.data_dir, str)
+            or not config.data_dir
+        ]
+        if errors:
+            raise ConfigError.from_errors(errors)
+        return config
 
 
 RESUME_OVERRIDABLE = frozenset({"epochs", "device", "threads", "source", "data_dir"})
@@ -220,11 +251,28 @@ def format_number(value: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
+def _json_kind(value: object) -> str:
+    """What a JSON value is, as an error names it: 'a JSON list', 'the number 5'."""
+    if isinstance(value, list):
+        return "a JSON list"
+    if isinstance(value, str):
+        return f"the string {_describe(value)}"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the value {str(value).lower()}"
+    return f"the number {_describe(value)}"
+
+
 def _describe(value: object) -> str:
     """A value quoted in an error, never longer than about `CLIP_AT` characters."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
         # str() of a huge int is slow and, past 4,300 digits, refused by Python itself.
-        return f"a number of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+        magnitude = abs(value)
+        digits = int((magnitude.bit_length() - 1) * math.log10(2)) + 1  # exact or one short
+        if magnitude >= 10**digits:
+            digits += 1
+        return f"{'a negative' if value < 0 else 'a'} number of {digits:,} digits"
     if isinstance(value, float):
         return format_number(value)
     if isinstance(value, str):
@@ -426,6 +474,9 @@ def config_from_strings(values: Mapping[str, str], base: TrainConfig | None = No
 RUN_CONFIG_NAME = "config.json"
 """The file in each run folder that holds the run's `TrainConfig` as JSON."""
 
+MAX_CONFIG_BYTES = 64 * 1024
+"""A run's config.json is under 1 KB; anything past this is not one (and is not read whole)."""
+
 
 def load_run_config(path: str | os.PathLike[str]) -> TrainConfig:
     """The config of the run in folder `path` (or of the run a checkpoint file `path` belongs to).
@@ -435,7 +486,15 @@ def load_run_config(path: str | os.PathLike[str]) -> TrainConfig:
     folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
     file = os.path.join(folder, RUN_CONFIG_NAME)
     try:
-        with open(file, encoding="utf-8") as handle:
-            return TrainConfig.from_dict(json.load(handle))
-    except (OSError, ValueError, TypeError) as err:
-        raise ConfigError(f"{file}: no readable run config ({err})") from None
+        with open(file, "rb") as handle:
+            data = json.loads(handle.read(MAX_CONFIG_BYTES + 1))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no run config there") from None
+    except OSError as err:
+        raise ConfigError(f"{file}: cannot read the run config ({err.strerror or err})") from None
+    except (ValueError, RecursionError) as err:  # bad JSON or UTF-8, cut off, nested 100k deep
+        raise ConfigError(f"{file}: not a JSON run config ({clip(str(err), 60)})") from None
+    try:
+        return TrainConfig.from_json(data, folders_exist=False)
+    except ConfigError as err:
+        raise ConfigError(f"{file}: {err}", err.errors) from None

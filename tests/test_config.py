@@ -115,5 +115,5 @@ def test_load_run_config_reads_a_run_folder_or_its_checkpoint(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(config.to_dict()))
     assert load_run_config(tmp_path) == config
     assert load_run_config(tmp_path / "checkpoint.pt") == config
-    with pytest.raises(ConfigError, match="no readable run config"):
+    with pytest.raises(ConfigError, match="no run config there"):
         load_run_config(tmp_path / "no-such-run" / "checkpoint.pt")

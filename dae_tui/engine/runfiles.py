@@ -48,6 +48,7 @@ __all__ = [
     "atomic_write_json",
     "default_runs_dir",
     "live_lock",
+    "loads_json",
     "lock_is_live",
     "now_iso",
     "parse_time",
@@ -103,10 +104,26 @@ def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write(path, lambda f: f.write(data))
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """The JSON in `path`; raises OSError or ValueError (bad JSON or bad UTF-8)."""
+MAX_DOC_BYTES = 64 * 1024
+"""config.json, status.json and run.lock are under 1 KB; past this a file is not one of them."""
+
+
+def loads_json(data: bytes | str) -> Any:
+    """`json.loads`, but every way hostile text can fail is a ValueError (nesting 100,000 deep
+    raises RecursionError in the parser)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def read_json(path: str | os.PathLike[str], limit: int = MAX_DOC_BYTES) -> Any:
+    """The JSON in `path`; raises OSError or ValueError (bad JSON or UTF-8, longer than `limit`)."""
     with open(path, "rb") as handle:
-        return json.loads(handle.read())
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"longer than {limit:,} bytes")
+    return loads_json(data)
 
 
 def now_iso() -> str:

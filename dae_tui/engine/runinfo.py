@@ -14,7 +14,6 @@ Imports only the standard library, `dae_tui.config` and `runfiles`: never torch,
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -22,12 +21,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..config import FIELD_SPECS, TrainConfig
+from ..config import ConfigError, TrainConfig
 from .runfiles import (
     CONFIG_NAME,
     LOCK_NAME,
+    MAX_DOC_BYTES,
     METRICS_NAME,
     STATUS_NAME,
+    loads_json,
     lock_is_live,
     parse_time,
     started_from_name,
@@ -181,10 +182,10 @@ def folder_signature(folder: str) -> Signature:
     return ((st.st_ino, st.st_mtime_ns), *(_stat_key(os.path.join(folder, n)) for n in _WATCHED))
 
 
-def _read_bytes(folder: str, name: str, warnings: list[str]) -> bytes | None:
+def _read_bytes(folder: str, name: str, warnings: list[str], limit: int | None = None) -> bytes | None:
     try:
         with open(os.path.join(folder, name), "rb") as handle:
-            return handle.read()
+            return handle.read(-1 if limit is None else limit + 1)
     except FileNotFoundError:
         return None
     except OSError as err:
@@ -193,11 +194,11 @@ def _read_bytes(folder: str, name: str, warnings: list[str]) -> bytes | None:
 
 
 def _read_doc(folder: str, name: str, warnings: list[str]) -> dict[str, Any] | None:
-    data = _read_bytes(folder, name, warnings)
+    data = _read_bytes(folder, name, warnings, MAX_DOC_BYTES)
     if data is None:
         return None
     try:
-        doc = json.loads(data)
+        doc = loads_json(data) if len(data) <= MAX_DOC_BYTES else None
     except ValueError:
         doc = None
     if not isinstance(doc, dict):
@@ -206,36 +207,15 @@ def _read_doc(folder: str, name: str, warnings: list[str]) -> dict[str, Any] | N
     return doc
 
 
-_KIND_TYPES: dict[str, tuple[type, ...]] = {
-    "choice": (str,), "bool": (bool,), "int": (int,), "float": (int, float),
-    "path": (str, type(None)), "optional-int": (int, type(None)),
-}
-
-
-def _wrong_types(config: TrainConfig) -> list[str]:
-    # Types only: `validate()` would also judge data_dir, a folder that may be long gone.
-    wrong = []
-    for name, spec in FIELD_SPECS.items():
-        value = getattr(config, name)
-        if not isinstance(value, _KIND_TYPES[spec.kind]) or (spec.kind != "bool" and isinstance(value, bool)):
-            wrong.append(name)
-    return wrong
-
-
 def _read_config(folder: str, warnings: list[str]) -> TrainConfig | None:
     doc = _read_doc(folder, CONFIG_NAME, warnings)
     if doc is None:
         return None
     try:
-        config = TrainConfig.from_dict(doc)
-    except (TypeError, ValueError):  # a key with another meaning, e.g. {"self": 1}
-        warnings.append(f"{CONFIG_NAME}: not a dae-tui config, ignored")
+        return TrainConfig.from_json(doc, folders_exist=False)
+    except ConfigError as err:  # the one validator's judgement, e.g. {"dataset": 5}
+        warnings.append(f"{CONFIG_NAME}: {err}; ignored")
         return None
-    wrong = _wrong_types(config)
-    if wrong:
-        warnings.append(f"{CONFIG_NAME}: values of the wrong type ({', '.join(wrong)}), ignored")
-        return None
-    return config
 
 
 def _is_number(value: object) -> bool:
@@ -250,7 +230,7 @@ def _parse_lines(lines: list[bytes]) -> list[Any]:
     try:
         # One parse of the whole file as an array is several times faster than one per line. If
         # the count differs, lines only made sense together (or broke apart): judge each alone.
-        values = json.loads(b"[" + b",".join(lines) + b"]")
+        values = loads_json(b"[" + b",".join(lines) + b"]")
         if len(values) == len(lines):
             return values
     except ValueError:
@@ -258,7 +238,7 @@ def _parse_lines(lines: list[bytes]) -> list[Any]:
     values = []
     for line in lines:
         try:
-            values.append(json.loads(line))
+            values.append(loads_json(line))
         except ValueError:  # garbage, bad UTF-8, or a line cut short
             values.append(_BAD)
     return values
