@@ -129,12 +129,12 @@ def test_auto_prefers_local_data(tmp_path, offline, no_debian):
     assert loaded.source == "local" and loaded.notes == ()
 
 
-def test_auto_passes_over_broken_local_data_and_says_so(tmp_path, offline, no_debian):
+def test_auto_never_passes_over_a_folder_the_user_named(tmp_path, offline, no_debian):
+    """Issue 10 item 4: a broken --data-dir is an error even under auto, naming the file."""
     write_idx_set(tmp_path / "d", n_train=10, n_test=5)
     (tmp_path / "d" / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03")
-    loaded = load_data(TrainConfig(dataset="mnist", data_dir=str(tmp_path / "d")), cache_dir=tmp_path)
-    assert loaded.source == "bundled"
-    assert loaded.notes[0].startswith("local: ") and "t10k-images-idx3-ubyte" in loaded.notes[0]
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte: truncated header"):
+        load_data(TrainConfig(dataset="mnist", data_dir=str(tmp_path / "d")), cache_dir=tmp_path)
 
 
 def test_download_through_torchvision_from_a_loopback_mirror(tmp_path, monkeypatch):
