@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,21 @@ def no_debian(monkeypatch, tmp_path):
 def tiny_config() -> TrainConfig:
     """A run that takes about a second on 2 cores: bundled MNIST, 256 images, batch 32."""
     return TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=2)
+
+
+@pytest.fixture(autouse=True)
+def no_global_state_left_behind():
+    """Every test leaves the process as it found it: torch's thread count and default dtype in
+    this thread, and the environment (a run sets such things only in the thread that trains)."""
+    torch = sys.modules.get("torch")
+    before = (torch.get_num_threads(), torch.get_default_dtype()) if torch else None
+    environ = dict(os.environ)
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and before is not None:
+        assert (torch.get_num_threads(), torch.get_default_dtype()) == before, "a test changed torch's settings"
+    # pytest's own marker, and the cache folder torch's compiler sets once, on its first import.
+    ignored = ("PYTEST_CURRENT_TEST", "TORCHINDUCTOR_CACHE_DIR")
+    changed = sorted(k for k in set(environ) | set(os.environ)
+                     if environ.get(k) != os.environ.get(k) and k not in ignored)
+    assert not changed, f"a test changed the environment: {changed}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -143,7 +144,7 @@ def test_resuming_a_run_another_process_trains_is_refused(tiny_config, tmp_path)
     (run_dir / "run.lock").write_text(json.dumps(lock()))
     events = list(Trainer(resume=run_dir, overrides={"epochs": 2}).run())
     assert len(events) == 1 and isinstance(events[0], RunFailed) and events[0].usage
-    assert "the run is still training" in events[0].message
+    assert f"is being trained by process {os.getpid()} on {socket.gethostname()}" in events[0].message
     assert (run_dir / "status.json").read_text() == before and (run_dir / "run.lock").exists()
 
 

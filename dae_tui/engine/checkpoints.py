@@ -12,6 +12,8 @@ May import torch; never textual or rich.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -20,14 +22,25 @@ from typing import Any
 
 import torch
 
-from ..config import ConfigError, TrainConfig
+from ..config import ConfigError, TrainConfig, clip
 from .data import DataError
-from .runfiles import CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME, NAME_STAMP, atomic_write, default_runs_dir
+from .runfiles import (
+    CHECKPOINT_NAME,
+    CHECKSUM_NAME,
+    CONFIG_NAME,
+    METRICS_NAME,
+    NAME_STAMP,
+    atomic_write,
+    default_runs_dir,
+)
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "CHECKSUM_NAME",
+    "CheckpointError",
     "CONFIG_NAME",
     "METRICS_NAME",
+    "NoCheckpoint",
     "atomic_write",
     "default_runs_dir",
     "find_checkpoint",
@@ -60,13 +73,13 @@ def new_run_dir(runs_dir: Path, config: TrainConfig) -> Path:
 def write_config(run_dir: Path, config: TrainConfig) -> None:
     """config.json: the run's config, human-readable."""
     text = json.dumps(config.to_dict(), indent=2) + "\n"
-    atomic_write(run_dir / CONFIG_NAME, lambda f: f.write(text.encode()))
+    atomic_write(run_dir / CONFIG_NAME, lambda f: f.write(text.encode()), what="the run's config")
 
 
 def write_metrics(run_dir: Path, records: Iterable[dict[str, Any]]) -> None:
     """metrics.jsonl: one JSON object per finished epoch, the whole file rewritten atomically."""
     text = "".join(json.dumps(r) + "\n" for r in records)
-    atomic_write(run_dir / METRICS_NAME, lambda f: f.write(text.encode()))
+    atomic_write(run_dir / METRICS_NAME, lambda f: f.write(text.encode()), what="the metrics")
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
@@ -78,27 +91,127 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Save a checkpoint dict (model, optimizer, config, epoch, rng, metrics) atomically."""
-    state = {"format": CHECKPOINT_FORMAT, **state}
-    atomic_write(path, lambda f: torch.save(state, f))
+    """Save a checkpoint dict (model, optimizer, config, epoch, rng, metrics) atomically, with
+    its SHA-256 beside it.
+
+    Serialised in memory first, so a full disk is an OSError from one plain write (torch's own
+    writer would report it as an `inline_container.cc` RuntimeError). The checksum file lists
+    the old and the new digest while the new file takes the old one's place, so a kill at any
+    moment leaves a checkpoint that verifies.
+    """
+    buffer = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, **state}, buffer)
+    data = buffer.getbuffer()
+    digest = hashlib.sha256(data).hexdigest()
+    sums = path.with_name(CHECKSUM_NAME)
+    both = [d for d in [_file_digest(path)] if d and d != digest] + [digest]
+    atomic_write(
+        path, lambda f: f.write(data), what="the checkpoint",
+        before_replace=lambda: _write_digests(sums, path.name, both),
+    )
+    try:
+        _write_digests(sums, path.name, [digest])
+    except OSError:
+        pass  # the two-digest file verifies the new checkpoint just as well
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest() if hasattr(hashlib, "file_digest") \
+                else hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _write_digests(sums: Path, name: str, digests: list[str]) -> None:
+    text = "".join(f"{d}  {name}\n" for d in digests)
+    atomic_write(sums, lambda f: f.write(text.encode()), what="the checkpoint's checksum")
+
+
+def _recorded_digests(sums: Path) -> list[str] | None:
+    """The SHA-256 digests recorded for a checkpoint; None when there is no checksum file."""
+    try:
+        with open(sums, "rb") as handle:
+            text = handle.read(4096).decode("ascii", "replace")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return []
+    return [line.split()[0].lower() for line in text.splitlines() if line.split()]
+
+
+class CheckpointError(DataError):
+    """A checkpoint that cannot be used; `str()` is one line, `detail` the library's own words."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class NoCheckpoint(ConfigError):
+    """A `--resume` path without a checkpoint; `config_folder` is set when it is a run folder
+    whose config.json is there (killed before its first epoch ended: it can start over)."""
+
+    def __init__(self, message: str, config_folder: Path | None = None) -> None:
+        super().__init__(message)
+        self.config_folder = config_folder
 
 
 def find_checkpoint(path: str | Path) -> Path:
-    """`path` itself when it is a file, else the checkpoint inside the run folder it names."""
+    """`path` itself when it is a file, else the checkpoint inside the run folder it names.
+
+    Raises `NoCheckpoint` (a one-line `ConfigError`) when there is none.
+    """
     path = Path(path).expanduser()
     candidate = path / CHECKPOINT_NAME if path.is_dir() else path
     if not candidate.is_file():
-        raise ConfigError(f"--resume {path}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})")
+        folder = path if path.is_dir() and (path / CONFIG_NAME).is_file() else None
+        raise NoCheckpoint(
+            f"--resume {path}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})", folder
+        )
     return candidate
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Load a checkpoint safely (`weights_only=True`); raises `DataError` naming the file."""
+_STATE_TYPES = {"model": dict, "optimizer": dict, "config": dict, "epoch": int, "metrics": list, "rng": dict}
+
+
+def load_checkpoint(path: Path, notes: list[str] | None = None) -> dict[str, Any]:
+    """Load a checkpoint safely (`weights_only=True`) after checking it against its recorded
+    SHA-256; raises `CheckpointError` (a `DataError`) in one line naming the file.
+
+    A checkpoint without a checksum file (from before they existed, or copied out of its run
+    folder) loads with a line in `notes` saying it was not verified.
+    """
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({err.strerror or err})") from None
+    digests = _recorded_digests(path.with_name(CHECKSUM_NAME))
+    if digests is None:
+        if notes is not None:
+            notes.append(f"{path} has no recorded checksum ({CHECKSUM_NAME}), so it was not verified")
+    elif hashlib.sha256(data).hexdigest() not in digests:
+        raise CheckpointError(
+            f"{path}: corrupt, it does not match its checksum in {CHECKSUM_NAME} "
+            "(changed on disk after it was saved); refusing it"
+        )
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - pickle, zip and OS errors all mean "unusable"
         first = str(err).strip().splitlines()
-        raise DataError(f"{path}: not a usable checkpoint ({first[0] if first else err})") from None
+        raise CheckpointError(f"{path}: truncated or not a checkpoint file",
+                              f"{type(err).__name__}: {first[0] if first else ''}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise DataError(f"{path}: not a dae-tui checkpoint (format {CHECKPOINT_FORMAT} expected)")
+        raise CheckpointError(f"{path}: not a dae-tui checkpoint (format {CHECKPOINT_FORMAT} expected)")
+    for key, kind in _STATE_TYPES.items():
+        if not isinstance(state.get(key), kind) or (kind is int and isinstance(state[key], bool)):
+            raise CheckpointError(f"{path}: not a dae-tui checkpoint ({key!r} missing or of the wrong type)")
+    for name, tensor in state["model"].items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(
+                f"{path}: the model's weights are not finite (NaN or inf in {clip(str(name))}); "
+                "it cannot be trained on: start a new run, or lower the learning rate"
+            )
     return state

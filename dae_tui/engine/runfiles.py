@@ -5,13 +5,18 @@ A run folder (`<runs dir>/<time>-<dataset>-<model>[-N]/`) holds
     config.json     the run's `TrainConfig`, indented JSON (written when the run starts)
     metrics.jsonl   one JSON object per finished epoch (the whole file rewritten after each epoch)
     checkpoint.pt   model, optimizer, RNG states and metrics of the last finished epoch (torch)
+    checkpoint.pt.sha256   its SHA-256 (`sha256sum -c` reads it), written with it: a checkpoint
+                    that does not match is refused
     status.json     {"status", "message", "last_epoch", "epochs", "started", "ended"}: "running"
                     while a process trains it, then "finished", "stopped" or "failed"
     run.lock        heartbeat while a process trains it: {"pid", "host", "started", "updated",
                     "epoch", "paused"}; refreshed every few seconds, removed when the run ends
     samples/        the 8 fixed test pictures of every epoch (see `samplestore`)
 
-Every file is replaced atomically (`atomic_write`), so a reader never sees half a file. Times are
+Every file is replaced atomically (`atomic_write`), so a reader never sees half a file; the temp
+files a killed writer leaves are removed by the next process that owns the folder. One process
+owns a run folder at a time (`RunMarker.acquire`: an flock on the folder, which dies with its
+process, plus the heartbeat for processes on other hosts). Times are
 ISO 8601 with the UTC offset. `status.json` keeps the run's first `started` across resumes, so a
 listing can sort newest first without reading folder names.
 
@@ -21,6 +26,7 @@ only the standard library and `dae_tui.config` (platformdirs lazily).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -32,10 +38,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from ..config import RUN_CONFIG_NAME
+from ..config import RUN_CONFIG_NAME, ConfigError
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "CHECKSUM_NAME",
     "CONFIG_NAME",
     "HEARTBEAT_INTERVAL_S",
     "LOCK_NAME",
@@ -44,8 +51,10 @@ __all__ = [
     "STALE_AFTER_S",
     "STATUS_NAME",
     "RunMarker",
+    "SaveError",
     "atomic_write",
     "atomic_write_json",
+    "check_runs_dir",
     "default_runs_dir",
     "live_lock",
     "loads_json",
@@ -54,15 +63,20 @@ __all__ = [
     "parse_time",
     "pid_alive",
     "read_json",
+    "remove_stale_temps",
     "started_from_name",
     "this_host",
 ]
 
 CONFIG_NAME = RUN_CONFIG_NAME
 CHECKPOINT_NAME = "checkpoint.pt"
+CHECKSUM_NAME = "checkpoint.pt.sha256"
 METRICS_NAME = "metrics.jsonl"
 STATUS_NAME = "status.json"
 LOCK_NAME = "run.lock"
+
+TMP_SUFFIX = ".tmp"
+"""How the temp files of `atomic_write` end (they begin with a dot and the file's name)."""
 
 HEARTBEAT_INTERVAL_S = 5.0
 """Least time between two heartbeats written from the training loop."""
@@ -81,21 +95,96 @@ def default_runs_dir() -> Path:
     return Path(user_data_dir("dae-tui")) / "runs"
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write `path` by calling `write(file)` on a temp file, fsync, then rename over `path`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+class SaveError(OSError):
+    """A file of a run could not be saved; `str()` is one line saying what is kept."""
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _save_error(err: OSError, path: Path, what: str | None) -> SaveError:
+    what = what or path.name
+    kept = "the previous one is kept" if path.exists() else "nothing was saved"
+    if err.errno in _DISK_FULL:
+        text = f"disk full while saving {what} in {path.parent}; {kept}"
+    else:
+        text = f"cannot save {what} in {path.parent} ({err.strerror or err}); {kept}"
+    error = SaveError(text)
+    error.errno = err.errno
+    return error
+
+
+def atomic_write(
+    path: Path,
+    write: Callable[[IO[bytes]], None],
+    *,
+    what: str | None = None,
+    before_replace: Callable[[], None] | None = None,
+) -> None:
+    """Write `path` by calling `write(file)` on a temp file, fsync, then rename over `path`.
+
+    A failure leaves the old `path` as it was and raises `SaveError` in one line ("disk full while
+    saving {what} ...; the previous one is kept"). `before_replace` runs once the new file is
+    safely on disk, just before it takes the old one's place (checkpoints record their checksum
+    there).
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    except OSError as err:
+        raise _save_error(err, path, what) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         try:
             os.unlink(tmp)
-        except FileNotFoundError:
+        except OSError:
             pass
+        if isinstance(err, OSError) and not isinstance(err, SaveError):
+            raise _save_error(err, path, what) from None
         raise
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Remove the temp files that a process killed mid-write left in `folder` and its samples
+    folder; how many went. Only for the process that owns the run folder (nobody else writes)."""
+    removed = 0
+    for where in (folder, folder / "samples"):
+        try:
+            names = os.listdir(where)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(".") and name.endswith(TMP_SUFFIX):
+                try:
+                    os.unlink(where / name)
+                    removed += 1
+                except OSError:
+                    pass
+    return removed
+
+
+def check_runs_dir(path: str | os.PathLike[str] | None) -> str | None:
+    """Why run folders cannot be made under `path` (None: the default folder), in one line; None
+    when they can. Creates the folder (as a run would) and writes a probe file in it, so a file
+    in the way, a read-only disk or a missing permission is said before torch spends seconds
+    loading."""
+    folder = Path(path).expanduser() if path is not None else default_runs_dir()
+    if folder.exists() and not folder.is_dir():
+        return f"--runs-dir {folder}: not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", suffix=TMP_SUFFIX, dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        return f"--runs-dir {folder}: cannot write there ({err.strerror or err})"
+    return None
 
 
 def atomic_write_json(path: Path, value: Any) -> None:
@@ -206,6 +295,7 @@ class RunMarker:
     """The lock and status files of one run, kept up by the process that trains it.
 
         marker = RunMarker(run_dir, epochs)
+        marker.acquire()               # one owner: ConfigError naming the other's pid and host
         marker.start(last_epoch)       # status "running", first heartbeat
         marker.beat(epoch)             # from the loop: writes at most every HEARTBEAT_INTERVAL_S
         marker.end("finished", "", last_epoch)   # status.json, then the lock goes
@@ -220,6 +310,32 @@ class RunMarker:
         self._first_started = self.started
         self._last_beat = -float("inf")
         self._held = False
+        self._folder_fd: int | None = None
+        """The run folder, open and flocked while this process owns it."""
+
+    def acquire(self) -> None:
+        """Own the run folder, or raise `ConfigError` naming the process that does.
+
+        On this host an flock on the folder decides (the kernel drops it when its process dies,
+        even by kill -9, so it cannot go stale); a process on another host sharing the folder is
+        seen by its fresh heartbeat. The temp files a killed writer left are removed once owned.
+        """
+        if self._folder_fd is not None:
+            return
+        fd = _flock_folder(self.run_dir)
+        if fd == _BUSY:
+            raise ConfigError(self._busy_message(_read_lock(self.run_dir)))
+        holder = live_lock(self.run_dir)
+        if holder is not None:  # another host, or a process here that took no flock
+            _close(fd)
+            raise ConfigError(self._busy_message(holder))
+        self._folder_fd = fd
+        remove_stale_temps(self.run_dir)
+
+    def _busy_message(self, holder: Mapping[str, Any] | None) -> str:
+        who = (f"process {holder.get('pid')} on {holder.get('host')}" if holder
+               else "another process on this host")
+        return f"{self.run_dir} is being trained by {who}; one process trains a run at a time"
 
     def start(self, last_epoch: int) -> None:
         """Say the run is running: status.json (keeping an earlier start) and the first heartbeat."""
@@ -258,17 +374,60 @@ class RunMarker:
             self.release()
 
     def release(self) -> None:
-        """Remove the lock (idempotent); without a final status the run then reads as interrupted."""
-        if not self._held:
-            return
-        self._held = False
-        try:
-            os.unlink(self.run_dir / LOCK_NAME)
-        except FileNotFoundError:
-            pass
+        """Remove the lock and let the folder go (idempotent); without a final status the run
+        then reads as interrupted."""
+        if self._held:
+            self._held = False
+            try:
+                os.unlink(self.run_dir / LOCK_NAME)
+            except OSError:
+                pass
+        fd, self._folder_fd = self._folder_fd, None
+        _close(fd)
 
     def _write_status(self, status: str, message: str, last_epoch: int, ended: str | None) -> None:
         atomic_write_json(self.run_dir / STATUS_NAME, {
             "status": status, "message": message, "last_epoch": last_epoch, "epochs": self.epochs,
             "started": self._first_started, "ended": ended,
         })
+
+
+_BUSY = -1
+
+
+def _flock_folder(folder: Path) -> int | None:
+    """The folder opened and exclusively flocked; `_BUSY` when another open file holds it; None
+    where flock is not to be had (Windows, a filesystem without it): the heartbeat must do."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return _BUSY
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None and fd >= 0:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _read_lock(folder: Path) -> dict[str, Any] | None:
+    try:
+        lock = read_json(folder / LOCK_NAME)
+    except (OSError, ValueError):
+        return None
+    return lock if isinstance(lock, dict) else None

@@ -26,7 +26,15 @@ from typing import Any
 
 import torch
 
-from ..config import RESUME_OVERRIDABLE, ConfigError, TrainConfig, check_resume_overrides
+from ..config import (
+    FIELD_SPECS,
+    RESUME_OVERRIDABLE,
+    ConfigError,
+    TrainConfig,
+    check_resume_overrides,
+    format_number,
+    load_run_config,
+)
 from . import checkpoints as ckpt
 from .data import DataError, LoadedData, load_data
 from .device import apply_threads, flush_denormals, resolve_device
@@ -46,7 +54,7 @@ from .events import (
 from .metrics import per_image_mse, psnr_from_mse
 from .models import build_model, count_parameters
 from .noise import add_noise
-from .runfiles import HEARTBEAT_INTERVAL_S, RunMarker, live_lock
+from .runfiles import HEARTBEAT_INTERVAL_S, RunMarker
 from .samples import pick_sample_indices, to_pictures
 from .samplestore import SampleRecorder
 from .steps import load_optimizer_state, make_optimizer, make_train_step, memory_format
@@ -136,6 +144,43 @@ def _restore_noise(gen: torch.Generator, rng: Mapping[str, Any], fallback_seed: 
             "so later epochs see different (equally random) noise than an unbroken run would")
 
 
+def _check_config_file(folder: Path, saved: TrainConfig, on_disk: TrainConfig) -> TrainConfig:
+    """The checkpoint's config, with the resumable settings that config.json holds (the latest
+    a user asked for). A recipe setting there that differs from the checkpoint's means the file
+    was edited by hand: refused, naming the setting, rather than silently overwritten."""
+    edited = [name for name in FIELD_SPECS
+              if name not in RESUME_OVERRIDABLE and getattr(saved, name) != getattr(on_disk, name)]
+    if edited:
+        name = edited[0]
+        shown = [format_number(v) if not isinstance(v, str) else repr(v)
+                 for v in (getattr(on_disk, name), getattr(saved, name))]
+        raise ConfigError(
+            f"{folder / ckpt.CONFIG_NAME}: {FIELD_SPECS[name].flag} is {shown[0]} there but the "
+            f"checkpoint was trained with {shown[1]} (the file was edited?); put it back: a run's "
+            f"recipe cannot change, only {', '.join(sorted(RESUME_OVERRIDABLE))} can, by flags"
+        )
+    return replace(saved, **{name: getattr(on_disk, name) for name in RESUME_OVERRIDABLE})
+
+
+class LossNotFinite(Exception):
+    """The loss went NaN or infinite: the run stops before anything is saved from it."""
+
+
+def _name(value: float) -> str:
+    return "NaN" if math.isnan(value) else "infinite"
+
+
+def _finite_mean(loss_sum: torch.Tensor, seen: int, losses: torch.Tensor, epoch: int, last: int) -> float:
+    """The epoch's mean training loss so far; `LossNotFinite` naming the first bad batch."""
+    mean = loss_sum.item() / seen
+    if math.isfinite(mean):
+        return mean
+    bad = (~torch.isfinite(losses[: last + 1])).nonzero()
+    batch = int(bad[0]) + 1 if len(bad) else last + 1
+    value = float(losses[batch - 1]) if len(bad) else mean
+    raise LossNotFinite(f"loss became {_name(value)} at epoch {epoch} batch {batch}")
+
+
 def _as_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 (B, 28, 28) to float (B, 1, 28, 28) in [0, 1]."""
     return images.unsqueeze(1).float().div_(255.0)
@@ -170,6 +215,7 @@ class Trainer:
         self.run_dir: Path | None = None
         self.fast = fast
         self._stop = threading.Event()
+        self._stop_reason = "stopped on request"
         self._running = threading.Event()
         self._running.set()
         self._marker: RunMarker | None = None
@@ -178,8 +224,10 @@ class Trainer:
 
     # --- control, from any thread ---------------------------------------------------------
 
-    def request_stop(self) -> None:
-        """Stop before the next batch; a pause is ended by it too."""
+    def request_stop(self, reason: str = "stopped on request") -> None:
+        """Stop before the next batch; a pause is ended by it too. `reason` goes to status.json."""
+        if not self._stop.is_set():
+            self._stop_reason = reason
         self._stop.set()
         self._running.set()
 
@@ -209,6 +257,7 @@ class Trainer:
         status.json says how the run ended before that last event is yielded; the run.lock
         heartbeat is gone once the generator is done or closed (then the run reads as interrupted).
         """
+        threads = torch.get_num_threads()
         try:
             for event in self._events():
                 if isinstance(event, (RunFinished, RunStopped, RunFailed)):
@@ -217,6 +266,11 @@ class Trainer:
         finally:
             if self._marker is not None:
                 self._marker.release()
+            # The calling thread's torch settings as they were (the process's, on the main thread):
+            # a run leaves no global state behind, denormal flushing back to torch's default.
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
+            torch.set_flush_denormal(False)
 
     def _mark_end(self, event: RunFinished | RunStopped | RunFailed) -> None:
         if self._marker is None:
@@ -224,7 +278,7 @@ class Trainer:
         if isinstance(event, RunFinished):
             status, message = "finished", ""
         elif isinstance(event, RunStopped):
-            status, message = "stopped", "stopped on request"
+            status, message = "stopped", self._stop_reason
         else:
             status, message = "failed", event.message
         try:
@@ -237,7 +291,14 @@ class Trainer:
             yield from self._run()
         except ConfigError as err:
             yield RunFailed(str(err), self._run_dir_str(), usage=True)
+        except LossNotFinite as err:
+            kept = (f"; the checkpoint of epoch {self._epochs_done} is kept" if self._epochs_done
+                    else "; nothing was saved")
+            yield RunFailed(f"{err}; try a lower learning rate{kept}", self._run_dir_str())
         except (DataError, OSError) as err:
+            detail = getattr(err, "detail", "")
+            if detail:
+                yield Notice(f"detail: {detail}")
             yield RunFailed(str(err), self._run_dir_str())
         except Exception as err:  # noqa: BLE001 - a run must end in an event, never a traceback
             first = str(err).strip().splitlines()
@@ -247,25 +308,51 @@ class Trainer:
     def _run_dir_str(self) -> str | None:
         return str(self.run_dir) if self.run_dir else None
 
-    def _resolve_config(self) -> tuple[TrainConfig, dict[str, Any] | None]:
+    def _resolve_config(self) -> tuple[TrainConfig, dict[str, Any] | None, list[str]]:
+        """The config to train, the checkpoint state to continue (None: from epoch 1) and notes.
+
+        On resume this process owns the run folder before anything in it is read, so nothing
+        changes underneath; a folder whose process died before its first checkpoint starts over
+        from its config.json.
+        """
+        notes: list[str] = []
         if self.resume_path is None:
             config, state = self.config, None
         else:
-            path = ckpt.find_checkpoint(self.resume_path)
-            holder = live_lock(path.parent)
-            if holder is not None:
-                raise ConfigError(
-                    f"--resume {path.parent}: the run is still training "
-                    f"(process {holder.get('pid')} on {holder.get('host')})"
-                )
-            state = ckpt.load_checkpoint(path)
-            saved = TrainConfig.from_dict(state["config"])
+            try:
+                path: Path | None = ckpt.find_checkpoint(self.resume_path)
+                folder = path.parent  # type: ignore[union-attr]
+            except ckpt.NoCheckpoint as missing:
+                if missing.config_folder is None:
+                    raise
+                path, folder = None, missing.config_folder
+            self.run_dir = folder
+            self._own_folder(folder)
+            on_disk = load_run_config(folder) if (folder / ckpt.CONFIG_NAME).is_file() else None
+            if path is None:
+                assert on_disk is not None
+                saved, state = on_disk, None
+                notes.append("no epoch of this run had finished, so it starts again from epoch 1 "
+                             "with its saved config")
+            else:
+                state = ckpt.load_checkpoint(path, notes)
+                try:
+                    saved = TrainConfig.from_json(state["config"], folders_exist=False)
+                except ConfigError as err:
+                    raise ckpt.CheckpointError(f"{path}: its config is not usable: {err}") from None
+                if on_disk is not None:
+                    saved = _check_config_file(folder, saved, on_disk)
             check_resume_overrides(saved, self.overrides)
             config = replace(saved, **{k: v for k, v in self.overrides.items() if k in RESUME_OVERRIDABLE})
         errors = config.validate()
         if errors:
             raise ConfigError.from_errors(errors)
-        return config, state
+        return config, state, notes
+
+    def _own_folder(self, folder: Path) -> None:
+        """Take the run folder for this process (`RunMarker.acquire`): one line when it is taken."""
+        self._marker = RunMarker(folder, self.config.epochs)
+        self._marker.acquire()
 
     def _wait_if_paused(self, epoch: int, batch: int) -> Iterator[Event]:
         """Yield Paused, hold until unpaused or stopped, then yield Resumed."""
@@ -296,6 +383,9 @@ class Trainer:
         paused_s = 0.0
         perm = torch.randperm(n, generator=loop.shuffle_gen).to(loop.train_images.device)
         loss_sum = torch.zeros((), device=loop.train_images.device)
+        # Every step's loss, kept on the device: reading each one would sync every batch, but
+        # once the sum goes NaN this says at which batch it began.
+        losses = torch.zeros(loop.batches, device=loop.train_images.device)
         seen = 0
         self._beat(epoch, force=True)
         for b in range(loop.batches):
@@ -310,27 +400,30 @@ class Trainer:
             clean = _as_float(loop.train_images[idx]).contiguous(memory_format=loop.layout)
             noisy = add_noise(clean, config.noise, config.noise_factor, loop.noise_gen, config.clamp)
             loss = loop.step(noisy.contiguous(memory_format=loop.layout), clean)
-            # Summed on the device: reading the loss each step would sync every batch.
+            losses[b] = loss
             loss_sum += loss * idx.numel()
             seen += idx.numel()
             now = time.perf_counter()
             if now - last_progress >= PROGRESS_INTERVAL_S:
                 last_progress = now
+                mean = _finite_mean(loss_sum, seen, losses, epoch, b)
                 active = now - loop.epoch_start - paused_s
                 per_batch = (loop.train_seconds + active) / (loop.batches_done + b + 1)
                 remaining = (loop.batches - b - 1) + (config.epochs - epoch) * loop.batches
                 yield BatchProgress(
-                    epoch, config.epochs, b + 1, loop.batches, loss_sum.item() / seen,
+                    epoch, config.epochs, b + 1, loop.batches, mean,
                     seen / max(active, 1e-9), remaining * per_batch,
                 )
         train_seconds = time.perf_counter() - loop.epoch_start - paused_s
         loop.train_seconds += train_seconds
         loop.batches_done += loop.batches
-        return loss_sum.item() / seen, train_seconds, paused_s
+        return _finite_mean(loss_sum, seen, losses, epoch, loop.batches - 1), train_seconds, paused_s
 
     def _run(self) -> Iterator[Event]:
         flush_denormals()
-        config, state = self._resolve_config()
+        config, state, notes = self._resolve_config()
+        for note in notes:
+            yield Notice(note)
         threads = apply_threads(config.threads)
         device = resolve_device(config.device)
         data = load_data(config, self.cache_dir)
@@ -370,15 +463,16 @@ class Trainer:
             note = _restore_noise(noise_gen, state["rng"], config.seed + 1 + start_epoch)
             if note:
                 yield Notice(note)
-            self.run_dir = ckpt.find_checkpoint(self.resume_path).parent  # type: ignore[arg-type]
             if state.get("source") and state["source"] != data.source:
                 yield Notice(f"the run trained on {state['source']} data; now it reads {data.source}")
-        else:
+        elif self.run_dir is None:
             self.run_dir = ckpt.new_run_dir(self.runs_dir or ckpt.default_runs_dir(), config)
+            self._own_folder(self.run_dir)
         # Lock and status first: a reader that finds config.json must also find them, or it would
         # take a new run for an old one that never finished.
         self._epochs_done = start_epoch - 1
-        self._marker = RunMarker(self.run_dir, config.epochs)
+        assert self._marker is not None
+        self._marker.epochs = config.epochs
         self._marker.start(self._epochs_done)
         ckpt.write_config(self.run_dir, config)
         ckpt.write_metrics(self.run_dir, records)
@@ -408,6 +502,8 @@ class Trainer:
                 return
             train_mse, train_seconds, paused_s = trained
             test_mse = evaluate(model, test.clean, test.noisy).mean().item()
+            if not math.isfinite(test_mse):
+                raise LossNotFinite(f"the test loss became {_name(test_mse)} after epoch {epoch}")
             epoch_seconds = time.perf_counter() - loop.epoch_start - paused_s
             path = self.run_dir / ckpt.CHECKPOINT_NAME
             end = EpochEnd(

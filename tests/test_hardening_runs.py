@@ -1,0 +1,312 @@
+"""Faults in and around a run folder (issue 10): NaN, corrupt or edited files, a full disk, two
+writers, leftovers of a killed process. Real run folders, real checkpoints, real faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from dae_tui.app.resume import ResumeInfo
+from dae_tui.config import ConfigError
+from dae_tui.engine import checkpoints as ckpt
+from dae_tui.engine.events import EpochEnd, Notice, RunFailed, RunFinished, RunStarted, RunStopped
+from dae_tui.engine.runfiles import RunMarker, atomic_write
+from dae_tui.engine.runinfo import FAILED, read_run
+from dae_tui.engine.trainer import Trainer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_all(trainer: Trainer) -> list:
+    return list(trainer.run())
+
+
+def of(kind, events):
+    return [e for e in events if isinstance(e, kind)]
+
+
+@pytest.fixture
+def one_epoch(tiny_config, tmp_path) -> Path:
+    """A run folder with one finished epoch (of 2 planned)."""
+    events = run_all(Trainer(replace(tiny_config, epochs=1), runs_dir=tmp_path))
+    assert isinstance(events[-1], RunFinished)
+    return Path(events[-1].run_dir)
+
+
+def resave(run_dir: Path, change) -> None:
+    """Load the checkpoint, let `change(state)` edit it, save it back (checksum and all)."""
+    path = run_dir / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    change(state)
+    state.pop("format")
+    ckpt.save_checkpoint(path, state)
+
+
+# --- 5: NaN ------------------------------------------------------------------------------------
+
+
+def test_a_loss_that_goes_nan_stops_the_run_at_once_and_keeps_the_good_checkpoint(one_epoch):
+    def poison_adam(state):
+        # A negative second moment: Adam's first step of epoch 2 takes its square root, so the
+        # weights go NaN after batch 1 and batch 2's loss is the first NaN. Nothing else changes.
+        first = next(iter(state["optimizer"]["state"].values()))
+        first["exp_avg_sq"].fill_(-1.0)
+
+    resave(one_epoch, poison_adam)
+    good = (one_epoch / "checkpoint.pt").read_bytes()
+    metrics = (one_epoch / "metrics.jsonl").read_text()
+    events = run_all(Trainer(resume=one_epoch, overrides={"epochs": 3}))
+    failed = events[-1]
+    assert isinstance(failed, RunFailed) and not failed.usage
+    assert failed.message == ("loss became NaN at epoch 2 batch 2; try a lower learning rate; "
+                              "the checkpoint of epoch 1 is kept")
+    assert of(EpochEnd, events) == []
+    assert (one_epoch / "checkpoint.pt").read_bytes() == good
+    assert (one_epoch / "metrics.jsonl").read_text() == metrics
+    info = read_run(str(one_epoch))
+    assert info.status == FAILED and "loss became NaN at epoch 2 batch 2" in info.message
+    assert info.epochs_done == 1
+
+
+def test_a_checkpoint_holding_a_nan_weight_is_refused_in_one_line(one_epoch):
+    def poison_weight(state):
+        name = next(k for k, v in state["model"].items() if v.is_floating_point())
+        state["model"][name].view(-1)[0] = float("nan")
+
+    resave(one_epoch, poison_weight)
+    before = (one_epoch / "checkpoint.pt").read_bytes()
+    events = run_all(Trainer(resume=one_epoch, overrides={"epochs": 2}))
+    assert isinstance(events[-1], RunFailed) and "\n" not in events[-1].message
+    assert "the model's weights are not finite (NaN or inf in" in events[-1].message
+    assert (one_epoch / "checkpoint.pt").read_bytes() == before
+
+
+# --- 11: silent corruption ---------------------------------------------------------------------
+
+
+def test_every_checkpoint_has_a_checksum_that_sha256sum_accepts(one_epoch):
+    sums = one_epoch / "checkpoint.pt.sha256"
+    assert sums.read_text().count("\n") == 1
+    result = subprocess.run(["sha256sum", "-c", sums.name], cwd=one_epoch, capture_output=True, text=True)
+    assert result.returncode == 0 and "checkpoint.pt: OK" in result.stdout
+
+
+def test_flipped_bytes_in_a_checkpoint_are_refused_in_one_line(one_epoch):
+    path = one_epoch / "checkpoint.pt"
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    for i in range(100):
+        data[middle + i * 97] ^= 0xFF
+    path.write_bytes(bytes(data))
+    events = run_all(Trainer(resume=one_epoch, overrides={"epochs": 2}))
+    assert isinstance(events[-1], RunFailed)
+    assert events[-1].message == (f"{path}: corrupt, it does not match its checksum in checkpoint.pt.sha256 "
+                                  "(changed on disk after it was saved); refusing it")
+
+
+def test_a_checkpoint_without_a_checksum_loads_and_says_it_was_not_verified(one_epoch, tmp_path):
+    (one_epoch / "checkpoint.pt.sha256").unlink()
+    events = run_all(Trainer(resume=one_epoch, overrides={"epochs": 2}))
+    assert isinstance(events[-1], RunFinished)
+    assert any("has no recorded checksum" in n.text and "not verified" in n.text for n in of(Notice, events))
+    # The next checkpoint records one again.
+    assert (one_epoch / "checkpoint.pt.sha256").is_file()
+
+
+def test_a_kill_between_the_checkpoint_and_its_checksum_still_verifies(one_epoch, monkeypatch):
+    """The checksum file names both digests while the new checkpoint replaces the old one."""
+    path = one_epoch / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    state.pop("format")
+    state["epoch"] = 1
+    seen = []
+
+    def killed_before_replace():
+        raise KeyboardInterrupt  # as if the process died at this very moment
+
+    original = ckpt.atomic_write
+
+    def atomic_write_dying(target, write, *, what=None, before_replace=None):
+        if target == path:
+            def hook():
+                before_replace()
+                seen.append((path.with_name("checkpoint.pt.sha256")).read_text())
+                killed_before_replace()
+            return original(target, write, what=what, before_replace=hook)
+        return original(target, write, what=what, before_replace=before_replace)
+
+    monkeypatch.setattr(ckpt, "atomic_write", atomic_write_dying)
+    with pytest.raises(KeyboardInterrupt):
+        ckpt.save_checkpoint(path, {**state, "metrics": state["metrics"] + [{"epoch": 99}]})
+    assert seen[0].count("\n") == 2  # old and new digest, while the swap was under way
+    ckpt.load_checkpoint(path)  # the old checkpoint, still there, verifies
+
+
+def test_a_hand_edited_config_json_is_judged_against_the_checkpoint(one_epoch):
+    config_file = one_epoch / "config.json"
+    doc = json.loads(config_file.read_text())
+    config_file.write_text(json.dumps({**doc, "lr": 0.01}))
+    events = run_all(Trainer(resume=one_epoch, overrides={"epochs": 2}))
+    assert isinstance(events[-1], RunFailed) and events[-1].usage
+    assert events[-1].message.startswith(f"{config_file}: --lr is 0.01 there but the checkpoint was trained with 1e-3")
+    # What may change on a resume may change there too: config.json's epochs count.
+    config_file.write_text(json.dumps({**doc, "epochs": 2}))
+    events = run_all(Trainer(resume=one_epoch))
+    assert isinstance(events[-1], RunFinished) and [e.epoch for e in of(EpochEnd, events)] == [2]
+
+
+@pytest.mark.parametrize("state, says", [
+    ({"format": 1}, "'model' missing or of the wrong type"),
+    ({"format": 1, "model": {}, "optimizer": {}, "config": {}, "epoch": True, "metrics": [], "rng": {}},
+     "'epoch' missing or of the wrong type"),
+    ({"format": 1, "model": {}, "optimizer": {}, "config": [], "epoch": 1, "metrics": [], "rng": {}},
+     "'config' missing or of the wrong type"),
+    ({"format": 1, "model": {}, "optimizer": {}, "config": {"dataset": 5}, "epoch": 1, "metrics": [], "rng": {}},
+     "its config is not usable: --dataset must be one of"),
+])
+def test_a_checkpoint_of_the_wrong_shape_is_one_line(tmp_path, state, says):
+    path = tmp_path / "checkpoint.pt"
+    torch.save(state, path)
+    events = run_all(Trainer(resume=path))
+    assert isinstance(events[-1], RunFailed) and says in events[-1].message and "\n" not in events[-1].message
+
+
+# --- 8: killed before the first checkpoint -----------------------------------------------------
+
+
+def test_a_run_folder_without_a_checkpoint_resumes_from_epoch_1_with_its_config(tiny_config, tmp_path):
+    trainer = Trainer(replace(tiny_config, lr=3e-3), runs_dir=tmp_path)
+    for event in trainer.run():
+        if isinstance(event, RunStarted):
+            trainer.request_stop()
+    run_dir = trainer.run_dir
+    (run_dir / "status.json").unlink()  # as a kill -9 leaves it: config.json and metrics.jsonl
+    assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) == [
+        "config.json", "metrics.jsonl", "samples"]
+    info = ResumeInfo.read(run_dir)
+    assert info.epochs_done == 0 and info.config.lr == 3e-3
+    events = run_all(Trainer(resume=run_dir))
+    assert "starts again from epoch 1" in of(Notice, events)[0].text
+    assert of(RunStarted, events)[0].run_dir == str(run_dir) and of(RunStarted, events)[0].config.lr == 3e-3
+    assert isinstance(events[-1], RunFinished) and [e.epoch for e in of(EpochEnd, events)] == [1, 2]
+
+
+def test_a_folder_with_neither_checkpoint_nor_config_is_still_no_run(tmp_path):
+    events = run_all(Trainer(resume=tmp_path))
+    assert isinstance(events[-1], RunFailed) and "no checkpoint there" in events[-1].message
+    with pytest.raises(ConfigError, match="no checkpoint there"):
+        ResumeInfo.read(tmp_path)
+
+
+# --- 12: two writers ---------------------------------------------------------------------------
+
+
+def test_one_process_owns_a_run_folder_at_a_time(tmp_path):
+    first, second = RunMarker(tmp_path, 3), RunMarker(tmp_path, 3)
+    first.acquire()
+    first.start(0)
+    with pytest.raises(ConfigError) as caught:
+        second.acquire()
+    assert str(caught.value) == (f"{tmp_path} is being trained by process {os.getpid()} on "
+                                 f"{socket.gethostname()}; one process trains a run at a time")
+    first.end("stopped", "", 0)
+    second.acquire()  # free once the first let go
+    second.release()
+
+
+def test_resuming_a_run_another_process_is_training_names_that_process(tmp_path):
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dae-tui")), "train", "--dataset", "mnist", "--source", "bundled",
+         "--train-limit", "4000", "--batch-size", "16", "--epochs", "50", "--threads", "1",
+         "--runs-dir", str(runs)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(runs.glob("*/checkpoint.pt")):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        (run_dir,) = runs.iterdir()
+        before = (run_dir / "checkpoint.pt").stat().st_mtime_ns
+        events = run_all(Trainer(resume=run_dir, overrides={"epochs": 2}))
+        assert isinstance(events[-1], RunFailed) and events[-1].usage
+        assert f"is being trained by process {proc.pid} on {socket.gethostname()}" in events[-1].message
+        assert of(RunStarted, events) == []
+    finally:
+        proc.terminate()
+        assert proc.wait(60) == 143
+    assert ckpt.load_checkpoint(run_dir / "checkpoint.pt")["epoch"] >= 1
+    assert (run_dir / "checkpoint.pt").stat().st_mtime_ns >= before
+    assert read_run(str(run_dir)).status == "stopped"
+
+
+# --- 13: leftovers -----------------------------------------------------------------------------
+
+
+def test_temp_files_a_killed_writer_left_are_removed_when_the_run_is_opened(one_epoch):
+    leftovers = [one_epoch / ".checkpoint.pt.k2j3.tmp", one_epoch / "samples" / ".index.json.x9.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"\0" * 1000)
+    keep = one_epoch / "notes.tmp"  # not ours: no leading dot
+    keep.write_text("mine")
+    run_all(Trainer(resume=one_epoch, overrides={"epochs": 2}))
+    assert not any(p.exists() for p in leftovers) and keep.exists()
+
+
+# --- 7: a full disk ----------------------------------------------------------------------------
+
+
+def test_a_full_disk_while_saving_keeps_the_previous_checkpoint_and_says_so(tmp_path):
+    """A real write failure: the file-size limit (RLIMIT_FSIZE) drops under a checkpoint's size
+    after epoch 1, so saving epoch 2's fails as on a full disk (EFBIG). In a child process, so
+    the limit dies with it."""
+    script = textwrap.dedent(f"""
+        import resource, signal, sys
+        from dae_tui.config import TrainConfig
+        from dae_tui.engine.events import EpochEnd, RunFailed
+        from dae_tui.engine.trainer import Trainer
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        config = TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=3)
+        for event in Trainer(config, runs_dir={str(tmp_path)!r}).run():
+            if isinstance(event, EpochEnd) and event.epoch == 1:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
+            if isinstance(event, RunFailed):
+                print(event.message)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    (run_dir,) = tmp_path.iterdir()
+    assert out.stdout.strip() == f"disk full while saving the checkpoint in {run_dir}; the previous one is kept"
+    assert ckpt.load_checkpoint(run_dir / "checkpoint.pt")["epoch"] == 1
+    info = read_run(str(run_dir))
+    assert info.status == FAILED and info.epochs_done == 1 and "disk full" in info.message
+    assert not list(run_dir.glob(".*.tmp"))
+
+
+def test_a_folder_that_cannot_be_written_keeps_the_old_file_and_says_why(tmp_path):
+    target = tmp_path / "gone" / "checkpoint.pt"
+    with pytest.raises(OSError) as caught:
+        atomic_write(target, lambda f: f.write(b"x"), what="the checkpoint")
+    assert str(caught.value) == (f"cannot save the checkpoint in {target.parent} "
+                                 "(No such file or directory); nothing was saved")
+
+
+# --- no global state left behind ----------------------------------------------------------------
+
+
+def test_a_run_in_the_calling_thread_leaves_its_torch_thread_count_as_it_was(tiny_config, tmp_path):
+    before = torch.get_num_threads()
+    events = run_all(Trainer(replace(tiny_config, epochs=1, threads=1), runs_dir=tmp_path))
+    assert of(RunStarted, events)[0].threads == 1
+    assert torch.get_num_threads() == before
