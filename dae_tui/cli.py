@@ -5,7 +5,8 @@ The first two take the same flags, one per `TrainConfig` field (from `FIELD_SPEC
 judged by `config_from_strings`, the very code the dashboard's form uses.
 
 Exit codes (`invocation`): 0 done, 1 the run failed, 2 bad usage, config or runs folder (one line
-on stderr, nothing on stdout), 130 stopped by Ctrl-C (the last finished epoch's checkpoint is kept).
+on stderr, nothing on stdout), 128 + the signal's number when a signal stopped the run (130 Ctrl-C,
+143 SIGTERM, 129 SIGHUP, 141 a closed stdout); the last finished epoch's checkpoint is kept.
 
 Imports neither torch nor textual at module level: the dashboard must draw its first frame before
 torch loads.
@@ -106,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_invocation(argv: Sequence[str]) -> Invocation:
     """Parse argv; raises `UsageError` or `ConfigError` with a one-line message."""
     args = vars(build_parser().parse_args(list(argv)))
+    for flag in ("runs_dir", "resume"):
+        if flag in args and not args[flag].strip():
+            # An empty value (an unset shell variable) must not quietly mean "the default".
+            raise UsageError(f"--{flag.replace('_', '-')} needs a folder (got an empty string)")
     texts = {name: args[name] for name in FIELD_SPECS if name in args}
     config = config_from_strings(texts)
     given = {name: getattr(config, name) for name in texts}
@@ -124,20 +129,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dae-tui` console script."""
     argv = sys.argv[1:] if argv is None else argv
     try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C before a run has started (while torch loads, say): nothing to keep, no traceback.
+        print("dae-tui: interrupted", file=sys.stderr)
+        return EXIT_STOPPED
+
+
+def _main(argv: Sequence[str]) -> int:
+    named = [word for word in argv if word in ("train", "runs")]
+    command = f"dae-tui {named[0]}" if named else "dae-tui"
+    try:
         invocation = parse_invocation(argv)
     except (UsageError, ConfigError) as err:
-        named = [word for word in argv if word in ("train", "runs")]
-        command = f"dae-tui {named[0]}" if named else "dae-tui"
         print(f"{command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    if invocation.command == "train":
-        from .headless import run_headless
-
-        return run_headless(invocation)
     if invocation.command == "runs":
         from .listing import run_listing
 
         return run_listing(invocation)
+    if not invocation.resume:
+        # Judged before torch loads (seconds): a runs folder that cannot take a run is one line now.
+        from .engine.runfiles import check_runs_dir
+
+        problem = check_runs_dir(invocation.runs_dir)
+        if problem:
+            print(f"{command}: error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+    if invocation.command == "train":
+        from .headless import run_headless
+
+        return run_headless(invocation)
     from .app import run_app
 
     run_app(invocation)

@@ -14,7 +14,10 @@ from typing import Any
 
 from .config import TrainConfig
 
-__all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "EXIT_USAGE", "Invocation"]
+__all__ = [
+    "COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_SIGNAL_BASE", "EXIT_STOPPED", "EXIT_USAGE", "Invocation",
+    "signal_exit",
+]
 
 EXIT_OK = 0
 """Done: the run finished, or the listing was printed."""
@@ -27,6 +30,15 @@ EXIT_USAGE = 2
 
 EXIT_STOPPED = 130
 """Stopped by Ctrl-C; the last finished epoch's checkpoint is kept."""
+
+EXIT_SIGNAL_BASE = 128
+"""Stopped by a signal: 128 + its number, as shells report it (SIGHUP 129, SIGINT 130, SIGPIPE
+141 for a closed stdout, SIGTERM 143); the last finished epoch's checkpoint is kept."""
+
+
+def signal_exit(signum: int) -> int:
+    """The exit code of a run stopped by signal `signum`."""
+    return EXIT_SIGNAL_BASE + int(signum)
 
 COMMANDS: tuple[str, ...] = ("app", "train", "runs")
 """What an invocation can ask for: the dashboard, a headless run, or the list of runs."""
