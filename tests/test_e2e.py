@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shlex
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +75,104 @@ def test_quit_mid_run_asks_then_prints_how_to_resume(tmp_path, width, height):
     finally:
         session.close()
     assert (run_dir / "checkpoint.pt").is_file()
+
+
+def _app_pid(session: TmuxSession) -> int:
+    """The dashboard's pid: the child of the pane's shell."""
+    shell = session._tmux("display", "-p", "-t", "e2e", "#{pane_pid}").strip()
+    out = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True).stdout.split()
+    return int(out[0])
+
+
+def _terminal_modes(session: TmuxSession) -> str:
+    """'alternate-screen cursor-visible mouse-tracking' flags of the pane, e.g. '0 1 0' restored."""
+    return session._tmux("display", "-p", "-t", "e2e", "#{alternate_on} #{cursor_flag} #{mouse_any_flag}").strip()
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_stops_the_dashboard_run_and_restores_the_terminal(tmp_path, signum, code):
+    runs = tmp_path / "runs"
+    command = shlex.join([
+        str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
+        "--epochs", "50", "--batch-size", "16", "--train-limit", "4000", "--runs-dir", str(runs),
+    ])
+    session = TmuxSession(command, tmp_path, width=80, height=24, hold=True)
+    try:
+        session.wait_for("Start", "● idle")
+        session.press("s")
+        session.wait_for("Epoch 2/50", timeout=120)
+        assert _terminal_modes(session) == "1 0 1"  # the app's: alternate screen, no cursor, mouse
+        os.kill(_app_pid(session), signum)
+        assert session.wait_exit() == code
+        assert _terminal_modes(session) == "0 1 0"
+        text = "".join(session.wait_until(lambda s: "resumeitwith:" in "".join(s.split()), timeout=10).split())
+        assert "stoppedafterepoch" in text
+    finally:
+        session.close()
+    (run_dir,) = runs.iterdir()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "stopped" and status["message"] == f"stopped by {signal.Signals(signum).name}"
+    assert status["last_epoch"] >= 1 and not (run_dir / "run.lock").exists()
+
+
+def test_closing_the_terminal_stops_the_run_cleanly(tmp_path):
+    """What a dropped SSH session does: the terminal goes, its processes get SIGHUP."""
+    runs = tmp_path / "runs"
+    command = shlex.join([
+        str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
+        "--epochs", "50", "--batch-size", "16", "--train-limit", "4000", "--runs-dir", str(runs),
+    ])
+    session = TmuxSession(command, tmp_path, width=100, height=30)
+    session.wait_for("Start", "● idle")
+    session.press("s")
+    session.wait_for("Epoch 2/50", timeout=120)
+    pid = _app_pid(session)
+    session.close()  # the tmux server and its terminal go away
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    assert not _alive(pid)
+    (run_dir,) = runs.iterdir()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "stopped" and status["message"] == "stopped by SIGHUP"
+    assert (run_dir / "checkpoint.pt").is_file() and not (run_dir / "run.lock").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_quit_while_torch_loads_leaves_at_once_with_nothing_started(tmp_path):
+    runs = tmp_path / "runs"
+    command = shlex.join([str(Path(sys.executable).with_name("dae-tui")), "--runs-dir", str(runs)])
+    session = TmuxSession(command, tmp_path, width=80, height=24, hold=True)
+    try:
+        session.wait_for("Start", "● idle")  # the first frame: torch takes seconds more to load
+        session.press("s", "q")
+        assert session.wait_exit() == 0
+        assert _terminal_modes(session) == "0 1 0"
+    finally:
+        session.close()
+    assert not runs.exists() or not list(runs.iterdir())
+
+
+def test_a_crashed_dashboard_exits_non_zero(tmp_path):
+    """A bug in a key's handler: Textual prints the traceback, and the exit code must say so."""
+    script = (
+        "import sys; from dae_tui.app import run_app; from dae_tui.app.app import DaeApp; "
+        "from dae_tui.cli import parse_invocation; "
+        "DaeApp.action_help = lambda self: 1 / 0; "
+        f"run_app(parse_invocation(['--runs-dir', {str(tmp_path / 'runs')!r}]))"
+    )
+    session = TmuxSession(shlex.join([sys.executable, "-c", script]), tmp_path, width=80, height=24, hold=True)
+    try:
+        session.wait_for("Start", "● idle")
+        session.press("?")
+        assert session.wait_exit() == 1
+        assert "ZeroDivisionError" in session.wait_until(lambda s: "ZeroDivisionError" in s, timeout=10)
+    finally:
+        session.close()

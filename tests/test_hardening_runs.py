@@ -19,7 +19,7 @@ import torch
 from dae_tui.app.resume import ResumeInfo
 from dae_tui.config import ConfigError
 from dae_tui.engine import checkpoints as ckpt
-from dae_tui.engine.events import EpochEnd, Notice, RunFailed, RunFinished, RunStarted, RunStopped
+from dae_tui.engine.events import EpochEnd, Notice, RunFailed, RunFinished, RunStarted
 from dae_tui.engine.runfiles import RunMarker, atomic_write
 from dae_tui.engine.runinfo import FAILED, read_run
 from dae_tui.engine.trainer import Trainer

@@ -52,11 +52,22 @@ def run_app(invocation: Invocation) -> NoReturn:
         print(f"dae-tui: error: {err}", file=sys.stderr)
         sys.stderr.flush()
         os._exit(EXIT_USAGE)
-    result = app.run()
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Without a terminal Textual would wait for keys that never come.
+        print("dae-tui: error: the dashboard needs a terminal (stdin and stdout are not one); "
+              "to train without one, use: dae-tui train [flags]", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(EXIT_USAGE)
+    app.run()
     app.training_idle.wait(TRAINER_EXIT_WAIT_S)
     note = app.resume_note()
-    if note:
-        print(note, file=sys.stderr)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(int(result or 0))
+    try:
+        if note:
+            print(note, file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        pass  # the terminal is gone (SIGHUP): the run folder says the rest
+    # return_code: 0 on quit, 128 + N after a signal, 1 when the app crashed (Textual has
+    # printed the traceback by now), never a silent 0 after a crash.
+    os._exit(app.return_code or 0)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -47,10 +48,12 @@ from ..engine.events import (
 )
 from ..engine.runfiles import default_runs_dir
 from ..formatting import format_epoch, format_finished, format_started, plural
+from ..invocation import signal_exit
 from .messages import EngineEvent, EngineLoaded, wrap
 from .resume import ResumeInfo
 from .runs_actions import RunsActions
 from .screens import HelpScreen, QuitScreen
+from .signals import install_stop_signals
 from .widgets import ConfigForm, ImageBrowser, ImageStrip, LogView, LossChart, RunStatus
 from .widgets.image_strip import rows_of
 from .widgets.run_status import ACTIVE_STATES
@@ -137,6 +140,9 @@ class DaeApp(RunsActions, App[int]):
         self.training_idle = threading.Event()
         """Set while no training thread is running (cleared for the life of each run)."""
         self.training_idle.set()
+        self.stop_signal: int | None = None
+        """The SIGTERM or SIGHUP that ended the app, if one did."""
+        self._remove_signal_handlers: Callable[[], None] = lambda: None
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -158,6 +164,7 @@ class DaeApp(RunsActions, App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._remove_signal_handlers = install_stop_signals(self._stop_by_signal)
         self.log_line("dae-tui ready: loading the engine (torch) in the background")
         if self.resume:
             self._enter_resume(self.resume)
@@ -167,9 +174,15 @@ class DaeApp(RunsActions, App[int]):
 
     # --- background work ------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
     def load_engine(self) -> None:
-        """Import torch and the engine off the UI thread, so the first frame is instant."""
+        """Import torch and the engine off the UI thread, so the first frame is instant.
+
+        A plain daemon thread, not a Textual worker: thread workers run in asyncio's default
+        executor, which the app's exit waits for, so quitting while torch loads took 2-3 s.
+        """
+        threading.Thread(target=self._load_engine, name="dae-tui-load-engine", daemon=True).start()
+
+    def _load_engine(self) -> None:
         try:
             from ..engine import steps, trainer  # noqa: F401 - the import is the work
 
@@ -363,6 +376,20 @@ class DaeApp(RunsActions, App[int]):
                 self._quit_run()
 
         self.push_screen(QuitScreen(question), answered)
+
+    def on_unmount(self) -> None:
+        self._remove_signal_handlers()
+
+    def _stop_by_signal(self, signum: int) -> None:
+        """SIGTERM or SIGHUP: like a confirmed quit, without asking (see `signals`)."""
+        name = signal.Signals(signum).name
+        if self.stop_signal is not None:
+            os._exit(signal_exit(self.stop_signal))  # a second signal: leave now
+        self.stop_signal = signum
+        self.start_when_loaded = False
+        if self.trainer is not None and self.state in ACTIVE_STATES:
+            self.trainer.request_stop(f"stopped by {name}")
+        self.exit(return_code=signal_exit(signum))
 
     def _quit_run(self) -> None:
         assert self.trainer is not None
@@ -588,7 +615,7 @@ class DaeApp(RunsActions, App[int]):
         elif isinstance(event, RunFailed):
             self.state = "failed"
             text = flags_to_labels(event.message)
-            status.message = "failed: see the Log tab (l)"
+            status.message = f"failed: {text}"
             self.log_line(f"failed: {text}", "red")
             self.notify(text, title="Run failed", severity="error", timeout=10)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import ConfigError, TrainConfig, load_run_config
-from ..engine.runfiles import CHECKPOINT_NAME
+from ..engine.runfiles import CHECKPOINT_NAME, CONFIG_NAME
 from ..formatting import plural
 
 __all__ = ["ResumeInfo"]
@@ -35,7 +35,10 @@ class ResumeInfo:
         there is no checkpoint or config there."""
         given = Path(path).expanduser()
         folder = given if given.is_dir() else given.parent
-        if not (folder / CHECKPOINT_NAME).is_file() or (given.is_file() and given.name != CHECKPOINT_NAME):
+        # A run folder killed before its first checkpoint (config.json only) starts over, as the
+        # engine does with it; anything else without a checkpoint holds no run.
+        has_run = (folder / CHECKPOINT_NAME).is_file() or (given.is_dir() and (folder / CONFIG_NAME).is_file())
+        if not has_run or (given.is_file() and given.name != CHECKPOINT_NAME):
             raise ConfigError(
                 f"--resume {path}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})"
             )

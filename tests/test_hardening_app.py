@@ -1,0 +1,58 @@
+"""The dashboard facing a run that goes wrong (issue 10): NaN says so on the status line, a run
+folder killed before its first checkpoint resumes from epoch 1. Pilot, real run folders."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+from pilot import screen_text, wait_until
+
+from dae_tui.app import DaeApp
+from dae_tui.config import TrainConfig
+from dae_tui.engine import checkpoints as ckpt
+from dae_tui.engine.events import RunStarted
+from dae_tui.engine.runinfo import read_run
+from dae_tui.engine.trainer import Trainer
+
+
+def tiny(**changes) -> TrainConfig:
+    base = dict(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=1, threads=1)
+    return TrainConfig(**{**base, **changes})
+
+
+async def test_a_loss_that_goes_nan_fails_the_run_and_says_where_on_the_status_line(tmp_path):
+    runs = tmp_path / "runs"
+    done = list(Trainer(tiny(), runs_dir=runs).run())
+    run_dir = runs / done[-1].run_dir
+    path = run_dir / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    next(iter(state["optimizer"]["state"].values()))["exp_avg_sq"].fill_(-1.0)  # Adam's sqrt goes NaN
+    state.pop("format")
+    ckpt.save_checkpoint(path, state)
+    app = DaeApp(tiny(epochs=3), runs_dir=runs, resume=run_dir)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "failed")
+        await wait_until(pilot, lambda: "loss became NaN at epoch 2 batch 2" in screen_text(app), timeout=10)
+        assert "failed: loss became NaN at epoch 2 batch 2; try a lower learning rate" in screen_text(app)
+    assert read_run(str(run_dir)).status == "failed" and read_run(str(run_dir)).epochs_done == 1
+
+
+async def test_a_run_killed_before_its_first_checkpoint_resumes_from_epoch_1(tmp_path):
+    runs = tmp_path / "runs"
+    trainer = Trainer(tiny(epochs=2, lr=2e-3), runs_dir=runs)
+    for event in trainer.run():
+        if isinstance(event, RunStarted):
+            trainer.request_stop()
+    run_dir = trainer.run_dir
+    (run_dir / "status.json").unlink()  # as kill -9 leaves it
+    app = DaeApp(replace(tiny(), epochs=2), runs_dir=runs, resume=run_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert f"resuming {run_dir.name} at epoch 1/2" in screen_text(app)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "finished")
+    assert [p.name for p in runs.iterdir()] == [run_dir.name]
+    info = read_run(str(run_dir))
+    assert info.status == "finished" and info.epochs_done == 2 and info.config.lr == 2e-3
