@@ -5,7 +5,9 @@
 1. Launch to first frame: from starting the command in tmux to the footer and idle state being on
    screen, against a minimal Textual app measured the same way (the reference).
 2. Quit mid-epoch: training Fashion-MNIST (Debian's full copy when installed, else the bundled
-   sample), press q in the middle of an epoch and time until the process has exited.
+   sample), press q in the middle of an epoch, then y, and time from y until the process exited.
+3. Quit while torch loads: s then q at the first frame, timed until the process exited; printed
+   as a ratio to quitting mid-epoch.
 
 Prints medians, min/max and the ratio to the reference. tmux polling adds up to ~10 ms to each figure.
 """
@@ -59,6 +61,24 @@ def quit_mid_epoch() -> float:
             session.press("s")
             session.wait_for("● training", "img/s", timeout=120)
             time.sleep(1.0)
+            session.press("q")
+            session.wait_for("y / q: quit")  # quitting a run asks first; timed from the answer
+            pressed = time.perf_counter()
+            session.press("y")
+            session.wait_exit(interval=0.005)
+            return time.perf_counter() - pressed
+        finally:
+            session.close()
+
+
+def quit_while_loading() -> float:
+    """s then q at the first frame, while torch is still being imported: nothing to ask about."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = shlex.join([DAE_TUI, "--runs-dir", str(Path(tmp) / "runs")])
+        session = TmuxSession(command, Path(tmp), width=100, height=30)
+        try:
+            session.wait_for("● idle", "Quit", interval=0.005)
+            session.press("s")
             pressed = time.perf_counter()
             session.press("q")
             session.wait_exit(interval=0.005)
@@ -92,10 +112,13 @@ def main() -> None:
     args = parser.parse_args()
     ref, app = first_frames(args.runs)
     quits = [quit_mid_epoch() for _ in range(max(1, args.runs // 2))]
+    loading = [quit_while_loading() for _ in range(args.runs)]
     print(describe("minimal Textual app, first frame", ref))
     print(describe("dae-tui, first frame", app))
     print(f"{'first-frame ratio dae-tui / minimal':<34} {statistics.median(app) / statistics.median(ref):.2f}x")
-    print(describe("dae-tui, q mid-epoch to exit", quits))
+    print(describe("dae-tui, quit mid-epoch to exit", quits))
+    print(describe("dae-tui, quit while torch loads", loading))
+    print(f"{'ratio while loading / mid-epoch':<34} {statistics.median(loading) / statistics.median(quits):.2f}x")
 
 
 if __name__ == "__main__":

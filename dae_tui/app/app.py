@@ -616,6 +616,9 @@ class DaeApp(RunsActions, App[int]):
             self.state = "failed"
             text = flags_to_labels(event.message)
             status.message = f"failed: {text}"
+            if self.trainer is not None:  # the last finished epoch, as after a stop
+                status.epoch = self.last_epoch_done
+                status.set_batch(0, 0)
             self.log_line(f"failed: {text}", "red")
             self.notify(text, title="Run failed", severity="error", timeout=10)
 
