@@ -47,7 +47,8 @@ async def test_invalid_field_shows_its_message_and_start_does_nothing(field, tex
     async with app.run_test(size=SIZE) as pilot:
         form = app.query_one(ConfigForm)
         app.query_one(f"#field-{field}", Input).value = text
-        await pilot.pause()
+        # The message line is mounted after a refresh: wait for it, not for one pause.
+        await wait_until(pilot, lambda: bool(app.query(f"#error-{field}.-shown")), timeout=10)
         error = app.query_one(f"#error-{field}", Static)
         assert error.has_class("-shown") and str(error.render()) == message
         assert app.query_one(f"#row-{field}").has_class("-invalid")

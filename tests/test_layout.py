@@ -402,8 +402,9 @@ async def test_command_palette_offers_the_apps_actions_and_screenshots_land_in_t
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Start a run", "Log scale", "Picture size", "Images tab", "Keys", "Screenshot"):
+        for title in ("Start a run", "Log scale", "Picture size", "Images tab", "Keys"):
             assert title in titles
+        assert "Screenshot" in titles or "Save screenshot" in titles  # Textual's, renamed in 6.4
         assert titles.count("Keys") == 1
         path = app.deliver_screenshot()
         await pilot.pause()

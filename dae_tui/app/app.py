@@ -140,6 +140,8 @@ class DaeApp(RunsActions, App[int]):
         self.training_idle = threading.Event()
         """Set while no training thread is running (cleared for the life of each run)."""
         self.training_idle.set()
+        self.quit_during_run = False
+        """True once the user quit (or a signal ended the app) while a run was going."""
         self.stop_signal: int | None = None
         """The SIGTERM or SIGHUP that ended the app, if one did."""
         self._remove_signal_handlers: Callable[[], None] = lambda: None
@@ -388,18 +390,22 @@ class DaeApp(RunsActions, App[int]):
         self.stop_signal = signum
         self.start_when_loaded = False
         if self.trainer is not None and self.state in ACTIVE_STATES:
+            self.quit_during_run = True
             self.trainer.request_stop(f"stopped by {name}")
         self.exit(return_code=signal_exit(signum))
 
     def _quit_run(self) -> None:
         assert self.trainer is not None
+        self.quit_during_run = self.state in ACTIVE_STATES
         self.trainer.request_stop()
         self.exit(0)
 
     def resume_note(self) -> str | None:
         """After a run was quit mid-way: where it is, its last finished epoch and the command
         that continues it (None when no run was cut short)."""
-        if self.trainer is None or self.state not in ACTIVE_STATES:
+        # Judged by what the user did (quit or a signal during a run), not by `state` afterwards:
+        # the run's own RunStopped may be handled before the app has finished leaving.
+        if self.trainer is None or not self.quit_during_run:
             return None
         run_dir = self.run_dir or (str(self.trainer.run_dir) if self.trainer.run_dir else None)
         epochs = self.run_epochs or "?"
