@@ -20,7 +20,15 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from . import __version__
-from .config import FIELD_SPECS, SOURCES, ConfigError, TrainConfig, config_from_strings
+from .config import (
+    FIELD_SPECS,
+    NOISE_KINDS,
+    SOURCES,
+    ConfigError,
+    TrainConfig,
+    config_from_strings,
+    format_number,
+)
 from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation
 
 # The exit codes and Invocation live in the leaf `invocation` module; named here too, as before.
@@ -45,7 +53,11 @@ def _help(name: str) -> str:
     spec = FIELD_SPECS[name]
     default = getattr(TrainConfig(), name)
     shown = "none" if default is None else str(default).lower() if isinstance(default, bool) else default
-    return f"{spec.label}: {spec.allowed()} (default {shown})"
+    if name == "noise_factor":
+        kinds = "; ".join(f"{kind}: {facts.factor}, {facts.allowed()}, default {format_number(facts.default)}"
+                          for kind, facts in NOISE_KINDS.items())
+        return f"{spec.label}, by noise kind ({kinds})".replace("%", "%%")
+    return f"{spec.label}: {spec.allowed()} (default {shown})".replace("%", "%%")
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:

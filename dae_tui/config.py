@@ -22,11 +22,14 @@ __all__ = [
     "DEVICES",
     "FIELD_SPECS",
     "MODELS",
+    "MODEL_PARAMETERS",
     "NOISE_KINDS",
     "SOURCES",
     "ConfigError",
     "FieldError",
     "FieldSpec",
+    "LOSSES",
+    "NoiseKind",
     "RESUME_OVERRIDABLE",
     "TrainConfig",
     "RUN_CONFIG_NAME",
@@ -43,6 +46,7 @@ __all__ = [
 DATASETS: dict[str, str] = {
     "mnist": "MNIST handwritten digits",
     "fashion-mnist": "Fashion-MNIST clothing",
+    "kmnist": "Kuzushiji-MNIST cursive Japanese (hiragana)",
 }
 """Dataset names and what they are. `dae_tui.engine.data` implements each one."""
 
@@ -52,6 +56,8 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
         "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
     ),
+    # torchvision's KMNIST.classes: the romanised hiragana (one cell wide in every terminal).
+    "kmnist": ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
 }
 """Each dataset's class names, indexed by label."""
 
@@ -63,15 +69,65 @@ SOURCES: dict[str, str] = {
 }
 """Where the images come from. `auto` tries the others in this order."""
 
-NOISE_KINDS: dict[str, str] = {
-    "gaussian": "image + randn * factor",
+@dataclass(frozen=True)
+class NoiseKind:
+    """What one noise kind does and what its factor may be."""
+
+    description: str
+    """What the noise does to an image."""
+    factor: str
+    """What the noise factor means for this kind."""
+    short: str
+    """The factor's meaning in at most 22 characters (the form's hint line)."""
+    default: float
+    """The factor a new run starts from."""
+    low: float
+    high: float
+    low_open: bool = False
+    """True when `low` itself is not allowed."""
+
+    def allowed(self) -> str:
+        return f"{'above' if self.low_open else 'from'} {format_number(self.low)} to {format_number(self.high)}"
+
+    def accepts(self, factor: float) -> bool:
+        too_low = factor <= self.low if self.low_open else factor < self.low
+        return not too_low and factor <= self.high
+
+
+NOISE_KINDS: dict[str, NoiseKind] = {
+    "gaussian": NoiseKind(
+        "image + randn * factor (the reference)", "standard deviation of the added noise",
+        "std of added noise", 0.5, 0.0, 5.0),
+    "salt-pepper": NoiseKind(
+        "pixels set to black or white at random", "fraction of pixels set to 0 or 1, half each",
+        "share of pixels to 0/1", 0.2, 0.0, 1.0),
+    "speckle": NoiseKind(
+        "multiplicative: image + image * randn * factor", "standard deviation relative to each pixel",
+        "std relative to pixel", 0.5, 0.0, 5.0),
+    "poisson": NoiseKind(
+        "shot noise: photon counts at 1/factor^2 photons for white",
+        "noise's std on a white pixel, 1/sqrt(photons); larger is noisier",
+        "1/√(photons at white)", 0.5, 0.0, 2.0, low_open=True),
+    "mask": NoiseKind(
+        "2x2 blocks dropped to black at random (inpainting)", "fraction of 2x2 pixel blocks dropped to 0",
+        "share of 2x2 blocks→0", 0.25, 0.0, 0.9),
 }
 """Noise kinds. `dae_tui.engine.noise` implements each one."""
 
 MODELS: dict[str, str] = {
-    "seed": "reference conv autoencoder 1-16-32-64, 210,369 parameters",
+    "seed": "reference conv autoencoder 1-16-32-64 down to a 64-number latent",
 }
-"""Model names. `dae_tui.engine.models` implements each one."""
+"""Model names and what they are. `dae_tui.engine.models` implements each one."""
+
+MODEL_PARAMETERS: dict[str, int] = {"seed": 210_369}
+"""Each model's trainable parameters, for the form and the README without torch (a test checks
+them against the built models)."""
+
+LOSSES: dict[str, str] = {
+    "mse": "mean squared error (the reference)",
+    "l1": "mean absolute error: sharper edges, less blur",
+}
+"""Training losses. The chart and metrics report MSE whatever the loss."""
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 """Device names; `cuda:N` picks one GPU. `auto` takes cuda, then mps, then cpu."""
@@ -94,13 +150,17 @@ class TrainConfig:
     """Noise kind added to the clean images: a key of `NOISE_KINDS`."""
 
     noise_factor: float = 0.5
-    """Noise strength: the standard deviation for gaussian noise (the reference uses 0.5)."""
+    """Noise strength; its meaning and range depend on the kind (`NOISE_KINDS`). The reference:
+    gaussian 0.5."""
 
     clamp: bool = False
     """Clamp noisy images to [0, 1]. Off by default, as in the reference."""
 
     model: str = "seed"
     """Model architecture: a key of `MODELS`."""
+
+    loss: str = "mse"
+    """Training loss: a key of `LOSSES`."""
 
     batch_size: int = 64
     """Images per training step."""
@@ -127,12 +187,26 @@ class TrainConfig:
     """CPU threads torch may use in the training thread; 0: torch's default (all cores)."""
 
     def validate(self) -> list[FieldError]:
-        """Every problem with this config, one `FieldError` per bad field; empty when it is good."""
+        """Every problem with this config, one `FieldError` per bad field; empty when it is good.
+
+        Fields are judged alone, then together: the noise factor's range depends on the kind.
+        """
         errors = []
         for spec in FIELD_SPECS.values():
             message = spec.check(getattr(self, spec.name))
             if message:
                 errors.append(FieldError(spec.name, message))
+        factor = self.noise_factor
+        is_number = isinstance(factor, (int, float)) and not isinstance(factor, bool)
+        finite = is_number and (isinstance(factor, int) or math.isfinite(factor))  # no float() of a huge int
+        if finite and not any(e.field == "noise" for e in errors):
+            # The kind's own range, said with its meaning, replaces the widest one.
+            kind = NOISE_KINDS[self.noise]
+            errors = [e for e in errors if e.field != "noise_factor"]
+            if not kind.accepts(factor):
+                errors.append(FieldError("noise_factor", (
+                    f"must be {kind.allowed()} for {self.noise} noise, the {kind.factor} "
+                    f"(got {_describe(self.noise_factor)})")))
         return errors
 
     def to_dict(self) -> dict[str, Any]:
@@ -319,6 +393,8 @@ class FieldSpec:
             return "true or false"
         if self.kind == "path":
             return "an existing folder, or empty for none"
+        if self.name == "noise_factor":
+            return "a number in the noise kind's range"  # judged with the kind in `validate`
         whole = self.kind in ("int", "optional-int")
         noun = "a whole number" if whole else "a number"
         low = "above" if self.low_open else "from"
@@ -409,6 +485,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
         FieldSpec("noise_factor", "Noise factor", "float", low=0.0, high=5.0),
         FieldSpec("clamp", "Clamp to 0-1", "bool"),
         FieldSpec("model", "Model", "choice", tuple(MODELS)),
+        FieldSpec("loss", "Loss", "choice", tuple(LOSSES)),
         FieldSpec("batch_size", "Batch size", "int", low=1, high=8192),
         FieldSpec("lr", "Learning rate", "float", low=0.0, high=1.0, low_open=True),
         FieldSpec("weight_decay", "Weight decay", "float", low=0.0, high=1.0),

@@ -45,7 +45,8 @@ def format_epoch(event: EpochEnd) -> str:
     return (
         f"epoch {event.epoch}/{event.epochs}  train MSE {event.train_mse:.5f}  "
         f"test MSE {event.test_mse:.5f}  test PSNR {event.test_psnr:.2f} dB "
-        f"(noisy {event.noisy_psnr:.2f} dB)  {event.seconds:.1f} s  {event.images_per_s:,.0f} img/s"
+        f"(noisy {event.noisy_psnr:.2f} dB)  SSIM {event.test_ssim:.3f} (noisy {event.noisy_ssim:.3f})  "
+        f"{event.seconds:.1f} s  {event.images_per_s:,.0f} img/s"
     )
 
 

@@ -28,7 +28,8 @@ from .invocation import EXIT_OK, EXIT_USAGE, Invocation
 __all__ = ["CSV_COLUMNS", "run_listing", "write_csv", "write_table"]
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "run", "epoch", "train_mse", "test_mse", "test_psnr", "noisy_psnr", "seconds", *FIELD_SPECS,
+    "run", "epoch", "train_mse", "test_mse", "test_psnr", "noisy_psnr", "seconds", "test_ssim", "noisy_ssim",
+    *FIELD_SPECS,
 )
 """The header of `--csv`: the run, one epoch's figures, then every config field."""
 
@@ -55,7 +56,7 @@ def write_csv(runs: list[RunInfo], out: TextIO) -> None:
         config = info.config.to_dict() if info.config else {}
         settings = ["" if config.get(name) is None else config[name] for name in FIELD_SPECS]
         for record in info.records:
-            figures = [record.get(name) for name in CSV_COLUMNS[1:7]]
+            figures = [record.get(name) for name in CSV_COLUMNS[1:9]]  # SSIM: empty for older runs
             writer.writerow([info.name, *("" if v is None else v for v in figures), *settings])
 
 

@@ -30,8 +30,9 @@ def tiny(**changes) -> TrainConfig:
 @pytest.mark.parametrize(
     "field, text, message",
     [
-        ("noise_factor", "lots", "must be a number from 0 to 5 (got 'lots')"),
-        ("noise_factor", "7", "must be a number from 0 to 5 (got 7)"),
+        ("noise_factor", "lots", "must be a number in the noise kind's range (got 'lots')"),
+        ("noise_factor", "7",
+         "must be from 0 to 5 for gaussian noise, the standard deviation of the added noise (got 7)"),
         ("batch_size", "0", "must be a whole number from 1 to 8192 (got 0)"),
         ("lr", "0", "must be a number above 0 to 1 (got 0)"),
         ("weight_decay", "-1", "must be a number from 0 to 1 (got -1)"),

@@ -146,4 +146,4 @@ def test_real_command_usage_error_has_no_traceback(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip() == (
-        "dae-tui train: error: --noise-factor must be a number from 0 to 5 (got nan)")
+        "dae-tui train: error: --noise-factor must be a number in the noise kind's range (got nan)")

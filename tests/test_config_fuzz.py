@@ -89,7 +89,7 @@ def test_huge_numbers_in_float_fields_are_refused_without_overflow():
     (5, "holds the number 5"),
     (None, "holds null"),
     (True, "holds the value true"),
-    ({"dataset": 5}, "--dataset must be one of mnist, fashion-mnist (got 5)"),
+    ({"dataset": 5}, "--dataset must be one of mnist, fashion-mnist, kmnist (got 5)"),
     ({"batch_size": "64"}, "--batch-size must be a whole number from 1 to 8192 (got '64')"),
     ({"batch_size": 64.0}, "--batch-size must be a whole number"),
     ({"clamp": 1}, "--clamp must be true or false (got 1)"),

@@ -147,7 +147,7 @@ def test_the_dashboard_without_a_terminal_says_so_and_exits_2(tmp_path):
 
 @pytest.mark.parametrize("doc, says", [
     ([], "holds a JSON list, expected an object of config fields"),
-    ({"dataset": 5}, "--dataset must be one of mnist, fashion-mnist (got 5)"),
+    ({"dataset": 5}, "--dataset must be one of mnist, fashion-mnist, kmnist (got 5)"),
 ])
 @pytest.mark.parametrize("command", [[], ["train"]])
 def test_a_hostile_config_json_is_one_line_for_resume(tmp_path, doc, says, command):

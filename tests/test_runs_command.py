@@ -66,7 +66,7 @@ def test_csv_has_every_epoch_of_every_run_with_its_config(capsys, tmp_path):
     assert code == 0 and err == ""
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["run", "epoch", "train_mse", "test_mse", "test_psnr", "noisy_psnr", "seconds",
-                       *FIELD_SPECS]
+                       "test_ssim", "noisy_ssim", *FIELD_SPECS]
     body = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     assert [(r["run"][:8], r["epoch"]) for r in body] == [
         ("20240102", "1"), ("20240101", "1"), ("20240101", "2"), ("20240101", "3")]

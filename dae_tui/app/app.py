@@ -358,7 +358,7 @@ class DaeApp(RunsActions, App[int]):
         config = self.query_one(ConfigForm).config
         self.query_one("#chart", LossChart).reset(planned_epochs=config.epochs if config else 0)
         status = self.query_one(RunStatus)
-        status.message, status.best, status.epochs = "", None, 0
+        status.message, status.best, status.ssim, status.epochs = "", None, None, 0
         status.where = "New run: set up the form and press s."
         self.log_line(f"no longer resuming {name}: Start trains a new run")
 
@@ -590,6 +590,7 @@ class DaeApp(RunsActions, App[int]):
             chart.add_epoch(event.epoch, event.train_mse, event.test_mse)
             status.epoch = event.epoch
             status.best = chart.best
+            status.ssim = event.test_ssim
             status.set_batch(1, 1)
             self.log_line(format_epoch(event))
             self.log_line(f"checkpoint saved: {event.checkpoint}")
@@ -653,6 +654,6 @@ class DaeApp(RunsActions, App[int]):
         # A resumed run's chart starts where it left off.
         chart = self.query_one("#chart", LossChart)
         chart.reset(f"{event.config.model} on {event.config.dataset}", event.earlier, event.config.epochs)
-        status.best = chart.best
+        status.best, status.ssim = chart.best, None
         self.query_one(ImageBrowser).reset(event.config.dataset, event.config.epochs)
         self.log_line(format_started(event))

@@ -74,7 +74,10 @@ _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-_TORCHVISION_FOLDER = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+_TORCHVISION_FOLDER = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
+
+KMNIST_HOME = "https://github.com/rois-codh/kmnist"
+"""Where Kuzushiji-MNIST comes from (its licence, CC BY-SA 4.0, keeps it out of the package)."""
 
 
 class DataError(RuntimeError):
@@ -294,7 +297,8 @@ def _download(config: TrainConfig, root: Path) -> LoadedData:
     """torchvision's own download (or its cached copy) under `root`."""
     from torchvision import datasets
 
-    cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[config.dataset]
+    cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST, "kmnist": datasets.KMNIST}[
+        config.dataset]
     mirrors = list(cls.mirrors)
     raw = Path(root) / cls.__name__ / "raw"
     # The same test torchvision makes before it downloads: a cached copy needs no network.
@@ -352,7 +356,16 @@ def bundled_dir(dataset: str) -> Path:
     return Path(__file__).resolve().parent.parent / "data" / dataset
 
 
+BUNDLED = ("mnist", "fashion-mnist")
+"""Datasets whose test set ships inside the package."""
+
+
 def _load_bundled(config: TrainConfig) -> LoadedData:
+    if config.dataset not in BUNDLED:
+        raise ConfigError(
+            f"{config.dataset} is not bundled (its licence keeps it out of the package): give --data-dir "
+            f"DIR with its four IDX files (from {KMNIST_HOME}) or use --source download"
+        )
     folder = bundled_dir(config.dataset)
     stems = _FILES["test"]
     paths = [_find(folder, stem) for stem in stems]
@@ -396,4 +409,10 @@ def load_data(config: TrainConfig, cache_dir: Path | None = None) -> LoadedData:
             notes.append(f"{name}: {err}")
             continue
         return LoadedData(data.train, data.test, data.source, data.detail, tuple(notes))
+    if config.dataset not in BUNDLED:
+        tried = " | ".join(note for note in notes if not note.startswith("bundled:"))
+        raise DataError(
+            f"no {config.dataset} data here: put its four IDX files (from {KMNIST_HOME}) in a folder and "
+            f"give --data-dir DIR, or let the download through ({tried})"
+        )
     raise DataError("no source worked: " + " | ".join(notes))

@@ -101,6 +101,10 @@ class EpochEnd:
     """PSNR (dB) of the denoised test set: 10 log10(1 / test_mse)."""
     noisy_psnr: float
     """PSNR (dB) of the clamped noisy test inputs: the bar the model must beat."""
+    test_ssim: float
+    """Mean SSIM of the denoised test images against the clean ones (1 is identical)."""
+    noisy_ssim: float
+    """Mean SSIM of the clamped noisy test inputs."""
     seconds: float
     """Wall seconds of the epoch, training and evaluation, paused time excluded."""
     images_per_s: float
@@ -144,6 +148,10 @@ class Samples:
     """Per-image PSNR (dB) of the noisy input."""
     denoised_psnr: tuple[float, ...]
     """Per-image PSNR (dB) of the model's output."""
+    noisy_ssim: tuple[float, ...] = ()
+    """Per-image SSIM of the noisy input (empty for runs saved before SSIM was measured)."""
+    denoised_ssim: tuple[float, ...] = ()
+    """Per-image SSIM of the model's output (empty likewise)."""
 
 
 @dataclass(frozen=True)

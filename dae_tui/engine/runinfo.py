@@ -78,6 +78,8 @@ class RunInfo:
     """The (first) epoch that reached `best_test_psnr`."""
     last_test_psnr: float | None
     """The test PSNR of the last finished epoch."""
+    last_test_ssim: float | None
+    """The test SSIM of the last finished epoch (None for runs from before SSIM was measured)."""
     seconds_per_epoch: float | None
     """Mean wall seconds per epoch (training and evaluation)."""
     started: datetime
@@ -138,7 +140,8 @@ class RunInfo:
             "dataset": self.dataset, "source": self.source, "model": self.model, "noise": self.noise,
             "noise_factor": self.noise_factor, "epochs_done": self.epochs_done, "epochs": self.epochs,
             "best_test_psnr": self.best_test_psnr, "best_epoch": self.best_epoch,
-            "last_test_psnr": self.last_test_psnr, "seconds_per_epoch": self.seconds_per_epoch,
+            "last_test_psnr": self.last_test_psnr, "last_test_ssim": self.last_test_ssim,
+            "seconds_per_epoch": self.seconds_per_epoch,
             "started": self.started.isoformat(), "ended": self.ended.isoformat() if self.ended else None,
             "config": self.config.to_dict() if self.config else None, "warnings": list(self.warnings),
         }
@@ -315,6 +318,7 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
                default=None)
     seconds = [r["seconds"] for r in records if _is_number(r.get("seconds"))]
     last_psnr = records[-1].get("test_psnr") if records else None
+    last_ssim = records[-1].get("test_ssim") if records else None
     mtimes = [signature[0][1]] + [k[1] for k in signature[1:] if k is not None and k[1] >= 0]
     mtime = max(mtimes) / 1e9
 
@@ -325,6 +329,7 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
         epochs=epochs, records=tuple(records), best_test_psnr=best[0] if best else None,
         best_epoch=-best[1] if best else None,
         last_test_psnr=last_psnr if _is_number(last_psnr) else None,
+        last_test_ssim=last_ssim if _is_number(last_ssim) else None,
         seconds_per_epoch=sum(seconds) / len(seconds) if seconds else None,
         started=_started(status_doc, lock, name, mtime), mtime=mtime, message=message,
         ended=ended, warnings=tuple(warnings),

@@ -1,12 +1,14 @@
 """The 8 fixed test pictures of every epoch, kept in the run folder so any past run can be shown.
 
     samples/index.json          {"format": 1, "width", "height", "indices", "labels",
-                                 "noisy_psnr": [8 floats], "epochs": {"0": [8 floats], ...}}
+                                 "noisy_psnr": [8 floats], "epochs": {"0": [8 floats], ...},
+                                 "noisy_ssim": [8 floats], "ssim_epochs": {"0": [8 floats], ...}}
     samples/clean.u8            the clean pictures, 8 x height x width bytes, row-major
     samples/noisy.u8            the noisy inputs (clamped to [0, 1]), the same shape
     samples/denoised-0003.u8    the model's output after epoch 3 (0000: before training)
 
-The index maps each saved epoch to its per-image denoised PSNRs and is rewritten (atomically, like
+The index maps each saved epoch to its per-image denoised PSNRs (and SSIMs, absent from runs saved
+before SSIM was measured) and is rewritten (atomically, like
 every file here) after that epoch's pictures are on disk, so it never names a missing file. About
 6 KB an epoch.
 
@@ -61,6 +63,7 @@ class SampleRecorder:
         data = _pack(samples.denoised)
         atomic_write(self.folder / _denoised_name(samples.epoch), lambda f: f.write(data))
         self._index["epochs"][str(samples.epoch)] = list(samples.denoised_psnr)
+        self._index["ssim_epochs"][str(samples.epoch)] = list(samples.denoised_ssim)
         atomic_write_json(self.folder / INDEX_NAME, self._index)
 
     def _open(self, samples: Samples) -> dict[str, Any]:
@@ -70,6 +73,7 @@ class SampleRecorder:
             "format": SAMPLES_FORMAT, "width": width, "height": height,
             "indices": list(samples.indices), "labels": list(samples.labels),
             "noisy_psnr": list(samples.noisy_psnr), "epochs": {},
+            "noisy_ssim": list(samples.noisy_ssim), "ssim_epochs": {},
         }
         clean, noisy = _pack(samples.clean), _pack(samples.noisy)
         try:
@@ -81,6 +85,8 @@ class SampleRecorder:
         if (same_pictures and isinstance(earlier, dict) and isinstance(earlier.get("epochs"), dict)
                 and all(earlier.get(k) == index[k] for k in ("format", "width", "height", "indices", "labels"))):
             index["epochs"] = earlier["epochs"]
+            ssim = earlier.get("ssim_epochs")
+            index["ssim_epochs"] = ssim if isinstance(ssim, dict) else {}
         atomic_write(self.folder / "clean.u8", lambda f: f.write(clean))
         atomic_write(self.folder / "noisy.u8", lambda f: f.write(noisy))
         return index
@@ -101,6 +107,9 @@ def load_samples(run_dir: str | os.PathLike[str]) -> dict[int, Samples]:
         labels = tuple(int(i) for i in index["labels"])
         noisy_psnr = tuple(float(x) for x in index["noisy_psnr"])
         epochs = {int(e): tuple(float(x) for x in v) for e, v in index["epochs"].items()}
+        # SSIM came later: a run saved before it has none (empty tuples).
+        noisy_ssim = tuple(float(x) for x in index.get("noisy_ssim", ()))
+        ssim_epochs = {int(e): tuple(float(x) for x in v) for e, v in index.get("ssim_epochs", {}).items()}
         count = len(indices)
         size = count * width * height
         clean_bytes = (folder / "clean.u8").read_bytes()
@@ -122,6 +131,7 @@ def load_samples(run_dir: str | os.PathLike[str]) -> dict[int, Samples]:
         found[epoch] = Samples(
             epoch=epoch, indices=indices, labels=labels, clean=clean, noisy=noisy,
             denoised=_unpack(data, count, width, height), noisy_psnr=noisy_psnr,
-            denoised_psnr=epochs[epoch],
+            denoised_psnr=epochs[epoch], noisy_ssim=noisy_ssim if len(noisy_ssim) == count else (),
+            denoised_ssim=ssim_epochs.get(epoch, ()) if len(ssim_epochs.get(epoch, ())) == count else (),
         )
     return found

@@ -2,7 +2,7 @@
 
     optimizer = make_optimizer(model, config, device)
     step = make_train_step(model, optimizer, device, batch_size)
-    loss = step(noisy, clean)        # a 0-dim tensor on the device; reading it syncs, so don't, often
+    loss = step(noisy, clean)        # the batch's MSE, a 0-dim tensor on the device; reading it syncs
 
 On CUDA a full batch runs as one replayed CUDA graph (forward, backward and Adam together: about
 80 kernel launches become one); other batch sizes, and every other device, run eagerly. Both paths
@@ -21,8 +21,8 @@ import torch.nn.functional as F
 
 from ..config import TrainConfig
 
-__all__ = ["CudaGraphStep", "EagerStep", "load_optimizer_state", "make_optimizer", "make_train_step",
-           "memory_format", "preload"]
+__all__ = ["CudaGraphStep", "EagerStep", "load_optimizer_state", "losses", "make_optimizer",
+           "make_train_step", "memory_format", "preload"]
 
 _GROUP_FLAGS = ("fused", "foreach", "capturable")
 _WARMUP_STEPS = 3
@@ -83,19 +83,34 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]
                     optimizer.state[param]["step"] = step.detach().to("cpu", torch.float32)
 
 
-class EagerStep:
-    """forward, MSE, backward, optimizer step: plain PyTorch, any device, any batch size."""
+def losses(output: torch.Tensor, clean: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the loss to minimise, the batch's MSE to report): the same tensor for `mse`. Reporting MSE
+    whatever the loss keeps every run's curves on one scale."""
+    mse = F.mse_loss(output, clean)
+    if loss == "mse":
+        return mse, mse
+    if loss == "l1":
+        return F.l1_loss(output, clean), mse.detach()
+    raise ValueError(f"unknown loss {loss!r}")
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+
+class EagerStep:
+    """forward, loss, backward, optimizer step: plain PyTorch, any device, any batch size.
+
+    Returns the batch's MSE (the reported figure), whichever loss it minimises.
+    """
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: str = "mse") -> None:
         self.model = model
         self.optimizer = optimizer
+        self.loss = loss
 
     def __call__(self, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
-        loss = F.mse_loss(self.model(noisy), clean)
+        objective, mse = losses(self.model(noisy), clean, self.loss)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         self.optimizer.step()
-        return loss.detach()
+        return mse.detach()
 
 
 class CudaGraphStep:
@@ -106,8 +121,9 @@ class CudaGraphStep:
     and Adam's state are put back exactly as they were before the graph is recorded.
     """
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch_size: int) -> None:
-        self.eager = EagerStep(model, optimizer)
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch_size: int,
+                 loss: str = "mse") -> None:
+        self.eager = EagerStep(model, optimizer, loss)
         self.batch_size = batch_size
         self.graph: torch.cuda.CUDAGraph | None = None
         self._noisy: torch.Tensor | None = None
@@ -155,17 +171,17 @@ class CudaGraphStep:
         optimizer.zero_grad(set_to_none=True)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            loss = F.mse_loss(model(self._noisy), self._clean)
-            loss.backward()
+            objective, mse = losses(model(self._noisy), self._clean, self.eager.loss)
+            objective.backward()
             optimizer.step()
-        self._loss = loss.detach()
+        self._loss = mse.detach()
         self.graph = graph
 
 
 def make_train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, device: torch.device,
-                    batch_size: int, fast: bool = True) -> EagerStep | CudaGraphStep:
+                    batch_size: int, fast: bool = True, loss: str = "mse") -> EagerStep | CudaGraphStep:
     """The fastest correct step for the device: a CUDA graph on CUDA, eager elsewhere."""
     capturable = all(group.get("capturable") for group in optimizer.param_groups)
     if fast and device.type == "cuda" and capturable:
-        return CudaGraphStep(model, optimizer, batch_size)
-    return EagerStep(model, optimizer)
+        return CudaGraphStep(model, optimizer, batch_size, loss)
+    return EagerStep(model, optimizer, loss)

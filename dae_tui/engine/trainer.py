@@ -51,7 +51,7 @@ from .events import (
     RunStopped,
     Samples,
 )
-from .metrics import per_image_mse, psnr_from_mse
+from .metrics import per_image_mse, per_image_ssim, psnr_from_mse
 from .models import build_model, count_parameters
 from .noise import add_noise
 from .runfiles import HEARTBEAT_INTERVAL_S, RunMarker
@@ -59,7 +59,7 @@ from .samples import pick_sample_indices, to_pictures
 from .samplestore import SampleRecorder
 from .steps import load_optimizer_state, make_optimizer, make_train_step, memory_format
 
-__all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate"]
+__all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate", "evaluate_scores"]
 
 TEST_NOISE_SEED = 20240531
 """Seed of the fixed noise on the test split: the same for every run, so runs compare."""
@@ -101,6 +101,7 @@ class _TestSet:
     clean: torch.Tensor
     noisy: torch.Tensor
     noisy_psnr: float
+    noisy_ssim: float
 
 
 @contextmanager
@@ -117,12 +118,21 @@ def _inference(model: torch.nn.Module) -> Iterator[None]:
 
 def evaluate(model: torch.nn.Module, clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
     """Per-image MSE of model(noisy) against clean, in eval mode without grad."""
+    return evaluate_scores(model, clean, noisy, ssim=False)[0]
+
+
+def evaluate_scores(
+    model: torch.nn.Module, clean: torch.Tensor, noisy: torch.Tensor, ssim: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Per-image MSE and (with `ssim`) SSIM of model(noisy) against clean, in eval mode, no grad."""
+    mse, similarity = [], []
     with _inference(model):
-        parts = [
-            per_image_mse(model(noisy[i : i + EVAL_BATCH]), clean[i : i + EVAL_BATCH])
-            for i in range(0, clean.shape[0], EVAL_BATCH)
-        ]
-    return torch.cat(parts)
+        for i in range(0, clean.shape[0], EVAL_BATCH):
+            output, target = model(noisy[i : i + EVAL_BATCH]), clean[i : i + EVAL_BATCH]
+            mse.append(per_image_mse(output, target))
+            if ssim:
+                similarity.append(per_image_ssim(output, target))
+    return torch.cat(mse), torch.cat(similarity) if ssim else None
 
 
 def _restore_noise(gen: torch.Generator, rng: Mapping[str, Any], fallback_seed: int) -> str | None:
@@ -493,7 +503,7 @@ class Trainer:
         recorder.record(samples)
         yield samples
 
-        step = make_train_step(model, optimizer, device, config.batch_size, self.fast)
+        step = make_train_step(model, optimizer, device, config.batch_size, self.fast, config.loss)
         loop = _Loop(config, train_images, step, layout, shuffle_gen, noise_gen, batches)
         for epoch in range(start_epoch, config.epochs + 1):
             trained = yield from self._train_one_epoch(loop, epoch)
@@ -501,7 +511,9 @@ class Trainer:
                 yield RunStopped(str(self.run_dir), epoch - 1)
                 return
             train_mse, train_seconds, paused_s = trained
-            test_mse = evaluate(model, test.clean, test.noisy).mean().item()
+            per_mse, per_ssim = evaluate_scores(model, test.clean, test.noisy)
+            test_mse = per_mse.mean().item()
+            test_ssim = per_ssim.mean().item()  # type: ignore[union-attr]
             if not math.isfinite(test_mse):
                 raise LossNotFinite(f"the test loss became {_name(test_mse)} after epoch {epoch}")
             epoch_seconds = time.perf_counter() - loop.epoch_start - paused_s
@@ -509,6 +521,7 @@ class Trainer:
             end = EpochEnd(
                 epoch=epoch, epochs=config.epochs, train_mse=train_mse, test_mse=test_mse,
                 test_psnr=psnr_from_mse(test_mse), noisy_psnr=test.noisy_psnr,
+                test_ssim=test_ssim, noisy_ssim=test.noisy_ssim,
                 seconds=epoch_seconds, images_per_s=n / max(train_seconds, 1e-9),
                 checkpoint=str(path),
             )
@@ -539,13 +552,14 @@ class Trainer:
         # Made on the CPU so every device measures against the very same noisy images.
         noisy = add_noise(clean, config.noise, config.noise_factor, gen, config.clamp)
         # In slices: the whole test set at once would hold ~5 float copies (150 MB) at the peak.
-        baseline = torch.cat([
-            per_image_mse(noisy[i : i + EVAL_BATCH].clamp(0.0, 1.0), clean[i : i + EVAL_BATCH])
-            for i in range(0, clean.shape[0], EVAL_BATCH)
-        ]).mean().item()
+        mse, ssim = [], []
+        for i in range(0, clean.shape[0], EVAL_BATCH):
+            seen, target = noisy[i : i + EVAL_BATCH].clamp(0.0, 1.0), clean[i : i + EVAL_BATCH]
+            mse.append(per_image_mse(seen, target))
+            ssim.append(per_image_ssim(seen, target))
         return _TestSet(
             clean.to(device, memory_format=layout), noisy.to(device, memory_format=layout),
-            psnr_from_mse(baseline),
+            psnr_from_mse(torch.cat(mse).mean().item()), torch.cat(ssim).mean().item(),
         )
 
     @staticmethod
@@ -565,4 +579,6 @@ class Trainer:
             denoised=to_pictures(denoised),
             noisy_psnr=tuple(psnr_from_mse(m) for m in per_image_mse(noisy, clean).tolist()),
             denoised_psnr=tuple(psnr_from_mse(m) for m in per_image_mse(denoised, clean).tolist()),
+            noisy_ssim=tuple(per_image_ssim(noisy, clean).tolist()),
+            denoised_ssim=tuple(per_image_ssim(denoised, clean).tolist()),
         )

@@ -36,15 +36,20 @@ class ChoiceMenu(ModalScreen[str | None]):
     """
     BINDINGS = [Binding("escape", "dismiss_menu", "Close", show=False)]
 
-    def __init__(self, options: list[str], value: str, at: Offset, width: int) -> None:
+    def __init__(self, options: list[str], value: str, at: Offset, width: int,
+                 notes: dict[str, str] | None = None) -> None:
         super().__init__()
         self.options = options
+        self.notes = notes or {}
         self.value = value
         self.at = at
         self.width = width
 
     def compose(self) -> ComposeResult:
-        menu = OptionList(*self.options, id="choices")
+        pad = max(len(option) for option in self.options) + 2
+        labels = [Text(option.ljust(pad)) + Text(self.notes.get(option, ""), style="dim")
+                  for option in self.options]
+        menu = OptionList(*labels, id="choices")
         menu.styles.offset = (max(0, self.at.x - 1), self.at.y)
         menu.styles.min_width = self.width + 2
         yield menu
@@ -95,14 +100,22 @@ class Choice(Widget, can_focus=True):
         def control(self) -> Choice:
             return self.choice
 
-    def __init__(self, options: list[str], value: str, *, tooltip: str | None = None, **kwargs) -> None:
+    def __init__(self, options: list[str], value: str, *, tooltip: str | None = None,
+                 notes: dict[str, str] | None = None, **kwargs) -> None:
+        """`notes`: a few words shown dim after an option (a model's parameter count, say)."""
         super().__init__(**kwargs)
         self.tooltip = tooltip
+        self.notes = notes or {}
         self.options = list(options)
         self.set_reactive(Choice.value, self.validate_value(value))
 
     def render(self) -> Text:
         width = max(1, self.content_region.width - 2)
+        note = self.notes.get(self.value, "")
+        if note and len(self.value) + 2 + len(note) <= width:
+            text = Text(self.value + "  ") + Text(note, style="dim")
+            text.pad_right(width - text.cell_len)
+            return text + Text(" ▼")
         return Text(self.value[:width].ljust(width) + " ▼", no_wrap=True)
 
     def validate_value(self, value: str) -> str:
@@ -120,7 +133,7 @@ class Choice(Widget, can_focus=True):
 
     def action_open(self) -> None:
         region = self.region
-        menu = ChoiceMenu(self.options, self.value, Offset(region.x, region.y + 1), region.width)
+        menu = ChoiceMenu(self.options, self.value, Offset(region.x, region.y + 1), region.width, self.notes)
 
         def picked(value: str | None) -> None:
             if value is not None:

@@ -20,6 +20,8 @@ from textual.widgets import Checkbox, Input, Label, Static
 from ...config import (
     DATASETS,
     FIELD_SPECS,
+    LOSSES,
+    MODEL_PARAMETERS,
     MODELS,
     NOISE_KINDS,
     SOURCES,
@@ -33,7 +35,11 @@ from .choice import Choice
 
 __all__ = ["ConfigForm"]
 
-_CHOICE_HELP = {"dataset": DATASETS, "source": SOURCES, "noise": NOISE_KINDS, "model": MODELS}
+_CHOICE_HELP = {
+    "dataset": DATASETS, "source": SOURCES, "model": MODELS, "loss": LOSSES,
+    "noise": {name: f"{kind.description}; factor: {kind.factor}" for name, kind in NOISE_KINDS.items()},
+}
+_CHOICE_NOTES = {"model": {name: f"{count / 1000:,.0f}k params" for name, count in MODEL_PARAMETERS.items()}}
 _PLACEHOLDERS = {"data_dir": "none", "train_limit": "all", "threads": "0 = all cores"}
 
 
@@ -77,6 +83,7 @@ class ConfigForm(VerticalScroll):
     ConfigForm .row.-invalid > Input { color: $error; }
     ConfigForm .row.-locked Label { color: $text-disabled; }
     ConfigForm #form-note { display: none; color: $warning; height: auto; }
+    ConfigForm #noise-hint { color: $text-muted; height: 1; padding-left: 14; }
     """
 
     @dataclass
@@ -101,6 +108,8 @@ class ConfigForm(VerticalScroll):
         self._revalidate_pending = False
         self._error_lines: dict[str, Static] = {}
         self._controls: dict[str, Any] = {}  # field name -> its Input, Choice or Checkbox
+        self._noise_kind = self._initial.noise
+        """The noise kind the factor field is set for (its default is swapped on a change)."""
 
     def compose(self) -> ComposeResult:
         # A row's error line is mounted the first time the field is wrong: fewer widgets to
@@ -112,6 +121,9 @@ class ConfigForm(VerticalScroll):
                 control = self._control(spec, getattr(self._initial, spec.name))
                 self._controls[spec.name] = control
                 yield control
+            if spec.name == "noise_factor":
+                # What the factor means for the chosen kind (salt-pepper: a share of pixels, ...).
+                yield Static(self._noise_hint(self._initial.noise), id="noise-hint")
 
     def _control(self, spec: FieldSpec, value: Any) -> Widget:
         widget_id = f"field-{spec.name}"
@@ -120,6 +132,7 @@ class ConfigForm(VerticalScroll):
             return Choice(
                 list(spec.choices), value, id=widget_id,  # a value not listed (cuda:1) is kept
                 tooltip="\n".join(f"{k}: {v}" for k, v in helps.items()) or None,
+                notes=_CHOICE_NOTES.get(spec.name),
             )
         if spec.kind == "bool":
             return Toggle("on" if value else "off", value=bool(value), id=widget_id, compact=True)
@@ -161,6 +174,7 @@ class ConfigForm(VerticalScroll):
 
     def set_config(self, config: TrainConfig) -> None:
         """Fill every field from `config` (a resumed run's, say)."""
+        self._noise_kind = config.noise  # its factor comes with it: no default swapped in
         for name in FIELD_SPECS:
             widget = self.query_one(f"#field-{name}")
             value = getattr(config, name)
@@ -190,6 +204,29 @@ class ConfigForm(VerticalScroll):
 
     def on_mount(self) -> None:
         self._schedule_revalidate()
+
+    @staticmethod
+    def _noise_hint(kind: str) -> str:
+        noise = NOISE_KINDS.get(kind)
+        return f"↳ {noise.short}" if noise else ""
+
+    @on(Choice.Changed, "#field-noise")
+    def _noise_changed(self, event: Choice.Changed) -> None:
+        """A new noise kind: say what its factor means, and take its default factor unless the
+        user typed one (a factor still at the old kind's default counts as not typed)."""
+        self.query_one("#noise-hint", Static).update(self._noise_hint(event.value))
+        if event.value == self._noise_kind:
+            return  # set in code together with its factor (set_config)
+        old = NOISE_KINDS.get(self._noise_kind)
+        new = NOISE_KINDS.get(event.value)
+        self._noise_kind = event.value
+        factor = self._controls["noise_factor"]
+        try:
+            untouched = old is not None and float(factor.value) == old.default
+        except ValueError:
+            untouched = not factor.value.strip()
+        if new is not None and untouched and not factor.disabled:
+            factor.value = _text(new.default)
 
     @on(Input.Changed)
     @on(Choice.Changed)

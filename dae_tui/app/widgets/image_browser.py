@@ -182,8 +182,11 @@ class ImageBrowser(Vertical):
         if compared:
             return (f"{run}{when}{latest} · comparing {compared} marked runs (b: back) · "
                     f"#{i + 1}/{len(samples.clean)} {name} · {self.zoom} size")
+        has_ssim = len(samples.noisy_ssim) > i and len(samples.denoised_ssim) > i  # older runs have none
+        noisy_ssim = f" SSIM {samples.noisy_ssim[i]:.2f}" if has_ssim else ""
+        denoised_ssim = f" SSIM {samples.denoised_ssim[i]:.2f}" if has_ssim else ""
         return (
             f"{run}{when}{latest} · #{i + 1}/{len(samples.clean)} {name}: noisy "
-            f"{samples.noisy_psnr[i]:.2f} dB → denoised {samples.denoised_psnr[i]:.2f} dB "
-            f"({gain:+.2f}) · {self.zoom} size"
+            f"{samples.noisy_psnr[i]:.2f} dB{noisy_ssim} → denoised {samples.denoised_psnr[i]:.2f} dB"
+            f"{denoised_ssim} ({gain:+.2f} dB) · {self.zoom} size"
         )

@@ -72,6 +72,8 @@ class RunStatus(Widget):
     """Where the run trains, e.g. 'cpu ×2'."""
     best: reactive[tuple[int, float] | None] = reactive(None)
     """(epoch, test MSE) of the run's best epoch so far."""
+    ssim: reactive[float | None] = reactive(None)
+    """Test SSIM of the latest finished epoch."""
     where: reactive[str] = reactive("No run yet: set up the form and press s.")
     """Dataset (saying when it is the bundled sample), sizes and data source."""
 
@@ -148,6 +150,8 @@ class RunStatus(Widget):
         if self.best is not None:
             epoch, mse = self.best
             parts.append(f"best test MSE {mse:.5f} @ epoch {epoch}")
+        if self.ssim is not None:
+            parts.append(f"SSIM {self.ssim:.3f}")
         parts.append(self.where)
         return Text(" · ".join(parts), style=self.get_component_rich_style("run-status--muted"),
                     no_wrap=True, overflow="ellipsis")
