@@ -116,10 +116,11 @@ NOISE_KINDS: dict[str, NoiseKind] = {
 
 MODELS: dict[str, str] = {
     "seed": "reference conv autoencoder 1-16-32-64 down to a 64-number latent",
+    "unet": "small U-Net at 14x14 and 7x7 with skips, BatchNorm and its own lr schedule: +1 dB",
 }
 """Model names and what they are. `dae_tui.engine.models` implements each one."""
 
-MODEL_PARAMETERS: dict[str, int] = {"seed": 210_369}
+MODEL_PARAMETERS: dict[str, int] = {"seed": 210_369, "unet": 239_172}
 """Each model's trainable parameters, for the form and the README without torch (a test checks
 them against the built models)."""
 

@@ -129,12 +129,17 @@ class CudaGraphStep:
         self._noisy: torch.Tensor | None = None
         self._clean: torch.Tensor | None = None
         self._loss: torch.Tensor | None = None
+        self._lrs: list[float] = []
 
     def __call__(self, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
         if noisy.shape[0] != self.batch_size:
             return self.eager(noisy, clean)  # the short last batch of an epoch
-        if self.graph is None:
+        lrs = [float(group["lr"]) for group in self.eager.optimizer.param_groups]
+        if self.graph is None or lrs != self._lrs:
+            # A graph replays the learning rate it was captured with: a scheduled change
+            # (once an epoch, from the model's lr_factor) is a new capture.
             self._capture(noisy, clean)
+            self._lrs = lrs
         assert self._noisy is not None and self._clean is not None and self._loss is not None
         self._noisy.copy_(noisy)
         self._clean.copy_(clean)

@@ -172,6 +172,16 @@ def _check_config_file(folder: Path, saved: TrainConfig, on_disk: TrainConfig) -
     return replace(saved, **{name: getattr(on_disk, name) for name in RESUME_OVERRIDABLE})
 
 
+def _schedule_lr(model: torch.nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig, epoch: int) -> None:
+    """The learning rate of `epoch`: the config's, times the model's own `lr_factor(epoch, epochs)`
+    when it carries one (a schedule belongs to the architecture it was tuned for)."""
+    factor = getattr(model, "lr_factor", None)
+    if factor is None:
+        return
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr * float(factor(epoch, config.epochs))
+
+
 class LossNotFinite(Exception):
     """The loss went NaN or infinite: the run stops before anything is saved from it."""
 
@@ -506,6 +516,7 @@ class Trainer:
         step = make_train_step(model, optimizer, device, config.batch_size, self.fast, config.loss)
         loop = _Loop(config, train_images, step, layout, shuffle_gen, noise_gen, batches)
         for epoch in range(start_epoch, config.epochs + 1):
+            _schedule_lr(model, optimizer, config, epoch)
             trained = yield from self._train_one_epoch(loop, epoch)
             if trained is None:
                 yield RunStopped(str(self.run_dir), epoch - 1)
