@@ -1,5 +1,5 @@
 """The `dae-tui` command: the dashboard by default, `dae-tui train` for a headless run,
-`dae-tui runs` to list the run folders.
+`dae-tui runs` to list the run folders, `dae-tui eval RUN` for a run's robustness curve.
 
 The first two take the same flags, one per `TrainConfig` field (from `FIELD_SPECS`), parsed and
 judged by `config_from_strings`, the very code the dashboard's form uses.
@@ -113,6 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--csv", action="store_true",
         help="every epoch of every run as CSV: run, epoch, figures, then every config field",
     )
+    evaluate = sub.add_parser(
+        "eval", help="a run's model at a range of noise strengths: its robustness curve",
+        description="The model of RUN on the run's own held-out test set at each noise factor, with "
+        "noise from a fixed seed (repeatable): the noisy input's and the model's PSNR, SSIM and MSE. "
+        "The table goes to stderr; with --json, one JSON object per factor goes to stdout.",
+        argument_default=argparse.SUPPRESS,
+    )
+    evaluate.add_argument("target", metavar="RUN", help="a run folder (or its checkpoint.pt)")
+    evaluate.add_argument("--noise", metavar="{" + ",".join(NOISE_KINDS) + "}",
+                          help="the noise kind (default: the one the run trained with)")
+    evaluate.add_argument("--factors", metavar="LIST",
+                          help="comma-separated factors (default: 0 to the kind's largest in 11 steps, "
+                          "plus the one the run trained at)")
+    evaluate.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object per factor on stdout")
     return parser
 
 
@@ -126,6 +141,7 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
     texts = {name: args[name] for name in FIELD_SPECS if name in args}
     config = config_from_strings(texts)
     given = {name: getattr(config, name) for name in texts}
+    evaluating = args.get("command") == "eval"  # its --noise and --device are judged as config fields
     return Invocation(
         command=args.get("command") or "app",
         config=config,
@@ -134,6 +150,10 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
         resume=args.get("resume"),
         json=bool(args.get("json", False)),
         csv=bool(args.get("csv", False)),
+        target=args.get("target"),
+        noise=config.noise if evaluating and "noise" in texts else None,
+        factors=args.get("factors"),
+        device=config.device if evaluating else "auto",
     )
 
 
@@ -149,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str]) -> int:
-    named = [word for word in argv if word in ("train", "runs")]
+    named = [word for word in argv if word in ("train", "runs", "eval")]
     command = f"dae-tui {named[0]}" if named else "dae-tui"
     try:
         invocation = parse_invocation(argv)
@@ -160,6 +180,10 @@ def _main(argv: Sequence[str]) -> int:
         from .listing import run_listing
 
         return run_listing(invocation)
+    if invocation.command == "eval":
+        from .evaluation import run_eval
+
+        return run_eval(invocation)
     if not invocation.resume:
         # Judged before torch loads (seconds): a runs folder that cannot take a run is one line now.
         from .engine.runfiles import check_runs_dir

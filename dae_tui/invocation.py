@@ -40,8 +40,9 @@ def signal_exit(signum: int) -> int:
     """The exit code of a run stopped by signal `signum`."""
     return EXIT_SIGNAL_BASE + int(signum)
 
-COMMANDS: tuple[str, ...] = ("app", "train", "runs")
-"""What an invocation can ask for: the dashboard, a headless run, or the list of runs."""
+COMMANDS: tuple[str, ...] = ("app", "train", "runs", "eval")
+"""What an invocation can ask for: the dashboard, a headless run, the list of runs, or a run's
+robustness curve."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Invocation:
     """A parsed command line."""
 
     command: str
-    """One of `COMMANDS`: 'app' (no sub-command), 'train' or 'runs'."""
+    """One of `COMMANDS`: 'app' (no sub-command), 'train', 'runs' or 'eval'."""
 
     config: TrainConfig
     """The config the flags describe (defaults for what was not given)."""
@@ -68,3 +69,15 @@ class Invocation:
 
     csv: bool = False
     """`runs --csv`: every epoch of every run as CSV rows on stdout."""
+
+    target: str | None = None
+    """`eval RUN`: the run folder (or checkpoint) to evaluate."""
+
+    noise: str | None = None
+    """`eval --noise KIND`: the noise kind of the curve; None: the run's own."""
+
+    factors: str | None = None
+    """`eval --factors LIST`: comma-separated noise factors; None: the kind's default grid."""
+
+    device: str = "auto"
+    """`eval --device`: where the model runs."""

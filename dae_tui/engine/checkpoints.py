@@ -158,18 +158,17 @@ class NoCheckpoint(ConfigError):
         self.config_folder = config_folder
 
 
-def find_checkpoint(path: str | Path) -> Path:
+def find_checkpoint(path: str | Path, flag: str = "--resume") -> Path:
     """`path` itself when it is a file, else the checkpoint inside the run folder it names.
 
-    Raises `NoCheckpoint` (a one-line `ConfigError`) when there is none.
+    Raises `NoCheckpoint` (a one-line `ConfigError`, naming `flag`'s value) when there is none.
     """
     path = Path(path).expanduser()
     candidate = path / CHECKPOINT_NAME if path.is_dir() else path
     if not candidate.is_file():
         folder = path if path.is_dir() and (path / CONFIG_NAME).is_file() else None
-        raise NoCheckpoint(
-            f"--resume {path}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})", folder
-        )
+        named = f"{flag} {path}" if flag else str(path)
+        raise NoCheckpoint(f"{named}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})", folder)
     return candidate
 
 

@@ -1,0 +1,123 @@
+"""A trained model against a range of noise strengths: the robustness curve.
+
+    model, config, data = load_run_model("runs/20240531-120000-mnist-seed")
+    for point in robustness(model, data.test.images, "gaussian", [0.0, 0.5, 1.0], clamp=False):
+        ...   # point.factor, point.noisy_psnr, point.test_psnr, point.test_ssim, point.test_mse
+
+Each factor corrupts the run's own held-out test split with noise from the fixed test seed, so
+the figures repeat exactly and the trained factor's point equals the run's own last test figures.
+
+May import torch; never textual or rich.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import NOISE_KINDS, ConfigError, TrainConfig
+from . import checkpoints as ckpt
+from .data import LoadedData, load_data
+from .device import resolve_device
+from .metrics import per_image_mse, per_image_ssim, psnr_from_mse
+from .models import build_model
+from .noise import add_noise
+from .trainer import EVAL_BATCH, TEST_NOISE_SEED, _as_float, evaluate_scores
+
+__all__ = ["CurvePoint", "default_factors", "load_run_model", "parse_factors", "robustness"]
+
+CURVE_STEPS = 11
+"""Points on a default curve: 0 to the kind's largest factor in equal steps."""
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """The model at one noise factor, on the whole test split."""
+
+    factor: float
+    noisy_psnr: float
+    """PSNR (dB) of the clamped noisy inputs: what the model starts from."""
+    test_psnr: float
+    """PSNR (dB) of the model's output."""
+    test_ssim: float
+    test_mse: float
+    noisy_ssim: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def default_factors(kind: str, trained: float | None = None) -> list[float]:
+    """0 (or just above, where 0 is not allowed) to the kind's largest factor in `CURVE_STEPS`
+    steps, with the factor the run trained at added when it is not on the grid."""
+    facts = NOISE_KINDS[kind]
+    grid = [round(facts.low + (facts.high - facts.low) * i / (CURVE_STEPS - 1), 6) for i in range(CURVE_STEPS)]
+    if facts.low_open:
+        grid[0] = round(facts.low + (facts.high - facts.low) / (2 * (CURVE_STEPS - 1)), 6)
+    if trained is not None and facts.accepts(trained) and not any(math.isclose(trained, g) for g in grid):
+        grid.append(trained)
+    return sorted(grid)
+
+
+def parse_factors(text: str, kind: str) -> list[float]:
+    """'0,0.25,0.5' -> [0.0, 0.25, 0.5], each judged by the config's rules for `kind`; raises
+    `ConfigError` in one line naming the first bad one."""
+    values = []
+    for part in text.split(","):
+        raw = part.strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        errors = TrainConfig(noise=kind, noise_factor=value).validate()
+        if errors or not raw:
+            facts = NOISE_KINDS[kind]
+            shown = raw if len(raw) <= 40 else raw[:39] + "…"
+            raise ConfigError(f"--factors must be numbers {facts.allowed()} for {kind} noise, separated by "
+                              f"commas (got {shown!r})")
+        values.append(value)
+    return sorted(set(values))
+
+
+def load_run_model(run: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, TrainConfig, LoadedData]:
+    """The model of the run in folder `run` (or its checkpoint), in eval mode on `device`, its
+    config, and its data from the source it trained on. `ConfigError` / `DataError` in one line."""
+    path = ckpt.find_checkpoint(run, flag="")
+    state = ckpt.load_checkpoint(path)
+    try:
+        config = TrainConfig.from_json(state["config"], folders_exist=False)
+    except ConfigError as err:
+        raise ckpt.CheckpointError(f"{path}: its config is not usable: {err}") from None
+    # The split the run was measured on: the source it actually read, not `auto` again.
+    source = state.get("source") if state.get("source") in ("local", "download", "bundled") else config.source
+    data = load_data(replace(config, source=source))
+    model = build_model(config.model)  # its initial weights are replaced at once: no seeding needed
+    model.load_state_dict(state["model"])
+    return model.to(resolve_device(device)).eval(), config, data
+
+
+def robustness(model: torch.nn.Module, images: torch.Tensor, kind: str, factors: list[float],
+               clamp: bool = False) -> list[CurvePoint]:
+    """The model's figures at each factor of noise `kind` on `images` (uint8 (N, 28, 28))."""
+    device = next(model.parameters()).device
+    clean = _as_float(images)
+    points = []
+    for factor in factors:
+        noisy = add_noise(clean, kind, factor, torch.Generator().manual_seed(TEST_NOISE_SEED), clamp)
+        mse, ssim = [], []
+        for i in range(0, clean.shape[0], EVAL_BATCH):
+            seen, target = noisy[i : i + EVAL_BATCH].clamp(0.0, 1.0), clean[i : i + EVAL_BATCH]
+            mse.append(per_image_mse(seen, target))
+            ssim.append(per_image_ssim(seen, target))
+        test_mse, test_ssim = evaluate_scores(model, clean.to(device), noisy.to(device))
+        points.append(CurvePoint(
+            factor=factor, noisy_psnr=psnr_from_mse(torch.cat(mse).mean().item()),
+            test_psnr=psnr_from_mse(test_mse.mean().item()),
+            test_ssim=test_ssim.mean().item(),  # type: ignore[union-attr]
+            test_mse=test_mse.mean().item(), noisy_ssim=torch.cat(ssim).mean().item(),
+        ))
+    return points

@@ -1,0 +1,57 @@
+"""`dae-tui eval RUN`: a trained model at a range of noise strengths, its robustness curve.
+
+    dae-tui eval runs/20240531-120000-mnist-seed                    # table on stderr
+    dae-tui eval RUN --noise salt-pepper --factors 0,0.1,0.2 --json  # one JSON object per factor
+
+The model runs on the run's own held-out test split (from the source it trained on) with noise
+from the fixed test seed, so the figures repeat exactly and the point at the trained factor equals
+the run's last test figures. Exit 0 with the curve, 2 for a bad run folder or factor list (one
+line), 1 when its data cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from .config import ConfigError, format_number
+from .invocation import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Invocation
+
+__all__ = ["run_eval"]
+
+
+def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Print the curve of `invocation.target`; return the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    from .engine.data import DataError
+    from .engine.robustness import default_factors, load_run_model, parse_factors, robustness
+
+    assert invocation.target is not None
+    try:
+        model, config, data = load_run_model(invocation.target, invocation.device)
+        kind = invocation.noise or config.noise
+        trained = config.noise_factor if kind == config.noise else None
+        factors = parse_factors(invocation.factors, kind) if invocation.factors else default_factors(kind, trained)
+    except ConfigError as error:
+        print(f"dae-tui eval: error: {error}", file=err)
+        return EXIT_USAGE
+    except DataError as error:
+        print(f"dae-tui eval: failed: {error}", file=err)
+        return EXIT_FAILED
+    print(f"{invocation.target}: model {config.model} on {len(data.test):,} {config.dataset} test images "
+          f"({data.source}), {kind} noise{' (clamped)' if config.clamp else ''}; trained at "
+          f"{config.noise} {format_number(config.noise_factor)}", file=err)
+    print(f"{'factor':>8} {'noisy PSNR':>10} {'PSNR':>7} {'gain':>7} {'SSIM':>6} {'MSE':>8}", file=err)
+    for point in robustness(model, data.test.images, kind, factors, config.clamp):
+        mark = "  ← trained" if trained is not None and point.factor == trained else ""
+        clean = point.noisy_psnr >= 100.0  # no noise: the input is the clean image (PSNR capped)
+        noisy = f"{'∞' if clean else f'{point.noisy_psnr:.2f}':>10}"
+        gain = f"{'' if clean else f'{point.test_psnr - point.noisy_psnr:+.2f}':>7}"
+        print(f"{format_number(point.factor):>8} {noisy} {point.test_psnr:>7.2f} {gain} {point.test_ssim:>6.3f} "
+              f"{point.test_mse:>8.5f}{mark}", file=err, flush=True)
+        if invocation.json:
+            out.write(json.dumps(point.to_json()) + "\n")
+            out.flush()
+    return EXIT_OK
