@@ -1,5 +1,6 @@
 """The `dae-tui` command: the dashboard by default, `dae-tui train` for a headless run,
-`dae-tui runs` to list the run folders, `dae-tui eval RUN` for a run's robustness curve.
+`dae-tui runs` to list the run folders, `dae-tui eval RUN` for a run's robustness curve,
+`dae-tui denoise RUN INPUT` for a picture of your own.
 
 The first two take the same flags, one per `TrainConfig` field (from `FIELD_SPECS`), parsed and
 judged by `config_from_strings`, the very code the dashboard's form uses.
@@ -26,6 +27,7 @@ from .config import (
     SOURCES,
     ConfigError,
     TrainConfig,
+    clip,
     config_from_strings,
     format_number,
 )
@@ -128,6 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
                           "plus the one the run trained at)")
     evaluate.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     evaluate.add_argument("--json", action="store_true", help="one JSON object per factor on stdout")
+    denoise = sub.add_parser(
+        "denoise", help="a run's model on a picture of your own, written as a PNG",
+        description="Fit INPUT (any size, grayscale or colour) to 28x28 as the training images are "
+        "(grayscale, light on dark, cropped, scaled, centred), optionally add the run's kind of noise, "
+        "and write the denoised picture as a PNG.",
+        argument_default=argparse.SUPPRESS,
+    )
+    denoise.add_argument("target", metavar="RUN", help="a run folder (or its checkpoint.pt)")
+    denoise.add_argument("picture", metavar="INPUT", help="a picture file Pillow reads (PNG, JPEG, ...)")
+    denoise.add_argument("-o", "--output", metavar="OUTPUT.png",
+                         help="where to write it (default: INPUT's folder, <name>-denoised.png)")
+    denoise.add_argument("--noise-factor", dest="picture_noise", metavar="F",
+                         help="add the run's kind of noise at this factor first (fixed seed)")
+    denoise.add_argument("--side-by-side", action="store_true", help="input, noisy and denoised in one PNG")
+    denoise.add_argument("--scale", metavar="N", help="draw each pixel N x N (1 to 32; default 4)")
+    denoise.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     return parser
 
 
@@ -141,7 +159,19 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
     texts = {name: args[name] for name in FIELD_SPECS if name in args}
     config = config_from_strings(texts)
     given = {name: getattr(config, name) for name in texts}
-    evaluating = args.get("command") == "eval"  # its --noise and --device are judged as config fields
+    evaluating = args.get("command") in ("eval", "denoise")  # --noise, --device: judged as config fields
+    picture_noise, scale = None, 4
+    if args.get("command") == "denoise":
+        try:
+            picture_noise = float(args["picture_noise"]) if "picture_noise" in args else None
+            if picture_noise is not None and not picture_noise == picture_noise:  # NaN
+                raise ValueError
+        except ValueError:
+            raise UsageError(f"--noise-factor must be a number (got {clip(args['picture_noise'])!r})") from None
+        text = args.get("scale", "4")
+        if not text.strip().isdigit() or not 1 <= int(text) <= 32:
+            raise UsageError(f"--scale must be a whole number from 1 to 32 (got {clip(text)!r})")
+        scale = int(text)
     return Invocation(
         command=args.get("command") or "app",
         config=config,
@@ -154,6 +184,11 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
         noise=config.noise if evaluating and "noise" in texts else None,
         factors=args.get("factors"),
         device=config.device if evaluating else "auto",
+        picture=args.get("picture"),
+        output=args.get("output"),
+        noise_factor=picture_noise,
+        side_by_side=bool(args.get("side_by_side", False)),
+        scale=scale,
     )
 
 
@@ -169,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str]) -> int:
-    named = [word for word in argv if word in ("train", "runs", "eval")]
+    named = [word for word in argv if word in ("train", "runs", "eval", "denoise")]
     command = f"dae-tui {named[0]}" if named else "dae-tui"
     try:
         invocation = parse_invocation(argv)
@@ -184,6 +219,10 @@ def _main(argv: Sequence[str]) -> int:
         from .evaluation import run_eval
 
         return run_eval(invocation)
+    if invocation.command == "denoise":
+        from .denoising import run_denoise
+
+        return run_denoise(invocation)
     if not invocation.resume:
         # Judged before torch loads (seconds): a runs folder that cannot take a run is one line now.
         from .engine.runfiles import check_runs_dir

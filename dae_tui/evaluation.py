@@ -31,6 +31,7 @@ def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | No
     assert invocation.target is not None
     try:
         model, config, data = load_run_model(invocation.target, invocation.device)
+        assert data is not None
         kind = invocation.noise or config.noise
         trained = config.noise_factor if kind == config.noise else None
         factors = parse_factors(invocation.factors, kind) if invocation.factors else default_factors(kind, trained)

@@ -40,9 +40,9 @@ def signal_exit(signum: int) -> int:
     """The exit code of a run stopped by signal `signum`."""
     return EXIT_SIGNAL_BASE + int(signum)
 
-COMMANDS: tuple[str, ...] = ("app", "train", "runs", "eval")
+COMMANDS: tuple[str, ...] = ("app", "train", "runs", "eval", "denoise")
 """What an invocation can ask for: the dashboard, a headless run, the list of runs, or a run's
-robustness curve."""
+robustness curve, or a picture denoised by a run's model."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Invocation:
     """A parsed command line."""
 
     command: str
-    """One of `COMMANDS`: 'app' (no sub-command), 'train', 'runs' or 'eval'."""
+    """One of `COMMANDS`: 'app' (no sub-command), 'train', 'runs', 'eval' or 'denoise'."""
 
     config: TrainConfig
     """The config the flags describe (defaults for what was not given)."""
@@ -80,4 +80,19 @@ class Invocation:
     """`eval --factors LIST`: comma-separated noise factors; None: the kind's default grid."""
 
     device: str = "auto"
-    """`eval --device`: where the model runs."""
+    """`eval` / `denoise --device`: where the model runs."""
+
+    picture: str | None = None
+    """`denoise RUN INPUT`: the picture file."""
+
+    output: str | None = None
+    """`denoise -o`: where the PNG goes; None: next to the input, `<name>-denoised.png`."""
+
+    noise_factor: float | None = None
+    """`denoise --noise-factor`: noise of the run's kind added first; None: none."""
+
+    side_by_side: bool = False
+    """`denoise --side-by-side`: input, noisy and denoised in one PNG."""
+
+    scale: int = 4
+    """`denoise --scale`: each pixel drawn scale x scale."""

@@ -83,9 +83,11 @@ def parse_factors(text: str, kind: str) -> list[float]:
     return sorted(set(values))
 
 
-def load_run_model(run: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, TrainConfig, LoadedData]:
+def load_run_model(run: str | Path, device: str = "cpu",
+                   with_data: bool = True) -> tuple[torch.nn.Module, TrainConfig, LoadedData | None]:
     """The model of the run in folder `run` (or its checkpoint), in eval mode on `device`, its
-    config, and its data from the source it trained on. `ConfigError` / `DataError` in one line."""
+    config, and (`with_data`) its data from the source it trained on. `ConfigError` / `DataError`
+    in one line."""
     path = ckpt.find_checkpoint(run, flag="")
     state = ckpt.load_checkpoint(path)
     try:
@@ -94,7 +96,7 @@ def load_run_model(run: str | Path, device: str = "cpu") -> tuple[torch.nn.Modul
         raise ckpt.CheckpointError(f"{path}: its config is not usable: {err}") from None
     # The split the run was measured on: the source it actually read, not `auto` again.
     source = state.get("source") if state.get("source") in ("local", "download", "bundled") else config.source
-    data = load_data(replace(config, source=source))
+    data = load_data(replace(config, source=source)) if with_data else None
     model = build_model(config.model)  # its initial weights are replaced at once: no seeding needed
     model.load_state_dict(state["model"])
     return model.to(resolve_device(device)).eval(), config, data
