@@ -65,6 +65,19 @@ def tiny_config() -> TrainConfig:
     return TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=2)
 
 
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """A real run folder, trained once for the whole session: bundled MNIST, 1,024 images, 3 epochs
+    (enough for the model to beat its noisy input by a few dB). Read it; do not resume it."""
+    from dae_tui.engine.events import RunFinished
+    from dae_tui.engine.trainer import Trainer
+
+    config = TrainConfig(dataset="mnist", source="bundled", train_limit=1024, batch_size=32, epochs=3)
+    events = list(Trainer(config, runs_dir=tmp_path_factory.mktemp("trained")).run())
+    assert isinstance(events[-1], RunFinished)
+    return Path(events[-1].run_dir)
+
+
 @pytest.fixture(autouse=True)
 def no_global_state_left_behind():
     """Every test leaves the process as it found it: torch's thread count and default dtype in

@@ -4,25 +4,12 @@ for a file that is not a picture."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from PIL import Image, ImageDraw
 
 from dae_tui.cli import main
-from dae_tui.config import TrainConfig
-from dae_tui.engine.events import RunFinished
 from dae_tui.engine.pictures import fit_picture
-from dae_tui.engine.trainer import Trainer
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    config = TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=1)
-    events = list(Trainer(config, runs_dir=tmp_path_factory.mktemp("runs")).run())
-    assert isinstance(events[-1], RunFinished)
-    return Path(events[-1].run_dir)
 
 
 def ring(size: tuple[int, int], background, ink, mode: str = "RGB") -> Image.Image:
@@ -52,22 +39,22 @@ def test_a_blank_picture_is_a_blank_frame():
     assert torch.equal(fit_picture(Image.new("L", (5, 7), 255)), torch.zeros(1, 1, 28, 28))
 
 
-def test_denoise_writes_the_png_next_to_the_input(run_dir, tmp_path, capsys):
+def test_denoise_writes_the_png_next_to_the_input(trained_run, tmp_path, capsys):
     source = tmp_path / "digit.png"
     ring((300, 200), "white", "black").save(source)
-    assert main(["denoise", str(run_dir), str(source)]) == 0
+    assert main(["denoise", str(trained_run), str(source)]) == 0
     written = tmp_path / "digit-denoised.png"
     with Image.open(written) as image:
         assert image.size == (112, 112) and image.mode == "L"
     assert capsys.readouterr().err.startswith(f"wrote {written} (denoised; model seed")
 
 
-def test_side_by_side_with_noise_is_repeatable(run_dir, tmp_path):
+def test_side_by_side_with_noise_is_repeatable(trained_run, tmp_path):
     source = tmp_path / "digit.jpg"
     ring((77, 51), "black", "white").save(source)
     outputs = [tmp_path / "a.png", tmp_path / "b.png"]
     for output in outputs:
-        assert main(["denoise", str(run_dir), str(source), "-o", str(output), "--side-by-side",
+        assert main(["denoise", str(trained_run), str(source), "-o", str(output), "--side-by-side",
                      "--noise-factor", "0.5", "--scale", "2"]) == 0
     assert outputs[0].read_bytes() == outputs[1].read_bytes()
     with Image.open(outputs[0]) as image:
@@ -84,17 +71,17 @@ def test_side_by_side_with_noise_is_repeatable(run_dir, tmp_path):
     (lambda p: ring((20, 20), "white", "black").save(p, format="PNG"), ["--scale", "0"],
      "--scale must be a whole number from 1 to 32 (got '0')"),
 ], ids=["text", "broken-png", "factor", "scale"])
-def test_what_cannot_be_denoised_is_one_line_and_exit_2(run_dir, tmp_path, capsys, make, argv, says):
+def test_what_cannot_be_denoised_is_one_line_and_exit_2(trained_run, tmp_path, capsys, make, argv, says):
     source = tmp_path / "input.png"
     make(source)
-    assert main(["denoise", str(run_dir), str(source), *argv]) == 2
+    assert main(["denoise", str(trained_run), str(source), *argv]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1 and says in captured.err
     assert not (tmp_path / "input-denoised.png").exists()
 
 
-def test_a_missing_picture_or_run_is_one_line(run_dir, tmp_path, capsys):
-    assert main(["denoise", str(run_dir), str(tmp_path / "nope.png")]) == 2
+def test_a_missing_picture_or_run_is_one_line(trained_run, tmp_path, capsys):
+    assert main(["denoise", str(trained_run), str(tmp_path / "nope.png")]) == 2
     assert "nope.png: not a picture Pillow can read" in capsys.readouterr().err
     picture = tmp_path / "p.png"
     ring((20, 20), "white", "black").save(picture)

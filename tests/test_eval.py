@@ -4,25 +4,12 @@ here, its model at a range of noise factors, repeatable, and one line for what i
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from dae_tui.cli import main
 from dae_tui.config import ConfigError
-from dae_tui.engine.events import RunFinished
 from dae_tui.engine.robustness import default_factors, parse_factors
-from dae_tui.engine.trainer import Trainer
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
-    from dae_tui.config import TrainConfig
-
-    config = TrainConfig(dataset="mnist", source="bundled", train_limit=1024, batch_size=32, epochs=3)
-    events = list(Trainer(config, runs_dir=tmp_path_factory.mktemp("runs")).run())
-    assert isinstance(events[-1], RunFinished)
-    return Path(events[-1].run_dir)
 
 
 def eval_json(capsys, *argv: str) -> list[dict]:
