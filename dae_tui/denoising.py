@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .config import ConfigError, TrainConfig, format_number
-from .invocation import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Invocation
+from .invocation import EXIT_OK, EXIT_USAGE, Invocation, report
 
 __all__ = ["run_denoise"]
 
@@ -31,10 +31,9 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
     from PIL import Image
 
     from .engine.data import DataError
-    from .engine.noise import add_noise
     from .engine.pictures import MAX_PIXELS, fit_picture, save_picture, side_by_side
     from .engine.robustness import load_run_model
-    from .engine.trainer import TEST_NOISE_SEED
+    from .engine.trainer import fixed_noise
 
     assert invocation.target is not None and invocation.picture is not None
     source = Path(invocation.picture)
@@ -48,8 +47,7 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
                 image.load()
                 picture = fit_picture(image)
     except ConfigError as error:
-        print(f"dae-tui denoise: error: {error}", file=err)
-        return EXIT_USAGE
+        return report("denoise", error, err)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         print(f"dae-tui denoise: error: {source}: not a picture Pillow can read ({first})", file=err)
@@ -61,14 +59,9 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
             errors = TrainConfig(noise=config.noise, noise_factor=factor).validate()
             if errors:
                 raise ConfigError(str(errors[0]))
-    except ConfigError as error:
-        print(f"dae-tui denoise: error: {error}", file=err)
-        return EXIT_USAGE
-    except DataError as error:
-        print(f"dae-tui denoise: failed: {error}", file=err)
-        return EXIT_FAILED
-    noisy = picture if factor is None else add_noise(
-        picture, config.noise, factor, torch.Generator().manual_seed(TEST_NOISE_SEED), config.clamp)
+    except (ConfigError, DataError) as error:
+        return report("denoise", error, err)
+    noisy = picture if factor is None else fixed_noise(picture, config.noise, factor, config.clamp)
     with torch.inference_mode():
         denoised = model(noisy.to(next(model.parameters()).device)).cpu()
     shown = side_by_side([picture, noisy, denoised]) if invocation.side_by_side else denoised

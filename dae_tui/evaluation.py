@@ -16,7 +16,7 @@ import sys
 from typing import TextIO
 
 from .config import ConfigError, format_number
-from .invocation import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Invocation
+from .invocation import EXIT_OK, Invocation, report
 
 __all__ = ["run_eval"]
 
@@ -35,12 +35,8 @@ def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | No
         kind = invocation.noise or config.noise
         trained = config.noise_factor if kind == config.noise else None
         factors = parse_factors(invocation.factors, kind) if invocation.factors else default_factors(kind, trained)
-    except ConfigError as error:
-        print(f"dae-tui eval: error: {error}", file=err)
-        return EXIT_USAGE
-    except DataError as error:
-        print(f"dae-tui eval: failed: {error}", file=err)
-        return EXIT_FAILED
+    except (ConfigError, DataError) as error:
+        return report("eval", error, err)
     print(f"{invocation.target}: model {config.model} on {len(data.test):,} {config.dataset} test images "
           f"({data.source}), {kind} noise{' (clamped)' if config.clamp else ''}; trained at "
           f"{config.noise} {format_number(config.noise_factor)}", file=err)

@@ -10,13 +10,13 @@ Imports only `dae_tui.config` and the standard library.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 
 __all__ = [
     "COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_SIGNAL_BASE", "EXIT_STOPPED", "EXIT_USAGE", "Invocation",
-    "signal_exit",
+    "report", "signal_exit",
 ]
 
 EXIT_OK = 0
@@ -34,6 +34,14 @@ EXIT_STOPPED = 130
 EXIT_SIGNAL_BASE = 128
 """Stopped by a signal: 128 + its number, as shells report it (SIGHUP 129, SIGINT 130, SIGPIPE
 141 for a closed stdout, SIGTERM 143); the last finished epoch's checkpoint is kept."""
+
+
+def report(command: str, error: Exception, err: TextIO) -> int:
+    """`error` as the one line `dae-tui COMMAND` prints for it, and its exit code: a `ConfigError`
+    is a bad request (2, "error"); anything else (data that cannot be read) a failure (1)."""
+    usage = isinstance(error, ConfigError)
+    print(f"dae-tui {command}: {'error' if usage else 'failed'}: {error}", file=err)
+    return EXIT_USAGE if usage else EXIT_FAILED
 
 
 def signal_exit(signum: int) -> int:

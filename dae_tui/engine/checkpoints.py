@@ -117,9 +117,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def _file_digest(path: Path) -> str | None:
     try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest() if hasattr(hashlib, "file_digest") \
-                else hashlib.sha256(handle.read()).hexdigest()
+        return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
 

@@ -23,10 +23,9 @@ from ..config import NOISE_KINDS, ConfigError, TrainConfig
 from . import checkpoints as ckpt
 from .data import LoadedData, load_data
 from .device import resolve_device
-from .metrics import per_image_mse, per_image_ssim, psnr_from_mse
+from .metrics import psnr_from_mse
 from .models import build_model
-from .noise import add_noise
-from .trainer import EVAL_BATCH, TEST_NOISE_SEED, _as_float, evaluate_scores
+from .trainer import _as_float, evaluate_scores, fixed_noise, input_scores
 
 __all__ = ["CurvePoint", "default_factors", "load_run_model", "parse_factors", "robustness"]
 
@@ -109,17 +108,12 @@ def robustness(model: torch.nn.Module, images: torch.Tensor, kind: str, factors:
     clean = _as_float(images)
     points = []
     for factor in factors:
-        noisy = add_noise(clean, kind, factor, torch.Generator().manual_seed(TEST_NOISE_SEED), clamp)
-        mse, ssim = [], []
-        for i in range(0, clean.shape[0], EVAL_BATCH):
-            seen, target = noisy[i : i + EVAL_BATCH].clamp(0.0, 1.0), clean[i : i + EVAL_BATCH]
-            mse.append(per_image_mse(seen, target))
-            ssim.append(per_image_ssim(seen, target))
+        noisy = fixed_noise(clean, kind, factor, clamp)
+        noisy_psnr, noisy_ssim = input_scores(clean, noisy)
         test_mse, test_ssim = evaluate_scores(model, clean.to(device), noisy.to(device))
         points.append(CurvePoint(
-            factor=factor, noisy_psnr=psnr_from_mse(torch.cat(mse).mean().item()),
-            test_psnr=psnr_from_mse(test_mse.mean().item()),
+            factor=factor, noisy_psnr=noisy_psnr, test_psnr=psnr_from_mse(test_mse.mean().item()),
             test_ssim=test_ssim.mean().item(),  # type: ignore[union-attr]
-            test_mse=test_mse.mean().item(), noisy_ssim=torch.cat(ssim).mean().item(),
+            test_mse=test_mse.mean().item(), noisy_ssim=noisy_ssim,
         ))
     return points

@@ -280,15 +280,12 @@ def lock_is_live(lock: Mapping[str, Any], now: float | None = None, mtime: float
 
 def live_lock(run_dir: Path) -> dict[str, Any] | None:
     """The run's lock when a live process holds it, else None (no lock, or a dead one)."""
-    path = run_dir / LOCK_NAME
+    lock = _read_lock(run_dir)
     try:
-        lock = read_json(path)
-        mtime = path.stat().st_mtime
-    except (OSError, ValueError):
+        mtime = (run_dir / LOCK_NAME).stat().st_mtime
+    except OSError:
         return None
-    if not isinstance(lock, dict):
-        return None
-    return lock if lock_is_live(lock, mtime=mtime) else None
+    return lock if lock is not None and lock_is_live(lock, mtime=mtime) else None
 
 
 class RunMarker:

@@ -59,7 +59,8 @@ from .samples import pick_sample_indices, to_pictures
 from .samplestore import SampleRecorder
 from .steps import load_optimizer_state, make_optimizer, make_train_step, memory_format
 
-__all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate", "evaluate_scores"]
+__all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate", "evaluate_scores", "fixed_noise",
+           "input_scores"]
 
 TEST_NOISE_SEED = 20240531
 """Seed of the fixed noise on the test split: the same for every run, so runs compare."""
@@ -170,6 +171,23 @@ def _check_config_file(folder: Path, saved: TrainConfig, on_disk: TrainConfig) -
             f"recipe cannot change, only {', '.join(sorted(RESUME_OVERRIDABLE))} can, by flags"
         )
     return replace(saved, **{name: getattr(on_disk, name) for name in RESUME_OVERRIDABLE})
+
+
+def fixed_noise(clean: torch.Tensor, kind: str, factor: float, clamp: bool = False) -> torch.Tensor:
+    """`clean` (on the CPU) with the noise every test measurement uses: drawn from
+    `TEST_NOISE_SEED` on the CPU, so every device, run and curve sees the very same noisy images."""
+    return add_noise(clean, kind, factor, torch.Generator().manual_seed(TEST_NOISE_SEED), clamp)
+
+
+def input_scores(clean: torch.Tensor, noisy: torch.Tensor) -> tuple[float, float]:
+    """(PSNR, mean SSIM) of the noisy inputs, clamped to [0, 1] as shown, against `clean`: the bar
+    a model must beat. In slices: the whole test set at once would hold ~5 float copies (150 MB)."""
+    mse, ssim = [], []
+    for i in range(0, clean.shape[0], EVAL_BATCH):
+        seen, target = noisy[i : i + EVAL_BATCH].clamp(0.0, 1.0), clean[i : i + EVAL_BATCH]
+        mse.append(per_image_mse(seen, target))
+        ssim.append(per_image_ssim(seen, target))
+    return psnr_from_mse(torch.cat(mse).mean().item()), torch.cat(ssim).mean().item()
 
 
 def _schedule_lr(model: torch.nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig, epoch: int) -> None:
@@ -559,18 +577,10 @@ class Trainer:
         data: LoadedData, config: TrainConfig, device: torch.device, layout: torch.memory_format
     ) -> _TestSet:
         clean = _as_float(data.test.images)
-        gen = torch.Generator().manual_seed(TEST_NOISE_SEED)
-        # Made on the CPU so every device measures against the very same noisy images.
-        noisy = add_noise(clean, config.noise, config.noise_factor, gen, config.clamp)
-        # In slices: the whole test set at once would hold ~5 float copies (150 MB) at the peak.
-        mse, ssim = [], []
-        for i in range(0, clean.shape[0], EVAL_BATCH):
-            seen, target = noisy[i : i + EVAL_BATCH].clamp(0.0, 1.0), clean[i : i + EVAL_BATCH]
-            mse.append(per_image_mse(seen, target))
-            ssim.append(per_image_ssim(seen, target))
+        noisy = fixed_noise(clean, config.noise, config.noise_factor, config.clamp)
         return _TestSet(
             clean.to(device, memory_format=layout), noisy.to(device, memory_format=layout),
-            psnr_from_mse(torch.cat(mse).mean().item()), torch.cat(ssim).mean().item(),
+            *input_scores(clean, noisy),
         )
 
     @staticmethod
