@@ -53,7 +53,8 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
         print(f"dae-tui denoise: error: {source}: not a picture Pillow can read ({first})", file=err)
         return EXIT_USAGE
     try:
-        model, config, _ = load_run_model(invocation.target, invocation.device, with_data=False)
+        run = load_run_model(invocation.target, invocation.device, with_data=False)
+        model, config = run.model, run.config
         factor = invocation.noise_factor
         if factor is not None:
             errors = TrainConfig(noise=config.noise, noise_factor=factor).validate()

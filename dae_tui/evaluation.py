@@ -30,7 +30,8 @@ def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | No
 
     assert invocation.target is not None
     try:
-        model, config, data = load_run_model(invocation.target, invocation.device)
+        run = load_run_model(invocation.target, invocation.device)
+        model, config, data = run.model, run.config, run.data
         assert data is not None
         kind = invocation.noise or config.noise
         trained = config.noise_factor if kind == config.noise else None

@@ -55,7 +55,7 @@ from .metrics import per_image_mse, per_image_ssim, psnr_from_mse
 from .models import build_model, count_parameters
 from .noise import add_noise
 from .runfiles import HEARTBEAT_INTERVAL_S, RunMarker
-from .samples import pick_sample_indices, to_pictures
+from .samples import make_samples, pick_sample_indices
 from .samplestore import SampleRecorder
 from .steps import load_optimizer_state, make_optimizer, make_train_step, memory_format
 
@@ -587,19 +587,7 @@ class Trainer:
     def _samples(
         model: torch.nn.Module, test: _TestSet, idx: list[int], data: LoadedData, epoch: int
     ) -> Samples:
-        clean = test.clean[idx]
-        noisy = test.noisy[idx].clamp(0.0, 1.0)
         with _inference(model):
             denoised = model(test.noisy[idx])
-        return Samples(
-            epoch=epoch,
-            indices=tuple(idx),
-            labels=tuple(int(data.test.labels[i]) for i in idx),
-            clean=to_pictures(clean),
-            noisy=to_pictures(noisy),
-            denoised=to_pictures(denoised),
-            noisy_psnr=tuple(psnr_from_mse(m) for m in per_image_mse(noisy, clean).tolist()),
-            denoised_psnr=tuple(psnr_from_mse(m) for m in per_image_mse(denoised, clean).tolist()),
-            noisy_ssim=tuple(per_image_ssim(noisy, clean).tolist()),
-            denoised_ssim=tuple(per_image_ssim(denoised, clean).tolist()),
-        )
+        labels = [int(data.test.labels[i]) for i in idx]
+        return make_samples(epoch, idx, labels, test.clean[idx], test.noisy[idx], denoised)
