@@ -392,7 +392,7 @@ def test_help_names_every_bound_key():
              "right_square_bracket": "]", "question_mark": "?", "f1": "F1", "escape": "Esc"}
     from dae_tui.app.widgets.runs_view import RunsView
 
-    names.update(space="space", enter="Enter", slash="/")
+    names.update(space="space", enter="Enter", slash="/", minus="-", plus="+", equals_sign="+")
     for binding in [*DaeApp.BINDINGS, *RunsView.BINDINGS]:
         for key in binding.key.split(","):
             assert names.get(key, key) in listed, key

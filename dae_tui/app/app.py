@@ -49,6 +49,7 @@ from ..engine.events import (
 from ..engine.runfiles import default_runs_dir
 from ..formatting import format_epoch, format_finished, format_started, plural
 from ..invocation import signal_exit
+from .inspect_actions import InspectActions
 from .messages import EngineEvent, EngineLoaded, wrap
 from .resume import ResumeInfo
 from .runs_actions import RunsActions
@@ -63,11 +64,12 @@ if TYPE_CHECKING:
 
 __all__ = ["DaeApp"]
 
-IMAGE_ACTIONS = ("image", "epoch", "zoom", "scroll_images", "compare")
+IMAGE_ACTIONS = ("epoch", "zoom", "scroll_images", "compare")
+INSPECT_ACTIONS = ("noise", "noise_kind", "trained_noise", "inspect_view", "clear_drawing", "compute_curve")
 CHART_ACTIONS = ("metric", "overlay_train")
 
 
-class DaeApp(RunsActions, App[int]):
+class DaeApp(InspectActions, RunsActions, App[int]):
     """Train a denoising autoencoder and watch it learn."""
 
     CSS_PATH = "app.tcss"
@@ -90,6 +92,7 @@ class DaeApp(RunsActions, App[int]):
         Binding("a", "overlay_train", "Train curves"),
         Binding("t", "show_tab('train')", "Train", show=False),
         Binding("i", "show_tab('images')", "Images", show=False),
+        Binding("n", "show_tab('inspect')", "Inspect", show=False),
         Binding("r", "show_tab('runs')", "Runs", show=False),
         Binding("l", "show_tab('log')", "Log", show=False),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
@@ -103,6 +106,15 @@ class DaeApp(RunsActions, App[int]):
         Binding("b", "compare", "Compare", priority=True),
         Binding("up", "scroll_images(-1)", "Up", show=False, priority=True),
         Binding("down", "scroll_images(1)", "Down", show=False, priority=True),
+        # The Inspect tab's keys, likewise; elsewhere they fall through (the Runs tab has its own c, o, v).
+        Binding("minus", "noise(-1)", "Less noise", key_display="-", priority=True),
+        Binding("plus,equals_sign", "noise(1)", "More noise", key_display="+", priority=True),
+        Binding("k", "noise_kind(1)", "Kind", priority=True),
+        Binding("K", "noise_kind(-1)", "Kind back", show=False, priority=True),
+        Binding("o", "trained_noise", "Trained noise", show=False, priority=True),
+        Binding("v", "inspect_view", "View", priority=True),
+        Binding("c", "clear_drawing", "Clear drawing", show=False, priority=True),
+        Binding("u", "compute_curve", "Curve", show=False, priority=True),
     ]
 
     state: reactive[str] = reactive("idle", init=False)
@@ -145,6 +157,9 @@ class DaeApp(RunsActions, App[int]):
         self.stop_signal: int | None = None
         """The SIGTERM or SIGHUP that ended the app, if one did."""
         self._remove_signal_handlers: Callable[[], None] = lambda: None
+        self.inspect_pick: Path | None = None
+        """The run picked for the Inspect tab on the Runs tab (n or Enter); None: this dashboard's
+        own run, else the newest run in the runs folder."""
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -158,6 +173,8 @@ class DaeApp(RunsActions, App[int]):
                         yield ImageStrip(id="train-strip", height_share=0.5)
             with TabPane("Images (i)", id="images"):
                 yield ImageBrowser(id="browser")
+            # The Inspect tab too is mounted when first shown (its model loads then).
+            yield TabPane("Inspect (n)", id="inspect")
             # The Runs tab's table, chart and poller are mounted when the tab is first shown.
             yield TabPane("Runs (r)", id="runs")
             with TabPane("Log (l)", id="log"):
@@ -229,8 +246,9 @@ class DaeApp(RunsActions, App[int]):
             error = event.worker.error
             text = f"{type(error).__name__}: {error}"
             self.log_line(f"worker {event.worker.name} failed: {text}", "red")
-            self.notify(text, title="Training failed", severity="error")
-            if event.worker.group == "train" or self.state in ACTIVE_STATES:
+            title = "Training failed" if event.worker.group == "train" else "Something failed"
+            self.notify(text, title=title, severity="error")
+            if event.worker.group == "train":
                 self.state = "failed"
 
     # --- which keys do something now -------------------------------------------------------
@@ -239,6 +257,14 @@ class DaeApp(RunsActions, App[int]):
         """Hide (and disable) the keys that would do nothing in this state or on this tab."""
         if action in IMAGE_ACTIONS:
             return self._tab == "images" and len(self.screen_stack) == 1
+        if action == "image":
+            return self._tab in ("images", "inspect") and len(self.screen_stack) == 1
+        if action in INSPECT_ACTIONS:
+            if self._tab != "inspect" or len(self.screen_stack) != 1:
+                return False
+            if action == "inspect_view":
+                return not self._inspect_view_all_shown()
+            return True
         if action == "start":
             return self.state not in ACTIVE_STATES
         if action == "pause":
@@ -272,6 +298,12 @@ class DaeApp(RunsActions, App[int]):
 
                 event.pane.mount(RunsView(self.runs_folder, id="runs-view"))
             self.call_after_refresh(self._focus_runs_table)
+        elif event.pane.id == "inspect":
+            if not self.query("#inspect-view"):
+                from .widgets.inspect_view import InspectView
+
+                event.pane.mount(InspectView(id="inspect-view"))
+            self.call_after_refresh(self._show_inspect)
 
     def _focus_runs_table(self) -> None:
         """The table takes the keys (space, Enter, /, ...) as soon as the Runs tab shows; it may
@@ -435,7 +467,10 @@ class DaeApp(RunsActions, App[int]):
             self.push_screen(HelpScreen())
 
     def action_image(self, step: int) -> None:
-        self.query_one(ImageBrowser).select(step)
+        if self._tab == "inspect":
+            self._inspect_view().select(step)
+        else:
+            self.query_one(ImageBrowser).select(step)
 
     def action_epoch(self, step: int) -> None:
         self.query_one(ImageBrowser).step_epoch(step)
@@ -477,12 +512,15 @@ class DaeApp(RunsActions, App[int]):
             ("MSE or PSNR", "Charts: the y axis in MSE or PSNR (m)", "metric"),
             ("Train curves of marked runs", "Charts: show or hide them (a)", "overlay_train"),
             ("Compare marked runs", "Images: their denoised rows one above the other (b)", "compare"),
+            ("Next noise kind", "Inspect: what-if and drawing under the next kind (k)", "noise_kind"),
+            ("Trained noise", "Inspect: back to the run's own noise (o)", "trained_noise"),
+            ("Compute the robustness curve", "Inspect: now, even while a run trains here (u)", "compute_curve"),
         ]
         for title, help_text, action in ours:
             if self.check_action(action, ()) is not False or action in ("zoom", "log_scale", "compare",
                                                                         *CHART_ACTIONS):
                 yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
-        for tab, key in (("Train", "t"), ("Images", "i"), ("Runs", "r"), ("Log", "l")):
+        for tab, key in (("Train", "t"), ("Images", "i"), ("Inspect", "n"), ("Runs", "r"), ("Log", "l")):
             yield SystemCommand(f"{tab} tab", f"Show the {tab} tab ({key})",
                                 lambda tab=tab: self.action_show_tab(tab.lower()))
         yield SystemCommand("Keys", "Every key of every tab (?)", self.action_help)
@@ -594,6 +632,8 @@ class DaeApp(RunsActions, App[int]):
             status.set_batch(1, 1)
             self.log_line(format_epoch(event))
             self.log_line(f"checkpoint saved: {event.checkpoint}")
+            if self.run_dir:
+                self._inspect_epoch_saved(self.run_dir)
         elif isinstance(event, Samples):
             self._show_samples(event)
         elif isinstance(event, RunStarted):
@@ -639,6 +679,7 @@ class DaeApp(RunsActions, App[int]):
     def _started(self, event: RunStarted, status: RunStatus) -> None:
         self.state = "training"
         self.run_dir = event.run_dir
+        self._inspect_own_run(event.run_dir)
         self.run_dataset = event.config.dataset
         if event.resumed_from:
             self._leave_resume()

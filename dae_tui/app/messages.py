@@ -44,7 +44,8 @@ class EngineProgress(EngineEvent):
 
 @dataclass
 class RunChosen(Message):
-    """On the Runs tab the user asked for `action` ('open', 'clone', 'resume' or 'delete') on `run`."""
+    """On the Runs tab the user asked for `action` ('open', 'clone', 'resume', 'delete' or 'inspect')
+    on `run`."""
 
     action: str
     run: RunInfo

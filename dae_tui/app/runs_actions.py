@@ -33,7 +33,7 @@ class RunsActions:
 
     def on_run_chosen(self, message: RunChosen) -> None:
         {"open": self.open_run, "clone": self.clone_run, "resume": self.resume_run,
-         "delete": self.delete_run}[message.action](message.run)
+         "delete": self.delete_run, "inspect": self.inspect_run}[message.action](message.run)
 
     def on_run_marks_changed(self, message: RunMarksChanged) -> None:
         """Overlay the marked runs on the Train tab's chart and offer them to the Images tab."""
@@ -59,6 +59,7 @@ class RunsActions:
         history = self._samples_of(run)
         dataset = run.dataset or "mnist"
         self.query_one(ImageBrowser).show_run(run.name, dataset, run.epochs, history)
+        self.inspect_run(run, show=False)
         if self.state in ACTIVE_STATES:
             self.notify(f"Opened {run.name} in the Images tab (i); the chart keeps the run that is "
                         "training here: mark the other with space to overlay it.", timeout=6)

@@ -26,7 +26,7 @@ from ...engine.metrics import psnr_from_mse
 if TYPE_CHECKING:
     from ...engine.runstore import RunInfo
 
-__all__ = ["MARK_COLOURS", "LossChart", "Series", "nice_ticks"]
+__all__ = ["MARK_COLOURS", "LossChart", "Series", "nice_ticks", "with_margin"]
 
 MARK_COLOURS: tuple[tuple[str, str], ...] = (
     ("cyan+", "bright_cyan"), ("magenta+", "bright_magenta"), ("orange+", "orange1"),
@@ -98,7 +98,7 @@ def log_ticks(low: float, high: float) -> list[float]:
     return [t for t in nice_ticks(low, high) if t > 0]
 
 
-def _with_margin(low: float, high: float) -> tuple[float, float]:
+def with_margin(low: float, high: float) -> tuple[float, float]:
     """y limits a little outside the curves, so no point sits on the frame."""
     span = high - low or abs(high) * 0.1 or 1.0
     return low - span * 0.05, high + span * 0.08
@@ -240,7 +240,7 @@ class LossChart(PlotextPlot):
                 plt.yticks([y(t) for t in ticks], [_label(t) for t in ticks])
             else:
                 plt.yticks(nice_ticks(low, high))
-            plt.ylim(*_with_margin(low, high))
+            plt.ylim(*with_margin(low, high))
         else:
             plt.scatter([0], [0], marker=" ")  # plotext draws no axes without a point
             plt.ylim(0, 0.1)

@@ -77,6 +77,7 @@ class RunsView(Vertical):
         Binding("O", "sort(-1)", "Sort back", show=False),
         Binding("v", "differing", "Differing"),
         Binding("c", "clone", "Copy config"),
+        Binding("n", "inspect", "Inspect"),
         Binding("R", "resume", "Resume"),
         Binding("d", "delete", "Delete"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -331,6 +332,9 @@ class RunsView(Vertical):
 
     def action_clone(self) -> None:
         self._choose("clone")
+
+    def action_inspect(self) -> None:
+        self._choose("inspect")
 
     def action_resume(self) -> None:
         self._choose("resume")
