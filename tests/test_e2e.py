@@ -49,6 +49,34 @@ def test_train_two_epochs_in_tmux_and_quit(tmp_path):
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 2
 
 
+def test_inspect_tab_in_tmux_curve_what_if_and_a_drawn_digit(tmp_path, trained_run):
+    runs = tmp_path / "runs"
+    shutil.copytree(trained_run, runs / trained_run.name)
+    command = shlex.join([str(Path(sys.executable).with_name("dae-tui")), "--runs-dir", str(runs)])
+    session = TmuxSession(command, tmp_path, width=100, height=30)
+    try:
+        session.wait_for("Start", "● idle")
+        session.press("n")  # the newest run, its curve computed and saved
+        session.wait_for("PSNR dB ↑ vs gaussian factor", "saved in", "epoch 3/3", timeout=120)
+        session.press("+")
+        session.wait_for("what-if 0.6")
+        session.press("v")
+        session.wait_until(lambda text: "what-if gaussian 0.6 ·" in text and "denoised" in text)
+        session.press("v")
+        session.wait_for("draw here:")
+        # A stroke down the middle of the canvas (its top left cell is column 1, row 5).
+        session.drag([(15, y) for y in range(6, 15)])
+        screen = session.wait_until(lambda text: "draw here:" not in text and text.count(" dB ─╯") == 2)
+        assert "╭─ noisy" in screen and "╭─ denoised" in screen
+        session.press("c")
+        session.wait_for("draw here:")
+        session.press("q")
+        assert session.wait_exit() == 0
+    finally:
+        session.close()
+    assert (runs / trained_run.name / "robustness.json").is_file()
+
+
 @pytest.mark.parametrize("width, height", [(80, 24)])
 def test_quit_mid_run_asks_then_prints_how_to_resume(tmp_path, width, height):
     runs = tmp_path / "runs"

@@ -43,6 +43,18 @@ class TmuxSession:
     def press(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", "e2e", *keys)
 
+    def drag(self, points: list[tuple[int, int]], button: int = 0) -> None:
+        """Press mouse `button` (0 left, 2 right) at the first of `points` (0-based column, row),
+        move through the rest with it held and release it at the last: the SGR mouse reports a
+        terminal sends, typed into the pane as they are."""
+        (x, y), *rest = points
+        reports = [f"\x1b[<{button};{x + 1};{y + 1}M"]
+        reports += [f"\x1b[<{button + 32};{px + 1};{py + 1}M" for px, py in rest]
+        last_x, last_y = points[-1]
+        reports.append(f"\x1b[<{button};{last_x + 1};{last_y + 1}m")
+        for report in reports:
+            self._tmux("send-keys", "-t", "e2e", "-l", report)
+
     def wait_for(self, *texts: str, timeout: float = 60.0, interval: float = 0.01) -> float:
         """Wait until every text is on screen; seconds since the session started."""
         deadline = time.perf_counter() + timeout

@@ -30,8 +30,8 @@ class RobustnessChart(PlotextPlot):
     DEFAULT_CSS = """
     RobustnessChart {
         height: 1fr; min-height: 8;
-        border-top: solid $foreground 20%; border-title-align: left; border-title-color: $text;
-        border-subtitle-align: left;
+        border-top: solid $foreground 20%; border-bottom: solid $foreground 20%;
+        border-title-align: left; border-title-color: $text; border-subtitle-align: left;
     }
     """
 
