@@ -29,6 +29,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from ...config import CLASS_NAMES, format_number
+from ..halfblock import picture_lines
 from .draw_panel import DrawCanvas, DrawPanel
 from .image_strip import ImageStrip, rows_of
 from .noise_slider import NoiseSlider
@@ -275,6 +276,11 @@ class InspectView(Vertical):
     @work(thread=True, group="inspect-whatif", exclusive=True, exit_on_error=False)
     def _what_if(self, inspector: Any, kind: str, factor: float, generation: int, asked: float) -> None:
         samples = inspector.what_if(kind, factor)
+        # The half blocks at the size on screen, made here rather than on the UI thread (they are
+        # cached by picture and size): about 10 ms a change that the event loop does not spend.
+        size = self.query_one(ImageStrip).fit.size
+        for picture in samples.noisy + samples.denoised:
+            picture_lines(picture, size)
         if not get_current_worker().is_cancelled:
             self.post_message(self.WhatIf(generation, samples, kind, factor, (time.perf_counter() - asked) * 1000))
 
