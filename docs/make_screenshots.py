@@ -4,8 +4,9 @@
 
 Trains three short runs that differ in learning rate and a fourth that is stopped after two
 epochs, then drives the real app headless (Textual's Pilot) and saves SVGs with its own
-screenshot code: the Train tab at 200x60 after a finished run, the Images tab at 80x24 and the
-Runs tab at 120x36 with two runs marked. Takes about a minute and a half on 2 cores.
+screenshot code: the Train tab at 200x60 after a finished run, the Inspect tab at 160x45 on that
+run with a digit drawn, the Images tab at 80x24 and the Runs tab at 120x36 with runs marked.
+Takes about two minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -45,6 +46,26 @@ def make_runs(runs: Path) -> None:
             trainer.request_stop()
 
 
+async def inspect_with_a_drawing(app: DaeApp, pilot) -> None:
+    """The Inspect tab on the newest run: its curve, more noise than it was trained with, a 7."""
+    from dae_tui.app.widgets.draw_panel import DrawCanvas
+    from dae_tui.app.widgets.inspect_view import InspectView
+    from dae_tui.app.widgets.robustness_chart import RobustnessChart
+
+    await pilot.press("n")
+    while not (app.query(InspectView) and app.query_one(InspectView).samples is not None
+               and app.query_one(RobustnessChart).done):
+        await pilot.pause(0.2)
+    await pilot.press(*["plus"] * 5)  # gaussian 1.0: twice the trained noise
+    # A 7: the bar, then the stroke down and to the left (offsets count the canvas's border).
+    stroke = [(x, 3) for x in range(8, 22)] + [(21 - i, 3 + i) for i in range(1, 11)]
+    await pilot.mouse_down(DrawCanvas, offset=stroke[0])
+    for point in stroke[1:]:
+        await pilot.hover(DrawCanvas, offset=point)
+    await pilot.mouse_up(DrawCanvas, offset=stroke[-1])
+    await pilot.pause(1.0)
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp) / "runs"
@@ -53,6 +74,10 @@ async def main() -> None:
         async with app.run_test(size=(200, 60)) as pilot:
             await finish(app, pilot)
             app.save_screenshot(str(HERE / "dashboard.svg"))
+        app = DaeApp(TrainConfig(**BASE), runs_dir=runs)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await inspect_with_a_drawing(app, pilot)
+            app.save_screenshot(str(HERE / "inspect.svg"))
         app = DaeApp(TrainConfig(**BASE, epochs=2), runs_dir=runs)
         async with app.run_test(size=(80, 24)) as pilot:
             await finish(app, pilot)
@@ -66,7 +91,7 @@ async def main() -> None:
             await pilot.press("down", "down", "space", "down", "space", "down", "space", "v")
             await pilot.pause(0.5)
             app.save_screenshot(str(HERE / "runs.svg"))
-    print("wrote", *(HERE / name for name in ("dashboard.svg", "images.svg", "runs.svg")))
+    print("wrote", *(HERE / name for name in ("dashboard.svg", "inspect.svg", "images.svg", "runs.svg")))
 
 
 if __name__ == "__main__":
