@@ -100,6 +100,14 @@ async def test_table_lists_sorts_filters_and_shows_what_differs(runs):
         await pilot.pause(0.1)
         assert [view.runs[n].config.lr for n in table_names(view)] == [3e-3]
         assert "filter: 'lr 3e-3'" in screen_text(app)
+        # With the filter kept, the tab keys still leave the tab (the filter line once took the
+        # focus back as the table was hidden, and with it the tab), and r comes back to it.
+        await pilot.press("t")
+        await wait_until(pilot, lambda: app.query_one("#tabs").active == "train")
+        await pilot.pause(0.1)
+        assert app.query_one("#tabs").active == "train"
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.focused is view.query_one(DataTable))
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert len(table_names(view)) == 4
@@ -130,6 +138,8 @@ async def test_marking_overlays_curves_with_labels_and_stable_colours(runs):
         # The legend names each by what tells them apart: their learning rates.
         lrs = {n: view.runs[n].config.lr for n in (first, second)}
         assert main.border_subtitle.count("lr ") == 2
+        # Each label in its run's colour, as Textual's markup can read it (hex, not Rich's names).
+        assert main.border_subtitle.count("[#") == 2
         for mark, name in ((1, first), (2, second)):
             label = next(s.label for s in main.overlays if s.mark == mark)
             assert label.startswith("lr ") and float(label.split()[1]) == lrs[name]
@@ -269,6 +279,10 @@ async def test_a_headless_run_in_another_process_appears_and_advances_live(tmp_p
             await wait_until(pilot, lambda: run().status == "running" and run().epochs_done >= 1, 60)
             table = view.query_one(DataTable)
             assert str(table.get_cell(name, "status")) == "running"  # the table, not only the store
+            # Cells that grow as epochs come in widen their column (no "12.3 dB @ 1" cut to "@").
+            await wait_until(pilot, lambda: "dB @" in str(table.get_cell(name, "best PSNR")))
+            best_column = next(c for c in table.columns.values() if c.key.value == "best PSNR")
+            assert best_column.content_width >= len(str(table.get_cell(name, "best PSNR")))
             seen = view.runs[name].epochs_done
             await wait_until(pilot, lambda: view.runs[name].epochs_done > seen, 60)
             assert str(table.get_cell(name, "epochs")).startswith(f"{view.runs[name].epochs_done}/5")

@@ -453,8 +453,13 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         self.query_one("#chart", LossChart).toggle_log_scale()
 
     def action_show_tab(self, tab: str) -> None:
-        """Show the Train, Images or Log tab."""
-        self.query_one(TabbedContent).active = tab
+        """Show a tab. The focus moves to the tab strip first: left inside the pane being hidden,
+        Textual would hand it to another widget there (the Runs tab's filter line), and the
+        tabs follow the focus back to that pane."""
+        tabs = self.query_one(TabbedContent)
+        if tab != tabs.active and self.focused is not None and tabs.active_pane in self.focused.ancestors:
+            self.query_one("#tabs Tabs").focus()
+        tabs.active = tab
 
     def action_leave_field(self) -> None:
         """Esc in a form field hands the keys back to the app's bindings."""

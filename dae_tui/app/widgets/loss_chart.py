@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rich.color import Color as RichColor
 from rich.markup import escape
 from textual_plotext import PlotextPlot
 
@@ -34,6 +35,11 @@ MARK_COLOURS: tuple[tuple[str, str], ...] = (
     ("magenta", "magenta"),
 )
 """(plotext colour, Rich colour) of marked runs 1-8: never the live run's blue and green."""
+
+
+def mark_hex(mark: int) -> str:
+    """The colour of marked run `mark` (1-8) as #rrggbb."""
+    return RichColor.parse(MARK_COLOURS[(mark - 1) % 8][1]).get_truecolor().hex
 
 
 @dataclass(frozen=True)
@@ -197,8 +203,9 @@ class LossChart(PlotextPlot):
         """Draw these runs under the main curves (finished first, live ones above)."""
         self.overlays = sorted(overlays, key=lambda s: (s.live, s.mark))
         self.set_class(bool(self.overlays), "-overlays")
+        # The border takes Textual's markup, which knows CSS and hex colours, not Rich's names.
         self.border_subtitle = " · ".join(
-            f"[{MARK_COLOURS[(s.mark - 1) % 8][1]}]{s.mark} {escape(s.label)}[/]" for s in self.overlays
+            f"[{mark_hex(s.mark)}]{s.mark} {escape(s.label)}[/]" for s in self.overlays
         )
         self.replot()
 

@@ -193,7 +193,7 @@ class RunsView(Vertical):
             for name, cells in rows.items():  # same rows: only the cells that changed
                 for column, value in zip(COLUMNS, cells, strict=True):
                     if str(table.get_cell(name, column)) != str(value) or column == "mark":
-                        table.update_cell(name, column, value)
+                        table.update_cell(name, column, value, update_width=True)
         else:
             # The rows a screen shows at once, then the rest a chunk per turn of the event loop:
             # measuring 500 rows' cells in one go held the UI for a third of a second.
