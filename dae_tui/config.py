@@ -266,8 +266,9 @@ def check_resume_overrides(saved: TrainConfig, overrides: Mapping[str, Any]) -> 
     if fixed:
         name = fixed[0]
         raise ConfigError(
-            f"{FIELD_SPECS[name].flag} cannot change on --resume (the run used {getattr(saved, name)!r}; "
-            f"only {', '.join(sorted(RESUME_OVERRIDABLE))} may change)"
+            f"{FIELD_SPECS[name].flag} cannot change on --resume (the run used "
+            f"{format_number(getattr(saved, name))}; only "
+            f"{', '.join(FIELD_SPECS[n].flag for n in sorted(RESUME_OVERRIDABLE))} may change)"
         )
 
 

@@ -27,11 +27,11 @@ from .invocation import EXIT_OK, EXIT_USAGE, Invocation
 
 __all__ = ["CSV_COLUMNS", "run_listing", "write_csv", "write_table"]
 
-CSV_COLUMNS: tuple[str, ...] = (
-    "run", "epoch", "train_mse", "test_mse", "test_psnr", "noisy_psnr", "seconds", "test_ssim", "noisy_ssim",
-    *FIELD_SPECS,
-)
-"""The header of `--csv`: the run, one epoch's figures, then every config field."""
+EPOCH_FIGURES = ("train_mse", "test_mse", "test_psnr", "noisy_psnr", "seconds")
+LATER_FIGURES = ("test_ssim", "noisy_ssim")
+"""Figures recorded since SSIM exists: after the config fields, so the first columns stay as they were."""
+CSV_COLUMNS: tuple[str, ...] = ("run", "epoch", *EPOCH_FIGURES, *FIELD_SPECS, *LATER_FIGURES)
+"""The header of `--csv`: the run, one epoch's figures, every config field, then the SSIMs."""
 
 _RIGHT = {"epochs", "best PSNR", "last PSNR", "s/epoch"}  # numbers line up on the right
 
@@ -56,8 +56,10 @@ def write_csv(runs: list[RunInfo], out: TextIO) -> None:
         config = info.config.to_dict() if info.config else {}
         settings = ["" if config.get(name) is None else config[name] for name in FIELD_SPECS]
         for record in info.records:
-            figures = [record.get(name) for name in CSV_COLUMNS[1:9]]  # SSIM: empty for older runs
-            writer.writerow([info.name, *("" if v is None else v for v in figures), *settings])
+            figures = [record.get(name) for name in ("epoch", *EPOCH_FIGURES)]
+            later = [record.get(name) for name in LATER_FIGURES]  # empty for runs from before SSIM
+            writer.writerow([info.name, *("" if v is None else v for v in figures), *settings,
+                             *("" if v is None else v for v in later)])
 
 
 def run_listing(invocation: Invocation, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -76,10 +78,10 @@ def run_listing(invocation: Invocation, out: TextIO | None = None, err: TextIO |
                 out.write(json.dumps(info.to_json()) + "\n")
         elif invocation.csv:
             write_csv(runs, out)
-        elif runs:
-            write_table(runs, out)
         else:
-            out.write(f"no runs in {runs_dir}\n")
+            write_table(runs, out)  # with no runs: the header alone, an empty table
+            if not runs:
+                print(f"dae-tui runs: no runs in {runs_dir}", file=err)
         out.flush()
     except BrokenPipeError:
         # `dae-tui runs --csv | head` closed the pipe: it has read all it wants, which is no error.

@@ -104,6 +104,8 @@ def test_resume_continues_and_refuses_a_changed_recipe(capsys, tmp_path):
     assert "resuming at epoch 2" in err
     code, out, err = train(capsys, tmp_path, "--resume", str(run_dir), "--lr", "0.1")
     assert code == 2 and "--lr cannot change on --resume" in err
+    # Named as they are typed: flags, and numbers as a user writes them.
+    assert "the run used 1e-3" in err and "only --data-dir, --device, --epochs, --source, --threads may" in err
     code, out, err = train(capsys, tmp_path, "--resume", str(tmp_path / "nothing"))
     assert code == 2 and "no checkpoint there" in err
 

@@ -7,6 +7,7 @@ text), not only on widget state.
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from pilot import collector, screen_text, wait_until
 from rich.console import Console
+from textual.widgets import Static
 
 from dae_tui.app import DaeApp
 from dae_tui.app.messages import EngineLoaded
@@ -61,6 +63,10 @@ async def test_images_tab_shows_all_three_rows_without_scrolling(width, height, 
         # Both PSNR caption rows are on screen: the noisy one and, last, the denoised one.
         assert sum("dB" in line and "→" not in line for line in lines) >= 2
         assert app.query_one("#pictures").max_scroll_y == 0
+        # The info line keeps the selected picture's PSNR before and after whole at any width.
+        info = next(line for line in lines if "→" in line)
+        psnr, ssim = r"\d+\.\d\d dB", r"( SSIM [\d.]+)?"
+        assert re.search(rf"noisy {psnr}{ssim} → (denoised )?{psnr}{ssim} \([+-]\d+\.\d\d( dB)?\)", info), info
         text = "\n".join(lines)
         strip = app.query_one("#browser-strip", ImageStrip)
         if all_eight:
@@ -302,7 +308,15 @@ async def test_quit_mid_run_asks_then_says_how_to_resume(tmp_path):
         await pilot.pause()
         assert not isinstance(app.screen, QuitScreen) and not app.trainer.stop_requested
         await pilot.press("q")
-        await pilot.pause()
+        await wait_until(pilot, lambda: isinstance(app.screen, QuitScreen))
+        # The run goes on behind the question, and the question follows it.
+        done = max(e.epoch for e in seen if isinstance(e, EpochEnd))
+
+        def says_latest() -> bool:
+            latest, shown = app.last_epoch_done, str(app.screen.query_one("#confirm-question", Static).render())
+            return latest > done and f"epoch {latest}/20 is saved" in shown
+
+        await wait_until(pilot, says_latest, 120)
         await pilot.press("q")  # a second q confirms
     app.training_idle.wait(30)
     note = app.resume_note()

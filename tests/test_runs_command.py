@@ -17,6 +17,7 @@ from runfolders import TINY_CONFIG, iso, lock, make_run
 from dae_tui import cli
 from dae_tui.config import FIELD_SPECS
 from dae_tui.engine.runstore import FINISHED, RUNNING, RunStore
+from dae_tui.formatting import RUN_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,7 +67,7 @@ def test_csv_has_every_epoch_of_every_run_with_its_config(capsys, tmp_path):
     assert code == 0 and err == ""
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["run", "epoch", "train_mse", "test_mse", "test_psnr", "noisy_psnr", "seconds",
-                       "test_ssim", "noisy_ssim", *FIELD_SPECS]
+                       *FIELD_SPECS, "test_ssim", "noisy_ssim"]
     body = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     assert [(r["run"][:8], r["epoch"]) for r in body] == [
         ("20240102", "1"), ("20240101", "1"), ("20240101", "2"), ("20240101", "3")]
@@ -74,10 +75,15 @@ def test_csv_has_every_epoch_of_every_run_with_its_config(capsys, tmp_path):
     assert body[-1]["data_dir"] == "" and body[-1]["lr"] == "0.001"
 
 
+RUN_COLUMNS_WORDS = " ".join(RUN_COLUMNS).split()
+
+
 def test_an_empty_or_missing_runs_folder_is_not_an_error(capsys, tmp_path):
     for folder in (tmp_path, tmp_path / "missing"):
         code, out, err = runs(capsys, "--runs-dir", str(folder))
-        assert (code, out, err) == (0, f"no runs in {folder}\n", "")
+        # An empty table: its header on stdout, and why it is empty on stderr.
+        assert code == 0 and out.split() == list(RUN_COLUMNS_WORDS)
+        assert err == f"dae-tui runs: no runs in {folder}\n"
     code, out, _ = runs(capsys, "--runs-dir", str(tmp_path), "--csv")
     assert code == 0 and out.count("\n") == 1 and out.startswith("run,epoch,")
     assert runs(capsys, "--runs-dir", str(tmp_path), "--json")[:2] == (0, "")

@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 from dae_tui import cli
 from dae_tui.app import DaeApp
 from dae_tui.app.screens import ConfirmScreen, EpochsScreen
-from dae_tui.app.widgets import ConfigForm, ImageBrowser, ImageStrip, LossChart
+from dae_tui.app.widgets import ConfigForm, ImageBrowser, ImageStrip, LossChart, RunStatus
 from dae_tui.app.widgets.runs_view import RunsView
 from dae_tui.config import TrainConfig
 from dae_tui.engine.events import EpochEnd
@@ -165,6 +165,10 @@ async def test_open_shows_a_run_on_the_chart_and_in_images_and_compare(runs):
         browser = app.query_one(ImageBrowser)
         assert browser.run_name == name and sorted(browser.history) == [0, 1, 2]
         assert app.query_one("#chart", LossChart).epochs == [1, 2]
+        # The status lines speak of the run opened, not of an empty dashboard.
+        status = app.query_one(RunStatus)
+        assert status.epochs == 2 and status.best is not None and status.best[0] in (1, 2)
+        assert f"showing {name} (finished)" in status.message and str(run.path) in status.where
         await pilot.press("i")
         await pilot.pause(0.1)
         assert name in screen_text(app) and "epoch 2/2 (latest)" in screen_text(app)
@@ -219,6 +223,8 @@ async def test_resume_continues_a_stopped_run_and_extends_a_finished_one(runs):
         # A finished run: R asks how far to extend it.
         await pilot.press("r")
         await wait_until(pilot, lambda: view.runs[stopped].status == "finished")
+        finished_ssim = app.query_one(RunStatus).ssim
+        assert finished_ssim is not None
         await pilot.press("R")
         await wait_until(pilot, lambda: isinstance(app.screen, EpochsScreen))
         await pilot.press("end", "backspace", "2")  # 3 epochs done: 2 is refused
@@ -231,6 +237,8 @@ async def test_resume_continues_a_stopped_run_and_extends_a_finished_one(runs):
         await pilot.pause(0.1)
         assert app.resume is not None and app.query_one(ConfigForm).config.epochs == 5
         assert "resuming" in screen_text(app) and "at epoch 4/5" in screen_text(app)
+        # Not the state and SSIM of the run just finished here.
+        assert app.state == "idle" and app.query_one(RunStatus).ssim is None
 
 
 async def test_delete_asks_naming_the_run_and_never_deletes_a_running_one(runs):

@@ -400,16 +400,17 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             self.start_when_loaded = False
             self.exit(0)
             return
-        epochs = self.run_epochs
-        done = self.last_epoch_done
-        kept = f"epoch {done}/{epochs} is saved and can be resumed" if done else "no epoch has finished yet"
-        question = f"A run is going. Quit? It stops at the next batch; {kept}."
-
         def answered(quit_: bool | None) -> None:
             if quit_:
                 self._quit_run()
 
-        self.push_screen(QuitScreen(question), answered)
+        self.push_screen(QuitScreen(self._quit_question()), answered)
+
+    def _quit_question(self) -> str:
+        """What quitting now keeps (the question is asked again as epochs finish behind it)."""
+        epochs, done = self.run_epochs, self.last_epoch_done
+        kept = f"epoch {done}/{epochs} is saved and can be resumed" if done else "no epoch has finished yet"
+        return f"A run is going. Quit? It stops at the next batch; {kept}."
 
     def on_unmount(self) -> None:
         self._remove_signal_handlers()
@@ -575,9 +576,12 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         self.query_one("#chart", LossChart).reset(
             f"{info.config.model} on {info.config.dataset}", info.points, info.config.epochs
         )
+        if self.state not in ACTIVE_STATES:
+            self.state = "idle"  # the dashboard is about this run now, not the one it finished
         status = self.query_one(RunStatus)
         status.epoch, status.epochs = info.epochs_done, info.config.epochs
-        status.best = info.best
+        status.best, status.ssim = info.best, None
+        status.set_batch(0, 0)
         status.where = f"run folder {info.path}"
         status.message = info.status_line(overrides.get("epochs"))
         self.log_line(f"Start continues the run in {info.path}")
@@ -637,6 +641,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             status.set_batch(1, 1)
             self.log_line(format_epoch(event))
             self.log_line(f"checkpoint saved: {event.checkpoint}")
+            if isinstance(self.screen, QuitScreen):
+                self.screen.set_question(self._quit_question())
             if self.run_dir:
                 self._inspect_epoch_saved(self.run_dir)
         elif isinstance(event, Samples):

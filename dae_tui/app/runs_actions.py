@@ -16,7 +16,7 @@ from ..engine.events import Samples
 from .messages import RunChosen, RunMarksChanged
 from .resume import ResumeInfo
 from .screens import ConfirmScreen, EpochsScreen
-from .widgets import ConfigForm, ImageBrowser, LossChart
+from .widgets import ConfigForm, ImageBrowser, LossChart, RunStatus
 from .widgets.loss_chart import Series
 from .widgets.run_status import ACTIVE_STATES
 
@@ -64,7 +64,15 @@ class RunsActions:
             self.notify(f"Opened {run.name} in the Images tab (i); the chart keeps the run that is "
                         "training here: mark the other with space to overlay it.", timeout=6)
             return
-        self.query_one("#chart", LossChart).reset(run.name, Series.of_run(run, 1, "").points, run.epochs)
+        chart = self.query_one("#chart", LossChart)
+        chart.reset(run.name, Series.of_run(run, 1, "").points, run.epochs)
+        # The status lines speak of the run shown, not of the one this dashboard trained last.
+        status = self.query_one(RunStatus)
+        status.epoch, status.epochs = run.epochs_done, run.epochs
+        status.best, status.ssim = chart.best, run.last_test_ssim
+        status.set_batch(0, 0)
+        status.message = f"showing {run.name} ({run.status}), opened on the Runs tab; s trains the form's settings"
+        status.where = f"run folder {run.path}"
         pictures = "its pictures in the Images tab (i), [ ] step epochs" if history else "no pictures saved"
         self.notify(f"Opened {run.name}: its curves on the Train tab (t), {pictures}.", timeout=6)
 
@@ -130,6 +138,15 @@ class RunsActions:
                 return
             if self.resume and Path(self.resume.path) == run.path.resolve():
                 self.action_new_run()
+            elif mine:  # the run this dashboard trained last: its figures go with it
+                self.run_dir = None
+                self.state = "idle"
+                self.query_one("#chart", LossChart).reset(planned_epochs=run.epochs)
+                status = self.query_one(RunStatus)
+                status.epoch, status.epochs, status.best, status.ssim = 0, 0, None, None
+                status.set_batch(0, 0)
+                status.message = f"deleted {run.name}"
+                status.where = "New run: set up the form and press s."
             self.log_line(f"deleted {run.path}")
             self.notify(f"Deleted {run.name}.")
             self.query_one("#runs-view").poll_now()

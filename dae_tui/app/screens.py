@@ -133,6 +133,12 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
 
+    def set_question(self, question: str) -> None:
+        """Ask afresh: what the answer means changed while the question was open."""
+        self.question = question
+        if self.is_mounted:
+            self.query_one("#confirm-question", Static).update(Text(f"{self.question}\n\n{self.choices}"))
+
 
 class QuitScreen(ConfirmScreen):
     """Quitting while a run is going: a second q confirms too."""

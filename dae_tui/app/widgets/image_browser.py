@@ -139,6 +139,9 @@ class ImageBrowser(Vertical):
     def watch_compare(self) -> None:
         self._redraw()
 
+    def on_resize(self) -> None:
+        self._redraw()  # the info line's wording follows the width
+
     def _redraw(self) -> None:
         if not self.is_mounted:
             return
@@ -153,7 +156,7 @@ class ImageBrowser(Vertical):
         rows = rows_of(samples, self.class_names)
         compared = self._compared_rows(samples) if self.compare else []
         strip.show(rows[:2] + compared if compared else rows, self.selected, self.zoom)
-        info.update(self.caption(samples, len(compared)))
+        info.update(self.caption(samples, len(compared), info.content_region.width or self.size.width))
 
     def _compared_rows(self, samples: Samples) -> list[PictureRow]:
         """Each marked run's denoised row at the shown epoch (or its last, if it has fewer),
@@ -169,8 +172,11 @@ class ImageBrowser(Vertical):
             rows.append(PictureRow(label, theirs.denoised, [f"{v:.1f} dB" for v in theirs.denoised_psnr]))
         return rows
 
-    def caption(self, samples: Samples, compared: int = 0) -> str:
-        """The info line: the run, epoch, the selected image, its PSNRs and the picture size mode."""
+    def caption(self, samples: Samples, compared: int = 0, width: int = 0) -> str:
+        """The info line: the run, epoch, the selected image, its PSNRs and the picture size mode.
+
+        With a `width`, the longest wording that fits: SSIM, then the hints go before the PSNRs do
+        (at 80 columns the line once ran out before the denoised value)."""
         i, epoch = self.selected, samples.epoch
         names = self.class_names
         label = samples.labels[i]
@@ -179,14 +185,20 @@ class ImageBrowser(Vertical):
         when = "before training" if epoch == 0 else f"epoch {epoch}/{self.epochs}"
         latest = " (latest)" if epoch == max(self.history) else " ([ ] to step)"
         run = f"{self.run_name} · " if self.run_name else ""
+        which = f"#{i + 1}/{len(samples.clean)} {name}"
         if compared:
-            return (f"{run}{when}{latest} · comparing {compared} marked runs (b: back) · "
-                    f"#{i + 1}/{len(samples.clean)} {name} · {self.zoom} size")
-        has_ssim = len(samples.noisy_ssim) > i and len(samples.denoised_ssim) > i  # older runs have none
-        noisy_ssim = f" SSIM {samples.noisy_ssim[i]:.2f}" if has_ssim else ""
-        denoised_ssim = f" SSIM {samples.denoised_ssim[i]:.2f}" if has_ssim else ""
-        return (
-            f"{run}{when}{latest} · #{i + 1}/{len(samples.clean)} {name}: noisy "
-            f"{samples.noisy_psnr[i]:.2f} dB{noisy_ssim} → denoised {samples.denoised_psnr[i]:.2f} dB"
-            f"{denoised_ssim} ({gain:+.2f} dB) · {self.zoom} size"
-        )
+            variants = [f"{run}{when}{latest} · comparing {compared} marked runs (b: back) · {which} · "
+                        f"{self.zoom} size", f"{run}{when} · comparing {compared} runs (b: back) · {which}"]
+        else:
+            has_ssim = len(samples.noisy_ssim) > i and len(samples.denoised_ssim) > i  # older runs have none
+            noisy, denoised = f"{samples.noisy_psnr[i]:.2f} dB", f"{samples.denoised_psnr[i]:.2f} dB"
+            full = (f"{noisy} SSIM {samples.noisy_ssim[i]:.2f} → denoised {denoised} SSIM "
+                    f"{samples.denoised_ssim[i]:.2f}") if has_ssim else f"{noisy} → denoised {denoised}"
+            variants = [
+                f"{run}{when}{latest} · {which}: noisy {full} ({gain:+.2f} dB) · {self.zoom} size",
+                f"{run}{when}{latest} · {which}: noisy {noisy} → denoised {denoised} ({gain:+.2f} dB)",
+                f"{run}{when} · {which}: noisy {noisy} → {denoised} ({gain:+.2f})",
+            ]
+        if width:
+            return next((v for v in variants if len(v) <= width), variants[-1])
+        return variants[0]

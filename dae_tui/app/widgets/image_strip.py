@@ -126,13 +126,13 @@ class StripRenderable:
                 yield Segment.line()
             yield Segment(" " * LABEL_WIDTH)
             if windowed:
-                yield self._hint(str(before) if last_row and before else "")
+                yield self._hint(f"+{before}" if last_row and before else "")
             for i in shown:
                 style = self.highlight if i == self.selected else self.muted
                 yield Segment(row.captions[i][: fit.size].center(fit.size), style)
                 yield Segment(" " * GAP)
             if windowed:
-                yield self._hint(str(after) if last_row and after else "")
+                yield self._hint(f"+{after}" if last_row and after else "")
             yield Segment.line()
 
 
