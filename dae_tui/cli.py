@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 from .config import (
@@ -31,7 +31,7 @@ from .config import (
     config_from_strings,
     format_number,
 )
-from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation
+from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, SweepRequest
 
 # The exit codes and Invocation live in the leaf `invocation` module; named here too, as before.
 __all__ = [
@@ -146,7 +146,54 @@ def build_parser() -> argparse.ArgumentParser:
     denoise.add_argument("--side-by-side", action="store_true", help="input, noisy and denoised in one PNG")
     denoise.add_argument("--scale", metavar="N", help="draw each pixel N x N (1 to 32; default 4)")
     denoise.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    sweep = sub.add_parser(
+        "sweep", help="search hyperparameters with Optuna: trials are ordinary runs",
+        description="Search settings with Optuna: each trial is a run folder; the train flags fix what "
+        "every trial shares, --space names what is searched. SQLite in the runs folder by default (one "
+        "machine); the same command with a PostgreSQL --storage on several machines shares one study.",
+        argument_default=argparse.SUPPRESS,
+    )
+    _add_config_flags(sweep)
+    sweep.add_argument("--study", metavar="NAME", help="the study (default: named after the fixed settings)")
+    sweep.add_argument("--storage", metavar="URL",
+                       help="sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB (default: sqlite in the runs dir)")
+    sweep.add_argument("--trials", metavar="N", help="trials in the study in all, every process counted (default 20)")
+    sweep.add_argument("--jobs", metavar="J", help="trial processes on this machine (default 1)")
+    sweep.add_argument("--space", metavar="FILE", help="TOML file of searched settings (default: lr, batch "
+                       "size, weight decay)")
+    sweep.add_argument("--metric", metavar="{test_psnr,test_mse}", help="what the study optimises (default test_psnr)")
+    sweep.add_argument("--prune", dest="prune", action="store_const", const=True,
+                       help="stop poor trials early (median pruner; the default)")
+    sweep.add_argument("--no-prune", dest="prune", action="store_const", const=False, help="never prune")
+    sweep.add_argument("--status", action="store_true", help="show the study's trials, the best, importance")
+    sweep.add_argument("--json", action="store_true", help="with --status: one JSON object")
+    sweep.add_argument("--heartbeat", metavar="S", help="seconds between a trial's heartbeats (default 10)")
+    sweep.add_argument("--worker", metavar="I", help=argparse.SUPPRESS)
     return parser
+
+
+def _whole(args: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    text = str(args.get(name, default))
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise UsageError(f"--{name} must be a whole number from {low} to {high} (got {clip(text)!r})")
+    return int(text)
+
+
+def _sweep_request(args: dict[str, Any]) -> SweepRequest:
+    if "resume" in args:
+        raise UsageError("--resume does not go with sweep: resume a trial's run folder with dae-tui train --resume")
+    metric = args.get("metric", "test_psnr")
+    if metric not in ("test_psnr", "test_mse"):
+        raise UsageError(f"--metric must be test_psnr or test_mse (got {clip(metric)!r})")
+    for flag in ("study", "storage", "space"):
+        if flag in args and not args[flag].strip():
+            raise UsageError(f"--{flag} needs a value (got an empty string)")
+    return SweepRequest(
+        study=args.get("study"), storage=args.get("storage"), trials=_whole(args, "trials", 20, 1, 100_000),
+        jobs=_whole(args, "jobs", 1, 1, 64), space=args.get("space"), metric=metric,
+        prune=args.get("prune", True), status=bool(args.get("status", False)),
+        heartbeat=_whole(args, "heartbeat", 10, 1, 3600), worker=_whole(args, "worker", 0, 0, 64),
+    )
 
 
 def parse_invocation(argv: Sequence[str]) -> Invocation:
@@ -172,7 +219,9 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
         if not text.strip().isdigit() or not 1 <= int(text) <= 32:
             raise UsageError(f"--scale must be a whole number from 1 to 32 (got {clip(text)!r})")
         scale = int(text)
+    sweep = _sweep_request(args) if args.get("command") == "sweep" else None
     return Invocation(
+        sweep=sweep,
         command=args.get("command") or "app",
         config=config,
         given=given,
@@ -204,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str]) -> int:
-    named = [word for word in argv if word in ("train", "runs", "eval", "denoise")]
+    named = [word for word in argv if word in ("train", "runs", "eval", "denoise", "sweep")]
     command = f"dae-tui {named[0]}" if named else "dae-tui"
     try:
         invocation = parse_invocation(argv)
@@ -231,6 +280,10 @@ def _main(argv: Sequence[str]) -> int:
         if problem:
             print(f"{command}: error: {problem}", file=sys.stderr)
             return EXIT_USAGE
+    if invocation.command == "sweep":
+        from .sweeping import run_sweep
+
+        return run_sweep(invocation, list(argv))
     if invocation.command == "train":
         from .headless import run_headless
 

@@ -48,9 +48,9 @@ def signal_exit(signum: int) -> int:
     """The exit code of a run stopped by signal `signum`."""
     return EXIT_SIGNAL_BASE + int(signum)
 
-COMMANDS: tuple[str, ...] = ("app", "train", "runs", "eval", "denoise")
-"""What an invocation can ask for: the dashboard, a headless run, the list of runs, or a run's
-robustness curve, or a picture denoised by a run's model."""
+COMMANDS: tuple[str, ...] = ("app", "train", "runs", "eval", "denoise", "sweep")
+"""What an invocation can ask for: the dashboard, a headless run, the list of runs, a run's
+robustness curve, a picture denoised by a run's model, or a hyperparameter sweep."""
 
 
 @dataclass(frozen=True)
@@ -104,3 +104,32 @@ class Invocation:
 
     scale: int = 4
     """`denoise --scale`: each pixel drawn scale x scale."""
+
+    sweep: SweepRequest | None = None
+    """`sweep`: what to search and where."""
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """`dae-tui sweep`'s own flags (the train flags fix the settings every trial shares)."""
+
+    study: str | None = None
+    """`--study`: the study's name; None: one derived from the fixed settings and the space."""
+    storage: str | None = None
+    """`--storage`: an Optuna storage URL; None: SQLite in the runs folder."""
+    trials: int = 20
+    """`--trials`: trials the study ends with, across every process and machine."""
+    jobs: int = 1
+    """`--jobs`: trial processes on this machine."""
+    space: str | None = None
+    """`--space`: a TOML file of searched settings; None: lr, batch size and weight decay."""
+    metric: str = "test_psnr"
+    """`--metric`: test_psnr (maximised) or test_mse (minimised), reported every epoch."""
+    prune: bool = True
+    """`--prune` / `--no-prune`: the median pruner stops poor trials early."""
+    status: bool = False
+    """`--status`: show the study instead of sweeping."""
+    heartbeat: int = 10
+    """`--heartbeat`: seconds between a trial's heartbeats (3 missed: failed)."""
+    worker: int = 0
+    """Which of --jobs processes this is (0: the one you started); seeds its sampler apart."""

@@ -38,6 +38,7 @@ __all__ = [
     "FAILED",
     "FINISHED",
     "INTERRUPTED",
+    "PRUNED",
     "RUNNING",
     "STATUSES",
     "STOPPED",
@@ -46,10 +47,14 @@ __all__ = [
 ]
 
 RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED = "running", "finished", "stopped", "failed", "interrupted"
-STATUSES: tuple[str, ...] = (RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED)
+PRUNED = "pruned"
+"""A sweep's trial that its study stopped early (it can be resumed like a stopped run)."""
+STATUSES: tuple[str, ...] = (RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED, PRUNED)
 """Every status a run can have."""
 
-_FINAL = (FINISHED, STOPPED, FAILED)
+_FINAL = (FINISHED, STOPPED, FAILED, PRUNED)
+SWEEP_NAME = "sweep.json"
+"""A sweep trial's study and trial number (written by `sweeps`, read here without optuna)."""
 _WATCHED = (CONFIG_NAME, METRICS_NAME, STATUS_NAME, LOCK_NAME)  # a change in any means: read again
 
 
@@ -93,6 +98,10 @@ class RunInfo:
     """When it finished, stopped or failed; None otherwise."""
     warnings: tuple[str, ...] = field(default=())
     """What could not be read and was skipped, one line each."""
+    study: str | None = None
+    """The sweep's study this run is a trial of, if it is one."""
+    trial: int | None = None
+    """Its trial number in that study."""
 
     @property
     def dataset(self) -> str | None:
@@ -144,6 +153,7 @@ class RunInfo:
             "seconds_per_epoch": self.seconds_per_epoch,
             "started": self.started.isoformat(), "ended": self.ended.isoformat() if self.ended else None,
             "config": self.config.to_dict() if self.config else None, "warnings": list(self.warnings),
+            "study": self.study, "trial": self.trial,
         }
 
 
@@ -323,6 +333,9 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
     mtime = max(mtimes) / 1e9
 
     status, message = _judge(status_doc, lock, lock_mtime, epochs_done, epochs, now)
+    sweep = _read_doc(folder, SWEEP_NAME, warnings) if os.path.exists(os.path.join(folder, SWEEP_NAME)) else None
+    study = sweep.get("study") if sweep and isinstance(sweep.get("study"), str) else None
+    trial = sweep.get("trial") if sweep and type(sweep.get("trial")) is int else None
     ended = parse_time(status_doc.get("ended")) if status_doc and status in _FINAL else None
     info = RunInfo(
         name=name, path=Path(folder), status=status, config=config, epochs_done=epochs_done,
@@ -332,7 +345,7 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
         last_test_ssim=last_ssim if _is_number(last_ssim) else None,
         seconds_per_epoch=sum(seconds) / len(seconds) if seconds else None,
         started=_started(status_doc, lock, name, mtime), mtime=mtime, message=message,
-        ended=ended, warnings=tuple(warnings),
+        ended=ended, warnings=tuple(warnings), study=study, trial=trial,
     )
     return FolderState(signature, info, lock, lock_mtime, status_doc)
 

@@ -175,7 +175,7 @@ class RunsView(Vertical):
         cells: dict[str, Any] = dict(zip(RUN_COLUMNS, run_cells(run), strict=True))
         mark = self.marks.get(run.name)
         cells["best PSNR"] = Text(cells["best PSNR"], style="bold")
-        colour = {"running": "green", "failed": "red", "interrupted": "yellow", "stopped": "yellow"}
+        colour = {"running": "green", "failed": "red", "interrupted": "yellow", "stopped": "yellow", "pruned": "dim"}
         cells["status"] = Text(cells["status"], style=colour.get(cells["status"], ""))
         cells["mark"] = Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" ")
         cells["settings"] = settings_text(run.config, names)

@@ -1,0 +1,273 @@
+"""Hyperparameter sweeps on Optuna: a study in a storage URL, trials that are ordinary runs.
+
+    storage = open_storage(default_storage(runs_dir))          # or postgresql://user@host/db
+    study = open_study("mnist-3f2a9c1d", storage, "test_psnr")
+    run_trials(study, fixed, space, runs_dir, total=20)       # until the study holds 20 trials
+
+No scheduler of ours: each process asks the study for trials until it holds `total` of them (any
+state, from any process or machine: Optuna's max-trials callback), reports the per-epoch test
+figure and lets the median pruner stop the poor ones. SQLite is the default storage, in the runs
+folder, for one machine; the same code on a PostgreSQL URL is the distributed mode. Heartbeats mark
+a trial whose process died as failed instead of leaving the study waiting for it.
+
+Every trial is a run folder like any other, with `sweep.json` naming its study and trial; a pruned
+trial's status.json says `pruned`.
+
+Imports optuna and torch (through the trainer); never textual or rich.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from ..config import ConfigError, TrainConfig
+from .data import DataError
+from .events import EpochEnd, Event, RunFailed, RunFinished, RunStarted, RunStopped
+from .runfiles import STATUS_NAME, atomic_write_json, read_json
+from .runinfo import SWEEP_NAME
+from .space import Dimension
+from .trainer import Trainer
+
+__all__ = ["DEFAULT_DB", "METRICS", "SWEEP_FILE", "TrialOutcome", "default_storage", "open_storage",
+           "open_study", "redact", "run_trials", "study_name_for", "study_report", "suggest"]
+
+DEFAULT_DB = "sweeps.db"
+"""The SQLite file in the runs folder that holds this machine's studies."""
+SWEEP_FILE = SWEEP_NAME
+"""In a trial's run folder: the study and trial number it belongs to."""
+METRICS = {"test_psnr": "maximize", "test_mse": "minimize"}
+HEARTBEAT_S = 10
+"""Seconds between a running trial's heartbeats; one silent for 3 of them is failed."""
+MIN_FOR_IMPORTANCE = 4
+"""Finished trials before per-parameter importance means anything."""
+
+# Our own one line a trial says how it ended; Optuna's warnings would say it again, with a traceback.
+optuna.logging.set_verbosity(logging.ERROR)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Heartbeats and stale-trial checks are "experimental" in Optuna: stable since 2.9, but warned
+    about on every use."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
+class TrialFailed(Exception):
+    """The trial's run failed (its message is the run's); the study goes on."""
+
+
+def default_storage(runs_dir: str | Path) -> str:
+    """SQLite in the runs folder: one machine only (never shared between machines or on NFS)."""
+    return f"sqlite:///{(Path(runs_dir).expanduser() / DEFAULT_DB).resolve()}"
+
+
+def redact(url: str) -> str:
+    """`url` without its password, for messages and files."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def open_storage(url: str, heartbeat: int = HEARTBEAT_S) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage at `url` (sqlite:///PATH or postgresql://...), checked by connecting;
+    `ConfigError` in one line for a bad URL, a missing driver or a server that does not answer."""
+    shown = redact(url)
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine_kwargs = {"connect_args": {"timeout": 60}}  # several processes write one file
+    elif url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        try:
+            import psycopg  # noqa: F401 - only to say what is missing
+        except ImportError:
+            raise ConfigError(f"--storage {shown}: PostgreSQL needs the driver: pip install -e '.[postgres]'") from None
+        engine_kwargs = {"connect_args": {"connect_timeout": 10}}
+    elif not url.startswith("postgresql+"):
+        raise ConfigError(f"--storage {shown}: expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB")
+    try:
+        with _quiet():
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
+                                              grace_period=3 * heartbeat)
+    except Exception as err:  # noqa: BLE001 - SQLAlchemy's many errors all mean "not usable"
+        lines = str(getattr(err, "orig", None) or err).strip().splitlines()
+        reason = lines[0] if lines else type(err).__name__
+        raise ConfigError(f"--storage {shown}: cannot open it ({reason})") from None
+
+
+def study_name_for(fixed: TrainConfig, space: tuple[Dimension, ...]) -> str:
+    """A study name from what the trials share: the dataset and a digest of the fixed settings and
+    the space, so the same command joins the same study and a changed one starts another."""
+    searched = {d.name for d in space}
+    shared = {k: v for k, v in fixed.to_dict().items() if k not in searched}
+    text = json.dumps([shared, [d.describe() for d in space]], sort_keys=True, default=str)
+    return f"{fixed.dataset}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+def open_study(name: str, storage: optuna.storages.RDBStorage, metric: str = "test_psnr",
+               seed: int | None = None, create: bool = True) -> optuna.Study:
+    """The study `name`, created on first use; `ConfigError` when it exists for the other metric
+    (or, with `create` False, does not exist)."""
+    if not create:
+        try:
+            return optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+            known = f"; studies there: {', '.join(names)}" if names else "; it holds no study yet"
+            raise ConfigError(f"--study {name}: no such study in {redact(storage.url)}{known}") from None
+    direction = METRICS[metric]
+    study = optuna.create_study(
+        study_name=name, storage=storage, direction=direction, load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=4),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
+    )
+    if study.direction.name.lower() != direction:
+        raise ConfigError(f"--study {name} exists to {study.direction.name.lower()} its metric, not {metric}: "
+                          "name another study")
+    return study
+
+
+def suggest(trial: optuna.Trial, space: tuple[Dimension, ...]) -> dict[str, Any]:
+    """The trial's values for the searched settings."""
+    values: dict[str, Any] = {}
+    for dim in space:
+        if dim.kind == "choice":
+            values[dim.name] = trial.suggest_categorical(dim.name, list(dim.values))
+        elif dim.is_int:
+            values[dim.name] = trial.suggest_int(dim.name, *dim.values, log=dim.kind == "log")
+        else:
+            values[dim.name] = trial.suggest_float(dim.name, *map(float, dim.values), log=dim.kind == "log")
+    return values
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """How one trial ended, for the headless output."""
+
+    number: int
+    state: str
+    """finished, pruned or failed."""
+    params: dict[str, Any]
+    value: float | None
+    run_dir: str | None
+    seconds: float
+    epochs: int
+    message: str = ""
+
+
+def _metric(event: EpochEnd, metric: str) -> float:
+    return event.test_psnr if metric == "test_psnr" else event.test_mse
+
+
+def run_trials(study: optuna.Study, fixed: TrainConfig, space: tuple[Dimension, ...], runs_dir: str | Path,
+               total: int, metric: str = "test_psnr", prune: bool = True,
+               on_trial: Callable[[TrialOutcome], None] = lambda outcome: None,
+               on_event: Callable[[int, Event], None] = lambda number, event: None, storage_url: str = "") -> None:
+    """Run trials in this process until the study holds `total` trials (from every process)."""
+    with _quiet():
+        optuna.storages.fail_stale_trials(study)  # a process that died: its trial is failed, not waited for
+    if len(study.get_trials(deepcopy=False)) >= total:
+        return
+
+    def objective(trial: optuna.Trial) -> float:
+        start = time.monotonic()
+        params = suggest(trial, space)
+        outcome = dict(number=trial.number, params=params, run_dir=None, epochs=0)
+        config = replace(fixed, **params)
+        errors = config.validate()
+        if errors:  # a combination no single value showed (e.g. a factor the searched noise kind refuses)
+            on_trial(TrialOutcome(state="failed", value=None, seconds=0.0, message=str(errors[0]), **outcome))
+            raise TrialFailed(str(errors[0]))
+        trainer = Trainer(config, runs_dir=runs_dir)
+        pruned_at, value = None, None
+        for event in trainer.run():
+            on_event(trial.number, event)
+            if isinstance(event, RunStarted):
+                outcome["run_dir"] = event.run_dir
+                trial.set_user_attr("run_dir", event.run_dir)
+                atomic_write_json(Path(event.run_dir) / SWEEP_FILE, {
+                    "study": study.study_name, "trial": trial.number, "storage": storage_url,
+                    "params": params, "metric": metric,
+                })
+            elif isinstance(event, EpochEnd):
+                value = _metric(event, metric)
+                outcome["epochs"] = event.epoch
+                trial.report(value, event.epoch)
+                if prune and pruned_at is None and event.epoch < config.epochs and trial.should_prune():
+                    pruned_at = event.epoch
+                    trainer.request_stop(f"pruned by study {study.study_name} after epoch {event.epoch}")
+            elif isinstance(event, RunFailed):
+                on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
+                                      message=event.message, **outcome))
+                raise TrialFailed(event.message)
+            elif isinstance(event, RunStopped):
+                if pruned_at is None:  # stopped by a signal: the sweep stops too
+                    raise KeyboardInterrupt
+                _mark_pruned(Path(event.run_dir), study.study_name, pruned_at)
+                on_trial(TrialOutcome(state="pruned", value=value, seconds=time.monotonic() - start, **outcome))
+                raise optuna.TrialPruned(f"after epoch {pruned_at}")
+            elif isinstance(event, RunFinished):
+                assert value is not None
+                on_trial(TrialOutcome(state="finished", value=value, seconds=time.monotonic() - start, **outcome))
+        assert value is not None and math.isfinite(value)
+        return value
+
+    with _quiet():  # the heartbeat thread of each trial warns too
+        study.optimize(
+            objective, callbacks=[optuna.study.MaxTrialsCallback(total, states=None)],
+            catch=(TrialFailed, ConfigError, DataError), gc_after_trial=False,
+        )
+
+
+def _mark_pruned(run_dir: Path, study: str, epoch: int) -> None:
+    """status.json says `pruned` (the run stopped like any other; its checkpoint can be resumed)."""
+    path = run_dir / STATUS_NAME
+    try:
+        doc = read_json(path)
+    except (OSError, ValueError):
+        doc = {}
+    doc = doc if isinstance(doc, dict) else {}
+    doc.update(status="pruned", message=f"pruned by study {study} after epoch {epoch}")
+    atomic_write_json(path, doc)
+
+
+def study_report(study: optuna.Study) -> dict[str, Any]:
+    """The study as `--status` shows it: trials, the best, importance once it means something."""
+    with _quiet():
+        optuna.storages.fail_stale_trials(study)
+    trials = study.get_trials(deepcopy=False)
+    rows = []
+    for t in trials:
+        rows.append({
+            "trial": t.number, "state": t.state.name.lower(), "params": t.params, "value": t.value,
+            "epochs": max(t.intermediate_values, default=0),
+            "run_dir": t.user_attrs.get("run_dir"),
+            "seconds": (t.datetime_complete - t.datetime_start).total_seconds()
+            if t.datetime_complete and t.datetime_start else None,
+        })
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = None
+    if complete:
+        b = study.best_trial
+        best = {"trial": b.number, "value": b.value, "params": b.params, "run_dir": b.user_attrs.get("run_dir")}
+    importance: dict[str, float] = {}
+    if len(complete) >= MIN_FOR_IMPORTANCE and len({tuple(sorted(t.params.items())) for t in complete}) > 1:
+        try:
+            importance = dict(optuna.importance.get_param_importances(study))
+        except Exception:  # noqa: BLE001 - too few or too alike trials: no importance, not an error
+            importance = {}
+    return {"study": study.study_name, "direction": study.direction.name.lower(), "trials": rows,
+            "best": best, "importance": importance}
