@@ -31,7 +31,9 @@ __all__ = ["run_sweep", "status_lines"]
 
 
 def _params(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={format_number(v) if isinstance(v, float) else v}" for k, v in params.items())
+    """Searched values as a user would type them, to 3 significant digits (lr=1.25e-3)."""
+    return " ".join(f"{k}={format_number(float(f'{v:.3g}')) if isinstance(v, float) else v}"
+                    for k, v in params.items())
 
 
 def _value(value: float | None, metric: str) -> str:
@@ -107,8 +109,8 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
 
     start = time.monotonic()
     try:
-        sweeps.run_trials(study, fixed, space, runs_dir, request.trials, request.metric, request.prune, on_trial,
-                          storage_url=sweeps.redact(url))
+        sweeps.run_trials(study, storage, fixed, space, runs_dir, request.trials, request.metric, request.prune,
+                          on_trial, storage_url=sweeps.redact(url))
     except KeyboardInterrupt:
         print(f"{tag}sweep stopped; the study keeps its trials", file=err)
         return EXIT_STOPPED

@@ -2,11 +2,11 @@
 
     storage = open_storage(default_storage(runs_dir))          # or postgresql://user@host/db
     study = open_study("mnist-3f2a9c1d", storage, "test_psnr")
-    run_trials(study, fixed, space, runs_dir, total=20)       # until the study holds 20 trials
+    run_trials(study, storage, fixed, space, runs_dir, total=20)   # until the study holds 20 trials
 
 No scheduler of ours: each process asks the study for trials until it holds `total` of them (any
-state, from any process or machine: Optuna's max-trials callback), reports the per-epoch test
-figure and lets the median pruner stop the poor ones. SQLite is the default storage, in the runs
+state, from any process or machine; counted and asked under a lock, so the total is exact),
+reports the per-epoch test figure and lets the median pruner stop the poor ones. SQLite is the default storage, in the runs
 folder, for one machine; the same code on a PostgreSQL URL is the distributed mode. Heartbeats mark
 a trial whose process died as failed instead of leaving the study waiting for it.
 
@@ -18,11 +18,13 @@ Imports optuna and torch (through the trainer); never textual or rich.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import math
 import re
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -35,7 +37,7 @@ import optuna
 
 from ..config import ConfigError, TrainConfig
 from .data import DataError
-from .events import EpochEnd, Event, RunFailed, RunFinished, RunStarted, RunStopped
+from .events import EpochEnd, RunFailed, RunFinished, RunStarted, RunStopped
 from .runfiles import STATUS_NAME, atomic_write_json, read_json
 from .runinfo import SWEEP_NAME
 from .space import Dimension
@@ -51,6 +53,8 @@ SWEEP_FILE = SWEEP_NAME
 METRICS = {"test_psnr": "maximize", "test_mse": "minimize"}
 HEARTBEAT_S = 10
 """Seconds between a running trial's heartbeats; one silent for 3 of them is failed."""
+CREATE_ATTEMPTS = 5
+"""Tries at opening a storage whose tables another process is creating at the same moment."""
 MIN_FOR_IMPORTANCE = 4
 """Finished trials before per-parameter importance means anything."""
 
@@ -98,14 +102,33 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_S) -> optuna.storages.RDBS
         engine_kwargs = {"connect_args": {"connect_timeout": 10}}
     elif not url.startswith("postgresql+"):
         raise ConfigError(f"--storage {shown}: expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB")
-    try:
+    def make() -> optuna.storages.RDBStorage:
         with _quiet():
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
                                               grace_period=3 * heartbeat)
-    except Exception as err:  # noqa: BLE001 - SQLAlchemy's many errors all mean "not usable"
-        lines = str(getattr(err, "orig", None) or err).strip().splitlines()
-        reason = lines[0] if lines else type(err).__name__
-        raise ConfigError(f"--storage {shown}: cannot open it ({reason})") from None
+
+    return _retrying(make, f"--storage {shown}: cannot open it")
+
+
+RACES = ("duplicate key", "already exists", "locked", "deadlock", "could not serialize")
+"""What a database says when another process created the same thing a moment before."""
+
+
+def _retrying(make: Callable[[], Any], what: str) -> Any:
+    """`make()`, again after a short wait when it lost a race with another process (several
+    processes starting on a new database all create Optuna's tables and the study at once; once
+    they exist, opening works); any other error is `ConfigError` "WHAT (REASON)" in one line."""
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            return make()
+        except Exception as err:  # noqa: BLE001 - SQLAlchemy's many errors all mean "not usable"
+            lines = str(getattr(err, "orig", None) or err).strip().splitlines()
+            reason = lines[0] if lines else type(err).__name__
+            if attempt + 1 < CREATE_ATTEMPTS and any(word in reason for word in RACES):
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise ConfigError(f"{what} ({reason})") from None
+    raise AssertionError("unreachable")
 
 
 def study_name_for(fixed: TrainConfig, space: tuple[Dimension, ...]) -> str:
@@ -129,11 +152,11 @@ def open_study(name: str, storage: optuna.storages.RDBStorage, metric: str = "te
             known = f"; studies there: {', '.join(names)}" if names else "; it holds no study yet"
             raise ConfigError(f"--study {name}: no such study in {redact(storage.url)}{known}") from None
     direction = METRICS[metric]
-    study = optuna.create_study(
+    study = _retrying(lambda: optuna.create_study(
         study_name=name, storage=storage, direction=direction, load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=4),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
-    )
+    ), f"--study {name}: cannot create it in {redact(storage.url)}")
     if study.direction.name.lower() != direction:
         raise ConfigError(f"--study {name} exists to {study.direction.name.lower()} its metric, not {metric}: "
                           "name another study")
@@ -172,64 +195,134 @@ def _metric(event: EpochEnd, metric: str) -> float:
     return event.test_psnr if metric == "test_psnr" else event.test_mse
 
 
-def run_trials(study: optuna.Study, fixed: TrainConfig, space: tuple[Dimension, ...], runs_dir: str | Path,
-               total: int, metric: str = "test_psnr", prune: bool = True,
-               on_trial: Callable[[TrialOutcome], None] = lambda outcome: None,
-               on_event: Callable[[int, Event], None] = lambda number, event: None, storage_url: str = "") -> None:
-    """Run trials in this process until the study holds `total` trials (from every process)."""
-    with _quiet():
-        optuna.storages.fail_stale_trials(study)  # a process that died: its trial is failed, not waited for
-    if len(study.get_trials(deepcopy=False)) >= total:
+def run_trials(study: optuna.Study, storage: optuna.storages.RDBStorage, fixed: TrainConfig,
+               space: tuple[Dimension, ...], runs_dir: str | Path, total: int, metric: str = "test_psnr",
+               prune: bool = True, on_trial: Callable[[TrialOutcome], None] = lambda outcome: None,
+               storage_url: str = "") -> None:
+    """Run trials in this process until the study holds `total` trials (from every process).
+
+    Counting the study's trials and asking for a new one happen under a lock every process takes
+    (a file lock beside an SQLite database, an advisory lock on PostgreSQL), so two processes that
+    finish at the same moment cannot both start the last trial: the study ends with exactly
+    `total` (Optuna's max-trials callback counts after a trial, which leaves that race open)."""
+    while True:
+        with _quiet():
+            optuna.storages.fail_stale_trials(study)  # a process that died: its trial failed, not waited for
+        with _slot(storage, study.study_name):
+            if len(study.get_trials(deepcopy=False)) >= total:
+                return
+            trial = study.ask()
+        with _Heartbeat(storage, trial._trial_id):
+            try:
+                value = _trial(study, trial, fixed, space, runs_dir, metric, prune, on_trial, storage_url)
+            except optuna.TrialPruned:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            except (TrialFailed, ConfigError, DataError):
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            except BaseException:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)  # Ctrl-C: the study goes on without it
+                raise
+            else:
+                study.tell(trial, value)
+
+
+class _Heartbeat:
+    """The trial's heartbeat in the storage while it runs, from a daemon thread: a process that
+    dies stops beating, and after the grace period any process marks its trial failed."""
+
+    def __init__(self, storage: optuna.storages.RDBStorage, trial_id: int) -> None:
+        self.storage, self.trial_id = storage, trial_id
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="dae-tui-sweep-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        interval = self.storage.get_heartbeat_interval() or HEARTBEAT_S
+        while not self.stopped.is_set():
+            try:
+                self.storage.record_heartbeat(self.trial_id)
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the trial goes on
+                pass
+            self.stopped.wait(interval)
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+
+
+@contextmanager
+def _slot(storage: optuna.storages.RDBStorage, study: str) -> Iterator[None]:
+    """Hold the study's lock: an flock beside an SQLite file, a PostgreSQL advisory lock."""
+    url = storage.url
+    if url.startswith("sqlite:///"):
+        with open(url[len("sqlite:///"):] + ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
         return
+    if url.startswith("postgresql"):
+        from sqlalchemy import text
 
-    def objective(trial: optuna.Trial) -> float:
-        start = time.monotonic()
-        params = suggest(trial, space)
-        outcome = dict(number=trial.number, params=params, run_dir=None, epochs=0)
-        config = replace(fixed, **params)
-        errors = config.validate()
-        if errors:  # a combination no single value showed (e.g. a factor the searched noise kind refuses)
-            on_trial(TrialOutcome(state="failed", value=None, seconds=0.0, message=str(errors[0]), **outcome))
-            raise TrialFailed(str(errors[0]))
-        trainer = Trainer(config, runs_dir=runs_dir)
-        pruned_at, value = None, None
-        for event in trainer.run():
-            on_event(trial.number, event)
-            if isinstance(event, RunStarted):
-                outcome["run_dir"] = event.run_dir
-                trial.set_user_attr("run_dir", event.run_dir)
-                atomic_write_json(Path(event.run_dir) / SWEEP_FILE, {
-                    "study": study.study_name, "trial": trial.number, "storage": storage_url,
-                    "params": params, "metric": metric,
-                })
-            elif isinstance(event, EpochEnd):
-                value = _metric(event, metric)
-                outcome["epochs"] = event.epoch
-                trial.report(value, event.epoch)
-                if prune and pruned_at is None and event.epoch < config.epochs and trial.should_prune():
-                    pruned_at = event.epoch
-                    trainer.request_stop(f"pruned by study {study.study_name} after epoch {event.epoch}")
-            elif isinstance(event, RunFailed):
-                on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
-                                      message=event.message, **outcome))
-                raise TrialFailed(event.message)
-            elif isinstance(event, RunStopped):
-                if pruned_at is None:  # stopped by a signal: the sweep stops too
-                    raise KeyboardInterrupt
-                _mark_pruned(Path(event.run_dir), study.study_name, pruned_at)
-                on_trial(TrialOutcome(state="pruned", value=value, seconds=time.monotonic() - start, **outcome))
-                raise optuna.TrialPruned(f"after epoch {pruned_at}")
-            elif isinstance(event, RunFinished):
-                assert value is not None
-                on_trial(TrialOutcome(state="finished", value=value, seconds=time.monotonic() - start, **outcome))
-        assert value is not None and math.isfinite(value)
-        return value
+        key = int.from_bytes(hashlib.sha256(study.encode()).digest()[:8], "big", signed=True)
+        with storage.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        return
+    yield  # another database: Optuna's own count is the only guard
 
-    with _quiet():  # the heartbeat thread of each trial warns too
-        study.optimize(
-            objective, callbacks=[optuna.study.MaxTrialsCallback(total, states=None)],
-            catch=(TrialFailed, ConfigError, DataError), gc_after_trial=False,
-        )
+
+def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: tuple[Dimension, ...],
+           runs_dir: str | Path, metric: str, prune: bool, on_trial: Callable[[TrialOutcome], None],
+           storage_url: str) -> float:
+    """One trial: its run, reported epoch by epoch; raises `TrialPruned` or `TrialFailed`."""
+    start = time.monotonic()
+    params = suggest(trial, space)
+    outcome: dict[str, Any] = dict(number=trial.number, params=params, run_dir=None, epochs=0)
+    config = replace(fixed, **params)
+    errors = config.validate()
+    if errors:  # a combination no single value showed (e.g. a factor the searched noise kind refuses)
+        on_trial(TrialOutcome(state="failed", value=None, seconds=0.0, message=str(errors[0]), **outcome))
+        raise TrialFailed(str(errors[0]))
+    trainer = Trainer(config, runs_dir=runs_dir)
+    pruned_at, value = None, None
+    for event in trainer.run():
+        if isinstance(event, RunStarted):
+            outcome["run_dir"] = event.run_dir
+            trial.set_user_attr("run_dir", event.run_dir)
+            atomic_write_json(Path(event.run_dir) / SWEEP_FILE, {
+                "study": study.study_name, "trial": trial.number, "storage": storage_url,
+                "params": params, "metric": metric,
+            })
+        elif isinstance(event, EpochEnd):
+            value = _metric(event, metric)
+            outcome["epochs"] = event.epoch
+            trial.report(value, event.epoch)
+            if prune and pruned_at is None and event.epoch < config.epochs and trial.should_prune():
+                pruned_at = event.epoch
+                trainer.request_stop(f"pruned by study {study.study_name} after epoch {event.epoch}")
+        elif isinstance(event, RunFailed):
+            on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
+                                  message=event.message, **outcome))
+            raise TrialFailed(event.message)
+        elif isinstance(event, RunStopped):
+            if pruned_at is None:  # stopped by a signal: the sweep stops too
+                raise KeyboardInterrupt
+            _mark_pruned(Path(event.run_dir), study.study_name, pruned_at)
+            on_trial(TrialOutcome(state="pruned", value=value, seconds=time.monotonic() - start, **outcome))
+            raise optuna.TrialPruned(f"after epoch {pruned_at}")
+        elif isinstance(event, RunFinished):
+            assert value is not None
+            on_trial(TrialOutcome(state="finished", value=value, seconds=time.monotonic() - start, **outcome))
+    assert value is not None and math.isfinite(value)
+    return value
 
 
 def _mark_pruned(run_dir: Path, study: str, epoch: int) -> None:
