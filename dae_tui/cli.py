@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dae-tui {__version__}")
     _add_config_flags(parser)
+    parser.add_argument("--storage", metavar="URL", help="the sweep storage the Sweep tab shows "
+                        "(default: sqlite in the runs dir; see dae-tui sweep)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     train = sub.add_parser(
         "train", help="train headless: progress on stderr, results in the run folder",
@@ -222,6 +224,7 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
     sweep = _sweep_request(args) if args.get("command") == "sweep" else None
     return Invocation(
         sweep=sweep,
+        storage=args.get("storage") if not args.get("command") else None,
         command=args.get("command") or "app",
         config=config,
         given=given,

@@ -108,6 +108,9 @@ class Invocation:
     sweep: SweepRequest | None = None
     """`sweep`: what to search and where."""
 
+    storage: str | None = None
+    """The dashboard's `--storage`: the sweep storage its Sweep tab shows; None: SQLite in the runs dir."""
+
 
 @dataclass(frozen=True)
 class SweepRequest:

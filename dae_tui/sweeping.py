@@ -89,6 +89,7 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
                 print("\n".join(status_lines(doc, request.metric)), file=err)
             return EXIT_OK
         study = sweeps.open_study(name, storage, request.metric, seed=fixed.seed + 1000 * request.worker)
+        sweeps.describe_study(study, request.metric, space, fixed)
     except ConfigError as error:
         return report("sweep", error, err)
     if "threads" not in invocation.given and request.worker:

@@ -30,7 +30,7 @@ def make_app(invocation: Invocation) -> DaeApp:
         resume = ResumeInfo.read(invocation.resume)
         check_resume_overrides(resume.config, invocation.given)
         config = replace(resume.config, **invocation.given)
-    return DaeApp(config, runs_dir=invocation.runs_dir, resume=resume)
+    return DaeApp(config, runs_dir=invocation.runs_dir, resume=resume, storage=invocation.storage)
 
 
 TRAINER_EXIT_WAIT_S = 10.0

@@ -94,6 +94,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         Binding("i", "show_tab('images')", "Images", show=False),
         Binding("n", "show_tab('inspect')", "Inspect", show=False),
         Binding("r", "show_tab('runs')", "Runs", show=False),
+        Binding("w", "show_tab('sweep')", "Sweep", show=False),
         Binding("l", "show_tab('log')", "Log", show=False),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("escape", "leave_field", "Leave field", show=False),
@@ -126,8 +127,11 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         *,
         runs_dir: str | Path | None = None,
         resume: str | Path | ResumeInfo | None = None,
+        storage: str | None = None,
     ) -> None:
         super().__init__()
+        self.storage = storage
+        """The sweep storage the Sweep tab reads (None: SQLite in the runs folder)."""
         self.initial_config = config or TrainConfig()
         self.runs_dir = runs_dir
         if resume is not None and not isinstance(resume, ResumeInfo):
@@ -177,6 +181,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             yield TabPane("Inspect (n)", id="inspect")
             # The Runs tab's table, chart and poller are mounted when the tab is first shown.
             yield TabPane("Runs (r)", id="runs")
+            # So is the Sweep tab (Optuna loads in its poller's thread).
+            yield TabPane("Sweep (w)", id="sweep")
             with TabPane("Log (l)", id="log"):
                 yield LogView(id="log-view", wrap=True)
         yield RunStatus(id="status")
@@ -298,12 +304,22 @@ class DaeApp(InspectActions, RunsActions, App[int]):
 
                 event.pane.mount(RunsView(self.runs_folder, id="runs-view"))
             self.call_after_refresh(self._focus_runs_table)
+        elif event.pane.id == "sweep":
+            if not self.query("#sweep-view"):
+                from .widgets.sweep_view import SweepView
+
+                event.pane.mount(SweepView(self.runs_folder, self.storage, id="sweep-view"))
+            self.call_after_refresh(self._focus_sweep_table)
         elif event.pane.id == "inspect":
             if not self.query("#inspect-view"):
                 from .widgets.inspect_view import InspectView
 
                 event.pane.mount(InspectView(id="inspect-view"))
             self.call_after_refresh(self._show_inspect)
+
+    def _focus_sweep_table(self) -> None:
+        if self.query("#sweep-table"):
+            self.query_one("#sweep-table").focus()
 
     def _focus_runs_table(self) -> None:
         """The table takes the keys (space, Enter, /, ...) as soon as the Runs tab shows; it may
@@ -526,7 +542,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             if self.check_action(action, ()) is not False or action in ("zoom", "log_scale", "compare",
                                                                         *CHART_ACTIONS):
                 yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
-        for tab, key in (("Train", "t"), ("Images", "i"), ("Inspect", "n"), ("Runs", "r"), ("Log", "l")):
+        for tab, key in (("Train", "t"), ("Images", "i"), ("Inspect", "n"), ("Runs", "r"), ("Sweep", "w"),
+                         ("Log", "l")):
             yield SystemCommand(f"{tab} tab", f"Show the {tab} tab ({key})",
                                 lambda tab=tab: self.action_show_tab(tab.lower()))
         yield SystemCommand("Keys", "Every key of every tab (?)", self.action_help)

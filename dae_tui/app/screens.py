@@ -23,7 +23,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("p", "pause the run at the next batch; p again continues"),
         ("x", "stop at the next batch (the last finished epoch is kept); cancels a pending start"),
         ("q", "quit; asks first while a run is going, then prints how to resume it"),
-        ("t  i  n  r  l", "show the Train, Images, Inspect, Runs or Log tab"),
+        ("t  i  n  r  w  l", "show the Train, Images, Inspect, Runs, Sweep or Log tab"),
         ("N", "while resuming a run: forget it and start a new run instead"),
         ("? F1", "this help; Esc or ? closes it"),
         ("Ctrl+P", "command palette: the actions above, themes, a screenshot"),
@@ -64,6 +64,12 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("n", "inspect its model on the Inspect tab (Enter also makes it the one inspected)"),
         ("R", "resume a stopped or interrupted run; extend a finished one"),
         ("d", "delete it, after asking (never a run that is training)"),
+    )),
+    ("Sweep", (
+        ("space", "mark the trial: its curves overlaid on the chart beside the scatter"),
+        ("Enter", "open its run (curves on the Train chart, pictures in Images)"),
+        ("n", "inspect its model on the Inspect tab"),
+        ("[  ]", "the previous / next study in the storage"),
     )),
 )
 """Every key, by the tab where it works."""

@@ -6,9 +6,10 @@
 
 No scheduler of ours: each process asks the study for trials until it holds `total` of them (any
 state, from any process or machine; counted and asked under a lock, so the total is exact),
-reports the per-epoch test figure and lets the median pruner stop the poor ones. SQLite is the default storage, in the runs
-folder, for one machine; the same code on a PostgreSQL URL is the distributed mode. Heartbeats mark
-a trial whose process died as failed instead of leaving the study waiting for it.
+reports the per-epoch test figure and lets the median pruner stop the poor ones. SQLite is the
+default storage, in the runs folder, for one machine; the same code on a PostgreSQL URL is the
+distributed mode. Heartbeats mark a trial whose process died as failed instead of leaving the
+study waiting for it.
 
 Every trial is a run folder like any other, with `sweep.json` naming its study and trial; a pruned
 trial's status.json says `pruned`.
@@ -43,8 +44,9 @@ from .runinfo import SWEEP_NAME
 from .space import Dimension
 from .trainer import Trainer
 
-__all__ = ["DEFAULT_DB", "METRICS", "SWEEP_FILE", "TrialOutcome", "default_storage", "open_storage",
-           "open_study", "redact", "run_trials", "study_name_for", "study_report", "suggest"]
+__all__ = ["DEFAULT_DB", "METRICS", "SWEEP_FILE", "TrialOutcome", "default_storage", "describe_study",
+           "open_storage", "open_study", "redact", "run_trials", "study_name_for", "study_names", "study_report",
+           "suggest"]
 
 DEFAULT_DB = "sweeps.db"
 """The SQLite file in the runs folder that holds this machine's studies."""
@@ -68,6 +70,8 @@ def _quiet() -> Iterator[None]:
     about on every use."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # We beat the heart ourselves (`_Heartbeat`) around trials we ask for under our lock.
+        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
         yield
 
 
@@ -163,6 +167,21 @@ def open_study(name: str, storage: optuna.storages.RDBStorage, metric: str = "te
     return study
 
 
+def study_names(storage: optuna.storages.RDBStorage) -> list[str]:
+    """The storage's studies, oldest first."""
+    summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+    return [s.study_name for s in sorted(summaries, key=lambda s: (s.datetime_start is not None,
+                                                                       s.datetime_start or 0, s._study_id))]
+
+
+def describe_study(study: optuna.Study, metric: str, space: tuple[Dimension, ...], fixed: TrainConfig) -> None:
+    """Record what the study searches and optimises, for `--status` and the dashboard."""
+    if study.user_attrs.get("space") is None:
+        study.set_user_attr("metric", metric)
+        study.set_user_attr("space", {d.name: d.kind for d in space})
+        study.set_user_attr("fixed", fixed.to_dict())
+
+
 def suggest(trial: optuna.Trial, space: tuple[Dimension, ...]) -> dict[str, Any]:
     """The trial's values for the searched settings."""
     values: dict[str, Any] = {}
@@ -211,7 +230,8 @@ def run_trials(study: optuna.Study, storage: optuna.storages.RDBStorage, fixed: 
         with _slot(storage, study.study_name):
             if len(study.get_trials(deepcopy=False)) >= total:
                 return
-            trial = study.ask()
+            with _quiet():
+                trial = study.ask()
         with _Heartbeat(storage, trial._trial_id):
             try:
                 value = _trial(study, trial, fixed, space, runs_dir, metric, prune, on_trial, storage_url)
@@ -344,9 +364,10 @@ def study_report(study: optuna.Study) -> dict[str, Any]:
     trials = study.get_trials(deepcopy=False)
     rows = []
     for t in trials:
+        last_epoch = max(t.intermediate_values, default=0)
         rows.append({
             "trial": t.number, "state": t.state.name.lower(), "params": t.params, "value": t.value,
-            "epochs": max(t.intermediate_values, default=0),
+            "epochs": last_epoch, "last": t.intermediate_values.get(last_epoch),
             "run_dir": t.user_attrs.get("run_dir"),
             "seconds": (t.datetime_complete - t.datetime_start).total_seconds()
             if t.datetime_complete and t.datetime_start else None,
@@ -362,5 +383,7 @@ def study_report(study: optuna.Study) -> dict[str, Any]:
             importance = dict(optuna.importance.get_param_importances(study))
         except Exception:  # noqa: BLE001 - too few or too alike trials: no importance, not an error
             importance = {}
-    return {"study": study.study_name, "direction": study.direction.name.lower(), "trials": rows,
+    attrs = study.user_attrs
+    return {"study": study.study_name, "direction": study.direction.name.lower(),
+            "metric": attrs.get("metric", "test_psnr"), "space": attrs.get("space") or {}, "trials": rows,
             "best": best, "importance": importance}

@@ -1,0 +1,355 @@
+"""The Sweep tab: a study's trials live, from every process and machine on its storage.
+
+    info line     the study ([ ] for another), trials by state, the best so far, the storage
+    table         trial, state, value, epochs, each searched setting, run folder
+    charts        the metric against each searched setting (● complete, ○ pruned, its last value),
+                  and the marked trials' curves, overlaid as on the Runs tab
+    importance    each setting's share, once enough trials are complete
+
+A thread worker reads the storage every `POLL_S` seconds (Optuna and torch load in that thread,
+never on the UI thread) and posts the study's report; the table keeps its cursor. `space` marks a
+trial for the overlay (stable digits and colours), Enter opens its run as the Runs tab does, n
+inspects it. Imports no torch and no optuna.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+from textual.worker import get_current_worker
+from textual_plotext import PlotextPlot
+
+from ...config import format_number
+from ..messages import RunChosen
+from .loss_chart import MARK_COLOURS, LossChart, Series
+
+__all__ = ["POLL_S", "ScatterChart", "SweepView"]
+
+POLL_S = 2.0
+"""Seconds between two reads of the storage."""
+COLUMNS = ("mark", "trial", "state", "value", "epochs")
+
+
+def _short(value: Any) -> str:
+    return format_number(float(f"{value:.3g}")) if isinstance(value, float) else str(value)
+
+
+class ScatterChart(PlotextPlot):
+    """The metric against one searched setting (a log setting on a log10 axis, a choice by its
+    values): ● a complete trial, ○ a pruned one at its last reported value."""
+
+    DEFAULT_CSS = """
+    ScatterChart {
+        width: 1fr; height: 1fr; min-height: 8; border-top: solid $foreground 20%; border-title-align: left;
+    }
+    """
+
+    def __init__(self, setting: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.setting = setting
+        self.report: dict[str, Any] | None = None
+
+    def show(self, report: dict[str, Any] | None) -> None:
+        self.report = report
+        self.replot()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.replot()
+
+    def points(self) -> list[tuple[float, float, str]]:
+        """(x, metric, marker) of each trial that has a value, and the choices' labels by x."""
+        report = self.report or {}
+        kind = report.get("space", {}).get(self.setting, "")
+        self.choices: list[str] = []
+        out = []
+        for t in report.get("trials", []):
+            raw = t["params"].get(self.setting)
+            value = t["value"] if t["value"] is not None else (t.get("last") if t["state"] == "pruned" else None)
+            if raw is None or value is None:
+                continue
+            if kind == "choice" or isinstance(raw, str):
+                if str(raw) not in self.choices:
+                    self.choices.append(str(raw))
+                x = float(self.choices.index(str(raw)))
+            else:
+                x = math.log10(raw) if kind == "log" and raw > 0 else float(raw)
+            out.append((x, value, "○" if t["state"] == "pruned" else "●"))
+        return out
+
+    def replot(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        report = self.report or {}
+        kind = report.get("space", {}).get(self.setting, "")
+        metric = "PSNR dB" if report.get("metric", "test_psnr") == "test_psnr" else "MSE"
+        self.border_title = f"{metric} ↑ vs {self.setting} · ● complete ○ pruned"
+        points = self.points()
+        if not points:
+            plt.scatter([0], [0], marker=" ")
+        for marker, colour in (("●", "green+"), ("○", "gray+")):
+            chosen = [p for p in points if p[2] == marker]
+            if chosen:
+                plt.scatter([p[0] for p in chosen], [p[1] for p in chosen], marker=marker, color=colour)
+        plt.xlabel(f"{self.setting}{' (log10)' if kind == 'log' else ''}")
+        if self.choices:
+            plt.xticks(list(range(len(self.choices))), self.choices)
+            plt.xlim(-0.5, len(self.choices) - 0.5)
+        self.refresh()
+
+
+class SweepView(Vertical):
+    """One study of the storage, live."""
+
+    DEFAULT_CSS = """
+    SweepView { height: 1fr; }
+    SweepView #sweep-info { height: 1; padding: 0 1; background: $boost; }
+    SweepView #sweep-table { height: 2fr; min-height: 4; }
+    SweepView #sweep-charts { height: 3fr; }
+    SweepView #sweep-scatters { width: 2fr; }
+    SweepView #sweep-curves { width: 1fr; }
+    SweepView #sweep-importance { height: 1; padding: 0 1; }
+    """
+
+    BINDINGS = [
+        Binding("space", "mark", "Mark"),
+        Binding("enter", "open", "Open", priority=True),
+        Binding("n", "inspect", "Inspect"),
+        Binding("right_square_bracket", "study(1)", "Next study", key_display="]"),
+        Binding("left_square_bracket", "study(-1)", "Previous study", key_display="[", show=False),
+    ]
+
+    @dataclass
+    class Report(Message):
+        """What the poller read: the study names, the one shown, its report (or an error)."""
+
+        studies: list[str]
+        report: dict[str, Any] | None
+        error: str = ""
+
+    def __init__(self, runs_dir: Path, storage: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.runs_dir = runs_dir
+        self.storage = storage
+        """The storage URL (None: SQLite in the runs folder)."""
+        self.studies: list[str] = []
+        self.study: str | None = None
+        """The study shown (None: the newest)."""
+        self.report: dict[str, Any] | None = None
+        self.marks: dict[str, int] = {}
+        """Run folder -> mark digit of the marked trials."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("reading the sweep storage …", id="sweep-info")
+        table = DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
+        yield table
+        with Horizontal(id="sweep-charts"):
+            yield Horizontal(id="sweep-scatters")
+            yield LossChart(id="sweep-curves")
+        yield Static("", id="sweep-importance")
+
+    def on_mount(self) -> None:
+        self._poll()
+
+    # --- reading the storage ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="sweep-poll", exit_on_error=False)
+    def _poll(self) -> None:
+        worker = get_current_worker()
+        storage = None
+        while not worker.is_cancelled:
+            try:
+                from ...engine import sweeps
+
+                if storage is None:
+                    url = self.storage or sweeps.default_storage(self.runs_dir)
+                    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+                        self.post_message(self.Report([], None, f"no sweeps yet in {self.runs_dir} "
+                                                      "(dae-tui sweep starts one)"))
+                        time.sleep(POLL_S)
+                        continue
+                    storage = sweeps.open_storage(url)
+                studies = sweeps.study_names(storage)
+                name = self.study if self.study in studies else (studies[-1] if studies else None)
+                report = sweeps.study_report(sweeps.open_study(name, storage, create=False)) if name else None
+                self.post_message(self.Report(studies, report))
+            except Exception as err:  # noqa: BLE001 - shown on the info line; the poller keeps trying
+                self.post_message(self.Report(self.studies, self.report, str(err).splitlines()[0] if str(err) else
+                                              type(err).__name__))
+            for _ in range(int(POLL_S / 0.1)):
+                if worker.is_cancelled:
+                    return
+                time.sleep(0.1)
+
+    @on(Report)
+    def _reported(self, message: Report) -> None:
+        message.stop()
+        self.studies = message.studies
+        info = self.query_one("#sweep-info", Static)
+        if message.error and message.report is None:
+            info.update(Text(message.error, style="dim" if message.error.startswith("no sweeps") else "red"))
+            return
+        self.report = message.report
+        if self.report is None:
+            info.update(Text("no study in this storage yet: dae-tui sweep starts one"))
+            return
+        self.study = self.report["study"]
+        self._fill()
+        info.update(Text(self.headline() + (f" · {message.error}" if message.error else ""),
+                         no_wrap=True, overflow="ellipsis"))
+
+    def headline(self) -> str:
+        report = self.report
+        assert report is not None
+        trials = report["trials"]
+        counts: dict[str, int] = {}
+        for t in trials:
+            counts[t["state"]] = counts.get(t["state"], 0) + 1
+        states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        best = report["best"]
+        metric = report.get("metric", "test_psnr")
+        shown = ""
+        if best:
+            value = f"{best['value']:.2f} dB" if metric == "test_psnr" else f"{best['value']:.5f}"
+            params = " ".join(f"{k} {_short(v)}" for k, v in best["params"].items())
+            shown = f" · best #{best['trial']} {value} ({params})"
+        which = f"study {report['study']}" + (f" ({self.studies.index(report['study']) + 1}/{len(self.studies)}, "
+                                              "[ ] other)" if len(self.studies) > 1 else "")
+        return f"{which} · {len(trials)} trials: {states}{shown}"
+
+    # --- the table and charts -------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        report = self.report
+        assert report is not None
+        table = self.query_one(DataTable)
+        params = sorted({k for t in report["trials"] for k in t["params"]})
+        columns = [*COLUMNS, *params, "run"]
+        if [str(c.label) for c in table.columns.values()] != columns:
+            table.clear(columns=True)
+            for column in columns:
+                table.add_column(column, key=column)
+        metric = report.get("metric", "test_psnr")
+        rows = []
+        for t in report["trials"]:
+            mark = self.marks.get(t["run_dir"] or "")
+            value = "" if t["value"] is None else (f"{t['value']:.2f} dB" if metric == "test_psnr"
+                                                   else f"{t['value']:.5f}")
+            style = {"complete": "", "pruned": "dim", "fail": "red", "running": "green"}.get(t["state"], "")
+            cells = [Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" "),
+                     f"#{t['trial']}", Text(t["state"], style=style), Text(value, style="bold"), str(t["epochs"]),
+                     *(_short(t["params"].get(p, "")) for p in params),
+                     Path(t["run_dir"]).name if t["run_dir"] else ""]
+            rows.append((str(t["trial"]), cells))
+        cursor = table.cursor_row
+        if [str(k.value) for k in table.rows] == [key for key, _ in rows]:
+            for key, cells in rows:
+                for column, cell in zip(columns, cells, strict=True):
+                    if str(table.get_cell(key, column)) != str(cell):
+                        table.update_cell(key, column, cell, update_width=True)
+        else:
+            table.clear()
+            for key, cells in rows:
+                table.add_row(*cells, key=key)
+            table.move_cursor(row=min(cursor, max(0, len(rows) - 1)), animate=False)
+        self._scatters(report)
+        importance = report.get("importance") or {}
+        bar = " · ".join(f"{name} {'█' * max(1, round(share * 20))} {share:.0%}" for name, share in importance.items())
+        self.query_one("#sweep-importance", Static).update(
+            Text(f"importance: {bar}" if bar else "importance: after 4 complete trials that differ", style="dim"
+                 if not bar else "")
+        )
+        self._overlay()
+
+    def _scatters(self, report: dict[str, Any]) -> None:
+        """One scatter per searched setting (up to 3), made again when the study changes."""
+        settings = list(report.get("space") or sorted({k for t in report["trials"] for k in t["params"]}))[:3]
+        holder = self.query_one("#sweep-scatters", Horizontal)
+        charts = list(holder.query(ScatterChart))
+        if [c.setting for c in charts] != settings:
+            holder.remove_children()
+            charts = [ScatterChart(name) for name in settings]
+            holder.mount_all(charts)
+        for chart in charts:
+            chart.show(report)
+
+    def current(self) -> dict[str, Any] | None:
+        """The trial under the cursor."""
+        if not self.report or not self.report["trials"]:
+            return None
+        table = self.query_one(DataTable)
+        key = [str(k.value) for k in table.rows][table.cursor_row] if table.row_count else None
+        return next((t for t in self.report["trials"] if str(t["trial"]) == key), None)
+
+    def _run_of(self, trial: dict[str, Any] | None):
+        from ...engine.runinfo import read_run
+
+        if not trial or not trial["run_dir"]:
+            self.notify("This trial has no run folder (it never started).", severity="warning")
+            return None
+        run = read_run(trial["run_dir"])
+        if run is None:
+            self.notify(f"{trial['run_dir']} is not on this machine (the trial ran elsewhere).", severity="warning")
+        return run
+
+    def action_mark(self) -> None:
+        trial = self.current()
+        if not trial or not trial["run_dir"]:
+            return
+        path = trial["run_dir"]
+        if path in self.marks:
+            del self.marks[path]
+        else:
+            taken = set(self.marks.values())
+            free = [m for m in range(1, 9) if m not in taken]
+            if not free:
+                self.notify("Eight trials are marked: unmark one first.", severity="warning")
+                return
+            self.marks[path] = free[0]
+        self._fill()
+
+    def _overlay(self) -> None:
+        from ...engine.runinfo import read_run
+
+        series = []
+        for path, mark in self.marks.items():
+            run = read_run(path)
+            trial = next((t for t in (self.report or {}).get("trials", []) if t["run_dir"] == path), None)
+            if run is not None and trial is not None:
+                label = f"#{trial['trial']} " + " ".join(f"{k} {_short(v)}" for k, v in trial["params"].items())
+                series.append(Series.of_run(run, mark, label))
+        chart = self.query_one("#sweep-curves", LossChart)
+        chart.title = "marked trials (space)"
+        chart.set_overlays(series)
+
+    def action_open(self) -> None:
+        run = self._run_of(self.current())
+        if run is not None:
+            self.post_message(RunChosen("open", run))
+
+    def action_inspect(self) -> None:
+        run = self._run_of(self.current())
+        if run is not None:
+            self.post_message(RunChosen("inspect", run))
+
+    def action_study(self, step: int) -> None:
+        """Show the next or previous study of the storage."""
+        if len(self.studies) < 2:
+            self.notify("This storage holds one study.", timeout=3)
+            return
+        at = self.studies.index(self.study) if self.study in self.studies else 0
+        self.study = self.studies[(at + step) % len(self.studies)]
+        self.query_one("#sweep-info", Static).update(f"reading study {self.study} …")
+        self._poll()

@@ -1,0 +1,99 @@
+"""The Sweep tab (issue 13) on a real study: trials, the best, a scatter per searched setting, the
+importance, trials marked and overlaid, a trial's run opened; and a sweep in another process
+appearing live."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pilot import screen_text, wait_until
+
+from dae_tui.app import DaeApp
+from dae_tui.app.widgets import ImageBrowser, LossChart, RunStatus
+from dae_tui.app.widgets.sweep_view import ScatterChart, SweepView
+from dae_tui.cli import main
+
+TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--threads", "1", "--epochs", "2"]
+
+
+@pytest.fixture(scope="module")
+def study_runs(tmp_path_factory) -> Path:
+    """A finished study of 5 trials searching lr and batch size (none pruned: importance needs 4)."""
+    folder = tmp_path_factory.mktemp("sweep")
+    space = folder / "space.toml"
+    space.write_text("lr = {log = [1e-3, 1e-2]}\nbatch_size = {choice = [32, 64]}\n")
+    assert main(["sweep", *TINY, "--runs-dir", str(folder / "runs"), "--space", str(space), "--trials", "5",
+                 "--study", "tab", "--no-prune"]) == 0
+    return folder / "runs"
+
+
+async def open_sweep_tab(pilot, trials: int) -> SweepView:
+    app = pilot.app
+    await pilot.press("w")
+    await wait_until(pilot, lambda: app.query(SweepView) and app.query_one(SweepView).report is not None
+                     and len(app.query_one(SweepView).report["trials"]) >= trials)
+    view = app.query_one(SweepView)
+    await wait_until(pilot, lambda: f"{trials} trials" in screen_text(app))
+    return view
+
+
+async def test_the_sweep_tab_shows_a_finished_study(study_runs):
+    app = DaeApp(runs_dir=study_runs)
+    async with app.run_test(size=(120, 36)) as pilot:
+        view = await open_sweep_tab(pilot, 5)
+        text = screen_text(app)
+        best = view.report["best"]
+        assert f"best #{best['trial']} {best['value']:.2f} dB" in text and "study tab" in text
+        # A row per trial with its state, value and searched settings.
+        assert all(f"#{t['trial']}" in text for t in view.report["trials"])
+        assert "batch_size" in text and "lr" in text and "complete" in text
+        # One scatter per searched setting, each with a point per trial that has a value.
+        charts = list(view.query(ScatterChart))
+        assert [c.setting for c in charts] == ["lr", "batch_size"]
+        valued = [t for t in view.report["trials"] if t["value"] is not None or t["state"] == "pruned"]
+        assert all(len(c.points()) == len(valued) for c in charts)
+        assert "PSNR dB ↑ vs lr" in text and "lr (log10)" in text
+        assert "importance: lr" in text
+        # space marks trials: their curves on the chart beside, labelled by trial and settings.
+        assert app.focused is view.query_one("#sweep-table")
+        await pilot.press("space", "down", "space")
+        await pilot.pause(0.2)
+        chart = view.query_one("#sweep-curves", LossChart)
+        assert [s.mark for s in chart.overlays] == [1, 2]
+        assert "#0 lr" in chart.border_subtitle and "#1 lr" in chart.border_subtitle
+        await pilot.press("space")  # unmark the second
+        await pilot.pause(0.2)
+        assert [s.mark for s in chart.overlays] == [1]
+        # Enter opens the trial's run as the Runs tab would.
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.query_one(ImageBrowser).run_name is not None)
+        trial = view.current()
+        assert app.query_one(ImageBrowser).run_name == Path(trial["run_dir"]).name
+        assert "showing" in app.query_one(RunStatus).message
+
+
+async def test_a_sweep_in_another_process_appears_live(tmp_path):
+    runs = tmp_path / "runs"
+    space = tmp_path / "space.toml"
+    space.write_text("lr = {log = [1e-3, 1e-2]}\n")
+    app = DaeApp(runs_dir=runs)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("w")
+        await wait_until(pilot, lambda: "no sweeps yet" in screen_text(app))
+        proc = subprocess.Popen([sys.executable, "-m", "dae_tui", "sweep", *TINY, "--runs-dir", str(runs),
+                                 "--space", str(space), "--trials", "3", "--study", "live"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            view = app.query_one(SweepView)
+            await wait_until(pilot, lambda: view.report is not None and len(view.report["trials"]) >= 1, 120)
+            seen = len(view.report["trials"])
+            await wait_until(pilot, lambda: len(view.report["trials"]) == 3 and all(
+                t["state"] != "running" for t in view.report["trials"]), 120)
+            assert seen <= 3 and "3 trials" in screen_text(app) and "study live" in screen_text(app)
+            assert proc.wait(60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
