@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -81,6 +80,9 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
             return _parallel(argv, request.jobs, name, err)
         storage = sweeps.open_storage(url, request.heartbeat)
         if request.status:
+            if request.study is None:  # the flags' own study, else the newest one there
+                names = sweeps.study_names(storage)
+                name = name if name in names or not names else names[-1]
             study = sweeps.open_study(name, storage, create=False)
             doc = sweeps.study_report(study)
             if invocation.json:
@@ -88,7 +90,10 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
             else:
                 print("\n".join(status_lines(doc, request.metric)), file=err)
             return EXIT_OK
-        study = sweeps.open_study(name, storage, request.metric, seed=fixed.seed + 1000 * request.worker)
+        # An unseeded sampler unless --seed was given: the same command on several machines must
+        # not propose the same trials (each worker of --jobs shifts a given seed apart).
+        seed = fixed.seed + 1000 * request.worker if "seed" in invocation.given else None
+        study = sweeps.open_study(name, storage, request.metric, seed=seed)
         sweeps.describe_study(study, request.metric, space, fixed)
     except ConfigError as error:
         return report("sweep", error, err)
@@ -140,11 +145,13 @@ def _parallel(argv: list[str], jobs: int, name: str, err: TextIO) -> int:
     try:
         codes = [child.wait() for child in children]
     except KeyboardInterrupt:
+        # Ctrl-C reached the children too (one process group): each stops its trial and leaves.
+        # A second signal from here could cut their clean-up short.
         for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            child.wait()
+            try:
+                child.wait(60)
+            except subprocess.TimeoutExpired:
+                child.kill()
         print("dae-tui sweep: stopped; the study keeps its trials", file=err)
         return EXIT_STOPPED
     print(f"dae-tui sweep: {jobs} jobs done in {time.monotonic() - start:.1f} s "

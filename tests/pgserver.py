@@ -56,12 +56,16 @@ def start(folder: Path) -> str:
         for path in (folder, sockets):
             os.chown(path, owner.pw_uid, owner.pw_gid)
     port = _free_port()
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True, "text": True}
-    subprocess.run(_as_owner([str(bin_dir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust",
-                              "--no-sync", "-E", "UTF8"]), **quiet)
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(_as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                              str(folder / "server.log"), "-w", "start"]), **quiet)
+    for command in (
+        [str(bin_dir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "--no-sync", "-E", "UTF8"],
+        [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "server.log"), "-w", "start"],
+    ):
+        done = subprocess.run(_as_owner(command), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode:
+            log = folder / "server.log"
+            detail = (done.stderr.strip() + "\n" + (log.read_text() if log.exists() else "")).strip()
+            raise RuntimeError(f"{Path(command[0]).name} failed: {detail or 'no message'}")
     (folder / "port").write_text(str(port))
     return f"postgresql://{USER}@127.0.0.1:{port}/postgres"
 

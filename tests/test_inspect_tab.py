@@ -136,6 +136,9 @@ async def test_the_slider_answers_the_mouse(runs):
         step = factor_step("gaussian")
         assert abs(slider.factor - 2.5) <= 3 * step and round(slider.factor / step, 6).is_integer()
         await wait_until(pilot, lambda: f"gaussian {slider.factor:g} ·" in view.caption())
+        # A click lands on the cell clicked: 10 cells along the track is 10/(width-1) of the range.
+        await pilot.click(NoiseSlider, offset=(1 + first + 10, 0))  # the widget's padding is 1
+        assert slider.factor == pytest.approx(round(10 / (width - 1) * 5.0 / step) * step)
         # A click on the kind's name moves to the next kind.
         await pilot.click(NoiseSlider, offset=(2, 0))
         assert slider.kind == "salt-pepper"

@@ -17,7 +17,7 @@ import pytest
 
 from dae_tui.cli import main
 from dae_tui.config import ConfigError, TrainConfig
-from dae_tui.engine.space import DEFAULT_SPACE, parse_space, read_space
+from dae_tui.engine.space import DEFAULT_SPACE, parse_space, read_space, tomllib
 
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--batch-size", "32", "--threads", "1"]
 
@@ -64,7 +64,7 @@ def test_a_space_file_is_read_and_judged_by_the_config_rules(tmp_path):
     }
     for text, expected in bad.items():
         with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
-            parse_space(__import__("tomllib").loads(text), fixed)
+            parse_space(tomllib.loads(text), fixed)
 
 
 def test_a_bad_space_or_storage_is_one_line_and_exit_2(tmp_path, capsys):
@@ -123,6 +123,8 @@ def test_jobs_run_the_study_in_several_processes_and_the_table_says_so(tmp_path)
     assert len(doc["trials"]) == 3
     table = run_sweep("--runs-dir", str(runs), "--status", "--study", study)
     assert table.returncode == 0 and "3 trials" in table.stderr and "best: trial #" in table.stderr
+    # Without the sweep's flags or --study, --status shows the newest study there.
+    assert run_sweep("--runs-dir", str(runs), "--status").stderr == table.stderr
 
 
 def test_a_space_built_to_prune_prunes_and_the_run_says_pruned(tmp_path):

@@ -52,7 +52,13 @@ def test_two_processes_sweep_one_study_through_postgresql(postgres_url, tmp_path
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for i in (1, 2)
     ]
-    outputs = [p.communicate(timeout=300) for p in procs]
+    try:
+        outputs = [p.communicate(timeout=300) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     assert [p.returncode for p in procs] == [0, 0], outputs
     done = subprocess.run(sweep("--status", "--json", "--study", study, "--storage", postgres_url,
                                 "--runs-dir", str(tmp_path / "machine1")),

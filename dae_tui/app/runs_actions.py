@@ -136,6 +136,12 @@ class RunsActions:
             except RunStoreError as err:
                 self.notify(str(err), title="Not deleted", severity="error")
                 return
+            if self.inspect_pick is not None and Path(self.inspect_pick).resolve() == run.path.resolve():
+                self.inspect_pick = None
+            if self.query("#inspect-view"):
+                view = self.query_one("#inspect-view")
+                if view.target == run.path.resolve():
+                    view.inspect(None)  # not a model whose folder is gone
             if self.resume and Path(self.resume.path) == run.path.resolve():
                 self.action_new_run()
             elif mine:  # the run this dashboard trained last: its figures go with it

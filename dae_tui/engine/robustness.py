@@ -105,6 +105,9 @@ def load_run_model(run: str | Path, device: str = "cpu", with_data: bool = True)
     config, and (`with_data`) its data from the source it trained on. `ConfigError` / `DataError`
     in one line."""
     path = ckpt.find_checkpoint(run, flag="")
+    # Hashed before loading: should a run save a new epoch in between, the model is the newer one
+    # and its cached results are keyed to a checkpoint already gone, never served as current.
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     state = ckpt.load_checkpoint(path)
     try:
         config = TrainConfig.from_json(state["config"], folders_exist=False)
@@ -115,8 +118,7 @@ def load_run_model(run: str | Path, device: str = "cpu", with_data: bool = True)
     data = load_data(replace(config, source=source)) if with_data else None
     model = build_model(config.model)  # its initial weights are replaced at once: no seeding needed
     model.load_state_dict(state["model"])
-    return LoadedRun(model.to(resolve_device(device)).eval(), config, data, state["epoch"], path,
-                     hashlib.sha256(path.read_bytes()).hexdigest())
+    return LoadedRun(model.to(resolve_device(device)).eval(), config, data, state["epoch"], path, digest)
 
 
 def robustness(model: torch.nn.Module, images: torch.Tensor, kind: str, factors: list[float],

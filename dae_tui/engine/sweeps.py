@@ -233,17 +233,18 @@ def run_trials(study: optuna.Study, storage: optuna.storages.RDBStorage, fixed: 
             with _quiet():
                 trial = study.ask()
         with _Heartbeat(storage, trial._trial_id):
+            # skip_if_finished: a trial another process already failed (stale heartbeat) stays so.
             try:
                 value = _trial(study, trial, fixed, space, runs_dir, metric, prune, on_trial, storage_url)
             except optuna.TrialPruned:
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED, skip_if_finished=True)
             except (TrialFailed, ConfigError, DataError):
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            except BaseException:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)  # Ctrl-C: the study goes on without it
+                study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+            except BaseException:  # Ctrl-C: the study goes on without this trial
+                study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
                 raise
             else:
-                study.tell(trial, value)
+                study.tell(trial, value, skip_if_finished=True)
 
 
 class _Heartbeat:
@@ -324,8 +325,18 @@ def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: 
         elif isinstance(event, EpochEnd):
             value = _metric(event, metric)
             outcome["epochs"] = event.epoch
-            trial.report(value, event.epoch)
-            if prune and pruned_at is None and event.epoch < config.epochs and trial.should_prune():
+            try:
+                trial.report(value, event.epoch)
+                prunable = prune and pruned_at is None and event.epoch < config.epochs and trial.should_prune()
+            except optuna.exceptions.UpdateFinishedTrialError:
+                # Another process judged this trial dead (its heartbeat looked stale to it): the study
+                # has counted it as failed, so it stops here rather than report into a closed trial.
+                lost = "the study marked this trial failed meanwhile (a heartbeat it saw as stale)"
+                trainer.request_stop(lost)
+                on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
+                                      message=lost, **outcome))
+                raise TrialFailed(lost) from None
+            if prunable:
                 pruned_at = event.epoch
                 trainer.request_stop(f"pruned by study {study.study_name} after epoch {event.epoch}")
         elif isinstance(event, RunFailed):
@@ -358,9 +369,10 @@ def _mark_pruned(run_dir: Path, study: str, epoch: int) -> None:
 
 
 def study_report(study: optuna.Study) -> dict[str, Any]:
-    """The study as `--status` shows it: trials, the best, importance once it means something."""
-    with _quiet():
-        optuna.storages.fail_stale_trials(study)
+    """The study as `--status` shows it: trials, the best, importance once it means something.
+
+    Only reads: judging a trial dead is left to the sweep processes, which share its heartbeat
+    settings (a reader with a shorter grace period would fail trials that are alive)."""
     trials = study.get_trials(deepcopy=False)
     rows = []
     for t in trials:
@@ -380,7 +392,9 @@ def study_report(study: optuna.Study) -> dict[str, Any]:
     importance: dict[str, float] = {}
     if len(complete) >= MIN_FOR_IMPORTANCE and len({tuple(sorted(t.params.items())) for t in complete}) > 1:
         try:
-            importance = dict(optuna.importance.get_param_importances(study))
+            with _quiet():
+                evaluator = optuna.importance.PedAnovaImportanceEvaluator()  # no scikit-learn needed
+                importance = dict(optuna.importance.get_param_importances(study, evaluator=evaluator))
         except Exception:  # noqa: BLE001 - too few or too alike trials: no importance, not an error
             importance = {}
     attrs = study.user_attrs

@@ -71,6 +71,8 @@ class InspectView(Vertical):
         generation: int
         inspector: Any | None
         error: str = ""
+        waiting: bool = False
+        """No checkpoint yet in a run folder that exists: epoch 1 has not finished."""
 
     @dataclass
     class WhatIf(Message):
@@ -156,6 +158,7 @@ class InspectView(Vertical):
             return
         self._keep_noise = path == self.target and self.inspector is not None  # a new epoch of the same run
         self.target = path
+        self._stop_curve()
         self._generation += 1
         self.inspector = None
         self.samples = None
@@ -218,8 +221,12 @@ class InspectView(Vertical):
 
             inspector = Inspector(path)
         except Exception as err:  # noqa: BLE001 - one line for the user, never a crash
+            from ...engine.checkpoints import NoCheckpoint
+
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
-            self.post_message(self.Loaded(generation, None, first))
+            # A run folder still in its first epoch: its model comes with the first checkpoint.
+            waiting = isinstance(err, NoCheckpoint) and err.config_folder is not None
+            self.post_message(self.Loaded(generation, None, first, waiting))
         else:
             self.post_message(self.Loaded(generation, inspector))
 
@@ -229,7 +236,7 @@ class InspectView(Vertical):
             return
         if message.inspector is None:
             name = self.target.name if self.target else "the run"
-            if "no checkpoint there" in message.error:  # a run still in its first epoch
+            if message.waiting:
                 self._info(f"{name} has no finished epoch yet: its model shows here once epoch 1 is saved")
             else:
                 self._info(f"cannot inspect {name}: {message.error}", error=True)
@@ -266,7 +273,8 @@ class InspectView(Vertical):
     def _noise_changed(self, kind: str, factor: float, new_kind: bool) -> None:
         if self.inspector is None:
             return
-        self._what_if(self.inspector, kind, factor, self._generation, time.perf_counter())
+        size = self.query_one(ImageStrip).fit.size  # read here: workers do not touch widgets
+        self._what_if(self.inspector, kind, factor, self._generation, time.perf_counter(), size)
         self._redraw_drawing()
         chart = self.query_one(RobustnessChart)
         chart.set_current(factor)
@@ -274,11 +282,11 @@ class InspectView(Vertical):
             self._show_curve(kind)
 
     @work(thread=True, group="inspect-whatif", exclusive=True, exit_on_error=False)
-    def _what_if(self, inspector: Any, kind: str, factor: float, generation: int, asked: float) -> None:
+    def _what_if(self, inspector: Any, kind: str, factor: float, generation: int, asked: float,
+                 size: int) -> None:
         samples = inspector.what_if(kind, factor)
         # The half blocks at the size on screen, made here rather than on the UI thread (they are
         # cached by picture and size): about 10 ms a change that the event loop does not spend.
-        size = self.query_one(ImageStrip).fit.size
         for picture in samples.noisy + samples.denoised:
             picture_lines(picture, size)
         if not get_current_worker().is_cancelled:
@@ -352,10 +360,16 @@ class InspectView(Vertical):
 
     # --- the robustness curve -----------------------------------------------------------------------
 
+    def _stop_curve(self) -> None:
+        """Cancel a curve being computed (another run or kind now): its points are not wanted."""
+        self.workers.cancel_group(self, "inspect-curve")
+        self.curve_busy = False
+
     def _show_curve(self, kind: str) -> None:
         inspector = self.inspector
         if inspector is None:
             return
+        self._stop_curve()
         chart = self.query_one(RobustnessChart)
         trained = inspector.config.noise_factor if kind == inspector.config.noise else None
         cached = inspector.cached_curve(kind)
@@ -371,7 +385,7 @@ class InspectView(Vertical):
     def compute_curve(self) -> None:
         """Compute the curve of the slider's kind (a no-op when it is already there)."""
         inspector, chart = self.inspector, self.query_one(RobustnessChart)
-        if inspector is None or chart.done:
+        if inspector is None or chart.done or self.curve_busy:
             return
         chart.start(chart.kind, chart.planned, chart.trained)
         chart.set_note(f"computing on {inspector.test_size:,} test images: 0/{len(chart.planned)} factors")
@@ -383,11 +397,14 @@ class InspectView(Vertical):
         worker = get_current_worker()
         try:
             for point in inspector.curve(kind, cancelled=lambda: worker.is_cancelled):
+                if worker.is_cancelled:
+                    return
                 self.post_message(self.CurvePoint(generation, kind, point))
         except Exception as err:  # noqa: BLE001 - shown under the chart, never a crash
             self.post_message(self.CurvePoint(generation, kind, None, str(err).splitlines()[0]))
             return
-        self.post_message(self.CurvePoint(generation, kind, None))
+        if not worker.is_cancelled:
+            self.post_message(self.CurvePoint(generation, kind, None))
 
     @on(CurvePoint)
     def _curve_point(self, message: CurvePoint) -> None:

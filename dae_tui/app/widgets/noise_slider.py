@@ -138,10 +138,11 @@ class NoiseSlider(Widget):
         return round((self.low + share * (self.high - self.low)) / step) * step
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
-        if event.x < self._track[0] - 1:  # on the kind's name
+        x = event.get_content_offset_capture(self).x  # the track is laid out inside the padding
+        if x < self._track[0] - 1:  # on the kind's name
             self.cycle_kind(-1 if event.button == 3 else 1)
             return
-        factor = self._factor_at(event.x)
+        factor = self._factor_at(x)
         if factor is None:
             return
         self._dragging = True
@@ -151,7 +152,8 @@ class NoiseSlider(Widget):
     def on_mouse_move(self, event: events.MouseMove) -> None:
         if self._dragging:
             first, width = self._track
-            factor = self._factor_at(min(first + width - 1, max(first, event.x)))
+            x = event.get_content_offset_capture(self).x
+            factor = self._factor_at(min(first + width - 1, max(first, x)))
             if factor is not None:
                 self.set_noise(self.kind, factor)
 

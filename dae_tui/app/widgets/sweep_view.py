@@ -15,7 +15,7 @@ inspects it. Imports no torch and no optuna.
 from __future__ import annotations
 
 import math
-import time
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,8 +133,10 @@ class SweepView(Vertical):
 
     @dataclass
     class Report(Message):
-        """What the poller read: the study names, the one shown, its report (or an error)."""
+        """What the poller read: the study asked for (None: the newest), the study names, the
+        report of the one shown (or an error)."""
 
+        requested: str | None
         studies: list[str]
         report: dict[str, Any] | None
         error: str = ""
@@ -150,6 +152,8 @@ class SweepView(Vertical):
         self.report: dict[str, Any] | None = None
         self.marks: dict[str, int] = {}
         """Run folder -> mark digit of the marked trials."""
+        self._wake = threading.Event()
+        """Set to make the poller read now rather than at its next tick."""
 
     def compose(self) -> ComposeResult:
         yield Static("reading the sweep storage …", id="sweep-info")
@@ -167,35 +171,49 @@ class SweepView(Vertical):
 
     @work(thread=True, exclusive=True, group="sweep-poll", exit_on_error=False)
     def _poll(self) -> None:
+        """Read the storage every `POLL_S` seconds, or at once when `[` `]` ask for another study.
+
+        One storage (one database engine) for the life of the tab; each report names the study
+        it was asked for, so a report read before the user moved on is dropped."""
         worker = get_current_worker()
         storage = None
         while not worker.is_cancelled:
+            requested = self.study
             try:
                 from ...engine import sweeps
 
                 if storage is None:
                     url = self.storage or sweeps.default_storage(self.runs_dir)
                     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-                        self.post_message(self.Report([], None, f"no sweeps yet in {self.runs_dir} "
+                        self.post_message(self.Report(requested, [], None, f"no sweeps yet in {self.runs_dir} "
                                                       "(dae-tui sweep starts one)"))
-                        time.sleep(POLL_S)
+                        self._wake.wait(POLL_S)
+                        self._wake.clear()
                         continue
                     storage = sweeps.open_storage(url)
                 studies = sweeps.study_names(storage)
-                name = self.study if self.study in studies else (studies[-1] if studies else None)
+                name = requested if requested in studies else (studies[-1] if studies else None)
                 report = sweeps.study_report(sweeps.open_study(name, storage, create=False)) if name else None
-                self.post_message(self.Report(studies, report))
+                message = self.Report(requested, studies, report)
             except Exception as err:  # noqa: BLE001 - shown on the info line; the poller keeps trying
-                self.post_message(self.Report(self.studies, self.report, str(err).splitlines()[0] if str(err) else
-                                              type(err).__name__))
-            for _ in range(int(POLL_S / 0.1)):
-                if worker.is_cancelled:
-                    return
-                time.sleep(0.1)
+                message = self.Report(requested, self.studies, self.report,
+                                      str(err).splitlines()[0] if str(err) else type(err).__name__)
+            if not worker.is_cancelled:
+                self.post_message(message)
+            self._wake.wait(POLL_S)
+            self._wake.clear()
+        if storage is not None:
+            storage.engine.dispose()
+
+    def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "sweep-poll")
+        self._wake.set()
 
     @on(Report)
     def _reported(self, message: Report) -> None:
         message.stop()
+        if message.requested != self.study:
+            return  # read before [ or ] asked for another study
         self.studies = message.studies
         info = self.query_one("#sweep-info", Static)
         if message.error and message.report is None:
@@ -352,4 +370,4 @@ class SweepView(Vertical):
         at = self.studies.index(self.study) if self.study in self.studies else 0
         self.study = self.studies[(at + step) % len(self.studies)]
         self.query_one("#sweep-info", Static).update(f"reading study {self.study} …")
-        self._poll()
+        self._wake.set()
