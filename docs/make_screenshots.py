@@ -5,8 +5,8 @@
 Trains three short runs that differ in learning rate and a fourth that is stopped after two
 epochs, then drives the real app headless (Textual's Pilot) and saves SVGs with its own
 screenshot code: the Train tab at 200x60 after a finished run, the Inspect tab at 160x45 on that
-run with a digit drawn, the Images tab at 80x24 and the Runs tab at 120x36 with runs marked.
-Takes about two minutes on 2 cores.
+run with a digit drawn, the Images tab at 80x24, the Runs tab at 120x36 with runs marked, and the
+Sweep tab at 120x36 on a 6-trial study (in its own runs folder). Takes about three minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -91,7 +91,22 @@ async def main() -> None:
             await pilot.press("down", "down", "space", "down", "space", "down", "space", "v")
             await pilot.pause(0.5)
             app.save_screenshot(str(HERE / "runs.svg"))
-    print("wrote", *(HERE / name for name in ("dashboard.svg", "inspect.svg", "images.svg", "runs.svg")))
+        sweeps = Path(tmp) / "sweeps"
+        space = Path(tmp) / "space.toml"
+        space.write_text("lr = {log = [1e-4, 1e-2]}\nbatch_size = {choice = [32, 64, 128]}\n")
+        cli.main(["sweep", "--dataset", "fashion-mnist", "--source", "bundled", "--train-limit", "2000",
+                  "--epochs", "3", "--threads", "1", "--seed", "0", "--runs-dir", str(sweeps), "--space", str(space),
+                  "--trials", "6", "--study", "fashion-lr-batch"])
+        app = DaeApp(TrainConfig(**BASE), runs_dir=sweeps)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("w")
+            while not (app.query("#sweep-view") and app.query_one("#sweep-view").report is not None):
+                await pilot.pause(0.2)
+            await pilot.pause(0.5)
+            await pilot.press("space", "down", "down", "space")
+            await pilot.pause(0.5)
+            app.save_screenshot(str(HERE / "sweep.svg"))
+    print("wrote", *(HERE / name for name in ("dashboard.svg", "inspect.svg", "images.svg", "runs.svg", "sweep.svg")))
 
 
 if __name__ == "__main__":

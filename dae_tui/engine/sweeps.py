@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import threading
 import time
@@ -111,10 +112,14 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_S) -> optuna.storages.RDBS
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
                                               grace_period=3 * heartbeat)
 
+    if url.startswith("sqlite:///"):
+        # Processes on one machine take turns at creating the tables (the same lock as the trials').
+        with _file_lock(url[len("sqlite:///"):]):
+            return _retrying(make, f"--storage {shown}: cannot open it")
     return _retrying(make, f"--storage {shown}: cannot open it")
 
 
-RACES = ("duplicate key", "already exists", "locked", "deadlock", "could not serialize")
+RACES = ("duplicate key", "UNIQUE constraint", "already exists", "locked", "deadlock", "could not serialize")
 """What a database says when another process created the same thing a moment before."""
 
 
@@ -279,12 +284,8 @@ def _slot(storage: optuna.storages.RDBStorage, study: str) -> Iterator[None]:
     """Hold the study's lock: an flock beside an SQLite file, a PostgreSQL advisory lock."""
     url = storage.url
     if url.startswith("sqlite:///"):
-        with open(url[len("sqlite:///"):] + ".lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with _file_lock(url[len("sqlite:///"):]):
+            yield
         return
     if url.startswith("postgresql"):
         from sqlalchemy import text
@@ -298,6 +299,17 @@ def _slot(storage: optuna.storages.RDBStorage, study: str) -> Iterator[None]:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
         return
     yield  # another database: Optuna's own count is the only guard
+
+
+@contextmanager
+def _file_lock(database: str) -> Iterator[None]:
+    """An exclusive flock on DATABASE.lock, beside an SQLite file: processes on this machine."""
+    with open(os.path.expanduser(database) + ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: tuple[Dimension, ...],
