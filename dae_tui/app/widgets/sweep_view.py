@@ -72,7 +72,14 @@ class ScatterChart(PlotextPlot):
         """(x, metric, marker) of each trial that has a value, and the choices' labels by x."""
         report = self.report or {}
         kind = report.get("space", {}).get(self.setting, "")
-        self.choices: list[str] = []
+        def order(text: str) -> tuple[int, float, str]:  # numbers by value (32, 64, 128), then words
+            try:
+                return (0, float(text), text)
+            except ValueError:
+                return (1, 0.0, text)
+
+        self.choices = sorted({str(t["params"][self.setting]) for t in report.get("trials", [])
+                               if self.setting in t["params"]} if kind == "choice" else set(), key=order)
         out = []
         for t in report.get("trials", []):
             raw = t["params"].get(self.setting)
