@@ -88,7 +88,7 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
             if invocation.json:
                 out.write(json.dumps(doc, default=str) + "\n")
             else:
-                print("\n".join(status_lines(doc, request.metric)), file=err)
+                print("\n".join(status_lines(doc, doc.get("metric", request.metric))), file=err)
             return EXIT_OK
         # An unseeded sampler unless --seed was given: the same command on several machines must
         # not propose the same trials (each worker of --jobs shifts a given seed apart).
@@ -99,7 +99,8 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         return report("sweep", error, err)
     if "threads" not in invocation.given and request.worker:
         # Trial processes side by side on this machine share its cores instead of each taking all.
-        jobs = int(os.environ.get("DAE_TUI_SWEEP_JOBS", "1"))
+        text = os.environ.get("DAE_TUI_SWEEP_JOBS", "1")
+        jobs = int(text) if text.isdigit() else 1
         fixed = replace(fixed, threads=max(1, (os.cpu_count() or 1) // max(1, jobs)))
     tag = f"[job {request.worker}] " if request.worker else ""
     searched = ", ".join(d.describe() for d in space)
