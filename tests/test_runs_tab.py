@@ -244,7 +244,9 @@ async def test_resume_continues_a_stopped_run_and_extends_a_finished_one(runs):
 async def test_delete_asks_naming_the_run_and_never_deletes_a_running_one(runs):
     from runfolders import iso, lock, make_run
 
-    live = make_run(runs, "20990101-000000-mnist-seed", status="running", lock=lock(), started=iso(0))
+    # Its heartbeat dated 5 minutes ahead: a loaded machine can take more than the 30 s a beat
+    # stays fresh between writing this folder and the check below (CI once saw "interrupted").
+    live = make_run(runs, "20990101-000000-mnist-seed", status="running", lock=lock(age_s=-300), started=iso(0))
     app = DaeApp(TrainConfig(), runs_dir=runs)
     async with app.run_test(size=SIZE) as pilot:
         view = await open_runs_tab(pilot, 5)
