@@ -217,10 +217,7 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
                 raise ValueError
         except ValueError:
             raise UsageError(f"--noise-factor must be a number (got {clip(args['picture_noise'])!r})") from None
-        text = args.get("scale", "4")
-        if not text.strip().isdigit() or not 1 <= int(text) <= 32:
-            raise UsageError(f"--scale must be a whole number from 1 to 32 (got {clip(text)!r})")
-        scale = int(text)
+        scale = _whole(args, "scale", 4, 1, 32)
     sweep = _sweep_request(args) if args.get("command") == "sweep" else None
     return Invocation(
         sweep=sweep,

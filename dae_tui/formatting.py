@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .config import format_number
 from .engine.events import EpochEnd, RunStarted
 
 if TYPE_CHECKING:
     from .engine.runinfo import RunInfo
 
-__all__ = ["RUN_COLUMNS", "format_epoch", "format_eta", "format_finished", "format_started", "plural", "run_cells"]
+__all__ = ["RUN_COLUMNS", "format_epoch", "format_eta", "format_finished", "format_metric", "format_setting",
+           "format_started", "plural", "run_cells"]
 
 
 def plural(count: int, noun: str) -> str:
@@ -27,6 +29,18 @@ def format_eta(seconds: float | None) -> str:
     seconds = max(0, int(round(seconds)))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def format_metric(value: float | None, metric: str, missing: str = "—") -> str:
+    """A sweep's metric as read: test PSNR in dB (2 decimals), test MSE to 5 decimals."""
+    if value is None:
+        return missing
+    return f"{value:.2f} dB" if metric == "test_psnr" else f"{value:.5f}"
+
+
+def format_setting(value: object) -> str:
+    """A searched setting's value as a user would type it, floats to 3 significant digits (1.25e-3)."""
+    return format_number(float(f"{value:.3g}")) if isinstance(value, float) else str(value)
 
 
 def format_started(event: RunStarted) -> str:

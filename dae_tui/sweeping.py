@@ -22,23 +22,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from .config import ConfigError, format_number
-from .formatting import plural
+from .config import ConfigError
+from .formatting import format_metric, format_setting, plural
 from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, report
 
 __all__ = ["run_sweep", "status_lines"]
 
 
 def _params(params: dict[str, Any]) -> str:
-    """Searched values as a user would type them, to 3 significant digits (lr=1.25e-3)."""
-    return " ".join(f"{k}={format_number(float(f'{v:.3g}')) if isinstance(v, float) else v}"
-                    for k, v in params.items())
-
-
-def _value(value: float | None, metric: str) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.2f} dB" if metric == "test_psnr" else f"{value:.5f}"
+    """Searched values as a user would type them (lr=1.25e-3)."""
+    return " ".join(f"{k}={format_setting(v)}" for k, v in params.items())
 
 
 def status_lines(doc: dict[str, Any], metric: str = "test_psnr") -> list[str]:
@@ -46,11 +39,11 @@ def status_lines(doc: dict[str, Any], metric: str = "test_psnr") -> list[str]:
     lines = [f"study {doc['study']} ({doc['direction']} {metric}): {len(doc['trials'])} trials"]
     for t in doc["trials"]:
         run = Path(t["run_dir"]).name if t["run_dir"] else ""
-        lines.append(f"  #{t['trial']:<3} {t['state']:<8} {_value(t['value'], metric):>10}  "
+        lines.append(f"  #{t['trial']:<3} {t['state']:<8} {format_metric(t['value'], metric):>10}  "
                      f"epochs {t['epochs']:<3} {_params(t['params'])}  {run}")
     best = doc["best"]
     if best:
-        lines.append(f"best: trial #{best['trial']} {_value(best['value'], metric)} {_params(best['params'])} "
+        lines.append(f"best: trial #{best['trial']} {format_metric(best['value'], metric)} {_params(best['params'])} "
                      f"in {best['run_dir']}")
     if doc["importance"]:
         shares = ", ".join(f"{k} {v:.0%}" for k, v in doc["importance"].items())
@@ -84,6 +77,7 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
                 names = sweeps.study_names(storage)
                 name = name if name in names or not names else names[-1]
             study = sweeps.open_study(name, storage, create=False)
+            sweeps.fail_dead_trials(study, storage)
             doc = sweeps.study_report(study)
             if invocation.json:
                 out.write(json.dumps(doc, default=str) + "\n")
@@ -94,7 +88,7 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         # not propose the same trials (each worker of --jobs shifts a given seed apart).
         seed = fixed.seed + 1000 * request.worker if "seed" in invocation.given else None
         study = sweeps.open_study(name, storage, request.metric, seed=seed)
-        sweeps.describe_study(study, request.metric, space, fixed)
+        sweeps.describe_study(study, request.metric, space, fixed, request.heartbeat)
     except ConfigError as error:
         return report("sweep", error, err)
     if "threads" not in invocation.given and request.worker:
@@ -109,7 +103,7 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
 
     def on_trial(outcome: Any) -> None:
         took = f"{outcome.seconds:.1f} s"
-        value = _value(outcome.value, request.metric)
+        value = format_metric(outcome.value, request.metric)
         detail = f" ({outcome.message})" if outcome.message else ""
         print(f"{tag}trial #{outcome.number} {outcome.state} after {plural(outcome.epochs, 'epoch')}: {value}, "
               f"{_params(outcome.params)}, {took}{detail}", file=err, flush=True)
@@ -128,7 +122,7 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         best = doc["best"]
         print(f"study {name}: {len(doc['trials'])} trials, {time.monotonic() - start:.1f} s here", file=err)
         if best:
-            print(f"best: trial #{best['trial']} {_value(best['value'], request.metric)} "
+            print(f"best: trial #{best['trial']} {format_metric(best['value'], request.metric)} "
                   f"{_params(best['params'])} in {best['run_dir']}", file=err)
     return EXIT_OK
 

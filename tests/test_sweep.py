@@ -171,7 +171,13 @@ def test_a_killed_trial_process_does_not_hang_the_study(tmp_path):
     finally:
         if victim.poll() is None:
             victim.kill()
+    # Readers judge the dead trial by the study's own heartbeat: failed 3 beats (3 s) after its
+    # last one, which the other process may have finished its trials within.
+    deadline = time.monotonic() + 30
     doc = status(runs, "--study", "killed")
+    while not any(t["state"] == "fail" for t in doc["trials"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        doc = status(runs, "--study", "killed")
     states = sorted(t["state"] for t in doc["trials"])
     assert len(states) == 3 and states.count("fail") == 1, states
     killed = next(t for t in doc["trials"] if t["state"] == "fail")

@@ -303,13 +303,13 @@ class DaeApp(InspectActions, RunsActions, App[int]):
                 from .widgets.runs_view import RunsView  # the table's modules load on first use
 
                 event.pane.mount(RunsView(self.runs_folder, id="runs-view"))
-            self.call_after_refresh(self._focus_runs_table)
+            self.call_after_refresh(self._focus_table, "#runs-table")
         elif event.pane.id == "sweep":
             if not self.query("#sweep-view"):
                 from .widgets.sweep_view import SweepView
 
                 event.pane.mount(SweepView(self.runs_folder, self.storage, id="sweep-view"))
-            self.call_after_refresh(self._focus_sweep_table)
+            self.call_after_refresh(self._focus_table, "#sweep-table")
         elif event.pane.id == "inspect":
             if not self.query("#inspect-view"):
                 from .widgets.inspect_view import InspectView
@@ -317,15 +317,11 @@ class DaeApp(InspectActions, RunsActions, App[int]):
                 event.pane.mount(InspectView(id="inspect-view"))
             self.call_after_refresh(self._show_inspect)
 
-    def _focus_sweep_table(self) -> None:
-        if self.query("#sweep-table"):
-            self.query_one("#sweep-table").focus()
-
-    def _focus_runs_table(self) -> None:
-        """The table takes the keys (space, Enter, /, ...) as soon as the Runs tab shows; it may
-        still be mounting (the tab is composed lazily), then it asks again once mounted."""
-        if self.query("#runs-table"):
-            self.query_one("#runs-table").focus()
+    def _focus_table(self, selector: str) -> None:
+        """The Runs or Sweep tab's table takes the keys (space, Enter, /, ...) as soon as the tab
+        shows; it may still be mounting (the tab is composed lazily), then it asks again once mounted."""
+        if self.query(selector):
+            self.query_one(selector).focus()
 
     # --- actions --------------------------------------------------------------------------
 

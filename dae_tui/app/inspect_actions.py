@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..engine.runstore import RunInfo
     from .resume import ResumeInfo
     from .widgets.inspect_view import InspectView
+    from .widgets.noise_slider import NoiseSlider
 
 __all__ = ["InspectActions"]
 
@@ -79,23 +80,22 @@ class InspectActions:
 
     # --- keys -------------------------------------------------------------------------------
 
+    def _noise_slider(self) -> NoiseSlider:
+        from .widgets.noise_slider import NoiseSlider  # loaded with the tab, not at start-up
+
+        return self._inspect_view().query_one(NoiseSlider)
+
     def action_noise(self, steps: int) -> None:
         """Inspect: less (-) or more (+) noise, one round step."""
-        from .widgets.noise_slider import NoiseSlider
-
-        self._inspect_view().query_one(NoiseSlider).nudge(steps)
+        self._noise_slider().nudge(steps)
 
     def action_noise_kind(self, step: int) -> None:
         """Inspect: the next (k) or previous (K) noise kind."""
-        from .widgets.noise_slider import NoiseSlider
-
-        self._inspect_view().query_one(NoiseSlider).cycle_kind(step)
+        self._noise_slider().cycle_kind(step)
 
     def action_trained_noise(self) -> None:
         """Inspect: back to the noise the run was trained with."""
-        from .widgets.noise_slider import NoiseSlider
-
-        self._inspect_view().query_one(NoiseSlider).to_trained()
+        self._noise_slider().to_trained()
 
     def action_inspect_view(self) -> None:
         """Inspect, on terminals too small for all three: curve, what-if or drawing."""

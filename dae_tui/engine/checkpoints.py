@@ -46,6 +46,7 @@ __all__ = [
     "find_checkpoint",
     "load_checkpoint",
     "new_run_dir",
+    "read_checkpoint",
     "read_metrics",
     "save_checkpoint",
     "write_config",
@@ -180,16 +181,23 @@ def load_checkpoint(path: Path, notes: list[str] | None = None) -> dict[str, Any
     A checkpoint without a checksum file (from before they existed, or copied out of its run
     folder) loads with a line in `notes` saying it was not verified.
     """
+    return read_checkpoint(path, notes)[0]
+
+
+def read_checkpoint(path: Path, notes: list[str] | None = None) -> tuple[dict[str, Any], str]:
+    """`load_checkpoint`, and the SHA-256 of the very bytes loaded: what a result computed from
+    this model is keyed by (read once, so a checkpoint saved meanwhile cannot be mixed in)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as err:
         raise CheckpointError(f"{path}: cannot read the checkpoint ({err.strerror or err})") from None
+    digest = hashlib.sha256(data).hexdigest()
     digests = _recorded_digests(path.with_name(CHECKSUM_NAME))
     if digests is None:
         if notes is not None:
             notes.append(f"{path} has no recorded checksum ({CHECKSUM_NAME}), so it was not verified")
-    elif hashlib.sha256(data).hexdigest() not in digests:
+    elif digest not in digests:
         raise CheckpointError(
             f"{path}: corrupt, it does not match its checksum in {CHECKSUM_NAME} "
             "(changed on disk after it was saved); refusing it"
@@ -211,4 +219,4 @@ def load_checkpoint(path: Path, notes: list[str] | None = None) -> dict[str, Any
                 f"{path}: the model's weights are not finite (NaN or inf in {clip(str(name))}); "
                 "it cannot be trained on: start a new run, or lower the learning rate"
             )
-    return state
+    return state, digest

@@ -12,7 +12,6 @@ May import torch; never textual or rich.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
@@ -105,10 +104,7 @@ def load_run_model(run: str | Path, device: str = "cpu", with_data: bool = True)
     config, and (`with_data`) its data from the source it trained on. `ConfigError` / `DataError`
     in one line."""
     path = ckpt.find_checkpoint(run, flag="")
-    # Hashed before loading: should a run save a new epoch in between, the model is the newer one
-    # and its cached results are keyed to a checkpoint already gone, never served as current.
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    state = ckpt.load_checkpoint(path)
+    state, digest = ckpt.read_checkpoint(path)  # one read: the digest is of the very bytes loaded
     try:
         config = TrainConfig.from_json(state["config"], folders_exist=False)
     except ConfigError as err:

@@ -24,13 +24,12 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -46,8 +45,8 @@ from .space import Dimension
 from .trainer import Trainer
 
 __all__ = ["DEFAULT_DB", "METRICS", "SWEEP_FILE", "TrialOutcome", "default_storage", "describe_study",
-           "open_storage", "open_study", "redact", "run_trials", "study_name_for", "study_names", "study_report",
-           "suggest"]
+           "fail_dead_trials", "open_storage", "open_study", "redact", "run_trials", "sqlite_file", "study_name_for",
+           "study_names", "study_report", "suggest"]
 
 DEFAULT_DB = "sweeps.db"
 """The SQLite file in the runs folder that holds this machine's studies."""
@@ -85,6 +84,11 @@ def default_storage(runs_dir: str | Path) -> str:
     return f"sqlite:///{(Path(runs_dir).expanduser() / DEFAULT_DB).resolve()}"
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite URL (sqlite:///PATH); None for any other storage."""
+    return Path(url[len("sqlite:///"):]).expanduser() if url.startswith("sqlite:///") else None
+
+
 def redact(url: str) -> str:
     """`url` without its password, for messages and files."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
@@ -95,8 +99,9 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_S) -> optuna.storages.RDBS
     `ConfigError` in one line for a bad URL, a missing driver or a server that does not answer."""
     shown = redact(url)
     engine_kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    database = sqlite_file(url)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
         engine_kwargs = {"connect_args": {"timeout": 60}}  # several processes write one file
     elif url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -107,16 +112,15 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_S) -> optuna.storages.RDBS
         engine_kwargs = {"connect_args": {"connect_timeout": 10}}
     elif not url.startswith("postgresql+"):
         raise ConfigError(f"--storage {shown}: expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB")
+
     def make() -> optuna.storages.RDBStorage:
         with _quiet():
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
                                               grace_period=3 * heartbeat)
 
-    if url.startswith("sqlite:///"):
-        # Processes on one machine take turns at creating the tables (the same lock as the trials').
-        with _file_lock(url[len("sqlite:///"):]):
-            return _retrying(make, f"--storage {shown}: cannot open it")
-    return _retrying(make, f"--storage {shown}: cannot open it")
+    # On SQLite, processes on one machine take turns at creating the tables (the trials' lock).
+    with _file_lock(database) if database is not None else nullcontext():
+        return _retrying(make, f"--storage {shown}: cannot open it")
 
 
 RACES = ("duplicate key", "UNIQUE constraint", "already exists", "locked", "deadlock", "could not serialize")
@@ -179,12 +183,28 @@ def study_names(storage: optuna.storages.RDBStorage) -> list[str]:
                                                                        s.datetime_start or 0, s._study_id))]
 
 
-def describe_study(study: optuna.Study, metric: str, space: tuple[Dimension, ...], fixed: TrainConfig) -> None:
-    """Record what the study searches and optimises, for `--status` and the dashboard."""
+def describe_study(study: optuna.Study, metric: str, space: tuple[Dimension, ...], fixed: TrainConfig,
+                   heartbeat: int = HEARTBEAT_S) -> None:
+    """Record what the study searches and optimises, and how often its trials beat, for
+    `--status` and the dashboard."""
     if study.user_attrs.get("space") is None:
         study.set_user_attr("metric", metric)
         study.set_user_attr("space", {d.name: d.kind for d in space})
         study.set_user_attr("fixed", fixed.to_dict())
+        study.set_user_attr("heartbeat", heartbeat)
+
+
+def fail_dead_trials(study: optuna.Study, storage: optuna.storages.RDBStorage) -> None:
+    """For a reader (`--status`, the Sweep tab): mark failed the trials whose process died, judged
+    by the heartbeat the study's sweep processes beat (recorded in the study), never by this
+    reader's own setting, so a reader cannot fail a trial that is alive. A study without the
+    record is left as it is."""
+    beat = study.user_attrs.get("heartbeat")
+    if type(beat) is not int or beat < 1:
+        return
+    storage.heartbeat_interval, storage.grace_period = beat, 3 * beat  # this reader's storage only
+    with _quiet():
+        optuna.storages.fail_stale_trials(study)
 
 
 def suggest(trial: optuna.Trial, space: tuple[Dimension, ...]) -> dict[str, Any]:
@@ -283,8 +303,9 @@ class _Heartbeat:
 def _slot(storage: optuna.storages.RDBStorage, study: str) -> Iterator[None]:
     """Hold the study's lock: an flock beside an SQLite file, a PostgreSQL advisory lock."""
     url = storage.url
-    if url.startswith("sqlite:///"):
-        with _file_lock(url[len("sqlite:///"):]):
+    database = sqlite_file(url)
+    if database is not None:
+        with _file_lock(database):
             yield
         return
     if url.startswith("postgresql"):
@@ -302,9 +323,9 @@ def _slot(storage: optuna.storages.RDBStorage, study: str) -> Iterator[None]:
 
 
 @contextmanager
-def _file_lock(database: str) -> Iterator[None]:
+def _file_lock(database: Path) -> Iterator[None]:
     """An exclusive flock on DATABASE.lock, beside an SQLite file: processes on this machine."""
-    with open(os.path.expanduser(database) + ".lock", "a") as handle:
+    with open(database.with_name(database.name + ".lock"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

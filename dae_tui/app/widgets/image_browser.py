@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from ...config import CLASS_NAMES
 from ...engine.events import Samples
-from .image_strip import ZOOMS, ImageStrip, PictureRow, rows_of
+from .image_strip import ZOOMS, ImageStrip, PictureRow, class_name, rows_of
 
 __all__ = ["ImageBrowser"]
 
@@ -178,9 +178,7 @@ class ImageBrowser(Vertical):
         With a `width`, the longest wording that fits: SSIM, then the hints go before the PSNRs do
         (at 80 columns the line once ran out before the denoised value)."""
         i, epoch = self.selected, samples.epoch
-        names = self.class_names
-        label = samples.labels[i]
-        name = names[label] if label < len(names) else str(label)
+        name = class_name(self.class_names, samples.labels[i])
         gain = samples.denoised_psnr[i] - samples.noisy_psnr[i]
         when = "before training" if epoch == 0 else f"epoch {epoch}/{self.epochs}"
         latest = " (latest)" if epoch == max(self.history) else " ([ ] to step)"

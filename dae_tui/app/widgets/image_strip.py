@@ -21,7 +21,7 @@ from textual.widget import Widget
 from ...engine.events import Picture, Samples
 from ..halfblock import picture_lines
 
-__all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "rows_of"]
+__all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "class_name", "rows_of"]
 
 SIZES = (28, 24, 20, 18, 16, 14, 12, 10, 8)
 """Picture sizes in pixels (square), largest first; each takes size/2 terminal rows."""
@@ -83,9 +83,14 @@ class PictureRow:
     captions: Sequence[str]
 
 
+def class_name(names: Sequence[str], label: int) -> str:
+    """The class of `label` by the dataset's `names` ("digit 3", "Pullover"), else its number."""
+    return names[label] if label < len(names) else str(label)
+
+
 def rows_of(samples: Samples, names: Sequence[str]) -> list[PictureRow]:
     """Clean (captioned with number and class), noisy and denoised (with PSNR) rows of `samples`."""
-    classes = [names[label] if label < len(names) else str(label) for label in samples.labels]
+    classes = [class_name(names, label) for label in samples.labels]
     return [
         PictureRow("clean", samples.clean, [f"#{i + 1} {c}" for i, c in enumerate(classes)]),
         PictureRow("noisy", samples.noisy, [f"{v:.1f} dB" for v in samples.noisy_psnr]),

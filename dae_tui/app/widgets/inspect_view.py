@@ -31,7 +31,7 @@ from textual.worker import get_current_worker
 from ...config import CLASS_NAMES, format_number
 from ..halfblock import picture_lines
 from .draw_panel import DrawCanvas, DrawPanel
-from .image_strip import ImageStrip, rows_of
+from .image_strip import ImageStrip, class_name, rows_of
 from .noise_slider import NoiseSlider
 from .robustness_chart import RobustnessChart
 
@@ -322,8 +322,7 @@ class InspectView(Vertical):
             return "what-if"
         i = self.selected
         names = CLASS_NAMES.get(self.inspector.config.dataset, ()) if self.inspector else ()
-        label = samples.labels[i]
-        name = names[label] if label < len(names) else str(label)
+        name = class_name(names, samples.labels[i])
         gain = samples.denoised_psnr[i] - samples.noisy_psnr[i]
         took = f" · {self.update_ms:.0f} ms" if self.update_ms is not None else ""
         return (f"what-if {slider.kind} {format_number(slider.factor)} · #{i + 1} {name}: noisy "

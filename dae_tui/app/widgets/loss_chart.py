@@ -27,7 +27,7 @@ from ...engine.metrics import psnr_from_mse
 if TYPE_CHECKING:
     from ...engine.runstore import RunInfo
 
-__all__ = ["MARK_COLOURS", "LossChart", "Series", "nice_ticks", "with_margin"]
+__all__ = ["MARK_COLOURS", "LossChart", "Series", "nice_ticks", "round_step", "with_margin"]
 
 MARK_COLOURS: tuple[tuple[str, str], ...] = (
     ("cyan+", "bright_cyan"), ("magenta+", "bright_magenta"), ("orange+", "orange1"),
@@ -76,13 +76,18 @@ PROGRESS_REDRAW_S = 2.0
 and training in the dashboard must keep pace with training alone (benchmarks/NOTES.md)."""
 
 
+def round_step(raw: float, tolerance: float = 0.0) -> float:
+    """The smallest of 1, 2 or 5 times a power of ten that is at least `raw` (less `tolerance`, a
+    share of it, so a raw step a hair above a round one from float arithmetic still gets it)."""
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - tolerance))
+
+
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     """Round tick values (1, 2 or 5 times a power of ten apart) covering about low..high."""
     if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
         high = low + (abs(low) or 1.0)
-    raw = (high - low) / max(1, count - 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    step = round_step((high - low) / max(1, count - 1))
     first = math.ceil(low / step - 1e-9) * step
     ticks = []
     value = first

@@ -11,7 +11,6 @@ Imports no torch.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -21,6 +20,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from ...config import NOISE_KINDS, format_number
+from .loss_chart import round_step
 
 __all__ = ["NoiseSlider", "factor_step"]
 
@@ -31,9 +31,7 @@ TRACK_MIN = 10
 def factor_step(kind: str) -> float:
     """A round step (1, 2 or 5 times a power of ten) giving about 50 steps across the kind's range."""
     facts = NOISE_KINDS[kind]
-    raw = (facts.high - facts.low) / 50
-    power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw * 0.999)
+    return round_step((facts.high - facts.low) / 50, tolerance=1e-3)
 
 
 class NoiseSlider(Widget):

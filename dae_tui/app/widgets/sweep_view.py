@@ -30,7 +30,7 @@ from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
-from ...config import format_number
+from ...formatting import format_metric, format_setting
 from ..messages import RunChosen
 from .loss_chart import MARK_COLOURS, LossChart, Series
 
@@ -39,10 +39,6 @@ __all__ = ["POLL_S", "ScatterChart", "SweepView"]
 POLL_S = 2.0
 """Seconds between two reads of the storage."""
 COLUMNS = ("mark", "trial", "state", "value", "epochs")
-
-
-def _short(value: Any) -> str:
-    return format_number(float(f"{value:.3g}")) if isinstance(value, float) else str(value)
 
 
 class ScatterChart(PlotextPlot):
@@ -191,7 +187,8 @@ class SweepView(Vertical):
 
                 if storage is None:
                     url = self.storage or sweeps.default_storage(self.runs_dir)
-                    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+                    database = sweeps.sqlite_file(url)
+                    if database is not None and not database.exists():
                         self.post_message(self.Report(requested, [], None, f"no sweeps yet in {self.runs_dir} "
                                                       "(dae-tui sweep starts one)"))
                         self._wake.wait(POLL_S)
@@ -200,7 +197,11 @@ class SweepView(Vertical):
                     storage = sweeps.open_storage(url)
                 studies = sweeps.study_names(storage)
                 name = requested if requested in studies else (studies[-1] if studies else None)
-                report = sweeps.study_report(sweeps.open_study(name, storage, create=False)) if name else None
+                report = None
+                if name:
+                    study = sweeps.open_study(name, storage, create=False)
+                    sweeps.fail_dead_trials(study, storage)
+                    report = sweeps.study_report(study)
                 message = self.Report(requested, studies, report)
             except Exception as err:  # noqa: BLE001 - shown on the info line; the poller keeps trying
                 message = self.Report(requested, self.studies, self.report,
@@ -247,8 +248,8 @@ class SweepView(Vertical):
         metric = report.get("metric", "test_psnr")
         shown = ""
         if best:
-            value = f"{best['value']:.2f} dB" if metric == "test_psnr" else f"{best['value']:.5f}"
-            params = " ".join(f"{k} {_short(v)}" for k, v in best["params"].items())
+            value = format_metric(best["value"], metric)
+            params = " ".join(f"{k} {format_setting(v)}" for k, v in best["params"].items())
             shown = f" · best #{best['trial']} {value} ({params})"
         which = f"study {report['study']}" + (f" ({self.studies.index(report['study']) + 1}/{len(self.studies)}, "
                                               "[ ] other)" if len(self.studies) > 1 else "")
@@ -270,12 +271,11 @@ class SweepView(Vertical):
         rows = []
         for t in report["trials"]:
             mark = self.marks.get(t["run_dir"] or "")
-            value = "" if t["value"] is None else (f"{t['value']:.2f} dB" if metric == "test_psnr"
-                                                   else f"{t['value']:.5f}")
+            value = format_metric(t["value"], metric, missing="")
             style = {"complete": "", "pruned": "dim", "fail": "red", "running": "green"}.get(t["state"], "")
             cells = [Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" "),
                      f"#{t['trial']}", Text(t["state"], style=style), Text(value, style="bold"), str(t["epochs"]),
-                     *(_short(t["params"].get(p, "")) for p in params),
+                     *(format_setting(t["params"].get(p, "")) for p in params),
                      Path(t["run_dir"]).name if t["run_dir"] else ""]
             rows.append((str(t["trial"]), cells))
         cursor = table.cursor_row
@@ -353,7 +353,7 @@ class SweepView(Vertical):
             run = read_run(path)
             trial = next((t for t in (self.report or {}).get("trials", []) if t["run_dir"] == path), None)
             if run is not None and trial is not None:
-                label = f"#{trial['trial']} " + " ".join(f"{k} {_short(v)}" for k, v in trial["params"].items())
+                label = f"#{trial['trial']} " + " ".join(f"{k} {format_setting(v)}" for k, v in trial["params"].items())
                 series.append(Series.of_run(run, mark, label))
         chart = self.query_one("#sweep-curves", LossChart)
         chart.title = "marked trials (space)"
