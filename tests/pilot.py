@@ -17,7 +17,8 @@ async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+            # What the terminal showed tells a flake on a loaded CI machine from a real fault.
+            raise AssertionError(f"condition not met in {timeout:g} s; the screen showed:\n{screen_text(pilot.app)}")
         await pilot.pause(0.05)
 
 
