@@ -3,15 +3,18 @@ folder killed before its first checkpoint resumes from epoch 1. Pilot, real run 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import torch
 from pilot import screen_text, wait_until
 
 from dae_tui.app import DaeApp
+from dae_tui.app.messages import EngineLoaded, wrap
+from dae_tui.app.widgets import ConfigForm, RunStatus
 from dae_tui.config import TrainConfig
 from dae_tui.engine import checkpoints as ckpt
-from dae_tui.engine.events import RunStarted
+from dae_tui.engine.events import BatchProgress, RunStarted
 from dae_tui.engine.runinfo import read_run
 from dae_tui.engine.trainer import Trainer
 
@@ -56,3 +59,32 @@ async def test_a_run_killed_before_its_first_checkpoint_resumes_from_epoch_1(tmp
     assert [p.name for p in runs.iterdir()] == [run_dir.name]
     info = read_run(str(run_dir))
     assert info.status == "finished" and info.epochs_done == 2 and info.config.lr == 2e-3
+
+
+async def test_quitting_at_the_first_frame_never_crashes_on_messages_still_arriving(tmp_path):
+    """q right at launch: the form judges itself after its first refresh and posts Changed while
+    the widgets are being taken down; its handler once reached for the gone status line
+    (NoMatches, exit 1, 2 of 10 tries). Leaving as soon as the footer shows, ten times over."""
+    for _ in range(10):
+        app = DaeApp(tiny(), runs_dir=tmp_path / "runs")
+        async with app.run_test(size=(100, 30)):
+            while not app.query("FooterKey"):
+                await asyncio.sleep(0.001)
+        assert app.return_code in (0, None)
+
+
+async def test_messages_after_the_widgets_are_gone_are_dropped(tmp_path):
+    """The same race made certain: the status line is removed, then a form change, an engine
+    event, a loaded engine and a worker failure arrive; none raises."""
+    app = DaeApp(tiny(), runs_dir=tmp_path / "runs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.shown
+        await app.query_one(RunStatus).remove()
+        assert not app.shown
+        form = app.query_one(ConfigForm)
+        app.post_message(ConfigForm.Changed(form, form.config, form.errors))
+        app.post_message(wrap(BatchProgress(epoch=1, epochs=1, batch=1, batches=8, train_mse=0.1,
+                                            images_per_s=100.0, eta_s=1.0)))
+        app.post_message(EngineLoaded("ImportError: gone"))
+        await pilot.pause(0.2)
+        assert app.state == "idle"  # the failed engine load was not applied either

@@ -50,7 +50,7 @@ from ..engine.runfiles import default_runs_dir
 from ..formatting import format_epoch, format_finished, format_started, plural
 from ..invocation import signal_exit
 from .inspect_actions import InspectActions
-from .messages import EngineEvent, EngineLoaded, wrap
+from .messages import EngineEvent, EngineLoaded, while_shown, wrap
 from .resume import ResumeInfo
 from .runs_actions import RunsActions
 from .screens import HelpScreen, QuitScreen
@@ -67,6 +67,12 @@ __all__ = ["DaeApp"]
 IMAGE_ACTIONS = ("epoch", "zoom", "scroll_images", "compare")
 INSPECT_ACTIONS = ("noise", "noise_kind", "trained_noise", "inspect_view", "clear_drawing", "compute_curve")
 CHART_ACTIONS = ("metric", "overlay_train")
+
+
+def breakpoint_class(size: int, breakpoints: list[tuple[int, str]]) -> str | None:
+    """The class Textual's screen takes for `size` cells: the largest breakpoint it reaches."""
+    reached = [(start, name) for start, name in breakpoints if size >= start]
+    return max(reached)[1] if reached else None
 
 
 class DaeApp(InspectActions, RunsActions, App[int]):
@@ -161,11 +167,22 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         self.stop_signal: int | None = None
         """The SIGTERM or SIGHUP that ended the app, if one did."""
         self._remove_signal_handlers: Callable[[], None] = lambda: None
+        self._status_line: RunStatus | None = None  # set by compose
         self.inspect_pick: Path | None = None
         """The run picked for the Inspect tab on the Runs tab (n or Enter); None: this dashboard's
         own run, else the newest run in the runs folder."""
 
     # --- layout ---------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        """The first screen, born with the breakpoint classes of the terminal's size. Textual adds
+        them at the screen's first resize, after every widget was styled, and restyling the
+        whole tree for them cost the first frame ~40 ms; with them in place that resize changes
+        nothing."""
+        width, height = self.size
+        classes = [breakpoint_class(width, self.HORIZONTAL_BREAKPOINTS),
+                   breakpoint_class(height, self.VERTICAL_BREAKPOINTS)]
+        return Screen(id="_default", classes=" ".join(c for c in classes if c))
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="tabs", initial="train"):
@@ -185,8 +202,15 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             yield TabPane("Sweep (w)", id="sweep")
             with TabPane("Log (l)", id="log"):
                 yield LogView(id="log-view", wrap=True)
-        yield RunStatus(id="status")
+        self._status_line = RunStatus(id="status")
+        yield self._status_line
         yield Footer()
+
+    @property
+    def shown(self) -> bool:
+        """Whether the app's widgets are in place: not yet composed, or torn down on the way out,
+        they are not, and messages arriving then are dropped (`while_shown`)."""
+        return self._status_line is not None and self._status_line.is_attached
 
     def on_mount(self) -> None:
         self._remove_signal_handlers = install_stop_signals(self._stop_by_signal)
@@ -232,6 +256,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             self.training_idle.set()
 
     @on(EngineLoaded)
+    @while_shown
     def _engine_loaded(self, message: EngineLoaded) -> None:
         if message.error:
             self.log_line(f"cannot load the engine: {message.error}", "red")
@@ -246,6 +271,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             self._launch()
 
     @on(Worker.StateChanged)
+    @while_shown
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         """Every worker failure lands here: a log line and a notification, never a crash."""
         if event.state == WorkerState.ERROR:
@@ -617,6 +643,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         self.query_one(LogView).write(Text(text, style=style))
 
     @on(ConfigForm.Changed)
+    @while_shown
     def _form_changed(self, message: ConfigForm.Changed) -> None:
         if self.state in ACTIVE_STATES:
             return
@@ -634,6 +661,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             chart.replot()
 
     @on(EngineEvent)
+    @while_shown
     def _engine_event(self, message: EngineEvent) -> None:
         with self.batch_update():
             self._apply(message.event)

@@ -7,8 +7,10 @@ state. Progress messages replace one another in the queue, so a fast GPU cannot 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.message import Message
 
@@ -17,7 +19,27 @@ from ..engine.events import BatchProgress, Event
 if TYPE_CHECKING:
     from ..engine.runstore import RunInfo
 
-__all__ = ["EngineEvent", "EngineLoaded", "EngineProgress", "RunChosen", "RunMarksChanged", "wrap"]
+__all__ = ["EngineEvent", "EngineLoaded", "EngineProgress", "RunChosen", "RunMarksChanged", "while_shown", "wrap"]
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def while_shown(handler: Handler) -> Handler:
+    """Drop the message when the app's widgets are already gone.
+
+    Quitting tears the widgets down while messages posted a moment earlier (the form judging
+    itself after its first refresh, an engine event) are still on their way; a handler that
+    reached for the status line then crashed the app on its way out (q at the first frame).
+    The app says whether its widgets are there (`DaeApp.shown`).
+    """
+
+    @functools.wraps(handler)
+    def wrapper(self: Any, *args: Any) -> Any:
+        if not self.shown:
+            return None
+        return handler(self, *args)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import ConfigError, flags_to_labels
 from ..engine.events import Samples
-from .messages import RunChosen, RunMarksChanged
+from .messages import RunChosen, RunMarksChanged, while_shown
 from .resume import ResumeInfo
 from .screens import ConfirmScreen, EpochsScreen
 from .widgets import ConfigForm, ImageBrowser, LossChart, RunStatus
@@ -31,10 +31,12 @@ class RunsActions:
 
     _samples_cache: dict[str, tuple[Any, dict[int, Samples]]]
 
+    @while_shown
     def on_run_chosen(self, message: RunChosen) -> None:
         {"open": self.open_run, "clone": self.clone_run, "resume": self.resume_run,
          "delete": self.delete_run, "inspect": self.inspect_run}[message.action](message.run)
 
+    @while_shown
     def on_run_marks_changed(self, message: RunMarksChanged) -> None:
         """Overlay the marked runs on the Train tab's chart and offer them to the Images tab."""
         own = str(Path(self.run_dir).resolve()) if self.run_dir and self.state in ACTIVE_STATES else None
