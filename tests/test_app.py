@@ -278,6 +278,47 @@ print("ok")
     assert out.stdout.strip() == "ok", out.stderr
 
 
+async def test_the_engine_import_starts_once_the_footer_keys_are_painted(tmp_path, monkeypatch):
+    """The import holds the GIL for long stretches, so it waits for the last part of the first
+    frame (the footer's keys), and starts once however often it is asked."""
+    calls = []
+    monkeypatch.setattr(DaeApp, "_load_engine", lambda self: calls.append(list(self.query("FooterKey"))))
+    app = DaeApp(TrainConfig(), runs_dir=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: calls)
+        assert calls[0], "the footer showed no keys when the import began"
+        app.load_engine()
+        await pilot.pause(0.1)
+        assert len(calls) == 1
+
+
+async def test_the_footer_rebuilds_once_for_many_binding_changes_and_shows_the_last(tmp_path, monkeypatch):
+    """Textual's footer rebuilt all its keys for each refresh_bindings(); ours once a refresh,
+    from the bindings as they are when it runs."""
+    from dae_tui.app.widgets import KeysFooter
+
+    monkeypatch.setattr(DaeApp, "load_engine", lambda self: None)
+    rebuilds = []
+    original = KeysFooter.recompose
+
+    async def counted(self):
+        rebuilds.append(1)
+        await original(self)
+
+    monkeypatch.setattr(KeysFooter, "recompose", counted)
+    app = DaeApp(TrainConfig(), runs_dir=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.query("FooterKey"))
+        await pilot.pause(0.2)
+        before = len(rebuilds)
+        for _ in range(5):
+            app.refresh_bindings()
+        app.query_one("#tabs").active = "images"  # then the keys change: the Images tab's
+        await wait_until(pilot, lambda: any(k.action == "zoom" for k in app.query("FooterKey")))
+        await pilot.pause(0.2)
+        assert len(rebuilds) - before == 1
+
+
 def test_progress_messages_merge_but_other_events_do_not():
     from dae_tui.app.messages import EngineProgress, wrap
     from dae_tui.engine.events import Notice

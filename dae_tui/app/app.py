@@ -30,7 +30,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.widgets import Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..config import CLASS_NAMES, FIELD_SPECS, RESUME_OVERRIDABLE, TrainConfig, flags_to_labels
@@ -55,7 +55,7 @@ from .resume import ResumeInfo
 from .runs_actions import RunsActions
 from .screens import HelpScreen, QuitScreen
 from .signals import install_stop_signals
-from .widgets import ConfigForm, ImageBrowser, ImageStrip, LogView, LossChart, RunStatus
+from .widgets import ConfigForm, ImageBrowser, ImageStrip, KeysFooter, LogView, LossChart, RunStatus
 from .widgets.image_strip import rows_of
 from .widgets.run_status import ACTIVE_STATES
 
@@ -146,6 +146,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         """The run the next Start continues (from --resume) until it starts or N cancels it."""
         self.engine_loaded = False
         """True once torch and the engine are imported."""
+        self._engine_import_started = False
         self.start_when_loaded = False
         self.trainer: Trainer | None = None
         self.run_dir: str | None = None
@@ -204,7 +205,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
                 yield LogView(id="log-view", wrap=True)
         self._status_line = RunStatus(id="status")
         yield self._status_line
-        yield Footer()
+        yield KeysFooter(on_first_keys=self.load_engine)
 
     @property
     def shown(self) -> bool:
@@ -217,9 +218,10 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         self.log_line("dae-tui ready: loading the engine (torch) in the background")
         if self.resume:
             self._enter_resume(self.resume)
-        # After the first frame is on screen: the import holds the GIL much of the time and
-        # would otherwise slow the first paint down.
-        self.call_after_refresh(self.load_engine)
+        # The footer starts the import once its keys are painted, the last part of the first
+        # frame: the import holds the GIL for stretches of 300 ms and would hold that frame
+        # back. In case the footer never builds its keys (no focus), a timer starts it anyway.
+        self.set_timer(1.0, self.load_engine)
 
     # --- background work ------------------------------------------------------------------
 
@@ -229,6 +231,9 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         A plain daemon thread, not a Textual worker: thread workers run in asyncio's default
         executor, which the app's exit waits for, so quitting while torch loads took 2-3 s.
         """
+        if self._engine_import_started:
+            return
+        self._engine_import_started = True
         threading.Thread(target=self._load_engine, name="dae-tui-load-engine", daemon=True).start()
 
     def _load_engine(self) -> None:

@@ -1,0 +1,39 @@
+"""The footer of key bindings, rebuilt at most once a refresh."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.screen import Screen
+from textual.widgets import Footer
+
+
+class KeysFooter(Footer):
+    """Textual's Footer, rebuilding its keys once however often the bindings changed since the
+    last refresh.
+
+    Each `refresh_bindings()` (a state change, a tab shown, the focus moving) makes Textual's
+    footer schedule a rebuild of all its keys; at start-up four came in one frame, each
+    composing and styling the 13 keys again (~60 ms of the first frame). Keys are read when
+    the rebuild runs, so a change that arrives while one is waiting is shown by it.
+    """
+
+    def __init__(self, *args, on_first_keys: Callable[[], None] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._rebuild_queued = False
+        self._on_first_keys = on_first_keys
+
+    def bindings_changed(self, screen: Screen) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._rebuild_queued:
+            self._rebuild_queued = True
+            self.call_after_refresh(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        self._rebuild_queued = False  # before the keys are read: a later change queues anew
+        await self.recompose()
+        if self._on_first_keys is not None:
+            self.call_after_refresh(self._on_first_keys)  # once the keys are painted
+            self._on_first_keys = None
