@@ -75,6 +75,17 @@ def table_names(view: RunsView) -> list[str]:
     return [str(key.value) for key in table.rows]
 
 
+def test_settings_sort_by_value_not_text():
+    from dae_tui.app.runlabels import settings_key
+
+    configs = [TrainConfig(lr=lr) for lr in (1e-2, 1e-3, 3e-3)] + [TrainConfig(lr=1e-3, train_limit=None),
+                                                                 TrainConfig(lr=1e-3, train_limit=512)]
+    ordered = sorted([*configs, None], key=settings_key)
+    assert ordered[-1] is None  # a run without a readable config goes last
+    assert [c.lr for c in ordered[:-1]] == [1e-3, 1e-3, 1e-3, 3e-3, 1e-2]
+    assert [c.train_limit for c in ordered[:3]] == [512, None, None]  # a number before "all"
+
+
 def test_runs_json_lists_the_four_with_statuses_and_best_psnr(runs, capsys):
     assert cli.main(["runs", "--runs-dir", str(runs), "--json"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -100,6 +111,15 @@ async def test_table_lists_sorts_filters_and_shows_what_differs(runs):
             await pilot.press("o")
         best = [view.runs[n].best_test_psnr for n in table_names(view)]
         assert best == sorted(best, reverse=True)
+        await pilot.press("O")  # the same column the other way round
+        await pilot.pause(0.1)
+        assert [view.runs[n].best_test_psnr for n in table_names(view)] == sorted(best)
+        assert "sorted by best PSNR ↑" in screen_text(app)
+        # Settings sort by value: lr 3e-4 (the stopped run), 1e-3, 3e-3, 1e-2; as text 0.01 came first.
+        while view.sort_column != "settings":
+            await pilot.press("o")
+        await pilot.pause(0.1)
+        assert [view.runs[n].config.lr for n in table_names(view)] == [3e-4, 1e-3, 3e-3, 1e-2]
         # / filters over names and settings.
         await pilot.press("slash", "l", "r", "space", *"3e-3", "enter")
         await pilot.pause(0.1)

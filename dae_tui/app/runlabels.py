@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from ..config import TrainConfig, format_number
 
-__all__ = ["SETTING_NAMES", "differing", "settings_text", "short_label"]
+__all__ = ["SETTING_NAMES", "differing", "settings_key", "settings_text", "short_label"]
 
 SETTING_NAMES: dict[str, str] = {
     "dataset": "",
@@ -56,6 +56,23 @@ def settings_text(config: TrainConfig | None, names: Sequence[str] | None = None
         return "—"
     shown = names if names is not None else [n for n in SETTING_NAMES if SETTING_NAMES[n]]
     return " ".join(_pair(config, name) for name in shown)
+
+
+def settings_key(config: TrainConfig | None) -> tuple[tuple[int, float | str], ...]:
+    """Sorts runs by their settings in the table's order, numbers by value: lr 1e-3 before
+    lr 0.01, which sorted as text came after it. Runs without a config go last."""
+    if config is None:
+        return ((3, ""),)
+    key: list[tuple[int, float | str]] = []
+    for name in SETTING_NAMES:
+        value = getattr(config, name)
+        if isinstance(value, (bool, int, float)):
+            key.append((0, float(value)))
+        elif value is None:  # "all" (no train limit): after every number
+            key.append((1, ""))
+        else:
+            key.append((2, str(value)))
+    return tuple(key)
 
 
 def short_label(config: TrainConfig | None, names: Sequence[str], fallback: str) -> str:

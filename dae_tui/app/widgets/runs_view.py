@@ -3,9 +3,9 @@
 A thread worker polls `RunStore.refresh()` every second (runs started by other processes appear,
 their epochs advance) and posts `RunsView.Updated`; the table then changes only the rows that
 changed. Keys (on the table): space marks a run for the chart overlay (up to 8, each keeping its
-colour and digit for the session), Enter opens it, `/` filters, `o` / `O` change the sort, `v`
-shows all settings or only those that differ, `c` copies a run's config into the form, `R`
-resumes it, `d` deletes it. The view posts messages for what the app must do; it never touches
+colour and digit for the session), Enter opens it, `/` filters, `o` sorts by the next column and
+`O` reverses the order, `v` shows all settings or only those that differ, `c` copies a run's
+config into the form, `R` resumes it, `d` deletes it. The view posts messages for what the app must do; it never touches
 the form, the chart on the Train tab or the disk itself (deleting is the app's, after asking).
 """
 
@@ -29,7 +29,7 @@ from textual.worker import get_current_worker
 from ...engine.runstore import RunInfo, RunStore, RunStoreError
 from ...formatting import RUN_COLUMNS, plural, run_cells
 from ..messages import RunChosen, RunMarksChanged
-from ..runlabels import differing, settings_text, short_label
+from ..runlabels import differing, settings_key, settings_text, short_label
 from .loss_chart import MARK_COLOURS, LossChart, Series
 
 __all__ = ["RunsView"]
@@ -53,7 +53,7 @@ SORT_KEYS: dict[str, Callable[[RunInfo], Any]] = {
     "last PSNR": lambda r: r.last_test_psnr if r.last_test_psnr is not None else float("-inf"),
     "s/epoch": lambda r: r.seconds_per_epoch if r.seconds_per_epoch is not None else float("inf"),
     "started": lambda r: r.started,
-    "settings": lambda r: settings_text(r.config),
+    "settings": lambda r: settings_key(r.config),
 }
 
 
@@ -74,7 +74,7 @@ class RunsView(Vertical):
         Binding("enter", "open", "Open", priority=True),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("o", "sort(1)", "Sort"),
-        Binding("O", "sort(-1)", "Sort back", show=False),
+        Binding("O", "reverse_sort", "Reverse", show=False),
         Binding("v", "differing", "Differing"),
         Binding("c", "clone", "Copy config"),
         Binding("n", "inspect", "Inspect"),
@@ -347,6 +347,11 @@ class RunsView(Vertical):
         columns = list(SORT_KEYS)
         self.sort_column = columns[(columns.index(self.sort_column) + step) % len(columns)]
         self.sort_reverse = self.sort_column in ("started", "best PSNR", "last PSNR", "epochs")
+        self.refill()
+
+    def action_reverse_sort(self) -> None:
+        """The same column, the other way round (as a second click on its header does)."""
+        self.sort_reverse = not self.sort_reverse
         self.refill()
 
     def action_differing(self) -> None:
