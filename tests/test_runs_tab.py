@@ -325,3 +325,17 @@ async def test_a_headless_run_in_another_process_appears_and_advances_live(tmp_p
         finally:
             proc.kill()
             proc.wait()
+
+
+async def test_at_80_columns_the_footer_fits_every_key_of_the_tab(runs):
+    """Compact keys and no palette hint under 100 columns: the Runs tab's last keys (Inspect,
+    Resume, Delete) were cut off at 80. From 100 columns the hint is back."""
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_runs_tab(pilot)
+        await wait_until(pilot, lambda: "d Delete" in screen_text(app).splitlines()[-1])
+        footer = screen_text(app).splitlines()[-1]
+        assert all(key in footer for key in ("⏎ Open", "space Mark", "v Diff", "c Copy", "n Inspect", "R Resume"))
+        assert "palette" not in footer
+        await pilot.resize_terminal(120, 36)
+        await wait_until(pilot, lambda: "^p palette" in screen_text(app).splitlines()[-1])

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual import events
 from textual.screen import Screen
 from textual.widgets import Footer
+
+COMPACT_BELOW = 100
+"""Footers narrower than this many columns show their keys without padding."""
 
 
 class KeysFooter(Footer):
@@ -22,6 +26,16 @@ class KeysFooter(Footer):
         super().__init__(*args, **kwargs)
         self._rebuild_queued = False
         self._on_first_keys = on_first_keys
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Under 100 columns the keys drop their padding and the ^p palette hint goes (ctrl+p
+        still opens it; `?` lists it), so a tab's keys fit: at 80 columns the Runs tab lost
+        Inspect, Resume and Delete."""
+        narrow = event.size.width < COMPACT_BELOW
+        self.compact = narrow
+        if self.show_command_palette == narrow:
+            self.show_command_palette = not narrow
+            self.bindings_changed(self.screen)
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True

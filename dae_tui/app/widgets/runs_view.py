@@ -75,8 +75,9 @@ class RunsView(Vertical):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("o", "sort(1)", "Sort"),
         Binding("O", "reverse_sort", "Reverse", show=False),
-        Binding("v", "differing", "Differing"),
-        Binding("c", "clone", "Copy config"),
+        # Short words, so the tab's keys fit 80 columns; the tooltips say the rest.
+        Binding("v", "differing", "Diff", tooltip="all settings, or only those that differ"),
+        Binding("c", "clone", "Copy", tooltip="copy the run's config into the form"),
         Binding("n", "inspect", "Inspect"),
         Binding("R", "resume", "Resume"),
         Binding("d", "delete", "Delete"),
