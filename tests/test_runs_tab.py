@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from pilot import screen_text, wait_until
+from rich.text import Text
 from textual.widgets import DataTable
 
 from dae_tui import cli
@@ -339,3 +340,31 @@ async def test_at_80_columns_the_footer_fits_every_key_of_the_tab(runs):
         assert "palette" not in footer
         await pilot.resize_terminal(120, 36)
         await wait_until(pilot, lambda: "^p palette" in screen_text(app).splitlines()[-1])
+
+
+async def test_table_columns_fit_a_row_before_any_frame_can_draw_it():
+    """Textual widens columns on the table's next idle. CI twice showed the Runs table with every
+    column at its header's width for a whole minute (run names cut to "202"), so rows are added
+    and cells changed with their columns already wide enough, before any frame can draw them."""
+    from textual.app import App
+
+    from dae_tui.app.widgets.tables import add_row_fitted, update_cell_fitted
+
+    class OneTable(App):
+        def compose(self):
+            yield DataTable()
+
+    app = OneTable()
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = app.query_one(DataTable)
+        table.add_column("run", key="run")
+        table.add_column("best", key="best")
+        await pilot.pause()
+        name = "20261126-120000-mnist"
+        add_row_fitted(table, [name, Text("17.60 dB @ 9", style="bold")], name)
+        widths = {c.key.value: c.content_width for c in table.columns.values()}
+        assert widths == {"run": len(name), "best": len("17.60 dB @ 9")}  # no await in between
+        update_cell_fitted(table, name, "best", Text("17.60 dB @ 10"))
+        assert table.columns[table.ordered_columns[1].key].content_width == len("17.60 dB @ 10")
+        await pilot.pause(0.1)
+        assert name in screen_text(app) and "17.60 dB @ 10" in screen_text(app)

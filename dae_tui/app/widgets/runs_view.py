@@ -31,6 +31,7 @@ from ...formatting import RUN_COLUMNS, plural, run_cells
 from ..messages import RunChosen, RunMarksChanged
 from ..runlabels import differing, settings_key, settings_text, short_label
 from .loss_chart import MARK_COLOURS, LossChart, Series
+from .tables import add_row_fitted, update_cell_fitted
 
 __all__ = ["RunsView"]
 
@@ -194,7 +195,7 @@ class RunsView(Vertical):
             for name, cells in rows.items():  # same rows: only the cells that changed
                 for column, value in zip(COLUMNS, cells, strict=True):
                     if str(table.get_cell(name, column)) != str(value) or column == "mark":
-                        table.update_cell(name, column, value, update_width=True)
+                        update_cell_fitted(table, name, column, value)
         else:
             # The rows a screen shows at once, then the rest a chunk per turn of the event loop:
             # measuring 500 rows' cells in one go held the UI for a third of a second.
@@ -217,7 +218,7 @@ class RunsView(Vertical):
         table = self.query_one(DataTable)
         chunk, self._pending = self._pending[:count], self._pending[count:]
         for name, cells in chunk:
-            table.add_row(*cells, key=name)
+            add_row_fitted(table, cells, name)
         if self._cursor_to is not None and self._cursor_to in table.rows:
             table.move_cursor(row=self._shown.index(self._cursor_to), animate=False)
             self._cursor_to = None

@@ -33,6 +33,7 @@ from textual_plotext import PlotextPlot
 from ...formatting import format_metric, format_setting
 from ..messages import RunChosen
 from .loss_chart import MARK_COLOURS, LossChart, Series
+from .tables import add_row_fitted, update_cell_fitted
 
 __all__ = ["POLL_S", "ScatterChart", "SweepView"]
 
@@ -283,11 +284,11 @@ class SweepView(Vertical):
             for key, cells in rows:
                 for column, cell in zip(columns, cells, strict=True):
                     if str(table.get_cell(key, column)) != str(cell):
-                        table.update_cell(key, column, cell, update_width=True)
+                        update_cell_fitted(table, key, column, cell)
         else:
             table.clear()
             for key, cells in rows:
-                table.add_row(*cells, key=key)
+                add_row_fitted(table, cells, key)
             table.move_cursor(row=min(cursor, max(0, len(rows) - 1)), animate=False)
         self._scatters(report)
         importance = report.get("importance") or {}
