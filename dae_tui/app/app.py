@@ -325,7 +325,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         return self.query_one(TabbedContent).active
 
     @on(TabbedContent.TabActivated)
-    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_bindings()
         if event.pane.id == "log":
             self.call_after_refresh(self.query_one(LogView).flush_deferred)
@@ -333,25 +333,26 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             if not self.query("#runs-view"):
                 from .widgets.runs_view import RunsView  # the table's modules load on first use
 
-                event.pane.mount(RunsView(self.runs_folder, id="runs-view"))
-            self.call_after_refresh(self._focus_table, "#runs-table")
+                await event.pane.mount(RunsView(self.runs_folder, id="runs-view"))
+            self.call_after_refresh(self._focus_table, "runs", "#runs-table")
         elif event.pane.id == "sweep":
             if not self.query("#sweep-view"):
                 from .widgets.sweep_view import SweepView
 
-                event.pane.mount(SweepView(self.runs_folder, self.storage, id="sweep-view"))
-            self.call_after_refresh(self._focus_table, "#sweep-table")
+                await event.pane.mount(SweepView(self.runs_folder, self.storage, id="sweep-view"))
+            self.call_after_refresh(self._focus_table, "sweep", "#sweep-table")
         elif event.pane.id == "inspect":
             if not self.query("#inspect-view"):
                 from .widgets.inspect_view import InspectView
 
-                event.pane.mount(InspectView(id="inspect-view"))
+                await event.pane.mount(InspectView(id="inspect-view"))
             self.call_after_refresh(self._show_inspect)
 
-    def _focus_table(self, selector: str) -> None:
+    def _focus_table(self, tab: str, selector: str) -> None:
         """The Runs or Sweep tab's table takes the keys (space, Enter, /, ...) as soon as the tab
-        shows; it may still be mounting (the tab is composed lazily), then it asks again once mounted."""
-        if self.query(selector):
+        shows. Its first showing mounts it, and the focus waits for that mount: asked before
+        it (a loaded machine), it had stayed on the tab strip. Not if another tab came since."""
+        if self._tab == tab and self.query(selector):
             self.query_one(selector).focus()
 
     # --- actions --------------------------------------------------------------------------
