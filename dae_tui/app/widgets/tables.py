@@ -1,11 +1,10 @@
 """Adding and changing DataTable rows with their columns already wide enough.
 
-Textual measures new or changed cells on the table's next idle, but a frame drawn before that
-caches the row's lines cropped to the old column widths, under a key that the later widening
-does not change (a ScrollView's own virtual size change posts no resize). The lines then stay
-cropped until something else changes: CI saw the Runs table show run names cut to the three
-columns of its header "run" for a whole minute. Widening the columns before the row changes
-means no frame ever sees them too narrow.
+Textual widens a table's columns for new or changed cells on the table's next idle. CI twice
+showed the Runs table with every column still at its header's width for a whole minute (run
+names cut to the three columns of "run"); the cause inside Textual was not pinned down (the
+idle did its work in every isolated try). Widening the columns before the row changes means no
+frame can draw them too narrow, whatever that idle does.
 """
 
 from __future__ import annotations
