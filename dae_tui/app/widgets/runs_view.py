@@ -5,8 +5,9 @@ their epochs advance) and posts `RunsView.Updated`; the table then changes only 
 changed. Keys (on the table): space marks a run for the chart overlay (up to 8, each keeping its
 colour and digit for the session), Enter opens it, `/` filters, `o` sorts by the next column and
 `O` reverses the order, `v` shows all settings or only those that differ, `c` copies a run's
-config into the form, `R` resumes it, `d` deletes it. The view posts messages for what the app must do; it never touches
-the form, the chart on the Train tab or the disk itself (deleting is the app's, after asking).
+config into the form, `R` resumes it, `d` deletes it. The view posts messages for what the app
+must do; it never touches the form, the chart on the Train tab or the disk itself (deleting is
+the app's, after asking).
 """
 
 from __future__ import annotations
@@ -122,9 +123,7 @@ class RunsView(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(LossChart).title = "the run under the cursor"
-        self.poll()
-        if self.is_on_screen:
-            self.query_one(DataTable).focus()
+        self.poll()  # the app gives the table the focus once this mount is done
 
     # --- reading --------------------------------------------------------------------------
 

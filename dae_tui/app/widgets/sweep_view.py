@@ -42,6 +42,14 @@ POLL_S = 2.0
 COLUMNS = ("mark", "trial", "state", "value", "epochs")
 
 
+def _choice_order(text: str) -> tuple[int, float, str]:
+    """A choice's place on its axis: numbers by value (32, 64, 128), then words."""
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1, 0.0, text)
+
+
 class ScatterChart(PlotextPlot):
     """The metric against one searched setting (a log setting on a log10 axis, a choice by its
     values): ● a complete trial, ○ a pruned one at its last reported value."""
@@ -69,14 +77,8 @@ class ScatterChart(PlotextPlot):
         """(x, metric, marker) of each trial that has a value, and the choices' labels by x."""
         report = self.report or {}
         kind = report.get("space", {}).get(self.setting, "")
-        def order(text: str) -> tuple[int, float, str]:  # numbers by value (32, 64, 128), then words
-            try:
-                return (0, float(text), text)
-            except ValueError:
-                return (1, 0.0, text)
-
         self.choices = sorted({str(t["params"][self.setting]) for t in report.get("trials", [])
-                               if self.setting in t["params"]} if kind == "choice" else set(), key=order)
+                               if self.setting in t["params"]} if kind == "choice" else set(), key=_choice_order)
         out = []
         for t in report.get("trials", []):
             raw = t["params"].get(self.setting)
