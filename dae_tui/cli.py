@@ -142,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     denoise.add_argument("target", metavar="RUN", help="a run folder (or its checkpoint.pt)")
     denoise.add_argument("picture", metavar="INPUT", help="a picture file Pillow reads (PNG, JPEG, ...)")
     denoise.add_argument("-o", "--output", metavar="OUTPUT.png",
-                         help="where to write it (default: INPUT's folder, <name>-denoised.png)")
+                         help="where to write it (default: INPUT's folder, <name>-denoised.png); never the "
+                         "input itself nor inside a run folder")
+    denoise.add_argument("--force", action="store_true", help="replace OUTPUT if it exists (refused without it)")
     denoise.add_argument("--noise-factor", dest="picture_noise", metavar="F",
                          help="add the run's kind of noise at this factor first (fixed seed)")
     denoise.add_argument("--side-by-side", action="store_true", help="input, noisy and denoised in one PNG")
@@ -238,6 +240,7 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
         noise_factor=picture_noise,
         side_by_side=bool(args.get("side_by_side", False)),
         scale=scale,
+        force=bool(args.get("force", False)),
     )
 
 

@@ -105,6 +105,9 @@ class Invocation:
     scale: int = 4
     """`denoise --scale`: each pixel drawn scale x scale."""
 
+    force: bool = False
+    """`denoise --force`: replace an existing output file (never the input, never in a run folder)."""
+
     sweep: SweepRequest | None = None
     """`sweep`: what to search and where."""
 

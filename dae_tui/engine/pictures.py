@@ -13,6 +13,7 @@ May import torch and Pillow (which torchvision brings); never textual or rich.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 import torch
 from PIL import Image
@@ -27,18 +28,32 @@ FIGURE = 20
 """The longer side of the figure inside the 28x28 frame, as in MNIST."""
 
 
-def _gray(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+WIDE_MODES = ("I", "F")
+"""Pillow's modes for 16-bit (I;16, I;16B, ... open as or convert to I), 32-bit and float pixels:
+`convert("L")` clips them at 255, so a 16-bit scan came out blank. Scaled by their own range."""
+
+
+def _gray(image: Image.Image) -> torch.Tensor:
+    """`image` as (H, W) float gray levels from 0 to 255."""
+    width, height = image.size
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")
+    if image.mode in WIDE_MODES:
+        pixels = torch.frombuffer(bytearray(image.convert("F").tobytes()), dtype=torch.float32).view(height, width)
+        pixels = torch.nan_to_num(pixels.double(), nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = pixels.min(), pixels.max()
+        scaled = (pixels - low) / (high - low) * 255.0 if high > low else torch.zeros_like(pixels)
+        return scaled.float()
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (image.mode == "P" and "transparency" in image.info):
         backdrop = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(backdrop, image.convert("RGBA"))
-    return image.convert("L")
+    gray = image.convert("L")
+    return torch.frombuffer(bytearray(gray.tobytes()), dtype=torch.uint8).view(height, width).float()
 
 
 def fit_picture(image: Image.Image) -> torch.Tensor:
     """`image` (any size, mode) as a (1, 1, 28, 28) float tensor in [0, 1], figure light on black."""
-    gray = _gray(image)
-    width, height = gray.size
-    pixels = torch.frombuffer(bytearray(gray.tobytes()), dtype=torch.uint8).view(height, width).float()
+    pixels = _gray(image)
     border = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     if border.mean() > 127:
         pixels = 255.0 - pixels  # a dark figure on a light page: the datasets are the other way round
@@ -69,8 +84,9 @@ def side_by_side(pictures: list[torch.Tensor], gap: int = 2) -> torch.Tensor:
     return torch.cat(parts, dim=3)
 
 
-def save_picture(picture: torch.Tensor, path: str | Path, scale: int = 1) -> None:
-    """A (1, 1, H, W) tensor in [0, 1] as a grayscale PNG, each pixel `scale` x `scale`."""
+def save_picture(picture: torch.Tensor, path: str | Path | IO[bytes], scale: int = 1) -> None:
+    """A (1, 1, H, W) tensor in [0, 1] as a grayscale PNG, each pixel `scale` x `scale`, to a path
+    or an open file (`atomic_write`'s temp file: a failed write must not leave half a PNG)."""
     data = (picture[0, 0].clamp(0.0, 1.0) * 255).round().to(torch.uint8)
     if scale > 1:
         data = data.repeat_interleave(scale, 0).repeat_interleave(scale, 1)
