@@ -83,6 +83,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser: `dae-tui [flags]`, `dae-tui train [flags] [--json]` and `dae-tui runs`."""
+    from .evaluation import MAX_FACTORS
     sources = "; ".join(f"{k}: {v}" for k, v in SOURCES.items())
     parser = _Parser(
         prog="dae-tui",
@@ -128,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--noise", metavar="{" + ",".join(NOISE_KINDS) + "}",
                           help="the noise kind (default: the one the run trained with)")
     evaluate.add_argument("--factors", metavar="LIST",
-                          help="comma-separated factors (default: 0 to the kind's largest in 11 steps, "
-                          "plus the one the run trained at)")
+                          help=f"comma-separated factors, at most {MAX_FACTORS} (default: 0 to the kind's largest in "
+                          "11 steps, plus the one the run trained at)")
     evaluate.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     evaluate.add_argument("--json", action="store_true", help="one JSON object per factor on stdout")
     denoise = sub.add_parser(
@@ -200,6 +201,19 @@ def _sweep_request(args: dict[str, Any]) -> SweepRequest:
     )
 
 
+def _check_factor_count(text: str) -> None:
+    """An empty `--factors=` (an unset shell variable) must not quietly run the default curve, and
+    a list past the cap is refused before torch loads, not hours into the curve."""
+    from .evaluation import MAX_FACTORS
+
+    if not text.strip():
+        raise UsageError("--factors needs comma-separated numbers (got an empty string; leave it out for "
+                         "the default curve)")
+    count = text.count(",") + 1
+    if count > MAX_FACTORS:
+        raise UsageError(f"--factors takes at most {MAX_FACTORS} factors (got {count:,})")
+
+
 def parse_invocation(argv: Sequence[str]) -> Invocation:
     """Parse argv; raises `UsageError` or `ConfigError` with a one-line message."""
     args = vars(build_parser().parse_args(list(argv)))
@@ -220,6 +234,8 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
         except ValueError:
             raise UsageError(f"--noise-factor must be a number (got {clip(args['picture_noise'])!r})") from None
         scale = _whole(args, "scale", 4, 1, 32)
+    if args.get("command") == "eval" and "factors" in args:
+        _check_factor_count(args["factors"])
     sweep = _sweep_request(args) if args.get("command") == "sweep" else None
     return Invocation(
         sweep=sweep,

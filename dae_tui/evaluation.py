@@ -6,19 +6,30 @@
 The model runs on the run's own held-out test split (from the source it trained on) with noise
 from the fixed test seed, so the figures repeat exactly and the point at the trained factor equals
 the run's last test figures. Exit 0 with the curve, 2 for a bad run folder or factor list (one
-line), 1 when its data cannot be read.
+line; an empty `--factors=` too, and more than `MAX_FACTORS`), 1 when its data cannot be read. A
+curve that will take a while says how long after its first point.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import TextIO
 
 from .config import ConfigError, format_number
+from .formatting import format_eta, plural
 from .invocation import EXIT_OK, Invocation, report
 
-__all__ = ["run_eval"]
+__all__ = ["MAX_FACTORS", "run_eval"]
+
+MAX_FACTORS = 100
+"""Most factors one curve takes. Each is a pass over the whole test split (about a second on 2 CPU
+cores for the seed model, several for the U-Net), so 100 is minutes; steps finer than 1% of a
+kind's range show nothing more on a plot, and 10,000 factors would run for hours."""
+
+ESTIMATE_AFTER_S = 10.0
+"""A curve projected to take longer than this says so after its first point."""
 
 
 def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -42,7 +53,8 @@ def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | No
           f"({data.source}), {kind} noise{' (clamped)' if config.clamp else ''}; trained at "
           f"{config.noise} {format_number(config.noise_factor)}", file=err)
     print(f"{'factor':>8} {'noisy PSNR':>10} {'PSNR':>7} {'gain':>7} {'SSIM':>6} {'MSE':>8}", file=err)
-    for point in robustness(model, data.test.images, kind, factors, config.clamp):
+    started = time.monotonic()
+    for done, point in enumerate(robustness(model, data.test.images, kind, factors, config.clamp), 1):
         mark = "  ← trained" if trained is not None and point.factor == trained else ""
         clean = point.noisy_psnr >= 100.0  # no noise: the input is the clean image (PSNR capped)
         noisy = f"{'∞' if clean else f'{point.noisy_psnr:.2f}':>10}"
@@ -52,4 +64,9 @@ def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | No
         if invocation.json:
             out.write(json.dumps(point.to_json()) + "\n")
             out.flush()
+        if done == 1 and len(factors) > 1:
+            each = time.monotonic() - started
+            if each * len(factors) > ESTIMATE_AFTER_S:
+                print(f"  ({plural(len(factors), 'factor')} at about {each:.1f} s each: "
+                      f"{format_eta(each * (len(factors) - 1))} more)", file=err, flush=True)
     return EXIT_OK

@@ -75,3 +75,35 @@ def test_default_factors_span_each_kind_and_include_the_trained_one():
     assert default_factors("mask")[-1] == 0.9
     with pytest.raises(ConfigError, match="above 0 to 2 for poisson"):
         parse_factors("0", "poisson")
+
+
+# --- issue 17: an empty or endless factor list, and a long curve's estimate ----------------------
+
+
+@pytest.mark.parametrize("argv", [["--factors="], ["--factors", "  "]], ids=["empty", "blank"])
+def test_an_empty_factor_list_is_an_error_not_the_default_curve(capsys, trained_run, argv):
+    assert main(["eval", str(trained_run), *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "--factors needs comma-separated numbers (got an empty string" in captured.err
+
+
+def test_more_factors_than_the_cap_are_refused_before_torch_loads(capsys):
+    from dae_tui.cli import parse_invocation
+    from dae_tui.evaluation import MAX_FACTORS
+
+    most = ",".join(["0.1"] * MAX_FACTORS)
+    assert parse_invocation(["eval", "RUN", "--factors", most]).factors == most
+    assert main(["eval", "RUN", "--factors", ",".join(["0.1"] * 10_000)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"dae-tui eval: error: --factors takes at most {MAX_FACTORS} factors (got 10,000)\n"
+
+
+def test_a_long_curve_says_how_long_after_its_first_point(capsys, trained_run, monkeypatch):
+    from dae_tui import evaluation
+
+    monkeypatch.setattr(evaluation, "ESTIMATE_AFTER_S", 0.0)  # every curve counts as long here
+    assert main(["eval", str(trained_run), "--factors", "0,0.5,1"]) == 0
+    rows = capsys.readouterr().err.splitlines()
+    assert rows[3].startswith("  (3 factors at about ") and rows[3].endswith(" more)")
+    assert len(rows) == 6  # heading, columns, three points and the estimate after the first
