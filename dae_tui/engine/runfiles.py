@@ -30,6 +30,7 @@ import errno
 import json
 import os
 import socket
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -44,27 +45,37 @@ __all__ = [
     "CHECKPOINT_NAME",
     "CHECKSUM_NAME",
     "CONFIG_NAME",
+    "FileTooLarge",
     "HEARTBEAT_INTERVAL_S",
     "LOCK_NAME",
     "METRICS_NAME",
     "NAME_STAMP",
+    "NotRegularFile",
     "STALE_AFTER_S",
     "STATUS_NAME",
     "RunMarker",
     "SaveError",
     "atomic_write",
     "atomic_write_json",
+    "busy_message",
     "check_runs_dir",
     "default_runs_dir",
+    "folder_busy",
     "live_lock",
     "loads_json",
     "lock_is_live",
     "now_iso",
+    "own_folder",
+    "open_regular",
     "parse_time",
     "pid_alive",
+    "read_file",
     "read_json",
+    "release_folder",
+    "read_tail",
     "remove_stale_temps",
     "started_from_name",
+    "suspended_note",
     "this_host",
 ]
 
@@ -206,13 +217,116 @@ def loads_json(data: bytes | str) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
+class NotRegularFile(OSError):
+    """A run file's name that holds a FIFO, a device, a socket or a folder: never read.
+
+    `strerror` says what it is ("a FIFO, not a regular file"), so the readers' usual
+    "unreadable (...)" line names it."""
+
+
+class FileTooLarge(ValueError):
+    """A file longer than its reader's cap; `size` is how long it is."""
+
+    def __init__(self, path: str | os.PathLike[str], limit: int, size: int) -> None:
+        super().__init__(f"{os.fspath(path)}: longer than {limit:,} bytes ({size:,})")
+        self.size = size
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+def _refuse(path: str | os.PathLike[str], mode: int) -> NotRegularFile:
+    if stat.S_ISDIR(mode):  # as open() itself says it
+        return NotRegularFile(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+    return NotRegularFile(errno.EINVAL, f"{_kind(mode)}, not a regular file", os.fspath(path))
+
+
+def open_regular(path: str | os.PathLike[str]) -> int:
+    """`path` opened read-only as a file descriptor, only when it is a regular file.
+
+    Every reader of a run folder comes here, because a FIFO named `status.json` would block
+    `open()` (and then `read()`) for ever and `/dev/zero` named `metrics.jsonl` never ends: a
+    listing, the Runs tab or `eval` would hang with no way to quit. So: a stat first (a device
+    is not even opened: opening some, such as a watchdog, does something), then the open with
+    O_NONBLOCK (a FIFO swapped in between cannot block it) and an fstat of what was really
+    opened; O_NONBLOCK is cleared again before reading.
+
+    Symlinks are followed: a run folder assembled from links (a checkpoint on a bigger disk, a
+    runs folder of links to runs elsewhere) is legitimate, and what is judged is the file that
+    the link finally names, so a link to `/dev/zero` is refused like `/dev/zero` itself.
+    Raises FileNotFoundError, `NotRegularFile` or another OSError.
+    """
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise _refuse(path, st.st_mode)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _refuse(path, st.st_mode)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _read_fd(fd: int, count: int) -> bytes:
+    chunks, left = [], count
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_file(path: str | os.PathLike[str], limit: int = MAX_DOC_BYTES) -> bytes:
+    """The bytes of the regular file `path` (see `open_regular`), refused past `limit` bytes.
+
+    Raises OSError (missing, unreadable, `NotRegularFile`) or `FileTooLarge`, never reading
+    more than `limit` + 1 bytes, so a file that grows without end costs at most that.
+    """
+    fd = open_regular(path)
+    try:
+        data = _read_fd(fd, limit + 1)
+        if len(data) > limit:
+            raise FileTooLarge(path, limit, max(os.fstat(fd).st_size, len(data)))
+        return data
+    finally:
+        os.close(fd)
+
+
+def read_tail(path: str | os.PathLike[str], limit: int) -> tuple[bytes, int]:
+    """(the last `limit` bytes of the regular file `path`, how many bytes before them were left
+    out): for append-like files such as metrics.jsonl, whose newest lines matter most. A cut
+    read starts after the first newline in what was read, so no line is half there."""
+    fd = open_regular(path)
+    try:
+        start = max(0, os.fstat(fd).st_size - limit)
+        if not start:
+            data = _read_fd(fd, limit)  # a file that grows meanwhile still costs `limit` at most
+            return data, 0
+        # From the byte before the tail: when that is a newline, the tail's first line is whole.
+        os.lseek(fd, start - 1, os.SEEK_SET)
+        data = _read_fd(fd, limit + 1)
+        cut = data.find(b"\n") + 1 or len(data)  # no newline: one line longer than the tail
+        return data[cut:], start - 1 + cut
+    finally:
+        os.close(fd)
+
+
 def read_json(path: str | os.PathLike[str], limit: int = MAX_DOC_BYTES) -> Any:
-    """The JSON in `path`; raises OSError or ValueError (bad JSON or UTF-8, longer than `limit`)."""
-    with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"longer than {limit:,} bytes")
-    return loads_json(data)
+    """The JSON in `path`; raises OSError (missing, unreadable, not a regular file) or
+    ValueError (bad JSON or UTF-8, longer than `limit`). Reads through `read_file`."""
+    return loads_json(read_file(path, limit))
 
 
 def now_iso() -> str:
@@ -258,6 +372,43 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def pid_stopped(pid: int) -> bool:
+    """True when process `pid` on this machine is stopped (Ctrl-Z, SIGSTOP, a debugger): state
+    T or t in /proc/PID/stat. False where there is no /proc (the heartbeat must then tell)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read(512)
+    except OSError:
+        return False
+    # The state follows the command name in parentheses, and that name may hold ") " itself.
+    state = stat[stat.rfind(b")") + 2:][:1]
+    return state in (b"T", b"t")
+
+
+def suspended_note(pid: object, host: object) -> str:
+    """The one line that says a run's process is suspended and what to do about it."""
+    return (f"process {pid} on {host} is suspended (SIGSTOP); `kill -CONT {pid}` to continue it, "
+            "or stop it first")
+
+
+def folder_busy(folder: Path) -> bool | None:
+    """Whether a process on this host owns the run folder, by its flock: True when one holds it
+    (alive, perhaps suspended, whatever its heartbeat says), False when free, None where flock is
+    not to be had (the heartbeat must do).
+
+    Takes the lock on a fresh open file and lets it go at once; a trainer that meets this probe
+    in that instant retries (`RunMarker.acquire`), so looking never turns a trainer away. Costs
+    an open, an flock and a close: cheap enough for every live run on every poll.
+    """
+    fd = _flock_folder(folder)
+    if fd == _BUSY:
+        return True
+    if fd is None:
+        return None
+    _close(fd)
+    return False
 
 
 def lock_is_live(lock: Mapping[str, Any], now: float | None = None, mtime: float | None = None) -> bool:
@@ -319,7 +470,7 @@ class RunMarker:
         """
         if self._folder_fd is not None:
             return
-        fd = _flock_folder(self.run_dir)
+        fd = _flock_folder(self.run_dir, retry_s=ACQUIRE_RETRY_S)
         if fd == _BUSY:
             raise ConfigError(self._busy_message(_read_lock(self.run_dir)))
         holder = live_lock(self.run_dir)
@@ -330,9 +481,7 @@ class RunMarker:
         remove_stale_temps(self.run_dir)
 
     def _busy_message(self, holder: Mapping[str, Any] | None) -> str:
-        who = (f"process {holder.get('pid')} on {holder.get('host')}" if holder
-               else "another process on this host")
-        return f"{self.run_dir} is being trained by {who}; one process trains a run at a time"
+        return busy_message(self.run_dir, holder)
 
     def start(self, last_epoch: int) -> None:
         """Say the run is running: status.json (keeping an earlier start) and the first heartbeat."""
@@ -389,12 +538,46 @@ class RunMarker:
         })
 
 
+def busy_message(run_dir: Path, holder: Mapping[str, Any] | None) -> str:
+    """Why `run_dir` cannot be taken: the process that holds it, and whether it is suspended."""
+    pid = holder.get("pid") if holder else None
+    host = holder.get("host") if holder else None
+    if isinstance(pid, int) and host == this_host() and pid_stopped(pid):
+        return f"{run_dir}: {suspended_note(pid, host)}"
+    who = f"process {pid} on {host}" if holder else "another process on this host"
+    return f"{run_dir} is being trained by {who}; one process trains a run at a time"
+
+
+def own_folder(run_dir: Path) -> int | None:
+    """Take `run_dir` the way a trainer does, for a process that changes it wholesale (a delete):
+    the folder's fd, flocked (None where flock is not to be had); `ConfigError` naming the
+    process that owns it (one here, suspended or not, or another host's fresh heartbeat).
+    `release_folder(fd)` lets it go."""
+    fd = _flock_folder(run_dir, retry_s=ACQUIRE_RETRY_S)
+    if fd == _BUSY:
+        raise ConfigError(busy_message(run_dir, _read_lock(run_dir)))
+    holder = live_lock(run_dir)
+    if holder is not None:
+        _close(fd)
+        raise ConfigError(busy_message(run_dir, holder))
+    return fd
+
+
+def release_folder(fd: int | None) -> None:
+    """Let go of a folder `own_folder` took."""
+    _close(fd)
+
+
 _BUSY = -1
+ACQUIRE_RETRY_S = 0.5
+"""How long taking a folder keeps trying while its flock is held: a reader's probe
+(`folder_busy`) holds it for microseconds; a trainer holds it for good."""
 
 
-def _flock_folder(folder: Path) -> int | None:
-    """The folder opened and exclusively flocked; `_BUSY` when another open file holds it; None
-    where flock is not to be had (Windows, a filesystem without it): the heartbeat must do."""
+def _flock_folder(folder: Path, retry_s: float = 0.0) -> int | None:
+    """The folder opened and exclusively flocked; `_BUSY` when another open file holds it (after
+    `retry_s` of trying); None where flock is not to be had (Windows, a filesystem without it):
+    the heartbeat must do."""
     try:
         import fcntl
     except ImportError:
@@ -403,15 +586,19 @@ def _flock_folder(folder: Path) -> int | None:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return _BUSY
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
+    deadline = time.monotonic() + retry_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return _BUSY
+            time.sleep(0.02)
+        except OSError:
+            os.close(fd)
+            return None
 
 
 def _close(fd: int | None) -> None:

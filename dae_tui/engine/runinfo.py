@@ -1,8 +1,11 @@
 """One run folder read into a `RunInfo`, without torch: its figures, its status, what was skipped.
 
 A run's status comes from its files (see `runfiles`): status.json's "finished", "stopped" or
-"failed" is final; otherwise a live heartbeat in run.lock means "running", and a dead process or a
-stale heartbeat "interrupted". Folders from before those files existed are "finished" when every
+"failed" is final; otherwise a live process training it means "running", and a dead process or a
+stale heartbeat "interrupted". On this host the folder's flock tells a live trainer whatever its
+heartbeat says: one holding it that is stopped (Ctrl-Z, SIGSTOP: state T) or whose heartbeat went
+stale is "suspended", never "interrupted", since it goes on where it was when continued. A lock
+from another host has only its heartbeat to go on. Folders from before those files existed are "finished" when every
 epoch is in metrics.jsonl, else "interrupted".
 
 Reading never fails on a bad run: garbage lines, half-written lines and unreadable files are
@@ -14,6 +17,7 @@ Imports only the standard library, `dae_tui.config` and `runfiles`: never torch,
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -26,12 +30,21 @@ from .runfiles import (
     CONFIG_NAME,
     LOCK_NAME,
     MAX_DOC_BYTES,
+    STALE_AFTER_S,
     METRICS_NAME,
     STATUS_NAME,
+    FileTooLarge,
+    folder_busy,
     loads_json,
     lock_is_live,
     parse_time,
+    pid_alive,
+    pid_stopped,
+    read_file,
+    read_tail,
     started_from_name,
+    suspended_note,
+    this_host,
 )
 
 __all__ = [
@@ -42,6 +55,7 @@ __all__ = [
     "RUNNING",
     "STATUSES",
     "STOPPED",
+    "SUSPENDED",
     "RunInfo",
     "read_run",
 ]
@@ -49,7 +63,10 @@ __all__ = [
 RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED = "running", "finished", "stopped", "failed", "interrupted"
 PRUNED = "pruned"
 """A sweep's trial that its study stopped early (it can be resumed like a stopped run)."""
-STATUSES: tuple[str, ...] = (RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED, PRUNED)
+SUSPENDED = "suspended"
+"""A process on this host still owns the run (its flock) but is stopped or has gone quiet: it
+can neither be resumed nor deleted, and goes on when continued (`kill -CONT`)."""
+STATUSES: tuple[str, ...] = (RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED, PRUNED, SUSPENDED)
 """Every status a run can have."""
 
 _FINAL = (FINISHED, STOPPED, FAILED, PRUNED)
@@ -195,11 +212,15 @@ def folder_signature(folder: str) -> Signature:
     return ((st.st_ino, st.st_mtime_ns), *(_stat_key(os.path.join(folder, n)) for n in _WATCHED))
 
 
-def _read_bytes(folder: str, name: str, warnings: list[str], limit: int | None = None) -> bytes | None:
+def _read_bytes(folder: str, name: str, warnings: list[str], limit: int = MAX_DOC_BYTES) -> bytes | None:
+    """The file's bytes through `runfiles.read_file` (regular files only, at most `limit`); None,
+    with a line in `warnings`, when it cannot be used."""
     try:
-        with open(os.path.join(folder, name), "rb") as handle:
-            return handle.read(-1 if limit is None else limit + 1)
+        return read_file(os.path.join(folder, name), limit)
     except FileNotFoundError:
+        return None
+    except FileTooLarge as err:
+        warnings.append(f"{name}: {err.size:,} bytes, more than any such file holds ({limit:,}); ignored")
         return None
     except OSError as err:
         warnings.append(f"{name}: unreadable ({err.strerror or err})")
@@ -207,11 +228,11 @@ def _read_bytes(folder: str, name: str, warnings: list[str], limit: int | None =
 
 
 def _read_doc(folder: str, name: str, warnings: list[str]) -> dict[str, Any] | None:
-    data = _read_bytes(folder, name, warnings, MAX_DOC_BYTES)
+    data = _read_bytes(folder, name, warnings)
     if data is None:
         return None
     try:
-        doc = loads_json(data) if len(data) <= MAX_DOC_BYTES else None
+        doc = loads_json(data)
     except ValueError:
         doc = None
     if not isinstance(doc, dict):
@@ -257,35 +278,116 @@ def _parse_lines(lines: list[bytes]) -> list[Any]:
     return values
 
 
+MAX_METRICS_BYTES = 64 * 1024 * 1024
+"""What one read of metrics.jsonl may cost. A line is about 400 bytes, so 100,000 epochs (ten
+times the most a run may be configured for) fit; past this only the file's last 64 MiB is read:
+its newest epochs, the ones a status and "last" figures come from. A warning says so."""
+
+MAX_LINE_BYTES = 4096
+"""A metrics line is about 400 bytes; a longer one is not the trainer's and is skipped unparsed
+(a 200 MB line would cost a gigabyte to parse)."""
+
+MAX_EPOCH = 1_000_000
+"""The largest epoch (and epoch count) a run file may name; past it the number is not believed."""
+
+_FIGURE_RANGES: dict[str, tuple[float, float]] = {
+    "train_mse": (0.0, 1e12), "test_mse": (0.0, 1e12), "test_psnr": (-1e4, 1e4), "noisy_psnr": (-1e4, 1e4),
+    "test_ssim": (-1.001, 1.001), "noisy_ssim": (-1.001, 1.001), "seconds": (0.0, 1e9),
+    "images_per_s": (0.0, 1e12),
+}
+"""The plausible range of each figure in a metrics line. Outside it (or not finite: Python's json
+reads `NaN` and `Infinity`, and a 401-digit integer overflows every float format) a figure is left
+out of the record, so every later reader (the table, the chart's ticks, `--csv`, `--json`) sees
+only numbers it can show."""
+
+
+def plausible_int(value: object, low: int = 0, high: int = MAX_EPOCH) -> int | None:
+    """`value` when it is an int (not a bool) in [low, high], else None."""
+    return value if type(value) is int and low <= value <= high else None
+
+
+def plausible_number(value: object, low: float, high: float) -> float | None:
+    """`value` when it is a finite number (not a bool) in [low, high], else None."""
+    if not _is_number(value):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int with hundreds of digits
+        return None
+    return value if math.isfinite(number) and low <= number <= high else None  # type: ignore[return-value]
+
+
+def clean_record(record: object) -> tuple[dict[str, Any] | None, int]:
+    """(the metrics line `record` as a reader may use it, how many figures were left out).
+
+    The one judge of a metrics line's numbers, used by every reader of metrics.jsonl: None for a
+    line without a plausible `epoch` (1 to `MAX_EPOCH`); otherwise the record, with each figure
+    that is not a plausible number (see `_FIGURE_RANGES`) and an implausible `epochs` left out.
+    A clean record is returned as it is (no copy: most are)."""
+    if not isinstance(record, dict) or plausible_int(record.get("epoch"), 1) is None:
+        return None, 0
+    bad = [key for key, (low, high) in _FIGURE_RANGES.items()
+           if key in record and plausible_number(record[key], low, high) is None]
+    if "epochs" in record and plausible_int(record["epochs"], 1) is None:
+        bad.append("epochs")
+    if not bad:
+        return record, 0
+    return {k: v for k, v in record.items() if k not in bad}, len(bad)
+
+
 def _read_records(folder: str, warnings: list[str]) -> list[dict[str, Any]]:
-    data = _read_bytes(folder, METRICS_NAME, warnings)
+    try:
+        data, skipped = read_tail(os.path.join(folder, METRICS_NAME), MAX_METRICS_BYTES)
+    except FileNotFoundError:
+        return []
+    except OSError as err:
+        warnings.append(f"{METRICS_NAME}: unreadable ({err.strerror or err})")
+        return []
+    if skipped:
+        warnings.append(f"{METRICS_NAME}: larger than {MAX_METRICS_BYTES >> 20} MiB; read its last "
+                        f"{MAX_METRICS_BYTES >> 20} MiB only (the first {skipped:,} bytes left out)")
     if not data:
         return []
+    lines = [line for line in data.splitlines() if line.strip()]
+    long = sum(len(line) > MAX_LINE_BYTES for line in lines)
+    if long:
+        lines = [line for line in lines if len(line) <= MAX_LINE_BYTES]
+        warnings.append(f"{METRICS_NAME}: skipped {long} line{'s' if long > 1 else ''} over "
+                        f"{MAX_LINE_BYTES:,} bytes")
     by_epoch: dict[int, dict[str, Any]] = {}
-    bad = 0
-    for record in _parse_lines([line for line in data.splitlines() if line.strip()]):
-        epoch = record.get("epoch") if isinstance(record, dict) else None
-        if not isinstance(epoch, int) or isinstance(epoch, bool):
+    bad = dropped = 0
+    for value in _parse_lines(lines):
+        record, left_out = clean_record(value)
+        if record is None:
             bad += 1
             continue
-        by_epoch[epoch] = record  # a repeated epoch: the later line wins
+        dropped += left_out
+        by_epoch[record["epoch"]] = record  # a repeated epoch: the later line wins
     if bad:
         warnings.append(f"{METRICS_NAME}: skipped {bad} unreadable line{'s' if bad > 1 else ''}")
+    if dropped:
+        warnings.append(f"{METRICS_NAME}: left out {dropped} figure{'s' if dropped > 1 else ''} that "
+                        "are not plausible numbers (NaN, infinite or out of range)")
     return [by_epoch[e] for e in sorted(by_epoch)]
 
 
 def _judge(
     status_doc: dict[str, Any] | None, lock: dict[str, Any] | None, lock_mtime: float | None,
-    epochs_done: int, epochs: int, now: float,
+    epochs_done: int, epochs: int, now: float, folder: str | None = None,
 ) -> tuple[str, str]:
-    """(status, message) by the rule in the module docstring."""
+    """(status, message) by the rule in the module docstring; `folder` (the run's) lets this
+    host's flock decide."""
     said = status_doc.get("status") if status_doc else None
     if said in _FINAL:
         message = status_doc.get("message") if status_doc else ""
         return said, message if isinstance(message, str) else ""
     if lock is not None:
-        where = f"process {lock.get('pid', '?')} on {lock.get('host', '?')}"
-        if lock_is_live(lock, now, lock_mtime):
+        pid, host = lock.get("pid", "?"), lock.get("host", "?")
+        where = f"process {pid} on {host}"
+        live = _local_liveness(lock, lock_mtime, now, folder)
+        if live == SUSPENDED:
+            return SUSPENDED, suspended_note(pid, host)
+        if live == RUNNING or (live is None and lock_is_live(lock, now, lock_mtime)):
             return RUNNING, f"{'paused' if lock.get('paused') else 'training'} in {where}"
         return INTERRUPTED, f"no heartbeat from {where}"
     if said == RUNNING:
@@ -295,6 +397,28 @@ def _judge(
     return INTERRUPTED, ""
 
 
+def _local_liveness(lock: dict[str, Any], lock_mtime: float | None, now: float,
+                    folder: str | None) -> str | None:
+    """RUNNING, SUSPENDED or INTERRUPTED for a lock of this host; None for another host's (only
+    its heartbeat tells). The flock decides who is alive (a pid in the lock may since belong to
+    another program); the pid's state and the heartbeat decide whether it is suspended."""
+    pid = lock.get("pid")
+    if lock.get("host") != this_host() or not isinstance(pid, int) or isinstance(pid, bool):
+        return None
+    beat = parse_time(lock.get("updated"))
+    moment = beat.timestamp() if beat else lock_mtime
+    stale = moment is None or now - moment > STALE_AFTER_S
+    busy = folder_busy(Path(folder)) if folder is not None else None
+    if busy is False:
+        # Nobody holds the flock: its trainer is gone, unless it is one that takes none (an older
+        # dae-tui) and still beats.
+        return RUNNING if not stale and pid_alive(pid) else INTERRUPTED
+    if not pid_alive(pid):
+        # busy: someone holds the folder (a delete, say) who is not the lock's pid
+        return None if busy is None else (INTERRUPTED if stale else RUNNING)
+    return SUSPENDED if stale or pid_stopped(pid) else RUNNING
+
+
 def _started(status_doc: dict[str, Any] | None, lock: dict[str, Any] | None, name: str,
              fallback: float) -> datetime:
     for doc in (status_doc, lock):
@@ -302,6 +426,16 @@ def _started(status_doc: dict[str, Any] | None, lock: dict[str, Any] | None, nam
         if moment is not None:
             return moment
     return started_from_name(name) or datetime.fromtimestamp(fallback, timezone.utc).astimezone()
+
+
+def _sane_lock(lock: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """The lock without a pid no process can have (a 401-digit one overflows `os.kill`): then it
+    tells only that someone trains here, as an unreadable lock does."""
+    pid = lock.get("pid")
+    if pid is None or plausible_int(pid, 1, 2**31 - 1) is not None:
+        return lock
+    warnings.append(f"{LOCK_NAME}: its pid is not a process id; ignored")
+    return {k: v for k, v in lock.items() if k != "pid"}
 
 
 def read_folder(folder: str, name: str, signature: Signature, now: float) -> FolderState:
@@ -315,14 +449,14 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
     lock = lock_mtime = None
     if lock_key is not None:
         # An unreadable lock still says someone trains here; its file time is then the heartbeat.
-        lock = _read_doc(folder, LOCK_NAME, warnings) or {}
+        lock = _sane_lock(_read_doc(folder, LOCK_NAME, warnings) or {}, warnings)
         lock_mtime = lock_key[1] / 1e9 if lock_key[1] >= 0 else None
 
     epochs_done = records[-1]["epoch"] if records else 0
     epochs = config.epochs if config else 0
     for candidate in ((status_doc or {}).get("epochs"), records[-1].get("epochs") if records else None):
-        if not epochs and isinstance(candidate, int):
-            epochs = candidate
+        if not epochs and plausible_int(candidate, 1) is not None:
+            epochs = candidate  # type: ignore[assignment]
     # (psnr, -epoch): of equal PSNRs, the first epoch to reach it counts as the best.
     best = max(((r["test_psnr"], -r["epoch"]) for r in records if _is_number(r.get("test_psnr"))),
                default=None)
@@ -332,10 +466,10 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
     mtimes = [signature[0][1]] + [k[1] for k in signature[1:] if k is not None and k[1] >= 0]
     mtime = max(mtimes) / 1e9
 
-    status, message = _judge(status_doc, lock, lock_mtime, epochs_done, epochs, now)
+    status, message = _judge(status_doc, lock, lock_mtime, epochs_done, epochs, now, folder)
     sweep = _read_doc(folder, SWEEP_NAME, warnings) if os.path.exists(os.path.join(folder, SWEEP_NAME)) else None
     study = sweep.get("study") if sweep and isinstance(sweep.get("study"), str) else None
-    trial = sweep.get("trial") if sweep and type(sweep.get("trial")) is int else None
+    trial = plausible_int(sweep.get("trial"), 0, 10**9) if sweep else None
     ended = parse_time(status_doc.get("ended")) if status_doc and status in _FINAL else None
     info = RunInfo(
         name=name, path=Path(folder), status=status, config=config, epochs_done=epochs_done,
@@ -369,7 +503,7 @@ def rejudge(state: FolderState, now: float) -> FolderState:
     if info is None:
         return state
     status, message = _judge(state.status_doc, state.lock, state.lock_mtime, info.epochs_done,
-                             info.epochs, now)
+                             info.epochs, now, os.fspath(info.path))
     if (status, message) == (info.status, info.message):
         return state
     return replace(state, info=replace(info, status=status, message=message))
