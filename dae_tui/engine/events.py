@@ -83,8 +83,9 @@ class BatchProgress:
     """Mean training MSE over this epoch's batches so far."""
     images_per_s: float
     """Training throughput in this epoch so far (paused time excluded)."""
-    eta_s: float
-    """Estimated seconds until the last epoch ends."""
+    eta_s: float | None
+    """Estimated seconds until the last epoch ends, from the recent pace (`pace.Pace`); None until
+    that pace has settled (about half a second into the run)."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ from .events import (
 from .metrics import per_image_mse, per_image_ssim, psnr_from_mse
 from .models import build_model, count_parameters
 from .noise import add_noise
+from .pace import Pace
 from .runfiles import HEARTBEAT_INTERVAL_S, RunMarker
 from .samples import make_samples, pick_sample_indices
 from .samplestore import SampleRecorder
@@ -93,6 +94,10 @@ class _Loop:
     """Steps finished so far in this run."""
     epoch_start: float = 0.0
     """perf_counter() when the current epoch began."""
+    pace: Pace = field(default_factory=Pace)
+    """Recent seconds per batch, for the ETA."""
+    eval_seconds: float = 0.0
+    """What the last epoch spent after its batches (evaluation), for the ETA."""
 
 
 @dataclass
@@ -426,11 +431,13 @@ class Trainer:
         losses = torch.zeros(loop.batches, device=loop.train_images.device)
         seen = 0
         self._beat(epoch, force=True)
+        loop.pace.restart()
         for b in range(loop.batches):
             if not self._running.is_set():
                 pause_start = time.perf_counter()
                 yield from self._wait_if_paused(epoch, b)
                 paused_s += time.perf_counter() - pause_start
+                loop.pace.restart()
             if self._stop.is_set():
                 return None
             self._beat(epoch)  # writes only every HEARTBEAT_INTERVAL_S: a clock read per batch
@@ -442,17 +449,20 @@ class Trainer:
             loss_sum += loss * idx.numel()
             seen += idx.numel()
             now = time.perf_counter()
+            loop.pace.add(now, b + 1)
             if now - last_progress >= PROGRESS_INTERVAL_S:
                 last_progress = now
                 mean = _finite_mean(loss_sum, seen, losses, epoch, b)
                 active = now - loop.epoch_start - paused_s
-                per_batch = (loop.train_seconds + active) / (loop.batches_done + b + 1)
+                per_batch = loop.pace.seconds_per_batch()
                 remaining = (loop.batches - b - 1) + (config.epochs - epoch) * loop.batches
+                eta = (None if per_batch is None else
+                       remaining * per_batch + (config.epochs - epoch + 1) * loop.eval_seconds)
                 yield BatchProgress(
-                    epoch, config.epochs, b + 1, loop.batches, mean,
-                    seen / max(active, 1e-9), remaining * per_batch,
+                    epoch, config.epochs, b + 1, loop.batches, mean, seen / max(active, 1e-9), eta,
                 )
         train_seconds = time.perf_counter() - loop.epoch_start - paused_s
+        loop.pace.epoch_done(train_seconds, loop.batches)
         loop.train_seconds += train_seconds
         loop.batches_done += loop.batches
         return _finite_mean(loss_sum, seen, losses, epoch, loop.batches - 1), train_seconds, paused_s
@@ -546,6 +556,7 @@ class Trainer:
             if not math.isfinite(test_mse):
                 raise LossNotFinite(f"the test loss became {_name(test_mse)} after epoch {epoch}")
             epoch_seconds = time.perf_counter() - loop.epoch_start - paused_s
+            loop.eval_seconds = max(0.0, epoch_seconds - train_seconds)
             path = self.run_dir / ckpt.CHECKPOINT_NAME
             end = EpochEnd(
                 epoch=epoch, epochs=config.epochs, train_mse=train_mse, test_mse=test_mse,
