@@ -5,6 +5,8 @@ Imports nothing from torch, textual or rich.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .config import format_number
@@ -13,13 +15,53 @@ from .engine.events import EpochEnd, RunStarted
 if TYPE_CHECKING:
     from .engine.runinfo import RunInfo
 
-__all__ = ["RUN_COLUMNS", "format_epoch", "format_eta", "format_finished", "format_metric", "format_setting",
-           "format_started", "plural", "run_cells"]
+__all__ = ["RUN_COLUMNS", "cells", "fit_first", "fit_items", "fit_words", "format_epoch", "format_eta",
+           "format_finished", "format_metric", "format_setting", "format_started", "plural", "run_cells"]
 
 
 def plural(count: int, noun: str) -> str:
     """'1 epoch', '2 epochs', '2,000 images'."""
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def cells(text: str) -> int:
+    """Terminal cells `text` takes: wide and full-width characters take two, combining marks none
+    (what Rich measures for the text this app writes, without importing Rich)."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def fit_words(text: str, width: int, more: str = "…") -> str:
+    """`text` in at most `width` cells, whole words dropped from the end and `more` put after
+    the last word kept; never a word cut in two, so nothing on screen reads as another word
+    (`Pullove`, `St`). Empty when not even the first word fits."""
+    if cells(text) <= width:
+        return text
+    words = text.split(" ")
+    while words:
+        words.pop()
+        kept = " ".join(words).rstrip(" ·,:;(")
+        if kept and cells(kept) + cells(more) <= width:
+            return kept + more
+    return ""
+
+
+def fit_first(width: int, *wordings: str) -> str:
+    """The first of `wordings` (fullest first) that fits in `width` cells; else the last one
+    with whole words dropped (`fit_words`). The one rule every fitted label on screen follows:
+    say less, never cut a word."""
+    for wording in wordings:
+        if cells(wording) <= width:
+            return wording
+    return fit_words(wordings[-1], width) if wordings else ""
+
+
+def fit_items(items: Sequence[str], width: int, sep: str = " · ") -> str:
+    """As many whole `items` as fit in `width` cells, in order, joined by `sep`: the later items
+    are the ones to lose (put what must stay first). The first item alone is word-fitted."""
+    shown = list(items)
+    while len(shown) > 1 and cells(sep.join(shown)) > width:
+        shown.pop()
+    return fit_words(sep.join(shown), width)
 
 
 def format_eta(seconds: float | None) -> str:

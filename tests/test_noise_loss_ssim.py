@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 from dae_tui.app import DaeApp
 from dae_tui.app.widgets import ConfigForm
 from dae_tui.app.widgets.choice import Choice
+from dae_tui.app.widgets.fitted import FitLine
 from dae_tui.config import FIELD_SPECS, NOISE_KINDS, TrainConfig, config_from_strings, read_config
 from dae_tui.engine.events import EpochEnd, RunFinished
 from dae_tui.engine.metrics import per_image_ssim
@@ -123,14 +124,15 @@ async def test_the_form_says_what_the_factor_means_and_swaps_in_each_kinds_defau
     async with app.run_test(size=(100, 30)) as pilot:
         noise = app.query_one("#field-noise", Choice)
         factor = app.query_one("#field-noise_factor", Input)
-        hint = app.query_one("#noise-hint", Static)
-        assert str(hint.render()) == "↳ std of added noise"
+        hint = app.query_one("#noise-hint", FitLine)
+        assert hint.shown == "↳ std of added noise"
         noise.value = "salt-pepper"
         await wait_until(pilot, lambda: factor.value == "0.2")
-        assert str(hint.render()) == "↳ share of pixels to 0/1"
+        # 22 cells beside the chart: the arrow goes, every word stays (it once read `share of pixels to`).
+        assert hint.shown == "share of pixels to 0/1" and "share of pixels to 0/1" in screen_text(app)
         factor.value = "0.35"  # typed: kept across a change of kind ...
         noise.value = "mask"
-        await wait_until(pilot, lambda: str(hint.render()) == "↳ share of 2x2 blocks→0")
+        await wait_until(pilot, lambda: hint.shown.endswith("share of 2x2 blocks→0"))
         await pilot.pause()
         assert factor.value == "0.35"
         factor.value = "1.5"  # ... and judged against the kind

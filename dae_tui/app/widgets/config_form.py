@@ -35,6 +35,7 @@ from .choice import Choice
 
 __all__ = ["ConfigForm"]
 
+from .fitted import FitLine
 _CHOICE_HELP = {
     "dataset": DATASETS, "source": SOURCES, "model": MODELS, "loss": LOSSES,
     "noise": {name: f"{kind.description}; factor: {kind.factor}" for name, kind in NOISE_KINDS.items()},
@@ -123,7 +124,7 @@ class ConfigForm(VerticalScroll):
                 yield control
             if spec.name == "noise_factor":
                 # What the factor means for the chosen kind (salt-pepper: a share of pixels, ...).
-                yield Static(self._noise_hint(self._initial.noise), id="noise-hint")
+                yield FitLine(*self._noise_hint(self._initial.noise), id="noise-hint")
 
     def _control(self, spec: FieldSpec, value: Any) -> Widget:
         widget_id = f"field-{spec.name}"
@@ -206,15 +207,17 @@ class ConfigForm(VerticalScroll):
         self._schedule_revalidate()
 
     @staticmethod
-    def _noise_hint(kind: str) -> str:
+    def _noise_hint(kind: str) -> tuple[str, ...]:
+        """The hint's wordings: the 40-column form beside the chart has 22 cells for it, one
+        short of `↳ share of pixels to 0/1`, so the arrow goes before a word does."""
         noise = NOISE_KINDS.get(kind)
-        return f"↳ {noise.short}" if noise else ""
+        return (f"↳ {noise.short}", noise.short) if noise else ("",)
 
     @on(Choice.Changed, "#field-noise")
     def _noise_changed(self, event: Choice.Changed) -> None:
         """A new noise kind: say what its factor means, and take its default factor unless the
         user typed one (a factor still at the old kind's default counts as not typed)."""
-        self.query_one("#noise-hint", Static).update(self._noise_hint(event.value))
+        self.query_one("#noise-hint", FitLine).say(*self._noise_hint(event.value))
         if event.value == self._noise_kind:
             return  # set in code together with its factor (set_config)
         old = NOISE_KINDS.get(self._noise_kind)

@@ -17,7 +17,9 @@ from textual.widgets import Static
 
 from ...config import CLASS_NAMES
 from ...engine.events import Samples
-from .image_strip import ZOOMS, ImageStrip, PictureRow, class_name, rows_of
+from ...formatting import fit_first
+from ..plain import plain
+from .image_strip import ZOOMS, ImageStrip, PictureRow, class_name, rows_of, size_wordings
 
 __all__ = ["ImageBrowser"]
 
@@ -142,6 +144,9 @@ class ImageBrowser(Vertical):
     def on_resize(self) -> None:
         self._redraw()  # the info line's wording follows the width
 
+    def on_image_strip_refitted(self) -> None:
+        self._redraw()  # the info line names the picture size drawn
+
     def _redraw(self) -> None:
         if not self.is_mounted:
             return
@@ -156,7 +161,7 @@ class ImageBrowser(Vertical):
         rows = rows_of(samples, self.class_names)
         compared = self._compared_rows(samples) if self.compare else []
         strip.show(rows[:2] + compared if compared else rows, self.selected, self.zoom)
-        info.update(self.caption(samples, len(compared), info.content_region.width or self.size.width))
+        info.update(plain(self.caption(samples, len(compared), info.content_region.width or self.size.width)))
 
     def _compared_rows(self, samples: Samples) -> list[PictureRow]:
         """Each marked run's denoised row at the shown epoch (or its last, if it has fewer),
@@ -175,8 +180,9 @@ class ImageBrowser(Vertical):
     def caption(self, samples: Samples, compared: int = 0, width: int = 0) -> str:
         """The info line: the run, epoch, the selected image, its PSNRs and the picture size mode.
 
-        With a `width`, the longest wording that fits: SSIM, then the hints go before the PSNRs do
-        (at 80 columns the line once ran out before the denoised value)."""
+        With a `width`, the longest wording that fits: SSIM, then the hints and the run go before
+        the PSNRs and the size do (at 80 columns the line once ran out before the denoised value,
+        and below 120 it dropped the size `z` sets)."""
         i, epoch = self.selected, samples.epoch
         name = class_name(self.class_names, samples.labels[i])
         gain = samples.denoised_psnr[i] - samples.noisy_psnr[i]
@@ -184,19 +190,22 @@ class ImageBrowser(Vertical):
         latest = " (latest)" if epoch == max(self.history) else " ([ ] to step)"
         run = f"{self.run_name} · " if self.run_name else ""
         which = f"#{i + 1}/{len(samples.clean)} {name}"
+        size_long, size_mid, size_short = size_wordings(self.zoom, self.query_one(ImageStrip).fit)
         if compared:
-            variants = [f"{run}{when}{latest} · comparing {compared} marked runs (b: back) · {which} · "
-                        f"{self.zoom} size", f"{run}{when} · comparing {compared} runs (b: back) · {which}"]
+            variants = [f"{run}{when}{latest} · comparing {compared} marked runs (b: back) · {which} · {size_long}",
+                        f"{run}{when} · comparing {compared} runs (b: back) · {which} · {size_mid}",
+                        f"{when} · comparing {compared} runs (b: back) · {which} · {size_short}",
+                        f"{when} · {compared} runs · {which} · {size_short}"]
         else:
             has_ssim = len(samples.noisy_ssim) > i and len(samples.denoised_ssim) > i  # older runs have none
             noisy, denoised = f"{samples.noisy_psnr[i]:.2f} dB", f"{samples.denoised_psnr[i]:.2f} dB"
             full = (f"{noisy} SSIM {samples.noisy_ssim[i]:.2f} → denoised {denoised} SSIM "
                     f"{samples.denoised_ssim[i]:.2f}") if has_ssim else f"{noisy} → denoised {denoised}"
             variants = [
-                f"{run}{when}{latest} · {which}: noisy {full} ({gain:+.2f} dB) · {self.zoom} size",
-                f"{run}{when}{latest} · {which}: noisy {noisy} → denoised {denoised} ({gain:+.2f} dB)",
-                f"{run}{when} · {which}: noisy {noisy} → {denoised} ({gain:+.2f})",
+                f"{run}{when}{latest} · {which}: noisy {full} ({gain:+.2f} dB) · {size_long}",
+                f"{run}{when}{latest} · {which}: noisy {noisy} → denoised {denoised} ({gain:+.2f} dB) · {size_mid}",
+                f"{run}{when} · {which}: noisy {noisy} → {denoised} ({gain:+.2f}) · {size_short}",
+                f"{when} · {which}: noisy {noisy} → {denoised} ({gain:+.2f}) · {size_short}",
+                f"{which}: noisy {noisy} → {denoised} ({gain:+.2f}) · {size_short}",
             ]
-        if width:
-            return next((v for v in variants if len(v) <= width), variants[-1])
-        return variants[0]
+        return fit_first(width, *variants) if width else variants[0]

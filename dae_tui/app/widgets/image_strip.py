@@ -16,12 +16,15 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
+from textual.message import Message
 from textual.widget import Widget
 
 from ...engine.events import Picture, Samples
+from ...formatting import fit_first
 from ..halfblock import picture_lines
 
-__all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "class_name", "rows_of"]
+__all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "class_name", "rows_of",
+           "size_wordings"]
 
 SIZES = (28, 24, 20, 18, 16, 14, 12, 10, 8)
 """Picture sizes in pixels (square), largest first; each takes size/2 terminal rows."""
@@ -74,13 +77,23 @@ def choose_fit(width: int, height: int, count: int = 8, rows: int = 3, zoom: str
     return Fit(size, _fitting(width, size, count), rows)
 
 
+def size_wordings(zoom: str, fit: Fit) -> tuple[str, str, str]:
+    """What `z` set, fullest first, always with the size drawn: at 100x30 `auto` picks 14 px,
+    the same as `half`, and a bare `auto` left a user pressing z wondering why nothing changed."""
+    if zoom == "auto":
+        return (f"z: auto size {fit.size} px, the largest that fits", f"auto {fit.size} px", f"auto {fit.size}px")
+    return f"z: {zoom} size {fit.size} px", f"{zoom} {fit.size} px", f"{zoom} {fit.size}px"
+
+
 @dataclass(frozen=True)
 class PictureRow:
     """One row of the strip: a label, its pictures and a caption under each."""
 
     label: str
     pictures: Sequence[Picture]
-    captions: Sequence[str]
+    captions: Sequence[str | tuple[str, ...]]
+    """Under each picture: its text, or its wordings fullest first (the first that fits the
+    picture's width is shown, see `fit_first`)."""
 
 
 def class_name(names: Sequence[str], label: int) -> str:
@@ -88,11 +101,19 @@ def class_name(names: Sequence[str], label: int) -> str:
     return names[label] if label < len(names) else str(label)
 
 
+def number_and_class(number: int, name: str) -> tuple[str, ...]:
+    """A clean picture's caption, fullest first: `#1 T-shirt/top`, `#1 T-shirt`, `T-shirt/top`,
+    `T-shirt`, `#1`. A 10-pixel picture once read `#3 Pullove`; now it says `Pullover`."""
+    first = name.split("/")[0]
+    wordings = [f"#{number} {name}", f"#{number} {first}", name, first, f"#{number}"]
+    return tuple(dict.fromkeys(wordings))
+
+
 def rows_of(samples: Samples, names: Sequence[str]) -> list[PictureRow]:
     """Clean (captioned with number and class), noisy and denoised (with PSNR) rows of `samples`."""
     classes = [class_name(names, label) for label in samples.labels]
     return [
-        PictureRow("clean", samples.clean, [f"#{i + 1} {c}" for i, c in enumerate(classes)]),
+        PictureRow("clean", samples.clean, [number_and_class(i + 1, c) for i, c in enumerate(classes)]),
         PictureRow("noisy", samples.noisy, [f"{v:.1f} dB" for v in samples.noisy_psnr]),
         PictureRow("denoised", samples.denoised, [f"{v:.1f} dB" for v in samples.denoised_psnr]),
     ]
@@ -134,7 +155,9 @@ class StripRenderable:
                 yield self._hint(f"+{before}" if last_row and before else "")
             for i in shown:
                 style = self.highlight if i == self.selected else self.muted
-                yield Segment(row.captions[i][: fit.size].center(fit.size), style)
+                caption = row.captions[i]
+                wordings = (caption,) if isinstance(caption, str) else caption
+                yield Segment(fit_first(fit.size, *wordings).center(fit.size), style)
                 yield Segment(" " * GAP)
             if windowed:
                 yield self._hint(f"+{after}" if last_row and after else "")
@@ -145,6 +168,9 @@ class ImageStrip(Widget):
     """Picture rows sized to the width it has and a share of its container's height."""
 
     DEFAULT_CSS = "ImageStrip { width: 1fr; height: auto; }"
+
+    class Refitted(Message):
+        """The layout (`fit`) changed in a render: a caption naming the size follows it."""
 
     def __init__(self, *, height_share: float = 1.0, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -184,7 +210,10 @@ class ImageStrip(Widget):
     def render(self):
         if not self.rows:
             return ""
-        self.fit = self._fit(self.content_region.width or self.size.width)
+        fit = self._fit(self.content_region.width or self.size.width)
+        if fit != self.fit:
+            self.post_message(self.Refitted())
+        self.fit = fit
         self.first = self._window(self.fit)
         highlight = Style(reverse=True, bold=True)
         return StripRenderable(self.rows, self.fit, self.first, self.selected, highlight, Style(dim=True))
