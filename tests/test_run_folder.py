@@ -198,3 +198,18 @@ def test_load_samples_returns_what_is_whole(tmp_path, damage):
         (folder / "denoised-0000.u8").unlink()
         expected = [1]
     assert sorted(load_samples(tmp_path)) == expected
+
+
+def test_run_folders_started_in_one_second_get_names_apart_and_sortable_by_time(tiny_config, tmp_path):
+    from dae_tui.engine.checkpoints import new_run_dir
+    from dae_tui.engine.runfiles import started_from_name
+
+    folders = [new_run_dir(tmp_path, tiny_config) for _ in range(50)]
+    names = [f.name for f in folders]
+    assert len(set(names)) == 50 and all(f.is_dir() for f in folders)
+    for name in names:
+        # <time>-<dataset>-<model>-<4 hex>: the time first, so names sort by start.
+        assert started_from_name(name) is not None
+        assert name.startswith(f"{name[:15]}-{tiny_config.dataset}-{tiny_config.model}-")
+        assert len(name.rsplit("-", 1)[1]) == 4 and int(name.rsplit("-", 1)[1], 16) >= 0
+    assert sorted(names, key=lambda n: n[:15]) == names  # made one after another: in time order

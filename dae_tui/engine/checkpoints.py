@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import secrets
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -57,18 +58,23 @@ CHECKPOINT_FORMAT = 1
 
 
 def new_run_dir(runs_dir: Path, config: TrainConfig) -> Path:
-    """Create and return a fresh folder `<time>-<dataset>-<model>[-N]` under `runs_dir`."""
+    """Create and return a fresh folder `<time>-<dataset>-<model>-<4 hex>` under `runs_dir`.
+
+    The time (to the second) first keeps names sortable by start; the random part keeps runs
+    started in the same second apart, on this machine or on others sharing the folder (the sweep
+    CSV once joined two hosts' trials by a name both had made). `mkdir` decides a tie.
+    """
     runs_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime(NAME_STAMP)
     base = f"{stamp}-{config.dataset}-{config.model}"
-    for n in range(1000):
-        path = runs_dir / (base if n == 0 else f"{base}-{n}")
+    for _ in range(1000):
+        path = runs_dir / f"{base}-{secrets.token_hex(2)}"
         try:
             path.mkdir()
         except FileExistsError:
             continue
         return path
-    raise OSError(f"{runs_dir}: cannot create a new run folder named {base}")
+    raise OSError(f"{runs_dir}: cannot create a new run folder named {base}-...")
 
 
 def write_config(run_dir: Path, config: TrainConfig) -> None:

@@ -1,6 +1,6 @@
 """What a run folder holds besides the checkpoint, and how each file is written: torch-free.
 
-A run folder (`<runs dir>/<time>-<dataset>-<model>[-N]/`) holds
+A run folder (`<runs dir>/<time>-<dataset>-<model>-<4 hex>/`) holds
 
     config.json     the run's `TrainConfig`, indented JSON (written when the run starts)
     metrics.jsonl   one JSON object per finished epoch (the whole file rewritten after each epoch)
