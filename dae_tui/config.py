@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 __all__ = [
+    "BUNDLED",
     "CLASS_NAMES",
     "DATASETS",
     "DEVICES",
@@ -33,6 +34,7 @@ __all__ = [
     "RESUME_OVERRIDABLE",
     "TrainConfig",
     "RUN_CONFIG_NAME",
+    "carried_factor",
     "check_resume_overrides",
     "clip",
     "config_from_strings",
@@ -41,6 +43,7 @@ __all__ = [
     "load_run_config",
     "parse_field",
     "read_config",
+    "with_changes",
 ]
 
 DATASETS: dict[str, str] = {
@@ -68,6 +71,9 @@ SOURCES: dict[str, str] = {
     "bundled": "the offline sample shipped inside dae-tui (8k train / 2k test)",
 }
 """Where the images come from. `auto` tries the others in this order."""
+
+BUNDLED: tuple[str, ...] = ("mnist", "fashion-mnist")
+"""Datasets whose test set ships inside the package (kmnist's licence keeps it out)."""
 
 @dataclass(frozen=True)
 class NoiseKind:
@@ -152,7 +158,8 @@ class TrainConfig:
 
     noise_factor: float = 0.5
     """Noise strength; its meaning and range depend on the kind (`NOISE_KINDS`). The reference:
-    gaussian 0.5."""
+    gaussian 0.5. A kind named without a factor (a flag, a form, a sweep, a config.json) takes
+    its own default through `with_changes`; `TrainConfig(noise=...)` alone keeps 0.5."""
 
     clamp: bool = False
     """Clamp noisy images to [0, 1]. Off by default, as in the reference."""
@@ -190,7 +197,8 @@ class TrainConfig:
     def validate(self) -> list[FieldError]:
         """Every problem with this config, one `FieldError` per bad field; empty when it is good.
 
-        Fields are judged alone, then together: the noise factor's range depends on the kind.
+        Fields are judged alone, then together: the noise factor's range depends on the kind, and
+        whether a data source can serve the dataset at all depends on both (`_source_errors`).
         """
         errors = []
         for spec in FIELD_SPECS.values():
@@ -208,7 +216,23 @@ class TrainConfig:
                 errors.append(FieldError("noise_factor", (
                     f"must be {kind.allowed()} for {self.noise} noise, the {kind.factor} "
                     f"(got {_describe(self.noise_factor)})")))
+        if not any(e.field in ("dataset", "source", "data_dir") for e in errors):
+            errors += self._source_errors()
         return errors
+
+    def _source_errors(self) -> list[FieldError]:
+        """A source that cannot serve the dataset whatever is on disk: judged here, as it is typed,
+        rather than by the loader after Start (`dae_tui.engine.data` raises the same for safety)."""
+        if self.source == "bundled" and self.dataset not in BUNDLED:
+            *others, last = (s for s in SOURCES if s != "bundled")
+            return [FieldError("source", (
+                f"must be {', '.join(others)} or {last} for {self.dataset}: its licence keeps it out of "
+                f"the bundled sample (got 'bundled')"))]
+        if self.source == "local" and not self.data_dir and self.dataset != "fashion-mnist":
+            return [FieldError("data_dir", (
+                f"must name the folder holding {self.dataset}'s four IDX files when the source is "
+                f"local (only fashion-mnist has one without it: Debian's package)"))]
+        return []
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict of every field."""
@@ -241,11 +265,15 @@ class TrainConfig:
             # is, for the validator to refuse without overflowing).
             if FIELD_SPECS[name].kind == "float" and type(value) is int and value.bit_length() < 1000:
                 values[name] = float(value)
-        config = cls(**values)
+        config = with_changes(cls(), values)
+        # A run read back may have trained from a folder since gone, or named a source that cannot
+        # serve it (it failed at once); source and folder may change on resume, so neither makes
+        # the run unreadable.
+        stale = set() if folders_exist else {(e.field, e.message) for e in config._source_errors()}
         errors = [
             error for error in config.validate()
-            if folders_exist or error.field != "data_dir" or not isinstance(config.data_dir, str)
-            or not config.data_dir
+            if (folders_exist or error.field != "data_dir" or not isinstance(config.data_dir, str)
+                or not config.data_dir) and (error.field, error.message) not in stale
         ]
         if errors:
             raise ConfigError.from_errors(errors)
@@ -515,6 +543,32 @@ def parse_field(name: str, text: str) -> Any:
     return FIELD_SPECS[name].parse(text)
 
 
+def carried_factor(old: str, new: str, factor: float | None) -> float | None:
+    """The noise factor once the kind changes from `old` to `new` with no factor given.
+
+    One kind's default is no sensible factor for another (gaussian's 0.5 blacks or whitens half
+    the pixels as salt-pepper), so a factor still at the old kind's default, or none (None), becomes
+    the new kind's default; a factor someone chose is kept, for the validator to judge.
+    """
+    old_kind, new_kind = NOISE_KINDS.get(old), NOISE_KINDS.get(new)
+    if new_kind is None or old == new:
+        return factor
+    if factor is None or (old_kind is not None and factor == old_kind.default):
+        return new_kind.default
+    return factor
+
+
+def with_changes(base: TrainConfig, changes: Mapping[str, Any]) -> TrainConfig:
+    """`base` with `changes` (typed values), a new noise kind with no factor among them taking its
+    own default factor (`carried_factor`): what the flags, a sweep's trial and a config.json
+    naming only a kind all mean."""
+    values = dict(changes)
+    noise = values.get("noise")
+    if "noise_factor" not in values and isinstance(noise, str):
+        values["noise_factor"] = carried_factor(base.noise, noise, base.noise_factor)
+    return replace(base, **values)
+
+
 def read_config(
     values: Mapping[str, Any], base: TrainConfig | None = None
 ) -> tuple[TrainConfig | None, list[FieldError]]:
@@ -534,7 +588,7 @@ def read_config(
             parsed[name] = parse_field(name, value)
         except FieldError as err:
             errors.append(err)
-    config = replace(base or TrainConfig(), **parsed)
+    config = with_changes(base or TrainConfig(), parsed)
     failed = {e.field for e in errors}
     errors += [e for e in config.validate() if e.field not in failed]
     order = list(FIELD_SPECS)

@@ -117,3 +117,92 @@ def test_load_run_config_reads_a_run_folder_or_its_checkpoint(tmp_path):
     assert load_run_config(tmp_path / "checkpoint.pt") == config
     with pytest.raises(ConfigError, match="no run config there"):
         load_run_config(tmp_path / "no-such-run" / "checkpoint.pt")
+
+
+# --- a noise kind's own default factor (issue 18) ---------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "salt-pepper", "speckle", "poisson", "mask"])
+def test_a_kind_named_without_a_factor_takes_its_own_default(kind):
+    from dae_tui.cli import parse_invocation
+    from dae_tui.config import NOISE_KINDS
+
+    assert set(NOISE_KINDS) == {"gaussian", "salt-pepper", "speckle", "poisson", "mask"}  # a new one: add it above
+    default = NOISE_KINDS[kind].default
+    for command in (["train"], ["sweep"], []):  # headless, a sweep's fixed settings, the dashboard's form
+        invocation = parse_invocation([*command, "--noise", kind])
+        assert (invocation.config.noise, invocation.config.noise_factor) == (kind, default)
+        assert "noise_factor" not in invocation.given  # so --resume keeps the run's own factor
+    # A factor given is kept, even one equal to another kind's default.
+    assert parse_invocation(["train", "--noise", kind, "--noise-factor", "0.1"]).config.noise_factor == 0.1
+    # A run's config.json naming only its kind, and a sweep trial's searched kind, mean the same.
+    assert TrainConfig.from_json({"noise": kind}).noise_factor == default
+    from dae_tui.config import with_changes
+
+    assert with_changes(TrainConfig(), {"noise": kind}).noise_factor == default
+
+
+def test_a_chosen_factor_is_carried_to_a_new_kind_and_a_default_one_is_not():
+    from dae_tui.config import carried_factor, with_changes
+
+    assert carried_factor("gaussian", "mask", 0.5) == 0.25  # gaussian's default: nobody chose it
+    assert carried_factor("gaussian", "mask", 0.3) == 0.3  # chosen: kept, for validate to judge
+    assert carried_factor("mask", "mask", 0.25) == 0.25 and carried_factor("gaussian", "mask", None) == 0.25
+    assert carried_factor("gaussian", "no-such-kind", 0.5) == 0.5
+    # A study fixing --noise-factor 0.3 and searching the kind keeps 0.3 for every kind.
+    fixed = TrainConfig(noise_factor=0.3)
+    assert with_changes(fixed, {"noise": "salt-pepper"}).noise_factor == 0.3
+    assert with_changes(fixed, {"lr": 0.01}) == TrainConfig(noise_factor=0.3, lr=0.01)
+
+
+def test_resume_with_the_kind_named_keeps_the_runs_own_factor():
+    from dae_tui.cli import parse_invocation
+    from dae_tui.config import check_resume_overrides
+
+    saved = TrainConfig(noise="salt-pepper", noise_factor=0.3)
+    given = parse_invocation(["train", "--resume", "/some/run", "--noise", "salt-pepper"]).given
+    check_resume_overrides(saved, given)  # nothing of the recipe changes
+    assert given == {"noise": "salt-pepper"}
+
+
+# --- a data source that cannot serve the dataset (issue 18) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"dataset": "kmnist", "source": "bundled"}, "source",
+         "must be auto, local or download for kmnist: its licence keeps it out of the bundled sample "
+         "(got 'bundled')"),
+        ({"dataset": "kmnist", "source": "local"}, "data_dir",
+         "must name the folder holding kmnist's four IDX files when the source is local (only "
+         "fashion-mnist has one without it: Debian's package)"),
+        ({"dataset": "mnist", "source": "local"}, "data_dir",
+         "must name the folder holding mnist's four IDX files when the source is local (only "
+         "fashion-mnist has one without it: Debian's package)"),
+    ],
+)
+def test_a_source_that_cannot_serve_the_dataset_is_refused_before_any_start(changes, field, message):
+    errors = TrainConfig(**changes).validate()
+    assert [(e.field, e.message) for e in errors] == [(field, message)]
+    with pytest.raises(ConfigError) as info:
+        config_from_strings(changes)
+    assert "\n" not in str(info.value) and str(info.value) == f"{FIELD_SPECS[field].flag} {message}"
+
+
+def test_every_source_that_can_serve_a_dataset_is_allowed(tmp_path):
+    from dae_tui.config import BUNDLED, DATASETS, SOURCES
+
+    for dataset in DATASETS:
+        for source in SOURCES:
+            folder = str(tmp_path) if source == "local" and dataset != "fashion-mnist" else None
+            config = TrainConfig(dataset=dataset, source=source, data_dir=folder)
+            assert (config.validate() == []) is (source != "bundled" or dataset in BUNDLED), (dataset, source)
+
+
+def test_a_run_read_back_with_a_source_that_cannot_serve_it_is_still_listed():
+    # It failed at once, but its folder is there: the listing shows it and resume may change the source.
+    data = TrainConfig(dataset="kmnist", source="bundled").to_dict()
+    assert TrainConfig.from_json(data, folders_exist=False).source == "bundled"
+    with pytest.raises(ConfigError, match="--source must be auto, local or download for kmnist"):
+        TrainConfig.from_json(data)

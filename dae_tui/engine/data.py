@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import torch
 
-from ..config import ConfigError, TrainConfig
+from ..config import BUNDLED, ConfigError, TrainConfig
 
 __all__ = [
     "DEBIAN_FASHION_DIR",
@@ -354,10 +354,6 @@ BUNDLED_TEST_EVERY = 5
 def bundled_dir(dataset: str) -> Path:
     """The folder inside the package holding a dataset's bundled IDX files."""
     return Path(__file__).resolve().parent.parent / "data" / dataset
-
-
-BUNDLED = ("mnist", "fashion-mnist")
-"""Datasets whose test set ships inside the package."""
 
 
 def _load_bundled(config: TrainConfig) -> LoadedData:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import FIELD_SPECS, ConfigError, TrainConfig, format_number
+from ..config import FIELD_SPECS, ConfigError, TrainConfig, format_number, with_changes
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -108,7 +108,7 @@ def _judge(fixed: TrainConfig, name: str, value: Any, where: str) -> None:
     if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     try:
-        errors = replace(fixed, **{name: value}).validate()
+        errors = with_changes(fixed, {name: value}).validate()  # as its trials will be built
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{where}: {name} = {value!r} is not usable ({err})") from None
     mine = [e for e in errors if e.field == name] or errors

@@ -30,13 +30,13 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
 
-from ..config import ConfigError, TrainConfig
+from ..config import ConfigError, TrainConfig, with_changes
 from .data import DataError
 from .events import EpochEnd, RunFailed, RunFinished, RunStarted, RunStopped
 from .runfiles import STATUS_NAME, atomic_write_json, read_json
@@ -340,7 +340,7 @@ def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: 
     start = time.monotonic()
     params = suggest(trial, space)
     outcome: dict[str, Any] = dict(number=trial.number, params=params, run_dir=None, epochs=0)
-    config = replace(fixed, **params)
+    config = with_changes(fixed, params)  # a searched noise kind without a factor: its default
     errors = config.validate()
     if errors:  # a combination no single value showed (e.g. a factor the searched noise kind refuses)
         on_trial(TrialOutcome(state="failed", value=None, seconds=0.0, message=str(errors[0]), **outcome))

@@ -28,6 +28,7 @@ from ...config import (
     FieldError,
     FieldSpec,
     TrainConfig,
+    carried_factor,
     format_number,
     read_config,
 )
@@ -220,16 +221,17 @@ class ConfigForm(VerticalScroll):
         self.query_one("#noise-hint", FitLine).say(*self._noise_hint(event.value))
         if event.value == self._noise_kind:
             return  # set in code together with its factor (set_config)
-        old = NOISE_KINDS.get(self._noise_kind)
-        new = NOISE_KINDS.get(event.value)
-        self._noise_kind = event.value
+        old, self._noise_kind = self._noise_kind, event.value
         factor = self._controls["noise_factor"]
+        text = factor.value.strip()
         try:
-            untouched = old is not None and float(factor.value) == old.default
+            typed = float(text) if text else None
         except ValueError:
-            untouched = not factor.value.strip()
-        if new is not None and untouched and not factor.disabled:
-            factor.value = _text(new.default)
+            return  # text being typed is the user's
+        # The CLI's rule (`carried_factor`); it hands `typed` itself back when that is kept.
+        carried = carried_factor(old, event.value, typed)
+        if carried is not typed and not factor.disabled:
+            factor.value = _text(carried)
 
     @on(Input.Changed)
     @on(Choice.Changed)
