@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -310,3 +312,126 @@ def test_a_run_in_the_calling_thread_leaves_its_torch_thread_count_as_it_was(tin
     events = run_all(Trainer(replace(tiny_config, epochs=1, threads=1), runs_dir=tmp_path))
     assert of(RunStarted, events)[0].threads == 1
     assert torch.get_num_threads() == before
+
+
+# --- issue 17: a suspended trainer is alive ------------------------------------------------------
+
+
+def backdate_heartbeat(run_dir: Path, seconds: float) -> None:
+    """Rewrite run.lock as if its last beat were `seconds` ago (the stopped process cannot)."""
+    from runfolders import iso
+
+    from dae_tui.engine.runfiles import atomic_write_json
+
+    lock = json.loads((run_dir / "run.lock").read_text())
+    atomic_write_json(run_dir / "run.lock", {**lock, "updated": iso(seconds)})
+
+
+def runs_json(runs: Path) -> list[dict]:
+    out = subprocess.run([str(Path(sys.executable).with_name("dae-tui")), "runs", "--json", "--runs-dir", str(runs)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+@pytest.fixture
+def suspended_trainer(tmp_path):
+    """A real `dae-tui train` of 8 tiny epochs, SIGSTOPped once its first epoch is saved:
+    (the process, its run folder). SIGCONT and wait are the test's; a failing test kills it."""
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dae-tui")), "train", "--dataset", "mnist", "--source", "bundled",
+         "--train-limit", "256", "--batch-size", "32", "--epochs", "8", "--threads", "1", "--runs-dir", str(runs)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(runs.glob("*/checkpoint.pt")):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGSTOP)
+        (run_dir,) = runs.iterdir()
+        yield proc, run_dir
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            os.kill(proc.pid, signal.SIGCONT)
+        proc.wait(60)
+        proc.stderr.close()
+
+
+def test_a_suspended_trainer_is_suspended_refuses_delete_and_resume_and_finishes_every_epoch(suspended_trainer):
+    from dae_tui.engine.runstore import RunStoreError, delete_run
+
+    proc, run_dir = suspended_trainer
+    host = socket.gethostname()
+    note = f"process {proc.pid} on {host} is suspended (SIGSTOP); `kill -CONT {proc.pid}` to continue it, or stop it first"
+    # Stopped with a fresh heartbeat (state T), then with one long stale: suspended both times.
+    for age in (None, 600):
+        if age is not None:
+            backdate_heartbeat(run_dir, age)
+        (run,) = runs_json(run_dir.parent)
+        assert (run["status"], run["message"]) == ("suspended", note)
+    done = run["epochs_done"]
+    assert 1 <= done < 8
+
+    with pytest.raises(RunStoreError) as caught:
+        delete_run(run_dir)
+    assert str(caught.value) == f"{run_dir.name} is not deleted: {note}"
+    assert (run_dir / "checkpoint.pt").is_file()
+
+    events = run_all(Trainer(resume=run_dir, overrides={"epochs": 8}))
+    assert isinstance(events[-1], RunFailed) and events[-1].usage
+    assert events[-1].message == f"{run_dir}: {note}" and of(RunStarted, events) == []
+    with pytest.raises(ConfigError, match=f"--resume {run_dir}: process {proc.pid} on .* is suspended"):
+        ResumeInfo.read(run_dir)
+
+    os.kill(proc.pid, signal.SIGCONT)
+    assert proc.wait(120) == 0, proc.stderr.read()
+    assert [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()] == list(range(1, 9))
+    (run,) = runs_json(run_dir.parent)
+    assert run["status"] == "finished" and run["epochs_done"] == 8
+    assert ckpt.load_checkpoint(run_dir / "checkpoint.pt")["epoch"] == 8
+
+
+def test_a_trainer_holding_the_flock_with_a_stale_heartbeat_is_suspended_even_if_not_stopped(tmp_path):
+    """Liveness is the flock: a live owner whose beat went stale (not in state T, say blocked on
+    a hung disk) is not taken for dead, and delete refuses it."""
+    from runfolders import lock, make_run
+
+    from dae_tui.engine.runstore import RunStoreError, delete_run
+
+    folder = make_run(tmp_path, status="running", lock=lock(age_s=600))
+    assert read_run(folder).status == "interrupted"  # nobody holds the folder: its trainer is gone
+    owner = RunMarker(folder, 3)
+    owner.acquire()  # this process, on another open file: the flock is busy for everyone else
+    try:
+        info = read_run(folder)
+        assert info.status == "suspended" and f"process {os.getpid()}" in info.message
+        with pytest.raises(RunStoreError, match="is not deleted: process .* is suspended"):
+            delete_run(folder)
+        assert folder.is_dir()
+    finally:
+        owner.release()
+    delete_run(folder)
+    assert not folder.exists()
+
+
+def test_a_delete_holds_the_folder_so_no_trainer_can_take_it_meanwhile(tmp_path, monkeypatch):
+    from runfolders import make_run
+
+    from dae_tui.engine import runstore
+
+    folder = make_run(tmp_path, status="stopped")
+    seen, rmtree = [], shutil.rmtree
+
+    def rmtree_watched(path):
+        # In the middle of the delete, a trainer tries to take the folder: it is refused.
+        with pytest.raises(ConfigError, match="is being trained by another process on this host"):
+            RunMarker(folder, 3).acquire()
+        seen.append(path)
+        rmtree(path)
+
+    monkeypatch.setattr(runstore.shutil, "rmtree", rmtree_watched)
+    runstore.delete_run(folder)
+    assert seen == [folder] and not folder.exists()

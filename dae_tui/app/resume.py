@@ -46,6 +46,8 @@ class ResumeInfo:
         from ..engine.runinfo import read_run  # the run store's reading of metrics.jsonl
 
         run = read_run(folder)
+        if run is not None and run.status == "suspended":  # Start would be refused: say so now
+            raise ConfigError(f"--resume {path}: {run.message}")
         return cls(str(folder.resolve()), config, run.curve if run else ())
 
     @property

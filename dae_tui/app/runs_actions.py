@@ -97,6 +97,9 @@ class RunsActions:
         if run.status == "running":
             self.notify(f"{run.name} is training right now; it cannot be resumed twice.", severity="warning")
             return
+        if run.status == "suspended":
+            self.notify(f"{run.name}: {run.message}", title="Cannot resume", severity="warning")
+            return
         if self.state in ACTIVE_STATES:
             self.notify("A run is going here: stop it first (x), then resume.", severity="warning")
             return
@@ -118,10 +121,15 @@ class RunsActions:
         self.push_screen(EpochsScreen(run.name, info.epochs_done), extend)
 
     def delete_run(self, run: RunInfo) -> None:
-        """Delete a run's folder after asking, never one that is training."""
+        """Delete a run's folder after asking, never one that is training or suspended (the run
+        store takes the folder's lock to delete, so a trainer that holds it makes it refuse even
+        when the table is a second behind)."""
         mine = self.run_dir is not None and Path(self.run_dir).resolve() == run.path.resolve()
         if run.status == "running" or (mine and self.state in ACTIVE_STATES):
             self.notify(f"{run.name} is training: stop it before deleting it.", severity="warning")
+            return
+        if run.status == "suspended":
+            self.notify(f"{run.name} is not deleted: {run.message}", title="Not deleted", severity="warning")
             return
         best = f", best {run.best_test_psnr:.2f} dB" if run.best_test_psnr is not None else ""
         question = (f"Delete run {run.name} ({run.epochs_done}/{run.epochs} epochs{best})?\n"
