@@ -19,18 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from ...config import CLASS_NAMES, format_number
 from ..halfblock import picture_lines
 from .draw_panel import DrawCanvas, DrawPanel
+from .fitted import FitLine
 from .image_strip import ImageStrip, class_name, rows_of
 from .noise_slider import NoiseSlider
 from .robustness_chart import RobustnessChart
@@ -114,11 +114,12 @@ class InspectView(Vertical):
         """Counts the runs loaded: a result of an earlier one is dropped."""
         self._stale = False
         self._keep_noise = False
-        self._info_text = NO_RUN
+        self._info_text: tuple[str, ...] = (NO_RUN,)
+        """The top line's wordings, fullest first (`FitLine`)."""
         self._info_error = False
 
     def compose(self) -> ComposeResult:
-        yield Static(NO_RUN, id="inspect-info")
+        yield FitLine(NO_RUN, id="inspect-info")
         yield NoiseSlider(id="noise-slider")
         with Horizontal(id="inspect-top"):
             yield RobustnessChart(id="robustness", classes="section")
@@ -132,7 +133,7 @@ class InspectView(Vertical):
 
     def on_resize(self) -> None:
         # All sections at once, or one with v: the top line and the footer follow the size.
-        self._info(self._info_text, self._info_error)
+        self._info(*self._info_text, error=self._info_error)
         self.app.refresh_bindings()
 
     def watch_view(self, view: str) -> None:
@@ -142,7 +143,7 @@ class InspectView(Vertical):
     def cycle_view(self) -> None:
         names = list(VIEWS)
         self.view = names[(names.index(self.view) + 1) % len(names)]
-        self._info(self._info_text, self._info_error)
+        self._info(*self._info_text, error=self._info_error)
 
     @property
     def all_shown(self) -> bool:
@@ -243,24 +244,27 @@ class InspectView(Vertical):
             return
         inspector = self.inspector = message.inspector
         config = inspector.config
-        self._info(
-            f"{inspector.name} · {config.model} on {config.dataset} · epoch {inspector.epoch}/{config.epochs} · "
-            f"{inspector.test_size:,} test images ({inspector.source})"
-        )
+        # At 80x24 beside the view names the line once ended `· seed on`: it says less instead.
+        run, model, epoch = inspector.name, f"{config.model} on {config.dataset}", f"epoch {inspector.epoch}/{config.epochs}"
+        self._info(f"{run} · {model} · {epoch} · {inspector.test_size:,} test images ({inspector.source})",
+                   f"{run} · {model} · {epoch}", f"{run} · {epoch}", run)
         slider = self.query_one(NoiseSlider)
         slider.trained = (config.noise, config.noise_factor)
         if not self._keep_noise:  # another run: start from the noise it was trained with
             slider.set_noise(config.noise, config.noise_factor, announce=False)
         self._noise_changed(slider.kind, slider.factor, new_kind=True)
 
-    def _info(self, text: str, error: bool = False) -> None:
-        """The top line: which section shows (when not all fit), then the run or what is wrong."""
-        self._info_text, self._info_error = text, error
+    def _info(self, *wordings: str, error: bool = False) -> None:
+        """The top line: which section shows (when not all fit), then the run or what is wrong,
+        in the fullest of `wordings` that fits."""
+        self._info_text, self._info_error = wordings, error
         views = ""
         if not self.all_shown:
             views = "".join(f"[reverse] {label} [/]" if name == self.view else f" {label} "
                             for name, label in VIEWS.items()) + "[dim](v)[/] │ "
-        self.query_one("#inspect-info", Static).update(views + (f"[red]{escape(text)}[/]" if error else escape(text)))
+        # The run's name is text, not markup (a `Text` is never parsed); the view names are ours.
+        self.query_one("#inspect-info", FitLine).say(*wordings, prefix=Text.from_markup(views),
+                                                     style="red" if error else "")
 
     # --- noise: what-if and the drawing -------------------------------------------------------------
 

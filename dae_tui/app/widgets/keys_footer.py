@@ -7,6 +7,7 @@ from collections.abc import Callable
 from textual import events
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 COMPACT_BELOW = 100
 """Footers narrower than this many columns show their keys without padding."""
@@ -37,6 +38,28 @@ class KeysFooter(Footer):
         if self.show_command_palette == narrow:
             self.show_command_palette = not narrow
             self.bindings_changed(self.screen)
+        for key in self.query(FooterKey):
+            key.display = True  # a wider footer may have room for keys dropped before
+        self.call_after_refresh(self._drop_overflow)
+
+    def _drop_overflow(self) -> None:
+        """Hide whole keys, the last declared first, until the rest fit: Textual crops the last
+        key mid-word (the Runs tab read `s St` at 80 columns, the Train tab `m MSE` beside the
+        palette hint at 120). The keys come in their bindings' order, so the last declared go
+        first, but `? Help` stays: it lists them all."""
+        keys = [key for key in self.query(FooterKey) if key.display]
+        room = self.content_region.width
+        palette = [key for key in keys if key.has_class("-command-palette")]
+        if palette:
+            room -= palette[0].region.width
+        kept = [key for key in keys if key not in palette]
+        droppable = [key for key in kept if not key.action.endswith("help")]
+        gap = max(0, kept[1].region.x - kept[0].region.right) if len(kept) > 1 else 0  # the grid's gutter
+        while droppable and sum(key.region.width + gap for key in kept) - gap > room:
+            kept.remove(droppable.pop())
+        for key in keys:
+            if key not in kept and key not in palette:
+                key.display = False
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True
@@ -49,6 +72,7 @@ class KeysFooter(Footer):
     async def _rebuild(self) -> None:
         self._rebuild_queued = False  # before the keys are read: a later change queues anew
         await self.recompose()
+        self.call_after_refresh(self._drop_overflow)
         if self._on_first_keys is not None:
             self.call_after_refresh(self._on_first_keys)  # once the keys are painted
             self._on_first_keys = None
