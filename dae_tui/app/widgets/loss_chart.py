@@ -23,6 +23,7 @@ from rich.markup import escape
 from textual_plotext import PlotextPlot
 
 from ...engine.metrics import psnr_from_mse
+from ...formatting import fit_first
 
 if TYPE_CHECKING:
     from ...engine.runstore import RunInfo
@@ -156,6 +157,9 @@ class LossChart(PlotextPlot):
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.replot())
         self.replot()
 
+    def on_resize(self) -> None:
+        self.replot()  # the border title's wording follows the width
+
     def reset(self, title: str = "MSE per epoch", points: Iterable[tuple[int, float, float]] = (),
               planned_epochs: int = 0) -> None:
         """Start the curves afresh (a new run), from `points` (epoch, train MSE, test MSE) if any."""
@@ -226,13 +230,22 @@ class LossChart(PlotextPlot):
         """The border title: the y axis's name, the best test value with its epoch, the legend.
 
         The legend lives here rather than inside the plot, where it would hide the first and
-        highest points of a falling curve on a short chart."""
+        highest points of a falling curve on a short chart. The fullest wording that fits the
+        width: the PSNR, then the legend go before the best value does."""
         axis = "PSNR dB" if self.metric == "psnr" else "MSE (log)" if self.log_scale else "MSE"
         best = self.best
+        room = self.size.width - 2 if self.size.width else 200  # a cell of rule either side
         if best is None:
-            return f"{axis} ↑ · ○ train ● test · {self.title}"
+            return fit_first(room, f"{axis} ↑ · ○ train ● test · {self.title}", f"{axis} ↑ · ○ train ● test",
+                             f"{axis} ↑")
         epoch, mse = best
-        return f"{axis} ↑ · ○ train ● test ◆ best {mse:.5f} @ epoch {epoch} ({psnr_from_mse(mse):.2f} dB)"
+        shown, other = f"{mse:.5f}", f"{psnr_from_mse(mse):.2f} dB"
+        if self.metric == "psnr":  # the value on the axis first
+            shown, other = other, f"MSE {shown}"
+        # At 100x30 in PSNR mode Textual cut the title to `(13.5…`: whole items go instead.
+        return fit_first(room, f"{axis} ↑ · ○ train ● test ◆ best {shown} @ epoch {epoch} ({other})",
+                         f"{axis} ↑ · ○ train ● test ◆ best {shown} @ epoch {epoch}",
+                         f"{axis} ↑ · ◆ best {shown} @ epoch {epoch}", f"{axis} ↑ · ◆ {shown} @ {epoch}", f"{axis} ↑")
 
     def replot(self) -> None:
         """Draw the curves from scratch: the other runs first, then this run's on top."""
