@@ -1,8 +1,10 @@
 """The Runs tab: every run under the runs folder, live, to sort, filter, mark, open and reuse.
 
-A thread worker polls `RunStore.refresh()` every second (runs started by other processes appear,
-their epochs advance) and posts `RunsView.Updated`; the table then changes only the rows that
-changed. Keys (on the table): space marks a run for the chart overlay (up to 8, each keeping its
+A thread worker polls `RunStore.refresh()` every second, or less often in a folder so big that
+one look costs more than a twentieth of the wait (runs started by other processes appear, their
+epochs advance), and posts `RunsView.Updated` naming the runs that changed; the table then
+changes only those rows, and a re-sort moves rows without measuring a cell again, so 3,000 runs
+cost what changed, not what is there. Keys (on the table): space marks a run for the chart overlay (up to 8, each keeping its
 colour and digit for the session), Enter opens it, `/` filters, `o` sorts by the next column and
 `O` reverses the order, `v` shows all settings or only those that differ, `c` copies a run's
 config into the form, `R` resumes it, `d` deletes it. The view posts messages for what the app
@@ -13,6 +15,7 @@ the app's, after asking).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,9 @@ __all__ = ["RunsView"]
 
 POLL_S = 1.0
 """Seconds between two looks at the runs folder (new runs show up within two)."""
+POLL_SHARE = 0.05
+"""At most this share of the time goes on looking: a look that took 80 ms waits 1.6 s, so the
+poller never takes the GIL from a training run for long."""
 MAX_MARKS = 8
 FIRST_ROWS = 60
 CHUNK_ROWS = 60
@@ -57,6 +63,9 @@ SORT_KEYS: dict[str, Callable[[RunInfo], Any]] = {
     "started": lambda r: r.started,
     "settings": lambda r: settings_key(r.config),
 }
+STATUS_COLOURS = {"running": "green", "failed": "red", "interrupted": "yellow", "stopped": "yellow",
+                  "pruned": "dim", "suspended": "magenta"}
+RUN_INDEX = COLUMNS.index("run")
 
 
 class RunsView(Vertical):
@@ -92,6 +101,8 @@ class RunsView(Vertical):
 
         runs: tuple[RunInfo, ...]
         error: str | None = None
+        changed: frozenset[str] | None = None
+        """The runs added, changed or gone since the last message; None: any may have."""
 
     def __init__(self, runs_dir: Path, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -108,7 +119,9 @@ class RunsView(Vertical):
         self.error: str | None = None
         self._shown: list[str] = []  # the names in the table, in order
         self._fill = 0  # which rebuild of the table is being filled
-        self._pending: list[tuple[str, list[Any]]] = []  # rows still to add, a chunk at a time
+        self._pending: list[str] = []  # rows still to add, a chunk at a time
+        self._names: list[str] | None = None  # the settings the rows show (None: all)
+        self._mark_shown: dict[str, int | None] = {}  # the mark each row's cell shows
         self._cursor_to: str | None = None  # the run the cursor goes back to once its row is in
         self._wake = threading.Event()
 
@@ -134,14 +147,16 @@ class RunsView(Vertical):
         store = RunStore(self.runs_dir)
         first = True
         while not worker.is_cancelled:
+            start = time.perf_counter()
             try:
                 changes = store.refresh()
                 if changes or first:
-                    self.post_message(self.Updated(tuple(store.runs)))
+                    names = {r.name for r in (*changes.added, *changes.changed)} | set(changes.removed)
+                    self.post_message(self.Updated(tuple(store.runs), None if first else frozenset(names)))
             except RunStoreError as err:
                 self.post_message(self.Updated((), str(err)))
             first = False
-            self._wake.wait(POLL_S)
+            self._wake.wait(max(POLL_S, (time.perf_counter() - start) / POLL_SHARE))
             self._wake.clear()
 
     def poll_now(self) -> None:
@@ -156,8 +171,9 @@ class RunsView(Vertical):
         gone = [name for name in self.marks if name not in self.runs]
         for name in gone:
             del self.marks[name]
-        self.refill()
-        self._post_marks()
+        self.refill(message.changed)
+        if message.changed is None or gone or not message.changed.isdisjoint(self.marks):
+            self._post_marks()
 
     # --- the table ------------------------------------------------------------------------
 
@@ -176,53 +192,100 @@ class RunsView(Vertical):
         cells: dict[str, Any] = dict(zip(RUN_COLUMNS, run_cells(run), strict=True))
         mark = self.marks.get(run.name)
         cells["best PSNR"] = Text(cells["best PSNR"], style="bold")
-        colour = {"running": "green", "failed": "red", "interrupted": "yellow", "stopped": "yellow", "pruned": "dim"}
-        cells["status"] = Text(cells["status"], style=colour.get(cells["status"], ""))
+        cells["status"] = Text(cells["status"], style=STATUS_COLOURS.get(cells["status"], ""))
         cells["mark"] = Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" ")
         cells["settings"] = settings_text(run.config, names)
         return [cells[column] for column in COLUMNS]
 
-    def refill(self) -> None:
-        """Lay the table out again, keeping the cursor on the same run."""
+    def refill(self, changed: frozenset[str] | None = None) -> None:
+        """Bring the table to the runs, filter and order, keeping the cursor on the same run.
+
+        Only the rows of `changed` runs (None: any) are formatted again, rows that the filter
+        lets in or out are added or removed, and a new order moves the rows (`DataTable.sort`)
+        without measuring a cell: with 3,000 runs a poll or a re-sort costs what changed.
+        """
         table = self.query_one(DataTable)
         runs = self.visible_runs()
         names = differing(r.config for r in runs) if self.only_differing else None
         current = self.current_name()
-        rows = {run.name: self._row(run, names) for run in runs}
         order = [run.name for run in runs]
-        if order == self._shown and len(table.rows) == len(order) and not self._pending:
-            for name, cells in rows.items():  # same rows: only the cells that changed
-                for column, value in zip(COLUMNS, cells, strict=True):
-                    if str(table.get_cell(name, column)) != str(value) or column == "mark":
-                        update_cell_fitted(table, name, column, value)
-        else:
-            # The rows a screen shows at once, then the rest a chunk per turn of the event loop:
-            # measuring 500 rows' cells in one go held the UI for a third of a second.
+        if not self._shown or names != self._names:
+            # The first fill, or every settings cell changes: lay the table out afresh, a
+            # screenful at once, then the rest a chunk per turn of the event loop (measuring 500
+            # rows' cells in one go held the UI for a third of a second).
             table.clear()
             for column in table.columns.values():
                 # clear() keeps the widths of the widest cells ever seen; start from the header's.
                 column.content_width = column.label.cell_len
+            self._mark_shown.clear()
+            self._names = names
             self._shown = order
             self._fill += 1
-            self._pending = list(rows.items())
-            self._cursor_to = current if current in rows else None
+            self._pending = list(order)
+            self._cursor_to = current if current in order else None
             self._add_rows(self._fill, FIRST_ROWS)
+        else:
+            wanted = set(order)
+            for key in [key for key in table.rows if key.value not in wanted]:
+                table.remove_row(key)
+                self._mark_shown.pop(str(key.value), None)
+            present = {str(key.value) for key in table.rows}
+            waiting = {name for name in self._pending if name in wanted}
+            self._shown = order
+            self._pending = [name for name in order if name not in present]
+            fresh = present if changed is None else present & changed
+            for name in fresh:  # only the cells that changed
+                for column, value in zip(COLUMNS, self._row(self.runs[name], names), strict=True):
+                    if column != "mark" and str(table.get_cell(name, column)) != str(value):
+                        update_cell_fitted(table, name, column, value)
+            for name in present:
+                mark = self.marks.get(name)
+                if self._mark_shown.get(name) != mark:
+                    update_cell_fitted(table, name, "mark", self._mark_cell(mark))
+                    self._mark_shown[name] = mark
+            if current in present:
+                self._cursor_to = current
+            # A few new runs go in at once; many (a filter cleared) a chunk at a time.
+            new = len(self._pending) - len(waiting)
+            self._add_rows(self._fill, max(new, FIRST_ROWS) if new <= CHUNK_ROWS else FIRST_ROWS,
+                           chained=bool(waiting))
         self._update_info(len(runs))
         self._show_current()
 
-    def _add_rows(self, fill: int, count: int) -> None:
-        """Add up to `count` pending rows of fill number `fill` (a newer fill makes it stale)."""
+    def _mark_cell(self, mark: int | None) -> Text:
+        return Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" ")
+
+    def _add_rows(self, fill: int, count: int, chained: bool = False) -> None:
+        """Add up to `count` pending rows of fill number `fill` (a newer fill makes it stale),
+        then put the rows in the table's order; `chained`: a timer already adds the rest."""
         if fill != self._fill:
             return
         table = self.query_one(DataTable)
         chunk, self._pending = self._pending[:count], self._pending[count:]
-        for name, cells in chunk:
-            add_row_fitted(table, cells, name)
+        for name in chunk:
+            run = self.runs.get(name)
+            if run is not None and name not in table.rows:
+                add_row_fitted(table, self._row(run, self._names), name)
+                self._mark_shown[name] = self.marks.get(name)
+        self._order_rows(table)
         if self._cursor_to is not None and self._cursor_to in table.rows:
-            table.move_cursor(row=self._shown.index(self._cursor_to), animate=False)
+            row = table.get_row_index(self._cursor_to)
+            if row != table.cursor_row:
+                table.move_cursor(row=row, animate=False)
             self._cursor_to = None
-        if self._pending:
+        if self._pending and not chained:
             self.set_timer(0.005, lambda: self._add_rows(fill, CHUNK_ROWS))
+
+    def _order_rows(self, table: DataTable[Any]) -> None:
+        """Put the table's rows in `_shown`'s order, if they are not already."""
+        present = [name for name in self._shown if name in table.rows]
+        if [key.value for key in table.rows] == present:
+            return
+        # By identity of each row's run cell: the key function sees cells, not row keys.
+        position = {id(table.get_cell(name, "run")): i for i, name in enumerate(present)}
+        table.sort(key=lambda cells: position[id(cells[RUN_INDEX])])
+        # `rows` iterates in the order rows were added; keep it the order they are shown in.
+        table.rows = {row.key: row for row in table.ordered_rows}
 
     def _update_info(self, shown: int) -> None:
         info = self.query_one("#runs-info", Static)
@@ -246,9 +309,9 @@ class RunsView(Vertical):
     def current_name(self) -> str | None:
         """The run under the cursor."""
         table = self.query_one(DataTable)
-        if not self._shown or table.cursor_row >= len(self._shown):
+        if not 0 <= table.cursor_row < table.row_count:
             return None
-        return self._shown[table.cursor_row]
+        return str(table.ordered_rows[table.cursor_row].key.value)
 
     def current(self) -> RunInfo | None:
         name = self.current_name()
