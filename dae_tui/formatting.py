@@ -5,6 +5,7 @@ Imports nothing from torch, textual or rich.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -15,8 +16,8 @@ from .engine.events import EpochEnd, RunStarted
 if TYPE_CHECKING:
     from .engine.runinfo import RunInfo
 
-__all__ = ["RUN_COLUMNS", "cells", "fit_first", "fit_items", "fit_words", "format_epoch", "format_eta",
-           "format_finished", "format_metric", "format_setting", "format_started", "plural", "run_cells"]
+__all__ = ["RUN_COLUMNS", "UNREADABLE", "cells", "format_figure", "fit_first", "fit_items", "fit_words", "format_epoch", "format_eta",
+           "format_finished", "format_metric", "format_setting", "format_started", "plural", "printable", "run_cells"]
 
 
 def plural(count: int, noun: str) -> str:
@@ -64,9 +65,27 @@ def fit_items(items: Sequence[str], width: int, sep: str = " · ") -> str:
     return fit_words(sep.join(shown), width)
 
 
+UNREADABLE = "unreadable"
+"""What a figure that cannot be shown reads as (NaN, infinite, too big for any float)."""
+
+
+def format_figure(value: object, spec: str, suffix: str = "", missing: str = "—") -> str:
+    """`value` by the format `spec` with `suffix`; `missing` for None, and `UNREADABLE` for what is
+    not a finite number (NaN, ±inf, a 401-digit integer: `format()` overflows on it), so one bad
+    figure read from a file is said, never a crash of the whole table."""
+    if value is None:
+        return missing
+    try:
+        if isinstance(value, bool) or not math.isfinite(value):  # type: ignore[arg-type]
+            return UNREADABLE
+        return format(value, spec) + suffix
+    except (TypeError, ValueError, OverflowError):
+        return UNREADABLE
+
+
 def format_eta(seconds: float | None) -> str:
     """Seconds as H:MM:SS, or an em dash when unknown."""
-    if seconds is None:
+    if seconds is None or format_figure(seconds, ".0f") == UNREADABLE:  # NaN, infinite: unknown too
         return "—"
     seconds = max(0, int(round(seconds)))
     hours, rest = divmod(seconds, 3600)
@@ -75,14 +94,16 @@ def format_eta(seconds: float | None) -> str:
 
 def format_metric(value: float | None, metric: str, missing: str = "—") -> str:
     """A sweep's metric as read: test PSNR in dB (2 decimals), test MSE to 5 decimals."""
-    if value is None:
-        return missing
-    return f"{value:.2f} dB" if metric == "test_psnr" else f"{value:.5f}"
+    return format_figure(value, ".2f", " dB", missing) if metric == "test_psnr" else format_figure(value, ".5f",
+                                                                                                  missing=missing)
 
 
 def format_setting(value: object) -> str:
     """A searched setting's value as a user would type it, floats to 3 significant digits (1.25e-3)."""
-    return format_number(float(f"{value:.3g}")) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        shown = format_figure(value, ".3g")
+        return shown if shown == UNREADABLE else format_number(float(shown))
+    return str(value)
 
 
 def format_started(event: RunStarted) -> str:
@@ -119,16 +140,40 @@ RUN_COLUMNS: tuple[str, ...] = (
 
 
 def _db(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f} dB"
+    return format_figure(value, ".2f", " dB")
 
 
 def run_cells(info: RunInfo) -> tuple[str, ...]:
     """One run's cells under `RUN_COLUMNS`: '—' where a figure is unknown, times in local time."""
     noise = "—" if info.noise is None else f"{info.noise} {info.noise_factor:g}"
     best = _db(info.best_test_psnr) + (f" @ {info.best_epoch}" if info.best_epoch is not None else "")
-    per_epoch = "—" if info.seconds_per_epoch is None else f"{info.seconds_per_epoch:.1f}"
+    per_epoch = format_figure(info.seconds_per_epoch, ".1f")
     return (
         info.name, info.status, info.dataset or "—", info.model or "—", noise,
         f"{info.epochs_done}/{info.epochs or '?'}", best, _db(info.last_test_psnr), per_epoch,
         info.started.astimezone().strftime("%Y-%m-%d %H:%M"),
     )
+
+
+_BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029}
+"""Bidirectional controls: they reorder the text after them, so a name could read as another;
+and the line and paragraph separators, which some terminals and readers take as new lines."""
+
+
+def _shown(char: str) -> str:
+    code = ord(char)
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␛ for ESC, ␊ for a newline: Unicode's pictures of C0 controls
+    if code == 0x7F:
+        return "␡"
+    return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
+
+
+def printable(text: str) -> str:
+    """`text` (a run name, a path, a message read from a file) safe to put on a terminal: control
+    characters (ESC, newline, C1, bidi overrides) drawn as visible stand-ins, so a name cannot
+    move the cursor, recolour the screen or break a one-line layout. Everything else is kept."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else
+                   _shown(c) if unicodedata.category(c) == "Cc" or ord(c) in _BIDI else c for c in text)

@@ -88,3 +88,59 @@ async def test_messages_after_the_widgets_are_gone_are_dropped(tmp_path):
         app.post_message(EngineLoaded("ImportError: gone"))
         await pilot.pause(0.2)
         assert app.state == "idle"  # the failed engine load was not applied either
+
+
+# --- issue 17: names from the runs folder are text, never markup or terminal controls ------------
+
+HOSTILE = "20240101-[red]x[@click=app.quit]y"
+ESCAPING = "20240102-[on red]z\x1b[2Jw"
+
+
+def hostile_runs(tmp_path):
+    from runfolders import make_run
+
+    runs = tmp_path / "runs"
+    make_run(runs, HOSTILE)
+    make_run(runs, ESCAPING, status="failed", message="[on red]boom\x1b[2J")
+    return runs
+
+
+async def test_run_names_show_literally_in_the_table_legend_and_toasts_and_clicking_one_does_not_quit(tmp_path):
+    from dae_tui.app.widgets.runs_view import RunsView
+
+    app = DaeApp(tiny(), runs_dir=hostile_runs(tmp_path))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: HOSTILE in screen_text(app), timeout=60)
+        text = screen_text(app)
+        assert "20240102-[on red]z␛[2Jw" in text and "\x1b" not in text  # the ESC drawn, not sent
+        # Both marked: their configs are alike, so the legend names them by their folders.
+        await pilot.press("space", "down", "space")
+        await wait_until(pilot, lambda: len(app.query_one(RunsView).marks) == 2)
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "1 [on re · 2 [red]x" in text  # the legend, literally (row 1 is the newer run)
+        await pilot.press("c")  # copy the config: a toast names the run (and shows the Train tab)
+        await wait_until(pilot, lambda: app._notifications, 10)
+        (toast,) = app._notifications
+        assert toast.message.startswith(f"Copied the settings of {HOSTILE}") and not toast.markup
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        # A click on what markup would have made a link ("y" after [@click=app.quit]).
+        (row, line), = [(i, s) for i, s in enumerate(screen_text(app).splitlines()) if HOSTILE in s]
+        await pilot.click(offset=(line.index(HOSTILE) + len(HOSTILE) - 1, row))
+        await pilot.pause(0.3)
+        assert app.is_running and app.return_code is None
+
+
+async def test_a_resumed_runs_name_shows_literally_on_the_status_line_and_the_form_note(tmp_path):
+    runs = hostile_runs(tmp_path)
+    app = DaeApp(tiny(), runs_dir=runs, resume=runs / HOSTILE)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert str(app.query_one("#form-note").render()).startswith(f"Resuming {HOSTILE}: greyed fields")
+        assert app.query_one(RunStatus).second_line().plain.endswith(f"run folder {runs / HOSTILE}")
+    wide = DaeApp(tiny(), runs_dir=runs, resume=runs / ESCAPING)
+    async with wide.run_test(size=(200, 40)) as pilot:
+        await pilot.pause()
+        assert "20240102-[on red]z␛[2Jw" in screen_text(wide)  # on the status line, drawn as it is

@@ -166,3 +166,77 @@ def test_a_checkpoint_error_is_one_line_with_torch_s_words_only_in_a_note(tmp_pa
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith(f"dae-tui train: failed: {tmp_path / 'checkpoint.pt'}: truncated or not a checkpoint file")
     assert "miniz" not in last and "note: detail:" in out.stderr
+
+
+# --- issue 17: a dashboard whose terminal goes away at once still ends -------------------------
+
+
+def launch_on_pty(argv: list[str]) -> tuple[subprocess.Popen, int]:
+    """`argv` on a fresh pty as its controlling terminal (its own session, 80x24); the master."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+
+    def controlling_tty() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, preexec_fn=controlling_tty,
+                            env={**os.environ, "TERM": "xterm-256color"}, close_fds=True)
+    os.close(slave)
+    return proc, master
+
+
+def read_for(master: int, seconds: float) -> bytes:
+    """What the terminal got for `seconds` (read, so the app never waits on a full pty)."""
+    import select
+
+    seen, deadline = b"", time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if select.select([master], [], [], left)[0]:
+            try:
+                seen += os.read(master, 65536)
+            except OSError:
+                break
+    return seen
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.3, 0.4, 0.45, 0.5, 0.7, 1.0])
+def test_a_terminal_closed_early_in_the_dashboards_life_ends_it(tmp_path, delay):
+    """The pty's master closed at an early moment: the kernel hangs up the session. At about
+    0.4 s the dashboard once stayed alive with no terminal, its shutdown stuck in Textual's
+    writer queue; whatever the moment, it must now be gone within seconds."""
+    proc, master = launch_on_pty([DAE_TUI, "--runs-dir", str(tmp_path / "runs")])
+    read_for(master, delay)
+    os.close(master)
+    try:
+        code = proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"the dashboard was still running 20 s after its terminal closed at {delay} s")
+    # 129 once the app has its handlers; killed by SIGHUP itself (-1) while Python still imports.
+    assert code in (129, -signal.SIGHUP)
+
+
+def test_a_hang_up_during_a_run_in_the_dashboard_keeps_the_last_epoch(tmp_path):
+    """The terminal goes away mid-run: the run stops at its next batch, status.json says why,
+    and the process ends (with its checkpoint whole) even though nothing can be drawn."""
+    runs = tmp_path / "runs"
+    proc, master = launch_on_pty([DAE_TUI, *SLOW, "--runs-dir", str(runs)])
+    seen = read_for(master, 3.0)
+    assert b"Start" in seen
+    os.write(master, b"s")
+    deadline = time.monotonic() + 90
+    while not list(runs.glob("*/checkpoint.pt")):
+        read_for(master, 0.2)
+        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint in time"
+    os.close(master)
+    assert proc.wait(timeout=40) == 129
+    (run_dir,) = runs.iterdir()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "stopped" and status["message"] == "stopped by SIGHUP"
+    assert ckpt.load_checkpoint(run_dir / "checkpoint.pt")["epoch"] == status["last_epoch"] >= 1

@@ -11,9 +11,10 @@ from dataclasses import replace
 from typing import NoReturn
 
 from ..config import ConfigError, check_resume_overrides
-from ..invocation import EXIT_USAGE, Invocation
+from ..invocation import EXIT_USAGE, Invocation, signal_exit
 from .app import DaeApp
 from .resume import ResumeInfo
+from .signals import install_exit_signals, leave_within
 
 __all__ = ["DaeApp", "make_app", "run_app"]
 
@@ -52,6 +53,14 @@ def run_app(invocation: Invocation) -> NoReturn:
         print(f"dae-tui: error: {err}", file=sys.stderr)
         sys.stderr.flush()
         os._exit(EXIT_USAGE)
+    # Until the app's loop takes the signals, and whatever happens to its shutdown after one.
+    install_exit_signals(app.training_idle, TRAINER_EXIT_WAIT_S)
+
+    def leaving(signum: int) -> None:
+        leave_within(app.training_idle, TRAINER_EXIT_WAIT_S, signal_exit(signum))
+        install_exit_signals(app.training_idle, TRAINER_EXIT_WAIT_S, already=signum)
+
+    app.on_leaving = leaving
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # Without a terminal Textual would wait for keys that never come.
         print("dae-tui: error: the dashboard needs a terminal (stdin and stdout are not one); "
@@ -59,6 +68,7 @@ def run_app(invocation: Invocation) -> NoReturn:
         sys.stderr.flush()
         os._exit(EXIT_USAGE)
     app.run()
+    install_exit_signals(app.training_idle, TRAINER_EXIT_WAIT_S, already=app.stop_signal)
     app.training_idle.wait(TRAINER_EXIT_WAIT_S)
     note = app.resume_note()
     try:

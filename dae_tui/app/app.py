@@ -23,7 +23,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -47,10 +46,11 @@ from ..engine.events import (
     Samples,
 )
 from ..engine.runfiles import default_runs_dir
-from ..formatting import format_epoch, format_finished, format_started, plural
+from ..formatting import format_epoch, format_finished, format_started, plural, printable
 from ..invocation import signal_exit
 from .inspect_actions import InspectActions
 from .messages import EngineEvent, EngineLoaded, while_shown, wrap
+from .plain import plain
 from .resume import ResumeInfo
 from .runs_actions import RunsActions
 from .screens import HelpScreen, QuitScreen
@@ -93,6 +93,9 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         Binding("x", "not_running('x')", show=False),
         Binding("N", "new_run", "New run"),
         Binding("q", "quit", "Quit"),
+        # Ctrl+C quits as in any terminal program (Textual's own only says to press ctrl+q),
+        # over a field's copy and over dialogs alike.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("g", "log_scale", "Log scale"),
         Binding("m", "metric", "MSE/PSNR"),
         Binding("a", "overlay_train", "Train curves"),
@@ -167,6 +170,9 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         """True once the user quit (or a signal ended the app) while a run was going."""
         self.stop_signal: int | None = None
         """The SIGTERM or SIGHUP that ended the app, if one did."""
+        self.on_leaving: Callable[[int], None] = lambda signum: None
+        """Called with the first stop signal: `run_app` makes sure the process then ends even if
+        the shutdown gets stuck (see `signals`); an app in a test stays as it is."""
         self._remove_signal_handlers: Callable[[], None] = lambda: None
         self._status_line: RunStatus | None = None  # set by compose
         self.inspect_pick: Path | None = None
@@ -440,6 +446,9 @@ class DaeApp(InspectActions, RunsActions, App[int]):
 
     async def action_quit(self) -> None:
         """Quit, asking first while a run is going; the run stops at the next batch."""
+        if isinstance(self.screen, QuitScreen):
+            self.screen.action_answer(True)  # asked already: a second Ctrl+C is yes, like a second q
+            return
         if self.trainer is None or self.state not in ACTIVE_STATES:
             self.start_when_loaded = False
             self.exit(0)
@@ -465,6 +474,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         if self.stop_signal is not None:
             os._exit(signal_exit(self.stop_signal))  # a second signal: leave now
         self.stop_signal = signum
+        self.on_leaving(signum)
         self.start_when_loaded = False
         if self.trainer is not None and self.state in ACTIVE_STATES:
             self.quit_during_run = True
@@ -514,7 +524,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
     def action_help(self) -> None:
         """Every key of every tab."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self._tab))  # opened at this tab's keys
 
     def action_image(self, step: int) -> None:
         if self._tab == "inspect":
@@ -646,7 +656,14 @@ class DaeApp(InspectActions, RunsActions, App[int]):
 
     def log_line(self, text: str, style: str = "") -> None:
         """Add a line to the Log tab (plain text: paths and messages are never read as markup)."""
-        self.query_one(LogView).write(Text(text, style=style))
+        self.query_one(LogView).write(plain(text, style=style))
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification as plain text, whatever a caller asks (widgets' `notify` land here
+        too): they carry run names, paths and messages read from files, never our own markup."""
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
+                       markup=False)
 
     @on(ConfigForm.Changed)
     @while_shown

@@ -32,11 +32,13 @@ from ...config import (
     format_number,
     read_config,
 )
+from ...formatting import printable
+from ..plain import plain
 from .choice import Choice
+from .fitted import FitLine
 
 __all__ = ["ConfigForm"]
 
-from .fitted import FitLine
 _CHOICE_HELP = {
     "dataset": DATASETS, "source": SOURCES, "model": MODELS, "loss": LOSSES,
     "noise": {name: f"{kind.description}; factor: {kind.factor}" for name, kind in NOISE_KINDS.items()},
@@ -166,13 +168,13 @@ class ConfigForm(VerticalScroll):
         error = self._error_lines.get(name)
         if error is None:
             if message is not None:
-                error = Static(message, classes="error -shown", id=f"error-{name}")
+                error = Static(plain(message), classes="error -shown", id=f"error-{name}")  # quotes the input
                 self._error_lines[name] = error
                 self.mount(error, after=row)
             return
         error.set_class(message is not None, "-shown")
-        if message is not None and str(error.render()) != message:
-            error.update(message)  # only on change: an update asks for a relayout
+        if message is not None and str(error.render()) != printable(message):
+            error.update(plain(message))  # only on change: an update asks for a relayout
 
     def set_config(self, config: TrainConfig) -> None:
         """Fill every field from `config` (a resumed run's, say)."""
@@ -196,7 +198,7 @@ class ConfigForm(VerticalScroll):
             self._controls[name].disabled = locked
             row.tooltip = "fixed: a resumed run keeps its recipe (N starts a new run instead)" if locked else None
         banner = self.query_one("#form-note", Static)
-        banner.update(note)
+        banner.update(plain(note))  # names the run being resumed
         banner.display = bool(names and note)
 
     @property

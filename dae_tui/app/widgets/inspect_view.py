@@ -29,6 +29,7 @@ from textual.worker import get_current_worker
 
 from ...config import CLASS_NAMES, format_number
 from ..halfblock import picture_lines
+from ..plain import markup
 from .draw_panel import DrawCanvas, DrawPanel
 from .fitted import FitLine
 from .image_strip import ImageStrip, class_name, rows_of

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.color import Color as RichColor
-from rich.markup import escape
 from textual_plotext import PlotextPlot
 
 from ...engine.metrics import psnr_from_mse
 from ...formatting import fit_first
+from ..plain import markup, plain
 
 if TYPE_CHECKING:
     from ...engine.runstore import RunInfo
@@ -213,8 +213,9 @@ class LossChart(PlotextPlot):
         self.overlays = sorted(overlays, key=lambda s: (s.live, s.mark))
         self.set_class(bool(self.overlays), "-overlays")
         # The border takes Textual's markup, which knows CSS and hex colours, not Rich's names.
-        self.border_subtitle = " · ".join(
-            f"[{mark_hex(s.mark)}]{s.mark} {escape(s.label)}[/]" for s in self.overlays
+        self.border_subtitle = markup(
+            " · ".join(f"[{mark_hex(s.mark)}]{s.mark} $label{i}[/]" for i, s in enumerate(self.overlays)),
+            **{f"label{i}": s.label for i, s in enumerate(self.overlays)},
         )
         self.replot()
 
@@ -252,7 +253,7 @@ class LossChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        self.border_title = self.headline()
+        self.border_title = plain(self.headline())  # the title may name a run: never markup
         plt.xlabel("epoch")
         values = self.train_mse + self.test_mse + [y for _, y in self.running]
         for series in self.overlays:

@@ -15,6 +15,7 @@ from typing import Any
 from textual_plotext import PlotextPlot
 
 from ...config import format_number
+from ..plain import plain
 from .loss_chart import nice_ticks, with_margin
 
 __all__ = ["RobustnessChart"]
@@ -70,7 +71,7 @@ class RobustnessChart(PlotextPlot):
     def set_note(self, note: str) -> None:
         """A line under the chart: progress, or why the curve is old or missing."""
         self.note = note
-        self.border_subtitle = note
+        self.border_subtitle = plain(note)  # names the run and quotes errors: never markup
 
     @property
     def done(self) -> bool:

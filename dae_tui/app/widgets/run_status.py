@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ...formatting import format_eta
+from ...formatting import format_eta, printable
 
 __all__ = ["ACTIVE_STATES", "STATES", "RunStatus"]
 
@@ -104,7 +104,7 @@ class RunStatus(Widget):
     def _figures(self) -> list[tuple[int, str]]:
         """(priority, text) of what follows the bar; lower numbers are kept longer."""
         if self.message:
-            return [(0, self.message)]
+            return [(0, printable(self.message))]  # a failed run's message is read from its files
         if self.state == "paused":
             return [(0, "paused: p resumes")]
         if self.state not in ("training", "loading"):
@@ -152,7 +152,7 @@ class RunStatus(Widget):
             parts.append(f"best test MSE {mse:.5f} @ epoch {epoch}")
         if self.ssim is not None:
             parts.append(f"SSIM {self.ssim:.3f}")
-        parts.append(self.where)
+        parts.append(printable(self.where))
         return Text(" · ".join(parts), style=self.get_component_rich_style("run-status--muted"),
                     no_wrap=True, overflow="ellipsis")
 
