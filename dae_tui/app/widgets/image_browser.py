@@ -204,6 +204,7 @@ class ImageBrowser(Vertical):
             variants = [
                 f"{run}{when}{latest} · {which}: noisy {full} ({gain:+.2f} dB) · {size_long}",
                 f"{run}{when}{latest} · {which}: noisy {noisy} → denoised {denoised} ({gain:+.2f} dB) · {size_mid}",
+                f"{run}{when}{latest} · {which}: noisy {noisy} → {denoised} ({gain:+.2f}) · {size_short}",
                 f"{run}{when} · {which}: noisy {noisy} → {denoised} ({gain:+.2f}) · {size_short}",
                 f"{when} · {which}: noisy {noisy} → {denoised} ({gain:+.2f}) · {size_short}",
                 f"{which}: noisy {noisy} → {denoised} ({gain:+.2f}) · {size_short}",

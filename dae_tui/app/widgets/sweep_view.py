@@ -30,9 +30,9 @@ from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
-from ...formatting import format_metric, format_setting
+from ...formatting import cells as text_cells, fit_first, format_metric, format_setting
 from ..messages import RunChosen
-from .loss_chart import MARK_COLOURS, LossChart, Series
+from .loss_chart import MARK_COLOURS, LossChart, Series, log_ticks
 from .tables import add_row_fitted, update_cell_fitted
 
 __all__ = ["POLL_S", "ScatterChart", "SweepView"]
@@ -73,6 +73,25 @@ class ScatterChart(PlotextPlot):
         super().on_mount()
         self.replot()
 
+    def on_resize(self) -> None:
+        self.replot()  # the title and the axis label follow the width
+
+    def _title(self, metric: str) -> str:
+        """The border title that fits: three charts side by side at 80 columns once read
+        `PSNR dB ↑ vs l…`."""
+        return fit_first(self.size.width - 2 if self.size.width else 80, f"{metric} ↑ vs {self.setting} · ● complete ○ pruned",
+                         f"{metric} ↑ vs {self.setting}", f"↑ vs {self.setting}", self.setting)
+
+    def _log_axis(self, raws: list[float]) -> None:
+        """A log setting's axis in the values a user types (`2e-4 1e-3`), not their exponents
+        (`-3.09 -2.64`): round values at their log10 positions, as many as the width has room for."""
+        low, high = min(raws), max(raws)
+        ticks = log_ticks(low, high) if high > low else [low]
+        room = max(2, (self.size.width - 8) // 6)  # a label is ~5 cells and a space
+        ticks = ticks[:: math.ceil(len(ticks) / room)]
+        self.plt.xticks([math.log10(t) for t in ticks], [format_setting(float(t)) for t in ticks])
+        self.plt.xlim(math.log10(min(low, ticks[0])) - 0.05, math.log10(max(high, ticks[-1])) + 0.05)
+
     def points(self) -> list[tuple[float, float, str]]:
         """(x, metric, marker) of each trial that has a value, and the choices' labels by x."""
         report = self.report or {}
@@ -101,7 +120,7 @@ class ScatterChart(PlotextPlot):
         report = self.report or {}
         kind = report.get("space", {}).get(self.setting, "")
         metric = "PSNR dB" if report.get("metric", "test_psnr") == "test_psnr" else "MSE"
-        self.border_title = f"{metric} ↑ vs {self.setting} · ● complete ○ pruned"
+        self.border_title = self._title(metric)
         points = self.points()
         if not points:
             plt.scatter([0], [0], marker=" ")
@@ -109,7 +128,12 @@ class ScatterChart(PlotextPlot):
             chosen = [p for p in points if p[2] == marker]
             if chosen:
                 plt.scatter([p[0] for p in chosen], [p[1] for p in chosen], marker=marker, color=colour)
-        plt.xlabel(f"{self.setting}{' (log10)' if kind == 'log' else ''}")
+        # plotext leaves out a label wider than the plot (the third chart had none at 100x30).
+        plt.xlabel(fit_first(max(0, self.size.width - 6), self.setting, self.setting.split("_")[-1]))
+        raws = [float(t["params"][self.setting]) for t in report.get("trials", [])
+                if isinstance(t["params"].get(self.setting), (int, float)) and t["params"][self.setting] > 0]
+        if kind == "log" and raws:
+            self._log_axis(raws)
         if self.choices:
             plt.xticks(list(range(len(self.choices))), self.choices)
             plt.xlim(-0.5, len(self.choices) - 0.5)
@@ -239,7 +263,13 @@ class SweepView(Vertical):
         info.update(Text(self.headline() + (f" · {message.error}" if message.error else ""),
                          no_wrap=True, overflow="ellipsis"))
 
+    def on_resize(self) -> None:
+        if self.report is not None:
+            self._reported(self.Report(self.study, self.studies, self.report))  # the headline follows the width
+
     def headline(self) -> str:
+        """The info line in the fullest wording that fits: the study's name and the counts by
+        state go before any of the best trial's settings do (at 120 columns its last one went)."""
         report = self.report
         assert report is not None
         trials = report["trials"]
@@ -256,7 +286,11 @@ class SweepView(Vertical):
             shown = f" · best #{best['trial']} {value} ({params})"
         which = f"study {report['study']}" + (f" ({self.studies.index(report['study']) + 1}/{len(self.studies)}, "
                                               "[ ] other)" if len(self.studies) > 1 else "")
-        return f"{which} · {len(trials)} trials: {states}{shown}"
+        room = self.query_one("#sweep-info").content_region.width or 200
+        best_only = f" · best #{best['trial']} {format_metric(best['value'], metric)}" if best else ""
+        return fit_first(room, f"{which} · {len(trials)} trials: {states}{shown}", f"{len(trials)} trials: {states}{shown}",
+                         f"{len(trials)} trials{shown}", f"{len(trials)} trials: {states}{best_only}",
+                         f"{len(trials)} trials{best_only}")
 
     # --- the table and charts -------------------------------------------------------------------
 
@@ -265,7 +299,8 @@ class SweepView(Vertical):
         assert report is not None
         table = self.query_one(DataTable)
         params = sorted({k for t in report["trials"] for k in t["params"]})
-        columns = [*COLUMNS, *params, "run"]
+        with_run = self._run_fits(report, params)
+        columns = [*COLUMNS, *params, *(["run"] if with_run else [])]
         if [str(c.label) for c in table.columns.values()] != columns:
             table.clear(columns=True)
             for column in columns:
@@ -280,6 +315,7 @@ class SweepView(Vertical):
                      f"#{t['trial']}", Text(t["state"], style=style), Text(value, style="bold"), str(t["epochs"]),
                      *(format_setting(t["params"].get(p, "")) for p in params),
                      Path(t["run_dir"]).name if t["run_dir"] else ""]
+            cells = cells if with_run else cells[:-1]
             rows.append((str(t["trial"]), cells))
         cursor = table.cursor_row
         if [str(k.value) for k in table.rows] == [key for key, _ in rows]:
@@ -300,6 +336,25 @@ class SweepView(Vertical):
                  if not bar else "")
         )
         self._overlay()
+
+    def _run_fits(self, report: dict[str, Any], params: list[str]) -> bool:
+        """Whether the run column fits whole beside the others: at 100x30 it was cut to `202`,
+        which names nothing; without it, Enter still opens the trial's run."""
+        room = self.query_one(DataTable).scrollable_content_region.width
+        if not room:
+            return True
+
+        def width(values: list[str]) -> int:
+            return max(text_cells(v) for v in values) + 2  # a cell of padding either side
+
+        trials, metric = report["trials"], report.get("metric", "test_psnr")
+        shown = {"mark": ["●8"], "trial": [f"#{t['trial']}" for t in trials], "state": [t["state"] for t in trials],
+                 "value": [format_metric(t["value"], metric, missing="") for t in trials],
+                 "epochs": [str(t["epochs"]) for t in trials]}
+        shown.update({p: [format_setting(t["params"].get(p, "")) for t in trials] for p in params})
+        needed = sum(width([name, *values]) for name, values in shown.items())
+        runs = [Path(t["run_dir"]).name for t in trials if t["run_dir"]]
+        return needed + width(["run", *runs]) <= room
 
     def _scatters(self, report: dict[str, Any]) -> None:
         """One scatter per searched setting (up to 3), made again when the study changes."""
