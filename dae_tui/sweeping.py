@@ -8,25 +8,37 @@
 The train flags fix what every trial shares; the space (see `engine.space`) is what is searched.
 Progress is one line per trial on stderr; `--status --json` prints the study as one JSON object
 on stdout. Exit 0 when the study holds its trials, 2 for bad flags, a bad space or a storage that
-cannot be opened (one line), 130 when stopped by Ctrl-C (the trial's run keeps its checkpoint).
+cannot be opened (one line), 1 when every trial of this invocation failed or the storage stopped
+taking writes (a full disk), 128 + the signal when stopped by Ctrl-C, SIGTERM or SIGHUP (130, 143,
+129): the trial stops at its next batch, its run keeps its checkpoint; a second signal aborts.
+With `--jobs` the signal is passed on to every trial process and waited for.
+
+The storage URL reaches `--jobs`' trial processes in their environment (`STORAGE_ENV`), never on
+their command line, where any local user could read a password in it with `ps`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from .config import ConfigError
 from .formatting import format_metric, format_setting, plural
-from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, report
+from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, report, signal_exit
 
-__all__ = ["run_sweep", "status_lines"]
+__all__ = ["STORAGE_ENV", "run_sweep", "status_lines"]
+
+STORAGE_ENV = "DAE_TUI_SWEEP_STORAGE"
+"""The storage URL, from a `--jobs` parent to its trial processes (read only with --worker)."""
 
 
 def _params(params: dict[str, Any]) -> str:
@@ -62,16 +74,20 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
 
     runs_dir = Path(invocation.runs_dir) if invocation.runs_dir else default_runs_dir()
     fixed = invocation.config
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .engine import sweeps
+
     try:
         space = read_space(request.space, fixed) if request.space else DEFAULT_SPACE
-        from .engine import sweeps
-
-        url = request.storage or sweeps.default_storage(runs_dir)
+        given = request.storage or (os.environ.get(STORAGE_ENV) if request.worker else None)
+        url = given or sweeps.default_storage(runs_dir)
         name = request.study or sweeps.study_name_for(fixed, space)
         if request.jobs > 1 and request.worker == 0 and not request.status:
-            sweeps.open_storage(url, request.heartbeat)  # a bad URL: one line here, not one per job
-            return _parallel(argv, request.jobs, name, err)
-        storage = sweeps.open_storage(url, request.heartbeat)
+            # A bad URL: one line here, not one per job.
+            sweeps.open_storage(url, request.heartbeat, create_folder=not given).engine.dispose()
+            return _parallel(argv, request.jobs, name, url, err)
+        storage = sweeps.open_storage(url, request.heartbeat, create_folder=not given)
         if request.status:
             if request.study is None:  # the flags' own study, else the newest one there
                 names = sweeps.study_names(storage)
@@ -89,8 +105,10 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         seed = fixed.seed + 1000 * request.worker if "seed" in invocation.given else None
         study = sweeps.open_study(name, storage, request.metric, seed=seed)
         sweeps.describe_study(study, request.metric, space, fixed, request.heartbeat)
-    except ConfigError as error:
+    except (ConfigError, sweeps.StorageFailed) as error:
         return report("sweep", error, err)
+    except SQLAlchemyError as error:  # a storage that broke between opening and reading it
+        return report("sweep", sweeps.storage_failure(error, url), err)
     if "threads" not in invocation.given and request.worker:
         # Trial processes side by side on this machine share its cores instead of each taking all.
         text = os.environ.get("DAE_TUI_SWEEP_JOBS", "1")
@@ -108,15 +126,22 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         print(f"{tag}trial #{outcome.number} {outcome.state} after {plural(outcome.epochs, 'epoch')}: {value}, "
               f"{_params(outcome.params)}, {took}{detail}", file=err, flush=True)
 
+    stopper = sweeps.Stopper()
     start = time.monotonic()
-    try:
-        sweeps.run_trials(study, storage, fixed, space, runs_dir, request.trials, request.metric, request.prune,
-                          on_trial, storage_url=sweeps.redact(url))
-    except KeyboardInterrupt:
-        print(f"{tag}sweep stopped; the study keeps its trials", file=err)
-        return EXIT_STOPPED
-    except ConfigError as error:
-        return report("sweep", error, err)
+    with _stop_on_signals(stopper, f"{tag}dae-tui sweep", err) as stopped_by:
+        try:
+            tally = sweeps.run_trials(study, storage, fixed, space, runs_dir, request.trials, request.metric,
+                                      request.prune, on_trial, storage_url=sweeps.redact(url), stopper=stopper)
+        except sweeps.TrialStopped:
+            print(f"{tag}sweep stopped; the study keeps its trials (the stopped one is replaced by the next "
+                  "sweep)", file=err)
+            return signal_exit(stopped_by[0]) if stopped_by else EXIT_STOPPED
+        except ConfigError as error:
+            return report("sweep", error, err)
+        except sweeps.StorageFailed as error:
+            return report("sweep", error, err)
+        except SQLAlchemyError as error:  # the storage stopped taking writes: a full disk, a server gone
+            return report("sweep", sweeps.storage_failure(error, url), err)
     if not request.worker:
         doc = sweeps.study_report(study)
         best = doc["best"]
@@ -124,31 +149,96 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         if best:
             print(f"best: trial #{best['trial']} {format_metric(best['value'], request.metric)} "
                   f"{_params(best['params'])} in {best['run_dir']}", file=err)
+    if tally.gave_up or (tally.failed and not (tally.finished or tally.pruned)):
+        why = (f"{sweeps.FAILURES_IN_A_ROW} trials failed in a row here, so this process stopped"
+               if tally.gave_up else f"every trial here failed ({plural(tally.failed, 'trial')})")
+        print(f"{tag}dae-tui sweep: failed: {why}; the last: {tally.last_failure}", file=err)
+        return EXIT_FAILED
     return EXIT_OK
 
 
-def _parallel(argv: list[str], jobs: int, name: str, err: TextIO) -> int:
-    """Run `jobs` copies of this sweep as separate processes on one study; wait for them all."""
-    child_argv = _without_jobs(argv)
-    env = dict(os.environ, DAE_TUI_SWEEP_JOBS=str(jobs))
-    start = time.monotonic()
-    children = [
-        subprocess.Popen([sys.executable, "-m", "dae_tui", *child_argv, "--study", name, "--worker", str(i + 1)],
-                         env=env)
-        for i in range(jobs)
-    ]
+@contextmanager
+def _stop_on_signals(stopper: Any, who: str, err: TextIO) -> Iterator[list[int]]:
+    """Ctrl-C, SIGTERM and SIGHUP as `dae-tui train` takes them: the first stops the trial at its
+    next batch (checkpoint kept, status.json `stopped by SIGTERM`) and starts no other; a second
+    one aborts at once. Yields the signals received, in order."""
+    from .headless import STOP_SIGNALS
+
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if received:
+            _say(f"{who}: aborted by {name}; the last finished epoch's checkpoint is kept", err)
+            os._exit(signal_exit(received[0]))
+        received.append(signum)
+        _say(f"{who}: {name}: stopping the trial after this batch ({name} again aborts)", err)
+        stopper.request(f"stopped by {name}")
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
     try:
-        codes = [child.wait() for child in children]
-    except KeyboardInterrupt:
-        # Ctrl-C reached the children too (one process group): each stops its trial and leaves.
-        # A second signal from here could cut their clean-up short.
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _say(text: str, err: TextIO) -> None:
+    """One line from a signal handler: a closed terminal (SIGHUP) must not become a traceback."""
+    try:
+        print(text, file=err, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _parallel(argv: list[str], jobs: int, name: str, url: str, err: TextIO) -> int:
+    """Run `jobs` copies of this sweep as separate processes on one study; wait for them all.
+
+    The children get the storage URL in their environment, not in argv (`ps` shows argv to every
+    local user; /proc/PID/environ only to the same user). Each is its own process group, so a
+    Ctrl-C at the terminal reaches them once, from here, like a `kill` of this process does: every
+    stop signal is passed on and the children are waited for (a second one aborts them too)."""
+    from .headless import STOP_SIGNALS
+
+    child_argv = _without_jobs(argv)
+    env = dict(os.environ, DAE_TUI_SWEEP_JOBS=str(jobs), **{STORAGE_ENV: url})
+    start = time.monotonic()
+    received: list[int] = []
+    children: list[subprocess.Popen] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if not received:
+            _say(f"dae-tui sweep: {signal.Signals(signum).name}: stopping every job after its batch "
+                 f"({signal.Signals(signum).name} again aborts them)", err)
+        received.append(signum)
         for child in children:
-            try:
-                child.wait(60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        print("dae-tui sweep: stopped; the study keeps its trials", file=err)
-        return EXIT_STOPPED
+            if child.poll() is None:
+                try:
+                    child.send_signal(signum)
+                except OSError:
+                    pass
+
+    # process_group is Python 3.11's; 3.10 sets the group in the child before it runs.
+    own_group: dict[str, Any] = ({"process_group": 0} if sys.version_info >= (3, 11)
+                                 else {"preexec_fn": os.setpgrp})
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    try:
+        for i in range(jobs):
+            if received:
+                break  # stopped while the jobs were starting: start no more
+            children.append(subprocess.Popen(
+                [sys.executable, "-m", "dae_tui", *child_argv, "--study", name, "--worker", str(i + 1)],
+                env=env, **own_group))
+            if received:
+                on_signal(received[0], None)  # the one just started missed it
+        codes = [child.wait() for child in children]
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        print(f"dae-tui sweep: stopped by {signal.Signals(received[0]).name}; the study keeps its trials",
+              file=err)
+        return signal_exit(received[0])
     print(f"dae-tui sweep: {jobs} jobs done in {time.monotonic() - start:.1f} s "
           f"(exit codes {', '.join(map(str, codes))}); dae-tui sweep --status --study {name} shows the study",
           file=err)
@@ -158,16 +248,18 @@ def _parallel(argv: list[str], jobs: int, name: str, err: TextIO) -> int:
 
 
 def _without_jobs(argv: list[str]) -> list[str]:
-    """argv without --jobs (and --study, given to each child explicitly)."""
+    """argv without --jobs, --study (given to each child explicitly) and --storage (a password in it
+    must not reach the children's command lines: they read it from STORAGE_ENV)."""
+    flags = ("--jobs", "--study", "--storage")
     out, skip = [], False
     for word in argv:
         if skip:
             skip = False
             continue
-        if word in ("--jobs", "--study"):
+        if word in flags:
             skip = True
             continue
-        if word.startswith(("--jobs=", "--study=")):
+        if word.startswith(tuple(f"{flag}=" for flag in flags)):
             continue
         out.append(word)
     return out

@@ -171,15 +171,11 @@ def test_a_killed_trial_process_does_not_hang_the_study(tmp_path):
     finally:
         if victim.poll() is None:
             victim.kill()
-    # Readers judge the dead trial by the study's own heartbeat: failed 3 beats (3 s) after its
-    # last one, which the other process may have finished its trials within.
-    deadline = time.monotonic() + 30
+    # The other process, on the same machine, saw the dead trial's process gone and failed it at
+    # once; a failed trial does not count toward --trials, so three others carried the study.
     doc = status(runs, "--study", "killed")
-    while not any(t["state"] == "fail" for t in doc["trials"]) and time.monotonic() < deadline:
-        time.sleep(0.5)
-        doc = status(runs, "--study", "killed")
     states = sorted(t["state"] for t in doc["trials"])
-    assert len(states) == 3 and states.count("fail") == 1, states
+    assert len(states) == 4 and states.count("fail") == 1, states
     killed = next(t for t in doc["trials"] if t["state"] == "fail")
     # Its run folder is still there, interrupted, and can be resumed like any run.
     run = subprocess.run([sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(runs), "--json"],

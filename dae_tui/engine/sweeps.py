@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import math
-import re
+import os
 import threading
 import time
 import warnings
@@ -35,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy.exc
 
-from ..config import ConfigError, TrainConfig, with_changes
+from ..config import ConfigError, TrainConfig, clip, with_changes
 from .data import DataError
 from .events import EpochEnd, RunFailed, RunFinished, RunStarted, RunStopped
-from .runfiles import STATUS_NAME, atomic_write_json, read_json
+from .runfiles import STATUS_NAME, atomic_write_json, pid_alive, read_json, this_host
 from .runinfo import SWEEP_NAME
 from .space import Dimension
 from .trainer import Trainer
@@ -85,23 +86,89 @@ def default_storage(runs_dir: str | Path) -> str:
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The database file of an SQLite URL (sqlite:///PATH); None for any other storage."""
-    return Path(url[len("sqlite:///"):]).expanduser() if url.startswith("sqlite:///") else None
+    """The database file of an SQLite URL (sqlite:///PATH, a query after it left off); None for any
+    other storage."""
+    if not url.startswith("sqlite:///"):
+        return None
+    return Path(url[len("sqlite:///"):].split("?", 1)[0]).expanduser()
 
 
 def redact(url: str) -> str:
-    """`url` without its password, for messages and files."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    """`url` with every credential in it hidden, for messages, files and the dashboard.
+
+    SQLAlchemy's own parser reads the URL (what it would connect with), but the user part runs to
+    the last `@` of the host part: `me:p@ss@host` hides all of `p@ss`, where the parser would
+    stop at the first `@`. A query key that names a secret (`?password=`, `sslpassword`, `pwd`,
+    a token) is hidden too; what cannot be parsed at all is only its scheme and `***`."""
+    from sqlalchemy.engine import make_url
+
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        # A bare word or path holds no user part or query to hide; anything else might.
+        return clip(url, URL_CLIP) if url and not any(c in url for c in "@?:") else "***"
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:cut], rest[cut:]
+    secret = False
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user, colon, _ = userinfo.partition(":")
+        secret = bool(colon)
+        netloc = f"{user}@{host}"
+    try:
+        parsed = make_url(f"{scheme}://{netloc}{tail}")
+    except Exception:  # noqa: BLE001 - SQLAlchemy's ArgumentError and ValueError alike
+        return f"{clip(scheme, 40)}://***"
+    shown = (parsed.set(password="***") if secret else parsed).set(query={})
+    text = shown.render_as_string(hide_password=True)
+    pairs = [(key, v) for key, value in parsed.query.items()
+             for v in (value if isinstance(value, tuple) else (value,))]
+    if pairs:
+        text += "?" + "&".join(f"{key}={'***' if _secret_key(key) else value}" for key, value in pairs)
+    return clip(text, URL_CLIP)
 
 
-def open_storage(url: str, heartbeat: int = HEARTBEAT_S) -> optuna.storages.RDBStorage:
+URL_CLIP = 200
+"""Characters of a URL shown in a message: a long path whole, a 20 MB argument not."""
+SECRET_WORDS = ("pass", "pwd", "secret", "token", "credential", "apikey", "api_key")
+"""Query keys (any case, anywhere in the key) whose value is a credential: libpq's `password`
+and `sslpassword`, ODBC's `pwd`, drivers' `passwd`, tokens."""
+
+
+def _secret_key(key: str) -> bool:
+    return any(word in key.lower() for word in SECRET_WORDS)
+
+
+class StorageFailed(Exception):
+    """The storage stopped taking writes mid-sweep (a full disk, a server gone): one line, exit 1,
+    unlike a URL that cannot be opened at all (a bad request, exit 2)."""
+
+
+FULL = ("disk is full", "disk full", "No space left", "File too large", "disk I/O error", "could not extend file")
+"""What SQLite and PostgreSQL say when the disk under the database is full."""
+
+
+def storage_failure(err: BaseException, url: str) -> StorageFailed:
+    """A database error raised while sweeping, as the one line the sweep ends with."""
+    lines = str(getattr(err, "orig", None) or err).strip().splitlines()
+    reason = lines[0] if lines else type(err).__name__
+    if any(word in reason for word in FULL):
+        return StorageFailed(f"disk full under the storage {redact(url)} ({reason}); the trials already "
+                             "recorded are kept")
+    return StorageFailed(f"the storage {redact(url)} failed ({clip(reason, URL_CLIP)})")
+
+
+def open_storage(url: str, heartbeat: int = HEARTBEAT_S, create_folder: bool = False) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage at `url` (sqlite:///PATH or postgresql://...), checked by connecting;
-    `ConfigError` in one line for a bad URL, a missing driver or a server that does not answer."""
+    `ConfigError` in one line for a bad URL, a missing driver or a server that does not answer.
+
+    An SQLite file's folder must exist (a typo must not quietly create a chain of folders) unless
+    `create_folder`, for the runs folder's own default; the file must be a regular file or not
+    there yet, in a folder that can be written (a lock file goes beside it)."""
     shown = redact(url)
     engine_kwargs: dict[str, Any] = {}
     database = sqlite_file(url)
     if database is not None:
-        database.parent.mkdir(parents=True, exist_ok=True)
+        _check_sqlite_file(database, shown, create_folder)
         engine_kwargs = {"connect_args": {"timeout": 60}}  # several processes write one file
     elif url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -111,16 +178,52 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_S) -> optuna.storages.RDBS
             raise ConfigError(f"--storage {shown}: PostgreSQL needs the driver: pip install -e '.[postgres]'") from None
         engine_kwargs = {"connect_args": {"connect_timeout": 10}}
     elif not url.startswith("postgresql+"):
-        raise ConfigError(f"--storage {shown}: expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB")
+        raise ConfigError(f"--storage {shown}: expected sqlite:///PATH or postgresql://USER@HOST/DB")
+    netloc = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+    if netloc.count("@") > 1:
+        raise ConfigError(f"--storage {shown}: an @ in the user name or password must be written %40 "
+                          "(or leave the password out: PGPASSWORD or ~/.pgpass)")
 
     def make() -> optuna.storages.RDBStorage:
-        with _quiet():
+        with _quiet(), warnings.catch_warnings():
+            # SQLAlchemy's note that SQLite ignores a query key (a ?password= meant for another
+            # database): harmless, and not worth a warning with a traceback-like source line.
+            warnings.simplefilter("ignore", sqlalchemy.exc.SAWarning)
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
                                               grace_period=3 * heartbeat)
 
     # On SQLite, processes on one machine take turns at creating the tables (the trials' lock).
-    with _file_lock(database) if database is not None else nullcontext():
-        return _retrying(make, f"--storage {shown}: cannot open it")
+    try:
+        with _file_lock(database) if database is not None else nullcontext():
+            return _retrying(make, f"--storage {shown}: cannot open it")
+    except OSError as err:
+        raise ConfigError(f"--storage {shown}: cannot write beside the file ({err.strerror or err})") from None
+    except ConfigError as err:
+        if any(word in str(err) for word in FULL):
+            raise StorageFailed(str(err)) from None  # not a bad request: a full disk
+        raise
+
+
+def _check_sqlite_file(database: Path, shown: str, create_folder: bool) -> None:
+    """Refuse, in one line, an SQLite path that cannot be a database here."""
+    if not database.name or str(database).endswith("/"):
+        raise ConfigError(f"--storage {shown}: names no database file (sqlite:///PATH, e.g. "
+                          "sqlite:////home/me/sweeps.db or sqlite:///sweeps.db beside you)")
+    folder = database.parent
+    try:
+        if create_folder:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise ConfigError(f"--storage {shown}: the folder {clip(str(folder), URL_CLIP)} does not exist "
+                              "(create it first; nothing was created)")
+        if database.exists() and not database.is_file():
+            raise ConfigError(f"--storage {shown}: {clip(str(database), URL_CLIP)} is not a regular file")
+        if not os.access(folder, os.W_OK):
+            raise ConfigError(f"--storage {shown}: the folder {clip(str(folder), URL_CLIP)} cannot be written "
+                              "(SQLite keeps a journal and our lock file beside the database)")
+    except OSError as err:
+        raise ConfigError(f"--storage {shown}: {clip(str(folder), URL_CLIP)} cannot be used "
+                          f"({err.strerror or err})") from None
 
 
 RACES = ("duplicate key", "UNIQUE constraint", "already exists", "locked", "deadlock", "could not serialize")
@@ -149,7 +252,7 @@ def study_name_for(fixed: TrainConfig, space: tuple[Dimension, ...]) -> str:
     the space, so the same command joins the same study and a changed one starts another."""
     searched = {d.name for d in space}
     shared = {k: v for k, v in fixed.to_dict().items() if k not in searched}
-    text = json.dumps([shared, [d.describe() for d in space]], sort_keys=True, default=str)
+    text = json.dumps([shared, [d.describe(limit=None) for d in space]], sort_keys=True, default=str)
     return f"{fixed.dataset}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
@@ -239,53 +342,188 @@ def _metric(event: EpochEnd, metric: str) -> float:
     return event.test_psnr if metric == "test_psnr" else event.test_mse
 
 
+FAILURES_IN_A_ROW = 3
+"""Failed trials one after another in one process before it gives up: a failed trial does not
+count toward the total, so a machine whose disk is full would otherwise fail trials for ever."""
+
+
+@dataclass
+class SweepTally:
+    """What this process's trials came to; the sweep's exit code is judged from it."""
+
+    finished: int = 0
+    pruned: int = 0
+    failed: int = 0
+    last_failure: str = ""
+    gave_up: bool = False
+    """True when FAILURES_IN_A_ROW trials failed in a row and this process stopped asking."""
+
+
+class Stopper:
+    """A stop asked for from a signal handler (any thread): the trial running now stops at its next
+    batch, its checkpoint kept, and no other trial starts."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._trainer: Trainer | None = None
+
+    def request(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        trainer = self._trainer
+        if trainer is not None:
+            trainer.request_stop(self.reason)
+
+    def attach(self, trainer: Trainer | None) -> None:
+        """The trainer a stop goes to from now on (None between trials)."""
+        self._trainer = trainer
+        if trainer is not None and self.reason is not None:
+            trainer.request_stop(self.reason)  # asked for while the trial was being set up
+
+
+class TrialStopped(Exception):
+    """The trial's run stopped on a signal (its status.json says so); the sweep stops too."""
+
+
+def counted(study: optuna.Study) -> int:
+    """Trials that count toward `--trials`: complete, pruned, running or waiting. A failed trial
+    (its run failed, its process died or was stopped) does not: the next trial replaces it."""
+    return sum(t.state != optuna.trial.TrialState.FAIL for t in study.get_trials(deepcopy=False))
+
+
+def fail_stale_trials(study: optuna.Study, storage: optuna.storages.RDBStorage) -> int:
+    """Fail the running trials whose process is gone: any whose heartbeat is older than the grace
+    period, and at once those of this machine whose process is no longer alive (a killed trial
+    must not wait out the grace period, nor stay RUNNING when no sweep was left to judge it).
+    Returns how many were failed."""
+    with _quiet():
+        before = counted(study)
+        optuna.storages.fail_stale_trials(study)
+    here, me = this_host(), os.getpid()
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        pid = t.user_attrs.get("pid")
+        if t.user_attrs.get("host") != here or type(pid) is not int or pid == me or _alive(pid):
+            continue
+        try:
+            storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # it ended meanwhile
+    return before - counted(study)
+
+
+def _alive(pid: int) -> bool:
+    """`pid_alive`, with a zombie (killed, not yet reaped by its parent) counted as gone."""
+    if not pid_alive(pid):
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: the signal test alone
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
 def run_trials(study: optuna.Study, storage: optuna.storages.RDBStorage, fixed: TrainConfig,
                space: tuple[Dimension, ...], runs_dir: str | Path, total: int, metric: str = "test_psnr",
                prune: bool = True, on_trial: Callable[[TrialOutcome], None] = lambda outcome: None,
-               storage_url: str = "") -> None:
-    """Run trials in this process until the study holds `total` trials (from every process).
+               storage_url: str = "", stopper: Stopper | None = None) -> SweepTally:
+    """Run trials in this process until the study holds `total` trials that count (`counted`: a
+    failed one is replaced), from every process; return what this process's trials came to.
 
     Counting the study's trials and asking for a new one happen under a lock every process takes
     (a file lock beside an SQLite database, an advisory lock on PostgreSQL), so two processes that
     finish at the same moment cannot both start the last trial: the study ends with exactly
-    `total` (Optuna's max-trials callback counts after a trial, which leaves that race open)."""
-    while True:
-        with _quiet():
-            optuna.storages.fail_stale_trials(study)  # a process that died: its trial failed, not waited for
-        with _slot(storage, study.study_name):
-            if len(study.get_trials(deepcopy=False)) >= total:
-                return
-            with _quiet():
-                trial = study.ask()
-        with _Heartbeat(storage, trial._trial_id):
-            # skip_if_finished: a trial another process already failed (stale heartbeat) stays so.
-            try:
-                value = _trial(study, trial, fixed, space, runs_dir, metric, prune, on_trial, storage_url)
-            except optuna.TrialPruned:
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED, skip_if_finished=True)
-            except (TrialFailed, ConfigError, DataError):
-                study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-            except BaseException:  # Ctrl-C: the study goes on without this trial
-                study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-                raise
-            else:
-                study.tell(trial, value, skip_if_finished=True)
+    `total` (Optuna's max-trials callback counts after a trial, which leaves that race open).
+    Stale trials are failed when the sweep starts, before each trial and when it ends.
+
+    A stop from `stopper` ends the trial at its next batch (status.json `stopped by SIGTERM`, its
+    Optuna trial failed, so a later sweep replaces it) and raises `TrialStopped`."""
+    stopper = stopper or Stopper()
+    tally = SweepTally()
+    in_a_row = 0
+    try:
+        while stopper.reason is None and in_a_row < FAILURES_IN_A_ROW:
+            fail_stale_trials(study, storage)
+            with _slot(storage, study.study_name):
+                if counted(study) >= total:
+                    break
+                with _quiet():
+                    trial = study.ask()
+                # Who runs it, so that a sweep on this machine can fail it at once if it dies.
+                trial.set_user_attr("host", this_host())
+                trial.set_user_attr("pid", os.getpid())
+            with _Heartbeat(storage, trial._trial_id) as beat:
+                # skip_if_finished: a trial another process already failed (stale heartbeat) stays so.
+                try:
+                    value = _trial(study, trial, fixed, space, runs_dir, metric, prune, on_trial, storage_url,
+                                   beat, stopper)
+                except optuna.TrialPruned:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED, skip_if_finished=True)
+                    tally.pruned += 1
+                    in_a_row = 0
+                except (TrialFailed, ConfigError, DataError) as err:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+                    tally.failed += 1
+                    tally.last_failure = str(err)
+                    in_a_row += 1
+                except BaseException:  # a signal's stop: the study goes on without this trial
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+                    raise
+                else:
+                    study.tell(trial, value, skip_if_finished=True)
+                    tally.finished += 1
+                    in_a_row = 0
+        tally.gave_up = in_a_row >= FAILURES_IN_A_ROW
+    finally:
+        try:
+            fail_stale_trials(study, storage)
+        except Exception:  # noqa: BLE001 - the storage's own error is the one to report, not this
+            pass
+    if stopper.reason is not None:
+        raise TrialStopped(stopper.reason)
+    return tally
 
 
 class _Heartbeat:
     """The trial's heartbeat in the storage while it runs, from a daemon thread: a process that
-    dies stops beating, and after the grace period any process marks its trial failed."""
+    dies stops beating, and after the grace period any process marks its trial failed.
+
+    Each beat first reads the trial's state: a trial the study failed meanwhile (this process was
+    suspended past the grace period, then continued) is stopped at once through `on_lost`, and
+    `check()` asks the same before an epoch is saved."""
 
     def __init__(self, storage: optuna.storages.RDBStorage, trial_id: int) -> None:
         self.storage, self.trial_id = storage, trial_id
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._beat, name="dae-tui-sweep-heartbeat", daemon=True)
+        self.last_beat = time.monotonic()
+        self.lost: str | None = None
+        """Why the trial must not go on: the study failed it; None while it is the trial's own."""
+        self.on_lost: Callable[[str], None] = lambda reason: None
+
+    def check(self) -> str | None:
+        """The reason the study failed this trial, once it has; None while it runs (or when the
+        storage cannot be read: the trial goes on, and the next beat asks again)."""
+        if self.lost is None:
+            try:
+                state = self.storage.get_trial(self.trial_id).state
+            except Exception:  # noqa: BLE001 - a storage that does not answer: not a verdict
+                return None
+            if state.is_finished() and not self.stopped.is_set():
+                silent = time.monotonic() - self.last_beat
+                self.lost = (f"the study failed this trial (no heartbeat for {silent:.0f} s; "
+                             "was the process suspended?)")
+        return self.lost
 
     def _beat(self) -> None:
         interval = self.storage.get_heartbeat_interval() or HEARTBEAT_S
         while not self.stopped.is_set():
+            lost = self.check()
+            if lost is not None:
+                self.on_lost(lost)
+                return
             try:
                 self.storage.record_heartbeat(self.trial_id)
+                self.last_beat = time.monotonic()
             except Exception:  # noqa: BLE001 - a missed beat is retried; the trial goes on
                 pass
             self.stopped.wait(interval)
@@ -335,8 +573,10 @@ def _file_lock(database: Path) -> Iterator[None]:
 
 def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: tuple[Dimension, ...],
            runs_dir: str | Path, metric: str, prune: bool, on_trial: Callable[[TrialOutcome], None],
-           storage_url: str) -> float:
-    """One trial: its run, reported epoch by epoch; raises `TrialPruned` or `TrialFailed`."""
+           storage_url: str, beat: _Heartbeat, stopper: Stopper) -> float:
+    """One trial: its run, reported epoch by epoch; raises `TrialPruned`, `TrialFailed` or
+    `TrialStopped`. The study's verdict is read before each epoch is saved (`beat.check`) and by
+    the heartbeat between batches: a trial it failed stops at once, its run folder `failed`."""
     start = time.monotonic()
     params = suggest(trial, space)
     outcome: dict[str, Any] = dict(number=trial.number, params=params, run_dir=None, epochs=0)
@@ -345,7 +585,21 @@ def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: 
     if errors:  # a combination no single value showed (e.g. a factor the searched noise kind refuses)
         on_trial(TrialOutcome(state="failed", value=None, seconds=0.0, message=str(errors[0]), **outcome))
         raise TrialFailed(str(errors[0]))
-    trainer = Trainer(config, runs_dir=runs_dir)
+    trainer = Trainer(config, runs_dir=runs_dir, keep_epoch=lambda epoch: beat.check())
+    beat.on_lost = trainer.request_stop
+    stopper.attach(trainer)
+    try:
+        return _follow(study, trial, trainer, config, params, metric, prune, on_trial, storage_url, beat, stopper,
+                       start)
+    finally:
+        stopper.attach(None)
+
+
+def _follow(study: optuna.Study, trial: optuna.Trial, trainer: Trainer, config: TrainConfig,
+            params: dict[str, Any], metric: str, prune: bool, on_trial: Callable[[TrialOutcome], None],
+            storage_url: str, beat: _Heartbeat, stopper: Stopper, start: float) -> float:
+    """The trial's run, event by event, turned into reports to the study and the trial's end."""
+    outcome: dict[str, Any] = dict(number=trial.number, params=params, run_dir=None, epochs=0)
     pruned_at, value = None, None
     for event in trainer.run():
         if isinstance(event, RunStarted):
@@ -364,7 +618,7 @@ def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: 
             except optuna.exceptions.UpdateFinishedTrialError:
                 # Another process judged this trial dead (its heartbeat looked stale to it): the study
                 # has counted it as failed, so it stops here rather than report into a closed trial.
-                lost = "the study marked this trial failed meanwhile (a heartbeat it saw as stale)"
+                lost = beat.check() or "the study failed this trial meanwhile (a heartbeat it saw as stale)"
                 trainer.request_stop(lost)
                 on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
                                       message=lost, **outcome))
@@ -377,9 +631,16 @@ def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: 
                                   message=event.message, **outcome))
             raise TrialFailed(event.message)
         elif isinstance(event, RunStopped):
+            if beat.lost is not None:  # the heartbeat found the trial failed by the study
+                _mark_status(Path(event.run_dir), "failed", beat.lost)
+                on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
+                                      message=beat.lost, **outcome))
+                raise TrialFailed(beat.lost)
             if pruned_at is None:  # stopped by a signal: the sweep stops too
-                raise KeyboardInterrupt
-            _mark_pruned(Path(event.run_dir), study.study_name, pruned_at)
+                on_trial(TrialOutcome(state="stopped", value=value, seconds=time.monotonic() - start,
+                                      message=stopper.reason or "stopped", **outcome))
+                raise TrialStopped(stopper.reason or "stopped")
+            _mark_status(Path(event.run_dir), "pruned", f"pruned by study {study.study_name} after epoch {pruned_at}")
             on_trial(TrialOutcome(state="pruned", value=value, seconds=time.monotonic() - start, **outcome))
             raise optuna.TrialPruned(f"after epoch {pruned_at}")
         elif isinstance(event, RunFinished):
@@ -389,15 +650,16 @@ def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: 
     return value
 
 
-def _mark_pruned(run_dir: Path, study: str, epoch: int) -> None:
-    """status.json says `pruned` (the run stopped like any other; its checkpoint can be resumed)."""
+def _mark_status(run_dir: Path, status: str, message: str) -> None:
+    """status.json says `pruned` or `failed` where the trainer wrote `stopped` (the run stopped like
+    any other; its checkpoint can be resumed)."""
     path = run_dir / STATUS_NAME
     try:
         doc = read_json(path)
     except (OSError, ValueError):
         doc = {}
     doc = doc if isinstance(doc, dict) else {}
-    doc.update(status="pruned", message=f"pruned by study {study} after epoch {epoch}")
+    doc.update(status=status, message=message)
     atomic_write_json(path, doc)
 
 

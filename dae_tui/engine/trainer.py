@@ -229,6 +229,10 @@ def _as_float(images: torch.Tensor) -> torch.Tensor:
     return images.unsqueeze(1).float().div_(255.0)
 
 
+class EpochRefused(Exception):
+    """`keep_epoch` said no: the run fails with its reason, the epoch unsaved."""
+
+
 class Trainer:
     """Trains one run and yields its events; control methods are safe from any thread."""
 
@@ -241,8 +245,13 @@ class Trainer:
         runs_dir: str | Path | None = None,
         cache_dir: str | Path | None = None,
         fast: bool = True,
+        keep_epoch: Callable[[int], str | None] | None = None,
     ) -> None:
         """`config` for a new run, or `resume` (a run folder or checkpoint) with `overrides`.
+
+        `keep_epoch(epoch)` is asked after each epoch's test pass, before anything of it is saved;
+        a reason returned fails the run there with that reason and the epoch is not written (a
+        sweep's trial that its study failed while the process was suspended must not go on).
 
         `fast=False` trains the plain way: NCHW, the model's layers as written, torch's default
         Adam, no CUDA graph. Same arithmetic, slower; the yardstick that the quality test and the
@@ -257,6 +266,7 @@ class Trainer:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.run_dir: Path | None = None
         self.fast = fast
+        self.keep_epoch = keep_epoch
         self._stop = threading.Event()
         self._stop_reason = "stopped on request"
         self._running = threading.Event()
@@ -338,6 +348,8 @@ class Trainer:
             kept = (f"; the checkpoint of epoch {self._epochs_done} is kept" if self._epochs_done
                     else "; nothing was saved")
             yield RunFailed(f"{err}; try a lower learning rate{kept}", self._run_dir_str())
+        except EpochRefused as err:
+            yield RunFailed(str(err), self._run_dir_str())
         except (DataError, OSError) as err:
             detail = getattr(err, "detail", "")
             if detail:
@@ -555,6 +567,9 @@ class Trainer:
             test_ssim = per_ssim.mean().item()  # type: ignore[union-attr]
             if not math.isfinite(test_mse):
                 raise LossNotFinite(f"the test loss became {_name(test_mse)} after epoch {epoch}")
+            refused = self.keep_epoch(epoch) if self.keep_epoch is not None else None
+            if refused:
+                raise EpochRefused(refused)
             epoch_seconds = time.perf_counter() - loop.epoch_start - paused_s
             loop.eval_seconds = max(0.0, epoch_seconds - train_seconds)
             path = self.run_dir / ckpt.CHECKPOINT_NAME
