@@ -31,6 +31,7 @@ from .config import (
     config_from_strings,
     format_number,
 )
+from .formatting import printable
 from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, SweepRequest
 
 # The exit codes and Invocation live in the leaf `invocation` module; named here too, as before.
@@ -108,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser(
         "runs", help="list the runs in the runs folder, newest first",
         description="List the run folders, newest first: status (running, finished, stopped, failed, "
-        "interrupted), dataset, model, noise, epochs, best and last test PSNR, seconds per epoch.",
+        "interrupted, suspended, pruned), dataset, model, noise, epochs, best and last test PSNR, "
+        "seconds per epoch.",
         argument_default=argparse.SUPPRESS,
     )
     runs.add_argument("--runs-dir", metavar="DIR", help="the runs folder (default: the user data dir)")
@@ -277,7 +279,7 @@ def _main(argv: Sequence[str]) -> int:
     try:
         invocation = parse_invocation(argv)
     except (UsageError, ConfigError) as err:
-        print(f"{command}: error: {err}", file=sys.stderr)
+        print(f"{command}: error: {printable(str(err))}", file=sys.stderr)
         return EXIT_USAGE
     if invocation.command == "runs":
         from .listing import run_listing
@@ -297,7 +299,7 @@ def _main(argv: Sequence[str]) -> int:
 
         problem = check_runs_dir(invocation.runs_dir)
         if problem:
-            print(f"{command}: error: {problem}", file=sys.stderr)
+            print(f"{command}: error: {printable(problem)}", file=sys.stderr)
             return EXIT_USAGE
     if invocation.command == "sweep":
         from .sweeping import run_sweep

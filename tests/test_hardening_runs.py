@@ -435,3 +435,40 @@ def test_a_delete_holds_the_folder_so_no_trainer_can_take_it_meanwhile(tmp_path,
     monkeypatch.setattr(runstore.shutil, "rmtree", rmtree_watched)
     runstore.delete_run(folder)
     assert seen == [folder] and not folder.exists()
+
+
+async def test_the_dashboards_delete_refuses_a_suspended_run_even_from_a_table_a_poll_behind(tmp_path):
+    from dataclasses import replace as changed
+
+    from pilot import wait_until
+    from runfolders import lock, make_run
+
+    from dae_tui.app import DaeApp
+    from dae_tui.app.screens import ConfirmScreen
+    from dae_tui.app.widgets.runs_view import RunsView
+    from dae_tui.config import TrainConfig
+
+    folder = make_run(tmp_path, status="running", lock=lock(age_s=600))
+    owner = RunMarker(folder, 3)
+    owner.acquire()  # a live owner on this host whose heartbeat went stale: suspended
+    try:
+        app = DaeApp(TrainConfig(), runs_dir=tmp_path)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("r")
+            await wait_until(pilot, lambda: app.query(RunsView) and folder.name in app.query_one(RunsView).runs)
+            run = app.query_one(RunsView).runs[folder.name]
+            assert run.status == "suspended"
+            await pilot.press("d")
+            await pilot.pause(0.1)
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert any("is not deleted: process" in n.message and "is suspended (SIGSTOP)" in n.message
+                       for n in app._notifications)
+            # The table said "interrupted" a moment ago: the delete itself still refuses.
+            app.delete_run(changed(run, status="interrupted", message=""))
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await wait_until(pilot, lambda: any(n.title == "Not deleted" and "suspended" in n.message
+                                                for n in app._notifications))
+        assert (folder / "metrics.jsonl").is_file()
+    finally:
+        owner.release()
