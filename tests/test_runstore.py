@@ -277,3 +277,17 @@ def test_the_benchmark_runs_on_a_small_folder():
     for figure in ("reference (scandir + raw reads)", "cold list_runs", "no-change refresh",
                    "refresh after one new epoch"):
         assert figure in result.stdout
+
+
+def test_a_settled_folder_is_judged_by_its_own_time_and_still_sees_an_atomic_change(tmp_path, monkeypatch):
+    folder = make_run(tmp_path, "old")
+    os.utime(folder, (time.time() - 3600,) * 2)  # settled: only the folder itself is stat'ed
+    store = RunStore(tmp_path)
+    store.refresh()
+    looked: list[str] = []
+    real_stat = runstore.os.stat
+    monkeypatch.setattr(runstore.os, "stat", lambda p, *a, **k: looked.append(os.fspath(p)) or real_stat(p, *a, **k))
+    assert not store.refresh() and looked == [str(folder)]
+    atomic_write_json(folder / "status.json", {"status": "failed", "message": "disk full", "started": iso(60)})
+    changes = store.refresh()  # the rename changed the folder's time
+    assert [(i.name, i.status, i.message) for i in changes.changed] == [("old", FAILED, "disk full")]
