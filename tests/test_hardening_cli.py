@@ -240,3 +240,32 @@ def test_a_hang_up_during_a_run_in_the_dashboard_keeps_the_last_epoch(tmp_path):
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "stopped" and status["message"] == "stopped by SIGHUP"
     assert ckpt.load_checkpoint(run_dir / "checkpoint.pt")["epoch"] == status["last_epoch"] >= 1
+
+
+@pytest.mark.parametrize("tab", [b"r", b"n"], ids=["runs", "inspect"])
+def test_q_leaves_even_with_a_reader_blocked_on_a_fifo_in_the_runs_folder(tmp_path, tab):
+    """A run file that is a FIFO with no writer blocks whoever opens it without O_NONBLOCK. Were a
+    reader thread stuck there, Textual's shutdown would join it for ever; q must still end the
+    process (a daemon thread and the exit watchdog: nothing the reader does can hold it)."""
+    from runfolders import make_run
+
+    runs = tmp_path / "runs"
+    folder = make_run(runs, "20240101-120000-mnist-seed")
+    (folder / "metrics.jsonl").unlink()
+    os.mkfifo(folder / "metrics.jsonl")
+    os.mkfifo(folder / "status.json.tmp")
+    proc, master = launch_on_pty([DAE_TUI, "--runs-dir", str(runs)])
+    try:
+        assert b"Start" in read_for(master, 3.0)
+        os.write(master, tab)
+        read_for(master, 2.0)
+        os.write(master, b"q")
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            read_for(master, 0.2)
+        assert proc.poll() == 0, "the dashboard did not leave on q"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import NoReturn
 
 from ..config import ConfigError, check_resume_overrides
-from ..invocation import EXIT_USAGE, Invocation, signal_exit
+from ..invocation import EXIT_USAGE, Invocation
 from .app import DaeApp
 from .resume import ResumeInfo
 from .signals import install_exit_signals, leave_within
@@ -56,9 +56,10 @@ def run_app(invocation: Invocation) -> NoReturn:
     # Until the app's loop takes the signals, and whatever happens to its shutdown after one.
     install_exit_signals(app.training_idle, TRAINER_EXIT_WAIT_S)
 
-    def leaving(signum: int) -> None:
-        leave_within(app.training_idle, TRAINER_EXIT_WAIT_S, signal_exit(signum))
-        install_exit_signals(app.training_idle, TRAINER_EXIT_WAIT_S, already=signum)
+    def leaving(code: int) -> None:
+        leave_within(app.training_idle, TRAINER_EXIT_WAIT_S, code)
+        if app.stop_signal is not None:  # the loop may never turn again to serve the next one
+            install_exit_signals(app.training_idle, TRAINER_EXIT_WAIT_S, already=app.stop_signal)
 
     app.on_leaving = leaving
     if not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -170,9 +170,10 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         """True once the user quit (or a signal ended the app) while a run was going."""
         self.stop_signal: int | None = None
         """The SIGTERM or SIGHUP that ended the app, if one did."""
-        self.on_leaving: Callable[[int], None] = lambda signum: None
-        """Called with the first stop signal: `run_app` makes sure the process then ends even if
-        the shutdown gets stuck (see `signals`); an app in a test stays as it is."""
+        self.on_leaving: Callable[[int], None] = lambda code: None
+        """Called with the exit code whenever the app is asked to leave (q, a signal): `run_app`
+        makes sure the process then ends even if the shutdown gets stuck, on a dead terminal or
+        joining a thread blocked in a read (see `signals`); an app in a test stays as it is."""
         self._remove_signal_handlers: Callable[[], None] = lambda: None
         self._status_line: RunStatus | None = None  # set by compose
         self.inspect_pick: Path | None = None
@@ -465,6 +466,11 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         kept = f"epoch {done}/{epochs} is saved and can be resumed" if done else "no epoch has finished yet"
         return f"A run is going. Quit? It stops at the next batch; {kept}."
 
+    def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None:
+        """Leave, with the watchdog of `on_leaving` armed first (every way out comes here)."""
+        self.on_leaving(return_code)
+        super().exit(result, return_code, message)
+
     def on_unmount(self) -> None:
         self._remove_signal_handlers()
 
@@ -474,7 +480,6 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         if self.stop_signal is not None:
             os._exit(signal_exit(self.stop_signal))  # a second signal: leave now
         self.stop_signal = signum
-        self.on_leaving(signum)
         self.start_when_loaded = False
         if self.trainer is not None and self.state in ACTIVE_STATES:
             self.quit_during_run = True
