@@ -113,7 +113,7 @@ def format_started(event: RunStarted) -> str:
         f"{event.dataset_label}: {event.train_size:,} train / {event.test_size:,} test images "
         f"from {event.source} ({event.source_detail}); model {event.config.model} "
         f"({event.parameters:,} parameters) on {event.device}, {plural(event.threads, 'thread')}{resumed}\n"
-        f"run folder: {event.run_dir}"
+        f"run folder: {printable(str(event.run_dir))}"
     )
 
 

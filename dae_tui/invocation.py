@@ -39,8 +39,10 @@ EXIT_SIGNAL_BASE = 128
 def report(command: str, error: Exception, err: TextIO) -> int:
     """`error` as the one line `dae-tui COMMAND` prints for it, and its exit code: a `ConfigError`
     is a bad request (2, "error"); anything else (data that cannot be read) a failure (1)."""
+    from .formatting import printable  # errors echo paths and names: no raw control byte out
+
     usage = isinstance(error, ConfigError)
-    print(f"dae-tui {command}: {'error' if usage else 'failed'}: {error}", file=err)
+    print(f"dae-tui {command}: {'error' if usage else 'failed'}: {printable(str(error))}", file=err)
     return EXIT_USAGE if usage else EXIT_FAILED
 
 

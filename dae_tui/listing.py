@@ -6,7 +6,8 @@
 
 Reads the run folders through `engine.runstore`, so it never imports torch (a test checks): it
 answers at once, even while torch-heavy runs train beside it. What could not be read is named once
-on stderr; stdout carries only the listing.
+on stderr; stdout carries only the listing. Names and paths come from the disk, so every one is
+passed through `formatting.printable` on its way out (JSON is escaped by `json.dumps` itself).
 
 Imports only the standard library and torch-free parts of dae_tui.
 """
@@ -22,7 +23,7 @@ from typing import TextIO
 from .config import FIELD_SPECS
 from .engine.runfiles import default_runs_dir
 from .engine.runstore import RunInfo, RunStoreError, list_runs
-from .formatting import RUN_COLUMNS, run_cells
+from .formatting import RUN_COLUMNS, printable, run_cells
 from .invocation import EXIT_OK, EXIT_USAGE, Invocation
 
 __all__ = ["CSV_COLUMNS", "run_listing", "write_csv", "write_table"]
@@ -38,7 +39,8 @@ _RIGHT = {"epochs", "best PSNR", "last PSNR", "s/epoch"}  # numbers line up on t
 
 def write_table(runs: list[RunInfo], out: TextIO) -> None:
     """`RUN_COLUMNS` as aligned text, a header line and a line per run."""
-    rows = [RUN_COLUMNS, *(run_cells(info) for info in runs)]
+    # Names come from the disk: a folder named with ESC]0;... would set the terminal's title.
+    rows = [RUN_COLUMNS, *(tuple(printable(c) for c in run_cells(info)) for info in runs)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(RUN_COLUMNS))]
     for row in rows:
         cells = (
@@ -58,7 +60,8 @@ def write_csv(runs: list[RunInfo], out: TextIO) -> None:
         for record in info.records:
             figures = [record.get(name) for name in ("epoch", *EPOCH_FIGURES)]
             later = [record.get(name) for name in LATER_FIGURES]  # empty for runs from before SSIM
-            writer.writerow([info.name, *("" if v is None else v for v in figures), *settings,
+            writer.writerow([printable(info.name), *("" if v is None else v for v in figures),
+                             *(printable(v) if isinstance(v, str) else v for v in settings),
                              *("" if v is None else v for v in later)])
 
 
@@ -70,7 +73,7 @@ def run_listing(invocation: Invocation, out: TextIO | None = None, err: TextIO |
     try:
         runs = list_runs(runs_dir)
     except RunStoreError as error:
-        print(f"dae-tui runs: error: {error}", file=err)
+        print(f"dae-tui runs: error: {printable(str(error))}", file=err)
         return EXIT_USAGE
     try:
         if invocation.json:
@@ -81,7 +84,7 @@ def run_listing(invocation: Invocation, out: TextIO | None = None, err: TextIO |
         else:
             write_table(runs, out)  # with no runs: the header alone, an empty table
             if not runs:
-                print(f"dae-tui runs: no runs in {runs_dir}", file=err)
+                print(f"dae-tui runs: no runs in {printable(runs_dir)}", file=err)
         out.flush()
     except BrokenPipeError:
         # `dae-tui runs --csv | head` closed the pipe: it has read all it wants, which is no error.
@@ -91,5 +94,5 @@ def run_listing(invocation: Invocation, out: TextIO | None = None, err: TextIO |
         return EXIT_OK
     for info in runs:
         if info.warnings:
-            print(f"dae-tui runs: warning: {info.name}: {'; '.join(info.warnings)}", file=err)
+            print(f"dae-tui runs: warning: {printable(info.name)}: {printable('; '.join(info.warnings))}", file=err)
     return EXIT_OK
