@@ -269,3 +269,35 @@ def test_q_leaves_even_with_a_reader_blocked_on_a_fifo_in_the_runs_folder(tmp_pa
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+def test_a_screenshot_on_a_full_disk_leaves_no_file_and_says_so_in_one_line(tmp_path):
+    """The palette's Screenshot in the real app with a file-size limit (RLIMIT_FSIZE, in the child
+    only) below an SVG's size: no 0-byte or cut SVG is left, and the toast says what happened."""
+    script = (
+        "import asyncio, sys\n"
+        "from dae_tui.app import DaeApp\n"
+        "async def main():\n"
+        "    app = DaeApp(runs_dir=sys.argv[1])\n"
+        "    async with app.run_test(size=(80, 24)) as pilot:\n"
+        "        await pilot.pause()\n"
+        "        returned = app.deliver_screenshot(path=sys.argv[1])\n"
+        "        await pilot.pause(0.2)\n"
+        "        print(returned)\n"
+        "        print([n.message for n in app._notifications])\n"
+        "asyncio.run(main())\n"
+    )
+    folder = tmp_path / "shots"
+    folder.mkdir()
+
+    def small_files() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, resource.RLIM_INFINITY))
+
+    proc = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True,
+                          preexec_fn=small_files, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    returned, messages = proc.stdout.splitlines()[-2:]
+    assert returned == "None" and "disk full while saving the screenshot dae-tui-" in messages
+    assert "nothing was saved" in messages and list(folder.iterdir()) == []

@@ -45,7 +45,7 @@ from ..engine.events import (
     RunStopped,
     Samples,
 )
-from ..engine.runfiles import default_runs_dir
+from ..engine.runfiles import SaveError, atomic_write, default_runs_dir
 from ..formatting import format_epoch, format_finished, format_started, plural, printable
 from ..invocation import signal_exit
 from .inspect_actions import InspectActions
@@ -600,11 +600,14 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         a server over SSH has no Downloads folder to put it in."""
         folder = Path(path) if path else self._screenshot_folder()
         name = filename or f"dae-tui-{datetime.now():%Y%m%d-%H%M%S}.svg"
+        svg = self.export_screenshot().encode("utf-8")
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            self.save_screenshot(name, str(folder))
+            # Through a temp file: a full disk left a 0-byte or cut SVG that looked like a screenshot.
+            atomic_write(folder / name, lambda handle: handle.write(svg), what=f"the screenshot {name}")
         except OSError as err:
-            self.notify(f"cannot save a screenshot in {folder}: {err.strerror}", severity="error")
+            self.notify(str(err) if isinstance(err, SaveError) else
+                        f"cannot save a screenshot in {folder}: {err.strerror or err}", severity="error")
             return None
         self.notify(str(folder / name), title="Screenshot saved")
         return str(folder / name)
