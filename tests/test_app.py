@@ -377,3 +377,30 @@ async def test_a_value_outside_the_choices_is_kept_and_shown(tmp_path):
         device.value = "cuda:1"
         await pilot.pause()
         assert "cuda:1" in device.options and "cuda:1" in str(device.render())
+
+
+async def test_a_source_that_cannot_serve_the_dataset_is_judged_as_it_is_chosen(tmp_path):
+    """kmnist is not bundled: picking it with the bundled source marks the source at once, with
+    the CLI's words, and Start does nothing; mnist from `local` needs its folder named."""
+    from dae_tui.app.widgets.choice import Choice
+
+    app = DaeApp(tiny(), runs_dir=tmp_path)  # mnist, bundled
+    async with app.run_test(size=SIZE) as pilot:
+        form = app.query_one(ConfigForm)
+        app.query_one("#field-dataset", Choice).value = "kmnist"
+        await wait_until(pilot, lambda: bool(app.query("#error-source.-shown")), timeout=10)
+        shown = str(app.query_one("#error-source", Static).render())
+        assert shown == ("must be auto, local or download for kmnist: its licence keeps it out of the bundled "
+                         "sample (got 'bundled')")
+        assert app.query_one("#row-source").has_class("-invalid") and form.config is None
+        await pilot.press("escape", "s")
+        await pilot.pause(0.2)
+        assert app.state == "idle" and app.trainer is None and list(tmp_path.iterdir()) == []
+        app.query_one("#field-source", Choice).value = "local"  # no folder named: the folder's row says so
+        await wait_until(pilot, lambda: bool(app.query("#error-data_dir.-shown")), timeout=10)
+        folder_error = str(app.query_one("#error-data_dir", Static).render())
+        assert "kmnist's four IDX files when the source is local" in folder_error
+        assert not app.query_one("#error-source").has_class("-shown")
+        app.query_one("#field-data_dir", Input).value = str(tmp_path)
+        await wait_until(pilot, lambda: form.config is not None, timeout=10)
+        assert (form.config.dataset, form.config.source) == ("kmnist", "local")

@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from dae_tui.app import DaeApp
 from dae_tui.app.messages import EngineLoaded
-from dae_tui.app.screens import HelpScreen, QuitScreen
+from dae_tui.app.screens import KEYS, HelpScreen, QuitScreen
 from dae_tui.app.widgets import ConfigForm, ImageBrowser, ImageStrip, LossChart
 from dae_tui.app.widgets.image_strip import choose_fit
 from dae_tui.app.widgets.loss_chart import log_ticks, nice_ticks
@@ -404,7 +404,8 @@ async def test_help_screen_lists_every_tab_and_closes(tmp_path):
                 assert words in text
             # The rest is a scroll away.
             console = Console(width=100, record=True, file=io.StringIO())
-            console.print(HelpScreen._table())
+            for section, rows in KEYS:
+                console.print(HelpScreen()._table(section, rows))
             keys = console.export_text()
             for words in ("Images", "picture size", "Runs", "delete it", "MSE or PSNR"):
                 assert words in keys
@@ -418,7 +419,7 @@ def test_help_names_every_bound_key():
 
     listed = " ".join(key for _, keys in KEYS for key, _ in keys)
     names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "left_square_bracket": "[",
-             "right_square_bracket": "]", "question_mark": "?", "f1": "F1", "escape": "Esc"}
+             "right_square_bracket": "]", "question_mark": "?", "f1": "F1", "escape": "Esc", "ctrl+c": "Ctrl+C"}
     from dae_tui.app.widgets.runs_view import RunsView
 
     names.update(space="space", enter="Enter", slash="/", minus="-", plus="+", equals_sign="+")
