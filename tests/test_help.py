@@ -212,3 +212,24 @@ def test_ctrl_c_in_a_real_terminal_asks_mid_run_and_a_second_one_quits(tmp_path)
         assert "quitbeforethefirstepochfinished" in text or "resumeitwith:dae-tui--resume" in text
     finally:
         session.close()
+
+
+def test_runs_help_and_the_readme_name_every_status_and_json_key(capsys, tmp_path):
+    import re
+
+    from runfolders import make_run
+
+    from dae_tui.cli import main
+    from dae_tui.engine.runinfo import STATUSES, read_run
+
+    with pytest.raises(SystemExit):
+        main(["runs", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"status ({', '.join(STATUSES)})" in shown and "<statuses>" not in shown
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## `dae-tui runs`"):readme.index("## `dae-tui sweep`")]
+    for status in STATUSES:
+        assert f"`{status}`" in section, status
+    keys = read_run(make_run(tmp_path, "20240101-120000-mnist-seed")).to_json()
+    documented = set(re.findall(r"`(\w+)`", section[section.index("`--json` prints"):section.index("`--csv` prints")]))
+    assert set(keys) <= documented, set(keys) - documented
