@@ -87,7 +87,9 @@ async def train_in_app(runs_dir: Path) -> float:
         while not app.engine_loaded:
             await pilot.pause(0.05)
         await pilot.press("r")
-        await pilot.pause(2.0)  # the poller is reading; the table fills
+        count = sum(1 for entry in runs_dir.iterdir() if entry.is_dir())
+        while not (app.query(RunsView) and len(app.query_one("#runs-table").rows) >= count):
+            await asyncio.sleep(0.05)  # filled: what is measured is polling, not the first showing
         await pilot.press("t", "s")
         while not any(isinstance(e, (RunFinished, RunFailed)) for e in events):
             await asyncio.sleep(0.1)
