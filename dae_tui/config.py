@@ -618,9 +618,11 @@ def load_run_config(path: str | os.PathLike[str]) -> TrainConfig:
     """
     folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
     file = os.path.join(folder, RUN_CONFIG_NAME)
+    from .engine.runfiles import read_file  # not at the top: runfiles imports this module
+
     try:
-        with open(file, "rb") as handle:
-            data = json.loads(handle.read(MAX_CONFIG_BYTES + 1))
+        # Regular files only (a FIFO named config.json must not hang a resume), at most the cap.
+        data = json.loads(read_file(file, MAX_CONFIG_BYTES))
     except FileNotFoundError:
         raise ConfigError(f"{file}: no run config there") from None
     except OSError as err:

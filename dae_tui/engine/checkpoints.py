@@ -31,8 +31,10 @@ from .runfiles import (
     CONFIG_NAME,
     METRICS_NAME,
     NAME_STAMP,
+    FileTooLarge,
     atomic_write,
     default_runs_dir,
+    read_file,
 )
 
 __all__ = [
@@ -55,6 +57,11 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = 1
+MAX_CHECKPOINT_BYTES = 1 << 30
+"""A checkpoint of these models is a few MB (model and optimizer state); a file past 1 GiB is
+not one, and is refused before it is read whole into memory."""
+MAX_METRICS_BYTES = 64 * 1024 * 1024
+"""As `runinfo.MAX_METRICS_BYTES`: 100,000 epochs' lines."""
 
 
 def new_run_dir(runs_dir: Path, config: TrainConfig) -> Path:
@@ -92,9 +99,11 @@ def write_metrics(run_dir: Path, records: Iterable[dict[str, Any]]) -> None:
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     """The records in metrics.jsonl ([] when there is none)."""
     path = run_dir / METRICS_NAME
-    if not path.exists():
+    try:
+        data = read_file(path, MAX_METRICS_BYTES)  # a FIFO or /dev/zero there: OSError, never a hang
+    except FileNotFoundError:
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -124,8 +133,8 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def _file_digest(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_file(path, MAX_CHECKPOINT_BYTES)).hexdigest()
+    except (OSError, ValueError):  # none, or a FIFO in its place: nothing to keep beside the new one
         return None
 
 
@@ -137,11 +146,10 @@ def _write_digests(sums: Path, name: str, digests: list[str]) -> None:
 def _recorded_digests(sums: Path) -> list[str] | None:
     """The SHA-256 digests recorded for a checkpoint; None when there is no checksum file."""
     try:
-        with open(sums, "rb") as handle:
-            text = handle.read(4096).decode("ascii", "replace")
+        text = read_file(sums, 4096).decode("ascii", "replace")
     except FileNotFoundError:
         return None
-    except OSError:
+    except (OSError, ValueError):  # unreadable, a FIFO, or far too long: nothing it says is trusted
         return []
     return [line.split()[0].lower() for line in text.splitlines() if line.split()]
 
@@ -194,8 +202,10 @@ def read_checkpoint(path: Path, notes: list[str] | None = None) -> tuple[dict[st
     """`load_checkpoint`, and the SHA-256 of the very bytes loaded: what a result computed from
     this model is keyed by (read once, so a checkpoint saved meanwhile cannot be mixed in)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_file(path, MAX_CHECKPOINT_BYTES)  # regular files only: a FIFO must not hang eval
+    except FileTooLarge as err:
+        raise CheckpointError(f"{path}: {err.size:,} bytes, not a checkpoint of these models "
+                              f"(at most {MAX_CHECKPOINT_BYTES:,}); refusing it") from None
     except OSError as err:
         raise CheckpointError(f"{path}: cannot read the checkpoint ({err.strerror or err})") from None
     digest = hashlib.sha256(data).hexdigest()

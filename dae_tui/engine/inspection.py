@@ -16,7 +16,6 @@ May import torch; never textual or rich.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,8 @@ from ..config import NOISE_KINDS
 from .events import Picture, Samples
 from .metrics import per_image_mse, psnr_from_mse
 from .robustness import CurvePoint, default_factors, load_run_model, robustness
-from .runfiles import atomic_write_json, read_json
+from .runfiles import SaveError, atomic_write_json, read_json
+from .runinfo import FIGURE_RANGES, plausible_number
 from .samples import make_samples, pick_sample_indices, to_pictures
 from .trainer import _as_float, fixed_noise
 
@@ -82,7 +82,12 @@ class Inspector:
         # The noise of a prefix of the test split is the prefix of the whole split's noise (a test
         # checks it for every kind), so the pictures match the trainer's without noising 10k images.
         self._prefix = _as_float(test.images[: max(indices) + 1])
-        self._cache: dict[str, list[CurvePoint]] | None = None
+        # Read here, in the loading thread, so the tab asking for a cached curve never reads a
+        # file on the UI thread.
+        self._cache: dict[str, list[CurvePoint]] = _read_cache(self.run_dir / CURVE_CACHE, self.digest,
+                                                               self.test_size)
+        self.save_error: str | None = None
+        """Why the last computed curve could not be saved in the run folder (one line); None: saved."""
 
     @property
     def name(self) -> str:
@@ -138,8 +143,6 @@ class Inspector:
         self._save_curves()
 
     def _curves(self) -> dict[str, list[CurvePoint]]:
-        if self._cache is None:
-            self._cache = _read_cache(self.run_dir / CURVE_CACHE, self.digest, self.test_size)
         return self._cache
 
     def _save_curves(self) -> None:
@@ -150,8 +153,11 @@ class Inspector:
         }
         try:
             atomic_write_json(self.run_dir / CURVE_CACHE, doc)
-        except OSError:
-            pass  # a read-only run folder: the curve stays in memory for this session
+            self.save_error = None
+        except OSError as err:
+            # A read-only run folder, a folder named robustness.json, a full disk: the curve stays
+            # in memory for this session, and the tab says it was not saved (never "saved").
+            self.save_error = str(err) if isinstance(err, SaveError) else f"cannot save {CURVE_CACHE} ({err})"
 
 
 def _read_cache(path: Path, digest: str, test_size: int) -> dict[str, list[CurvePoint]]:
@@ -166,16 +172,21 @@ def _read_cache(path: Path, digest: str, test_size: int) -> dict[str, list[Curve
         return {}
     curves = {}
     for kind, points in doc["curves"].items():
-        parsed = [_point(p) for p in points] if kind in NOISE_KINDS and isinstance(points, list) else [None]
+        parsed = [_point(p, kind) for p in points] if kind in NOISE_KINDS and isinstance(points, list) else [None]
         if parsed and all(p is not None for p in parsed):
             curves[kind] = parsed
     return curves  # type: ignore[return-value]
 
 
-def _point(value: Any) -> CurvePoint | None:
+def _point(value: Any, kind: str) -> CurvePoint | None:
+    """One cached point, when every figure is a plausible number (the same ranges as a metrics
+    line's: ±1e308 is finite, yet overflows the chart's ticks) and its factor one `kind` allows."""
     fields = CurvePoint.__dataclass_fields__
     if not isinstance(value, dict) or set(value) != set(fields):
         return None
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value.values()):
+    factor = plausible_number(value["factor"], 0.0, 1e6)
+    if factor is None or not NOISE_KINDS[kind].accepts(float(factor)):
+        return None
+    if any(plausible_number(value[k], *FIGURE_RANGES[k]) is None for k in fields if k != "factor"):
         return None
     return CurvePoint(**{k: float(v) for k, v in value.items()})

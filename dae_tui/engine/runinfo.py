@@ -290,7 +290,7 @@ MAX_LINE_BYTES = 4096
 MAX_EPOCH = 1_000_000
 """The largest epoch (and epoch count) a run file may name; past it the number is not believed."""
 
-_FIGURE_RANGES: dict[str, tuple[float, float]] = {
+FIGURE_RANGES: dict[str, tuple[float, float]] = {
     "train_mse": (0.0, 1e12), "test_mse": (0.0, 1e12), "test_psnr": (-1e4, 1e4), "noisy_psnr": (-1e4, 1e4),
     "test_ssim": (-1.001, 1.001), "noisy_ssim": (-1.001, 1.001), "seconds": (0.0, 1e9),
     "images_per_s": (0.0, 1e12),
@@ -322,11 +322,11 @@ def clean_record(record: object) -> tuple[dict[str, Any] | None, int]:
 
     The one judge of a metrics line's numbers, used by every reader of metrics.jsonl: None for a
     line without a plausible `epoch` (1 to `MAX_EPOCH`); otherwise the record, with each figure
-    that is not a plausible number (see `_FIGURE_RANGES`) and an implausible `epochs` left out.
+    that is not a plausible number (see `FIGURE_RANGES`) and an implausible `epochs` left out.
     A clean record is returned as it is (no copy: most are)."""
     if not isinstance(record, dict) or plausible_int(record.get("epoch"), 1) is None:
         return None, 0
-    bad = [key for key, (low, high) in _FIGURE_RANGES.items()
+    bad = [key for key, (low, high) in FIGURE_RANGES.items()
            if key in record and plausible_number(record[key], low, high) is None]
     if "epochs" in record and plausible_int(record["epochs"], 1) is None:
         bad.append("epochs")

@@ -18,18 +18,39 @@ library and `dae_tui.engine.events` / `runfiles`.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 from .events import Picture, Samples
-from .runfiles import atomic_write, atomic_write_json, read_json
+from .runfiles import atomic_write, atomic_write_json, read_file, read_json
 
 __all__ = ["SAMPLES_DIR", "SampleRecorder", "load_samples"]
 
 SAMPLES_DIR = "samples"
 INDEX_NAME = "index.json"
 SAMPLES_FORMAT = 1
+MAX_INDEX_BYTES = 32 * 1024 * 1024
+"""index.json grows by about 350 bytes an epoch (16 scores), so 10,000 epochs take 3.5 MB: the
+cap is for a file that is not an index, not for a long run (whose pictures must still show)."""
+MAX_SIDE, MAX_COUNT = 4096, 64
+"""Past these an index's picture size or count is not believed (the run saves 8 of 28x28)."""
+
+
+def _scores(values: Any) -> tuple[float, ...]:
+    """A list of per-picture scores; ValueError unless every one is a finite number (NaN,
+    Infinity and a 401-digit integer are all valid JSON, and none can be drawn as a label)."""
+    scores = tuple(float(x) for x in values)
+    if not all(math.isfinite(x) and abs(x) < 1e6 for x in scores):
+        raise ValueError("a score that is not a plausible number")
+    return scores
+
+
+def _bounded(value: Any, high: int) -> int:
+    if type(value) is not int or not 0 <= value <= high:
+        raise ValueError(f"{value!r} is not a count from 0 to {high}")
+    return value
 
 
 def _denoised_name(epoch: int) -> str:
@@ -77,9 +98,8 @@ class SampleRecorder:
         }
         clean, noisy = _pack(samples.clean), _pack(samples.noisy)
         try:
-            earlier = read_json(self.folder / INDEX_NAME)
-            with open(self.folder / "clean.u8", "rb") as handle:
-                same_pictures = handle.read() == clean
+            earlier = read_json(self.folder / INDEX_NAME, MAX_INDEX_BYTES)
+            same_pictures = read_file(self.folder / "clean.u8", len(clean)) == clean
         except (OSError, ValueError):
             earlier, same_pictures = None, False
         if (same_pictures and isinstance(earlier, dict) and isinstance(earlier.get("epochs"), dict)
@@ -101,20 +121,21 @@ def load_samples(run_dir: str | os.PathLike[str]) -> dict[int, Samples]:
     """
     folder = Path(run_dir) / SAMPLES_DIR
     try:
-        index = read_json(folder / INDEX_NAME)
-        width, height = int(index["width"]), int(index["height"])
+        index = read_json(folder / INDEX_NAME, MAX_INDEX_BYTES)
+        width, height = _bounded(index["width"], MAX_SIDE), _bounded(index["height"], MAX_SIDE)
         indices = tuple(int(i) for i in index["indices"])
         labels = tuple(int(i) for i in index["labels"])
-        noisy_psnr = tuple(float(x) for x in index["noisy_psnr"])
-        epochs = {int(e): tuple(float(x) for x in v) for e, v in index["epochs"].items()}
+        noisy_psnr = _scores(index["noisy_psnr"])
+        epochs = {int(e): _scores(v) for e, v in index["epochs"].items()}
         # SSIM came later: a run saved before it has none (empty tuples).
-        noisy_ssim = tuple(float(x) for x in index.get("noisy_ssim", ()))
-        ssim_epochs = {int(e): tuple(float(x) for x in v) for e, v in index.get("ssim_epochs", {}).items()}
-        count = len(indices)
+        noisy_ssim = _scores(index.get("noisy_ssim", ()))
+        ssim_epochs = {int(e): _scores(v) for e, v in index.get("ssim_epochs", {}).items()}
+        count = _bounded(len(indices), MAX_COUNT)
         size = count * width * height
-        clean_bytes = (folder / "clean.u8").read_bytes()
-        noisy_bytes = (folder / "noisy.u8").read_bytes()
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        # Regular files of the expected size only: a FIFO or /dev/zero here must not hang the tab.
+        clean_bytes = read_file(folder / "clean.u8", size)
+        noisy_bytes = read_file(folder / "noisy.u8", size)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
         return {}
     if len(clean_bytes) != size or len(noisy_bytes) != size:
         return {}
@@ -123,8 +144,8 @@ def load_samples(run_dir: str | os.PathLike[str]) -> dict[int, Samples]:
     found: dict[int, Samples] = {}
     for epoch in sorted(epochs):
         try:
-            data = (folder / _denoised_name(epoch)).read_bytes()
-        except OSError:
+            data = read_file(folder / _denoised_name(epoch), size)
+        except (OSError, ValueError):
             continue
         if len(data) != size or len(epochs[epoch]) != count:
             continue

@@ -419,6 +419,8 @@ class InspectView(Vertical):
             self.curve_busy = False
             if message.error:
                 chart.set_note(f"cannot compute the curve: {message.error}")
+            elif chart.done and self.inspector.save_error:
+                chart.set_note(f"{self.inspector.test_size:,} test images · not saved: {self.inspector.save_error}")
             elif chart.done:
                 chart.set_note(f"{self.inspector.test_size:,} test images · saved in {self.inspector.name}")
             return
