@@ -97,3 +97,18 @@ async def test_a_sweep_in_another_process_appears_live(tmp_path):
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+async def test_a_password_in_the_storage_url_is_never_on_the_sweep_tab(study_runs):
+    # SQLite ignores the unknown ?password=: the study is read, and nothing shows the secret.
+    app = DaeApp(runs_dir=study_runs, storage=f"sqlite:///{study_runs / 'sweeps.db'}?password=s3cret")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_sweep_tab(pilot, 5)
+        assert "s3cret" not in screen_text(app)
+    # A server that cannot be reached: the one-line error on the info line, the password hidden.
+    app = DaeApp(runs_dir=study_runs, storage="postgresql://me:s3cret@127.0.0.1:1/db?sslpassword=s3cret")
+    async with app.run_test(size=(200, 36)) as pilot:
+        await pilot.press("w")
+        await wait_until(pilot, lambda: "127.0.0.1" in screen_text(app), 30)
+        text = screen_text(app)
+        assert "s3cret" not in text and "me:***@127.0.0.1" in text
