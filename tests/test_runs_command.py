@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+
+import pytest
 from pathlib import Path
 
 from runfolders import TINY_CONFIG, iso, lock, make_run
@@ -173,3 +175,148 @@ def test_without_runs_dir_it_lists_the_trainers_default_folder(capsys, tmp_path,
     make_run(tmp_path / "default", "20240101-120000-mnist-seed")
     code, out, _ = runs(capsys, "--json")
     assert code == 0 and json.loads(out)["path"] == str(tmp_path / "default" / "20240101-120000-mnist-seed")
+
+
+# --- hostile files in run folders (issue 17) -------------------------------------------------------
+
+
+def runs_process(runs_dir: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """The real `dae-tui runs` in a process of its own: a hang fails the test in 20 s (never the
+    whole session), and what it printed is checked byte for byte."""
+    return subprocess.run([sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(runs_dir), *args],
+                          capture_output=True, env=_env(), timeout=20)
+
+
+GOOD = "20240101-120000-mnist-seed"
+BAD = "20240102-120000-mnist-seed"
+
+
+def good_and_bad(runs_dir: Path) -> Path:
+    make_run(runs_dir, GOOD, done=3, started=iso(7200))
+    return make_run(runs_dir, BAD, done=2, started=iso(60))
+
+
+@pytest.mark.parametrize("name", ["status.json", "metrics.jsonl", "config.json", "run.lock", "sweep.json"])
+def test_a_fifo_named_like_a_run_file_never_hangs_the_listing(tmp_path, name):
+    bad = good_and_bad(tmp_path)
+    (bad / name).unlink(missing_ok=True)
+    os.mkfifo(bad / name)  # nobody ever writes to it: a plain open() would block for ever
+    for args in ((), ("--json",), ("--csv",)):
+        result = runs_process(tmp_path, *args)
+        assert result.returncode == 0, result.stderr
+        assert GOOD.encode() in result.stdout
+        # Listed, unless it is the CSV (a row an epoch) and its epochs were behind the FIFO.
+        assert (BAD.encode() in result.stdout) is not (args == ("--csv",) and name == "metrics.jsonl")
+    assert f"{name}: unreadable (a FIFO, not a regular file)".encode() in result.stderr
+
+
+def test_an_endless_device_as_metrics_is_refused_not_read(tmp_path):
+    bad = good_and_bad(tmp_path)
+    (bad / "metrics.jsonl").unlink()
+    (bad / "metrics.jsonl").symlink_to("/dev/zero")  # read() never ends and never fails
+    result = runs_process(tmp_path, "--json")
+    assert result.returncode == 0
+    listed = {doc["run"]: doc for doc in map(json.loads, result.stdout.splitlines())}
+    assert listed[GOOD]["epochs_done"] == 3 and listed[BAD]["epochs_done"] == 0
+    assert listed[BAD]["warnings"] == ["metrics.jsonl: unreadable (a character device, not a regular file)"]
+
+
+def test_one_huge_metrics_line_is_skipped_and_named(capsys, tmp_path):
+    huge = b'{"epoch": 4, "pad": "' + b"x" * 5_000_000 + b'"}\n'
+    make_run(tmp_path, GOOD, done=3, extra_lines=(huge,))
+    code, out, err = runs(capsys, "--runs-dir", str(tmp_path), "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["epochs_done"] == 3
+    assert doc["warnings"] == ["metrics.jsonl: skipped 1 line over 4,096 bytes"]
+
+
+def test_a_metrics_file_past_its_cap_keeps_its_newest_epochs(capsys, tmp_path, monkeypatch):
+    from dae_tui.engine import runinfo
+
+    folder = make_run(tmp_path, GOOD, done=3)
+    size = (folder / "metrics.jsonl").stat().st_size
+    monkeypatch.setattr(runinfo, "MAX_METRICS_BYTES", size // 2)  # the cap, not 64 MB of file
+    code, out, err = runs(capsys, "--runs-dir", str(tmp_path), "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["epochs_done"] == 3 and doc["last_test_psnr"] == 13.0
+    assert len(doc["warnings"]) == 1 and "read its last" in doc["warnings"][0]
+    assert "unreadable line" not in doc["warnings"][0]  # the cut lands on a line's start
+
+
+HOSTILE_NUMBERS = [b"1" * 401, b"-" + b"9" * 401, b"1.7e308", b"-1e300", b"NaN", b"Infinity", b"-Infinity"]
+
+
+@pytest.mark.parametrize("number", HOSTILE_NUMBERS)
+@pytest.mark.parametrize("key", ["seconds", "test_psnr", "test_mse", "test_ssim"])
+def test_numbers_no_figure_can_be_are_left_out_and_said(capsys, tmp_path, key, number):
+    line = json.dumps({"epoch": 4, "epochs": 4, "test_psnr": 14.0, "seconds": 2.0})
+    line = line.replace("}", f', "{key}": 0}}') if key not in line else line
+    line = line.replace(f'"{key}": {json.loads(line)[key]}', f'"{key}": {number.decode()}')
+    make_run(tmp_path, BAD, done=3, extra_lines=(line.encode() + b"\n",))
+    make_run(tmp_path, GOOD, done=3, started=iso(9000))
+    for args in ((), ("--json",), ("--csv",)):
+        code, out, err = runs(capsys, "--runs-dir", str(tmp_path), *args)
+        assert code == 0 and GOOD in out and BAD in out
+        assert "metrics.jsonl: left out 1 figure not plausible as a number" in err
+    docs = [json.loads(line, parse_constant=pytest.fail) for line in runs(capsys, "--runs-dir", str(tmp_path),
+                                                                          "--json")[1].splitlines()]
+    bad = next(d for d in docs if d["run"] == BAD)
+    assert bad["epochs_done"] == 4
+    if key == "test_psnr":
+        assert bad["best_test_psnr"] == 13.0 and bad["last_test_psnr"] is None
+
+
+@pytest.mark.parametrize("number", HOSTILE_NUMBERS)
+def test_an_epoch_that_is_no_epoch_skips_its_line(capsys, tmp_path, number):
+    make_run(tmp_path, GOOD, done=3, extra_lines=(b'{"epoch": ' + number + b', "test_psnr": 99.0}\n',))
+    code, out, err = runs(capsys, "--runs-dir", str(tmp_path), "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["epochs_done"] == 3 and doc["best_test_psnr"] == 13.0
+    assert doc["warnings"] == ["metrics.jsonl: skipped 1 unreadable line"]
+
+
+def test_huge_numbers_in_the_status_and_lock_files_are_not_believed(capsys, tmp_path):
+    folder = make_run(tmp_path, GOOD, config=None, done=2, status=None, lock=lock(pid=10**401))
+    status = {"status": "finished", "epochs": 10**401, "started": "9999-12-31T23:59:59-12:00"}
+    (folder / "status.json").write_text(json.dumps(status))
+    for args in ((), ("--json",), ("--csv",)):
+        code, out, err = runs(capsys, "--runs-dir", str(tmp_path), *args)
+        assert code == 0 and GOOD in out
+    doc = json.loads(runs(capsys, "--runs-dir", str(tmp_path), "--json")[1])
+    assert doc["epochs"] == 3  # from the metrics lines, not the 401-digit count
+
+
+def test_a_symlink_loop_or_a_dangling_link_leaves_out_that_entry_alone(capsys, tmp_path):
+    make_run(tmp_path, GOOD)
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "linked").symlink_to(tmp_path / GOOD)  # a link to a run is a run
+    code, out, err = runs(capsys, "--runs-dir", str(tmp_path))
+    assert code == 0
+    assert sorted(line.split()[0] for line in out.splitlines()[1:]) == [GOOD, "linked"]
+
+
+CONTROLS = "\x1b]0;owned\x07\x1b[2J\nsecond line\r\x9b\u202e\x7f"
+
+
+def _raw_controls(data: bytes) -> list[str]:
+    text = data.decode()
+    return [c for c in text if c != "\n" and (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c == "\u202e")]
+
+
+def test_control_characters_in_a_folder_name_never_reach_the_terminal(tmp_path):
+    name = f"20240101-120000-mnist-{CONTROLS}"
+    folder = make_run(tmp_path, name, extra_lines=(b"garbage\n",))  # a warning names it on stderr
+    for args in ((), ("--csv",), ("--json",)):
+        result = runs_process(tmp_path, *args)
+        assert result.returncode == 0
+        assert _raw_controls(result.stdout) == [] and _raw_controls(result.stderr) == []
+        # The name splits no row: a header and a run, a header and 3 epochs, one object.
+        assert result.stdout.count(b"\n") == {(): 2, ("--csv",): 4, ("--json",): 1}[args]
+    assert json.loads(result.stdout)["run"] == name  # JSON keeps the name exactly, escaped
+    table = runs_process(tmp_path).stdout.decode()
+    assert "20240101-120000-mnist-␛]0;owned␇␛[2J␊second line␍\\x9b\\u202e␡" in table
+    assert b"warning: 20240101-120000-mnist-\xe2\x90\x9b" in runs_process(tmp_path).stderr
+    rows = list(csv.reader(io.StringIO(runs_process(tmp_path, "--csv").stdout.decode())))
+    assert rows[1][0].startswith("20240101-120000-mnist-␛]0;owned")
+    assert folder.name == name

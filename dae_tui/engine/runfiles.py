@@ -57,6 +57,7 @@ __all__ = [
     "SaveError",
     "atomic_write",
     "atomic_write_json",
+    "browse_only_reason",
     "busy_message",
     "check_runs_dir",
     "default_runs_dir",
@@ -196,6 +197,22 @@ def check_runs_dir(path: str | os.PathLike[str] | None) -> str | None:
     except OSError as err:
         return f"--runs-dir {folder}: cannot write there ({err.strerror or err})"
     return None
+
+
+def browse_only_reason(path: str | os.PathLike[str] | None, problem: str) -> str | None:
+    """The dashboard's one line for a runs folder it can read but not write (`problem` from
+    `check_runs_dir`): it then starts for browsing only. None when there is nothing to browse
+    (not a folder, or one that cannot even be listed): that stays an error."""
+    folder = Path(path).expanduser() if path is not None else default_runs_dir()
+    try:
+        os.listdir(folder)
+    except FileNotFoundError:
+        pass  # nothing to show yet, but nothing in the way of looking either
+    except OSError:
+        return None
+    if folder.exists() and not folder.is_dir():
+        return None
+    return f"browsing only: {problem}; pass --runs-dir DIR to train elsewhere"
 
 
 def atomic_write_json(path: Path, value: Any) -> None:
@@ -340,9 +357,13 @@ def parse_time(text: object) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        moment = moment if moment.tzinfo else moment.astimezone()
+        # Year 9999 at -12:00 parses, yet shown in local time (or as a timestamp) it overflows:
+        # a time no listing can show is no time.
+        moment.astimezone().timestamp()
+    except (ValueError, OverflowError, OSError):
         return None
-    return moment if moment.tzinfo else moment.astimezone()
+    return moment
 
 
 def started_from_name(name: str) -> datetime | None:

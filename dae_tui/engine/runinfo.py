@@ -366,8 +366,8 @@ def _read_records(folder: str, warnings: list[str]) -> list[dict[str, Any]]:
     if bad:
         warnings.append(f"{METRICS_NAME}: skipped {bad} unreadable line{'s' if bad > 1 else ''}")
     if dropped:
-        warnings.append(f"{METRICS_NAME}: left out {dropped} figure{'s' if dropped > 1 else ''} that "
-                        "are not plausible numbers (NaN, infinite or out of range)")
+        warnings.append(f"{METRICS_NAME}: left out {dropped} figure{'s' if dropped > 1 else ''} not "
+                        "plausible as a number (NaN, infinite or out of range)")
     return [by_epoch[e] for e in sorted(by_epoch)]
 
 
