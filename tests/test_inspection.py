@@ -110,3 +110,82 @@ def test_a_run_folder_that_cannot_be_written_keeps_the_curve_in_memory(trained_r
     points = list(inspector.curve("poisson"))
     assert inspector.cached_curve("poisson") == points
     assert not (run / CURVE_CACHE).exists()
+
+
+# --- hostile files in the run folder (issue 17) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["1.7e308", "-1e300", "NaN", "Infinity", "1" * 401])
+def test_a_cache_with_a_figure_no_chart_can_draw_counts_as_missing(trained_run, tmp_path, number):
+    run = tmp_path / trained_run.name
+    shutil.copytree(trained_run, run)
+    points = list(Inspector(run).curve("gaussian"))
+    good = (run / CURVE_CACHE).read_text()
+    assert Inspector(run).cached_curve("gaussian") == points
+    # One figure of one point: the chart's ticks overflow on ±1e308, and NaN is no height at all.
+    (run / CURVE_CACHE).write_text(good.replace(f'"test_psnr": {json.dumps(points[3].test_psnr)}',
+                                                f'"test_psnr": {number}', 1))
+    assert (run / CURVE_CACHE).read_text() != good
+    again = Inspector(run)
+    assert again.cached_curve("gaussian") is None
+    if number == "NaN":  # computed again (the same figures), and the cache made whole
+        assert [p.factor for p in again.curve("gaussian")] == [p.factor for p in points]
+        assert Inspector(run).cached_curve("gaussian") == pytest.approx(points)
+
+
+def test_a_cache_that_cannot_be_saved_says_so(trained_run, tmp_path):
+    run = tmp_path / trained_run.name
+    shutil.copytree(trained_run, run)
+    (run / CURVE_CACHE).mkdir()  # os.replace cannot put a file where a folder is
+    inspector = Inspector(run)
+    assert inspector.cached_curve("mask") is None
+    points = list(inspector.curve("mask"))
+    assert inspector.save_error is not None and CURVE_CACHE in inspector.save_error
+    assert "\n" not in inspector.save_error and (run / CURVE_CACHE).is_dir()
+    assert inspector.cached_curve("mask") == points  # kept for this session
+
+
+FIFO_PLACES = {
+    CURVE_CACHE: "samples [0, 1, 2, 3]; cache missing",
+    "samples/index.json": "samples []; cache missing",
+    "samples/clean.u8": "samples []; cache missing",
+    "samples/denoised-0002.u8": "samples [0, 1, 3]; cache missing",
+    "checkpoint.pt.sha256": "samples [0, 1, 2, 3]; refused: corrupt, it does not match its checksum",
+    "checkpoint.pt": "samples [0, 1, 2, 3]; refused: no checkpoint there",
+}
+
+READ_ALL = """
+import sys
+from pathlib import Path
+from dae_tui.engine.inspection import Inspector
+from dae_tui.engine.samplestore import load_samples
+
+for folder in sys.argv[1:]:
+    line = f"samples {sorted(load_samples(folder))}; "
+    try:
+        line += "cache missing" if Inspector(folder).cached_curve("gaussian") is None else "cached"
+    except Exception as err:  # the one-line refusal, checked below
+        line += "refused: " + str(err).split(": ", 1)[1]
+    print(line, flush=True)
+"""
+
+
+def test_a_fifo_anywhere_the_inspect_tab_reads_never_hangs_it(trained_run, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folders = []
+    for i, name in enumerate(FIFO_PLACES):
+        run = tmp_path / f"{i}" / trained_run.name
+        shutil.copytree(trained_run, run)
+        (run / name).unlink(missing_ok=True)
+        os.mkfifo(run / name)  # nobody writes to it: a plain open() blocks for ever
+        folders.append(str(run))
+    result = subprocess.run([sys.executable, "-c", READ_ALL, *folders], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(FIFO_PLACES)
+    for line, expected in zip(lines, FIFO_PLACES.values(), strict=True):
+        assert line.startswith(expected), (line, expected)
