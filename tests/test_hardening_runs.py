@@ -472,3 +472,63 @@ async def test_the_dashboards_delete_refuses_a_suspended_run_even_from_a_table_a
         assert (folder / "metrics.jsonl").is_file()
     finally:
         owner.release()
+
+
+# --- hostile files seen by the dashboard (issue 17) ------------------------------------------------
+
+RUNS_TAB = """
+import asyncio, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from pilot import screen_text, wait_until
+from dae_tui.app import DaeApp
+from dae_tui.app.widgets.runs_view import RunsView
+
+async def main():
+    app = DaeApp(runs_dir=Path(sys.argv[1]))
+    async with app.run_test(size=(160, 36)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.query(RunsView) and len(app.query_one(RunsView).runs) >= 4, 90)
+        await pilot.pause(1.5)  # a few polls more: each reads the hostile folders again
+        print(sorted(app.query_one(RunsView).runs))
+        print(screen_text(app))
+
+asyncio.run(main())
+print("quit")
+"""
+
+
+def test_the_runs_tab_shows_every_good_run_beside_fifos_and_hostile_numbers_and_quits(tmp_path):
+    from runfolders import make_run
+
+    runs = tmp_path / "runs"
+    make_run(runs, "20240101-120000-mnist-good")
+    fifo_status = make_run(runs, "20240102-120000-mnist-fifo-status")
+    (fifo_status / "status.json").unlink()
+    os.mkfifo(fifo_status / "status.json")
+    fifo_lock = make_run(runs, "20240103-120000-mnist-fifo-lock", status=None)
+    os.mkfifo(fifo_lock / "run.lock")
+    numbers = b'{"epoch": 4, "seconds": 1' + b"0" * 400 + b', "test_psnr": NaN, "train_mse": 1e308, "test_mse": -Infinity}\n'
+    make_run(runs, "20240104-120000-mnist-numbers", extra_lines=(numbers,))
+    (runs / "loop").symlink_to(runs / "loop")
+    tests = Path(__file__).resolve().parent
+    result = subprocess.run([sys.executable, "-c", RUNS_TAB, str(runs), str(tests)], capture_output=True,
+                            text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == str(sorted(p.name for p in runs.iterdir() if p.name != "loop"))
+    assert lines[-1] == "quit"  # no reader left blocked: the app left when asked
+    assert "20240104-120000-mnist-numbers" in result.stdout and "4/3" in result.stdout
+
+
+@pytest.mark.parametrize("name, says", [
+    ("checkpoint.pt.sha256", "corrupt, it does not match its checksum"),
+    ("checkpoint.pt", "no checkpoint there"),
+])
+def test_a_fifo_as_the_checkpoint_or_its_checksum_is_one_line_from_eval_not_a_hang(one_epoch, name, says):
+    (one_epoch / name).unlink()
+    os.mkfifo(one_epoch / name)
+    result = subprocess.run([sys.executable, "-m", "dae_tui", "eval", str(one_epoch), "--factors", "0.5"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode in (1, 2) and says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
