@@ -16,8 +16,9 @@ from .engine.events import EpochEnd, RunStarted
 if TYPE_CHECKING:
     from .engine.runinfo import RunInfo
 
-__all__ = ["RUN_COLUMNS", "UNREADABLE", "cells", "format_figure", "fit_first", "fit_items", "fit_words", "format_epoch", "format_eta",
-           "format_finished", "format_metric", "format_setting", "format_started", "plural", "printable", "run_cells"]
+__all__ = ["RUN_COLUMNS", "UNREADABLE", "cells", "fit_first", "fit_items", "fit_words", "format_epoch",
+           "format_eta", "format_figure", "format_finished", "format_metric", "format_setting",
+           "format_started", "plural", "printable", "run_cells"]
 
 
 def plural(count: int, noun: str) -> str:

@@ -320,3 +320,28 @@ def test_control_characters_in_a_folder_name_never_reach_the_terminal(tmp_path):
     rows = list(csv.reader(io.StringIO(runs_process(tmp_path, "--csv").stdout.decode())))
     assert rows[1][0].startswith("20240101-120000-mnist-␛]0;owned")
     assert folder.name == name
+
+
+def test_a_figure_that_still_is_no_number_reads_unreadable_in_the_table(tmp_path):
+    from dae_tui.engine.runstore import read_run
+    from dae_tui.formatting import UNREADABLE, format_eta, format_metric, run_cells
+    from dae_tui.listing import write_table
+
+    # What the readers let through is clean; the cells must still never crash on what is not.
+    info = read_run(make_run(tmp_path, GOOD))
+    odd = replace(info, best_test_psnr=float("inf"), last_test_psnr=float("nan"), seconds_per_epoch=10**401)
+    out = io.StringIO()
+    write_table([info, odd], out)
+    assert run_cells(odd)[6:9] == (f"{UNREADABLE} @ 3", UNREADABLE, UNREADABLE)
+    assert out.getvalue().count(UNREADABLE) == 3
+    assert format_eta(float("inf")) == format_eta(float("nan")) == "—"
+    assert format_metric(-float("inf"), "test_psnr") == format_metric(10**401, "test_mse") == UNREADABLE
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"])
+def test_a_start_time_no_clock_can_show_falls_back_to_the_folder_name(capsys, tmp_path, moment):
+    folder = make_run(tmp_path, GOOD)
+    status = json.loads((folder / "status.json").read_text())
+    (folder / "status.json").write_text(json.dumps({**status, "started": moment, "ended": moment}))
+    code, out, err = runs(capsys, "--runs-dir", str(tmp_path))
+    assert code == 0 and out.splitlines()[1].endswith("2024-01-01 12:00")
