@@ -258,7 +258,8 @@ async def test_resume_continues_a_stopped_run_and_extends_a_finished_one(runs):
         await pilot.pause(0.1)
         assert isinstance(app.screen, EpochsScreen), app.screen
         error = app.screen.query_one("#epochs-error")
-        assert "more than 3" in str(error.render()), (app.screen.query_one("#epochs-input").value, app.focused)
+        shown = (app.screen.query_one("#epochs-input").value, app.focused)
+        assert "from 4 to 10000: 3 are done" in str(error.render()), shown
         await pilot.press("backspace", "5", "enter")
         await pilot.pause(0.1)
         assert app.resume is not None and app.query_one(ConfigForm).config.epochs == 5

@@ -18,6 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
+from ..formatting import plural
 from .plain import plain
 
 __all__ = ["KEYS", "ConfirmScreen", "EpochsScreen", "HelpScreen", "QuitScreen"]
@@ -107,12 +108,14 @@ class HelpScreen(ModalScreen[None]):
         width: 92; max-width: 96%; height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    HelpScreen VerticalScroll { height: auto; max-height: 100%; }
+    /* stable: its auto height is measured at the width its scrollbar leaves, or a filtered list
+       one wrapped row too tall would show a scrollbar for one line */
+    HelpScreen VerticalScroll { height: auto; max-height: 100%; scrollbar-gutter: stable; }
     HelpScreen #help-title { text-style: bold; width: 100%; }
     HelpScreen #help-filter { display: none; margin-bottom: 1; }
     HelpScreen #help-filter.-shown { display: block; }
     HelpScreen #help-none { display: none; color: $text-muted; }
-    HelpScreen .help-section { margin-bottom: 1; }
+    HelpScreen .help-section { padding-bottom: 1; }
     """
     BINDINGS = [
         Binding("escape", "close", "Close"),
@@ -303,7 +306,8 @@ class EpochsScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(plain(f"{self.run_name} finished {self.done} epochs. Train it to how many epochs in all?"))
+            yield Static(plain(f"{self.run_name} finished {plural(self.done, 'epoch')}. Train it to how many "
+                               "epochs in all?"))
             yield Input(str(self.done * 2), id="epochs-input")
             yield Static("", id="epochs-error")
         yield dialog_footer()
