@@ -48,9 +48,14 @@ def _params(params: dict[str, Any]) -> str:
 
 def status_lines(doc: dict[str, Any], metric: str = "test_psnr") -> list[str]:
     """The study as a table of trials, then the best and the importance."""
-    lines = [f"study {doc['study']} ({doc['direction']} {metric}): {len(doc['trials'])} trials"]
+    from .engine.runfiles import this_host
+
+    lines = [f"study {doc['study']} ({doc['direction']} {metric}): {plural(len(doc['trials']), 'trial')}"]
+    here = this_host()
     for t in doc["trials"]:
         run = Path(t["run_dir"]).name if t["run_dir"] else ""
+        if t.get("host") not in (None, here):
+            run = f"{run} on {t['host']}"  # the same runs path elsewhere holds other folders
         lines.append(f"  #{t['trial']:<3} {t['state']:<8} {format_metric(t['value'], metric):>10}  "
                      f"epochs {t['epochs']:<3} {_params(t['params'])}  {run}")
     best = doc["best"]

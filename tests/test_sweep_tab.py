@@ -4,6 +4,8 @@ appearing live."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +57,8 @@ async def test_the_sweep_tab_shows_a_finished_study(study_runs):
         assert [c.setting for c in charts] == ["lr", "batch_size"]
         valued = [t for t in view.report["trials"] if t["value"] is not None or t["state"] == "pruned"]
         assert all(len(c.points()) == len(valued) for c in charts)
-        assert "PSNR dB ↑ vs lr" in text and "lr (log10)" in text
+        # A log setting's axis is in the values a user types (issue 18), not log10 exponents.
+        assert "PSNR dB ↑ vs lr" in text and re.search(r"\b[1-9]e-3\b", text) and "(log10)" not in text
         assert "importance: lr" in text
         # space marks trials: their curves on the chart beside, labelled by trial and settings.
         assert app.focused is view.query_one("#sweep-table")
@@ -112,3 +115,42 @@ async def test_a_password_in_the_storage_url_is_never_on_the_sweep_tab(study_run
         await wait_until(pilot, lambda: "127.0.0.1" in screen_text(app), 30)
         text = screen_text(app)
         assert "s3cret" not in text and "me:***@127.0.0.1" in text
+
+
+def test_external_tools_see_the_objective_by_name_only_shared_settings_as_fixed_and_each_trials_host(study_runs):
+    # What optuna-dashboard and Optuna's CLI read from the storage, read here the same way.
+    import optuna
+
+    from dae_tui.engine.runfiles import this_host
+
+    study = optuna.load_study(study_name="tab", storage=f"sqlite:///{study_runs / 'sweeps.db'}")
+    assert study.metric_names == ["test_psnr"]  # not "Objective 0"
+    fixed = study.user_attrs["fixed"]
+    assert "lr" not in fixed and "batch_size" not in fixed  # searched: no default to mistake for a value
+    assert fixed["epochs"] == 2 and fixed["dataset"] == "mnist"
+    for trial in study.trials:
+        assert trial.user_attrs["host"] == this_host()
+        doc = json.loads((Path(trial.user_attrs["run_dir"]) / "sweep.json").read_text())
+        assert doc["host"] == this_host() and doc["trial"] == trial.number
+
+
+async def test_a_trial_from_another_host_says_where_its_run_folder_is(study_runs, tmp_path):
+    # The same storage seen from a second machine: one trial's host rewritten in the database itself.
+    import sqlite3
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "sweeps.db").write_bytes((study_runs / "sweeps.db").read_bytes())
+    with sqlite3.connect(runs / "sweeps.db") as db:
+        db.execute("UPDATE trial_user_attributes SET value_json = '\"gpu-box-2\"' WHERE key = 'host' AND "
+                   "trial_id = (SELECT MIN(trial_id) FROM trial_user_attributes)")
+    done = subprocess.run([sys.executable, "-m", "dae_tui", "sweep", "--runs-dir", str(runs), "--status"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sum(" on gpu-box-2" in line for line in done.stderr.splitlines() + done.stdout.splitlines()) == 1
+    app = DaeApp(runs_dir=runs)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_sweep_tab(pilot, 5)
+        table = app.query_one(SweepView).query_one("#sweep-table")
+        assert "host" in [str(c.label) for c in table.columns.values()]
+        assert "gpu-box-2" in screen_text(app)

@@ -291,10 +291,17 @@ def describe_study(study: optuna.Study, metric: str, space: tuple[Dimension, ...
     """Record what the study searches and optimises, and how often its trials beat, for
     `--status` and the dashboard."""
     if study.user_attrs.get("space") is None:
+        searched = {d.name for d in space}
         study.set_user_attr("metric", metric)
         study.set_user_attr("space", {d.name: d.kind for d in space})
-        study.set_user_attr("fixed", fixed.to_dict())
+        # Only what every trial shares: the defaults of searched settings read as if they were fixed.
+        study.set_user_attr("fixed", {k: v for k, v in fixed.to_dict().items() if k not in searched})
         study.set_user_attr("heartbeat", heartbeat)
+    if study.metric_names is None:
+        # optuna-dashboard and Optuna's CLI show the objective by this name, not "Objective 0".
+        with _quiet(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # set_metric_names is marked experimental
+            study.set_metric_names([metric])
 
 
 def fail_dead_trials(study: optuna.Study, storage: optuna.storages.RDBStorage) -> None:
@@ -607,7 +614,7 @@ def _follow(study: optuna.Study, trial: optuna.Trial, trainer: Trainer, config: 
             trial.set_user_attr("run_dir", event.run_dir)
             atomic_write_json(Path(event.run_dir) / SWEEP_FILE, {
                 "study": study.study_name, "trial": trial.number, "storage": storage_url,
-                "params": params, "metric": metric,
+                "params": params, "metric": metric, "host": this_host(),
             })
         elif isinstance(event, EpochEnd):
             value = _metric(event, metric)
@@ -675,7 +682,7 @@ def study_report(study: optuna.Study) -> dict[str, Any]:
         rows.append({
             "trial": t.number, "state": t.state.name.lower(), "params": t.params, "value": t.value,
             "epochs": last_epoch, "last": t.intermediate_values.get(last_epoch),
-            "run_dir": t.user_attrs.get("run_dir"),
+            "run_dir": t.user_attrs.get("run_dir"), "host": t.user_attrs.get("host"),
             "seconds": (t.datetime_complete - t.datetime_start).total_seconds()
             if t.datetime_complete and t.datetime_start else None,
         })

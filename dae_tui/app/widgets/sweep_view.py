@@ -30,8 +30,10 @@ from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
-from ...formatting import cells as text_cells, fit_first, format_metric, format_setting
+from ...engine.runfiles import this_host
+from ...formatting import cells as text_cells, fit_first, format_metric, format_setting, plural
 from ..messages import RunChosen
+from ..plain import plain
 from .loss_chart import MARK_COLOURS, LossChart, Series, log_ticks
 from .tables import add_row_fitted, update_cell_fitted
 
@@ -40,6 +42,13 @@ __all__ = ["POLL_S", "ScatterChart", "SweepView"]
 POLL_S = 2.0
 """Seconds between two reads of the storage."""
 COLUMNS = ("mark", "trial", "state", "value", "epochs")
+
+
+def _elsewhere(report: dict[str, Any]) -> bool:
+    """Whether any trial ran on another machine: then a host column says where each run folder
+    is (the same runs path on two machines holds different folders)."""
+    here = this_host()
+    return any(t.get("host") not in (None, here) for t in report["trials"])
 
 
 def _choice_order(text: str) -> tuple[int, float, str]:
@@ -120,7 +129,7 @@ class ScatterChart(PlotextPlot):
         report = self.report or {}
         kind = report.get("space", {}).get(self.setting, "")
         metric = "PSNR dB" if report.get("metric", "test_psnr") == "test_psnr" else "MSE"
-        self.border_title = self._title(metric)
+        self.border_title = plain(self._title(metric))
         points = self.points()
         if not points:
             plt.scatter([0], [0], marker=" ")
@@ -178,7 +187,10 @@ class SweepView(Vertical):
         """The storage URL (None: SQLite in the runs folder)."""
         self.studies: list[str] = []
         self.study: str | None = None
-        """The study shown (None: the newest)."""
+        """The study shown (None: none read yet)."""
+        self.picked: str | None = None
+        """The study the user picked with [ ] (None: follow the newest in the storage, so a
+        sweep started after the tab opened shows up without a key)."""
         self.report: dict[str, Any] | None = None
         self.marks: dict[str, int] = {}
         """Run folder -> mark digit of the marked trials."""
@@ -208,7 +220,7 @@ class SweepView(Vertical):
         worker = get_current_worker()
         storage = None
         while not worker.is_cancelled:
-            requested = self.study
+            requested = self.picked
             try:
                 from ...engine import sweeps
 
@@ -231,8 +243,10 @@ class SweepView(Vertical):
                     report = sweeps.study_report(study)
                 message = self.Report(requested, studies, report)
             except Exception as err:  # noqa: BLE001 - shown on the info line; the poller keeps trying
-                message = self.Report(requested, self.studies, self.report,
-                                      str(err).splitlines()[0] if str(err) else type(err).__name__)
+                text = str(err).splitlines()[0] if str(err) else type(err).__name__
+                if self.storage and self.storage in text:  # a driver's error quoting the URL: no password
+                    text = text.replace(self.storage, sweeps.redact(self.storage))
+                message = self.Report(requested, self.studies, self.report, text)
             if not worker.is_cancelled:
                 self.post_message(message)
             self._wake.wait(POLL_S)
@@ -247,12 +261,12 @@ class SweepView(Vertical):
     @on(Report)
     def _reported(self, message: Report) -> None:
         message.stop()
-        if message.requested != self.study:
+        if message.requested != self.picked:
             return  # read before [ or ] asked for another study
         self.studies = message.studies
         info = self.query_one("#sweep-info", Static)
         if message.error and message.report is None:
-            info.update(Text(message.error, style="dim" if message.error.startswith("no sweeps") else "red"))
+            info.update(plain(message.error, style="dim" if message.error.startswith("no sweeps") else "red"))
             return
         self.report = message.report
         if self.report is None:
@@ -260,12 +274,12 @@ class SweepView(Vertical):
             return
         self.study = self.report["study"]
         self._fill()
-        info.update(Text(self.headline() + (f" · {message.error}" if message.error else ""),
+        info.update(plain(self.headline() + (f" · {message.error}" if message.error else ""),
                          no_wrap=True, overflow="ellipsis"))
 
     def on_resize(self) -> None:
         if self.report is not None:
-            self._reported(self.Report(self.study, self.studies, self.report))  # the headline follows the width
+            self._reported(self.Report(self.picked, self.studies, self.report))  # the headline follows the width
 
     def headline(self) -> str:
         """The info line in the fullest wording that fits: the study's name and the counts by
@@ -288,9 +302,9 @@ class SweepView(Vertical):
                                               "[ ] other)" if len(self.studies) > 1 else "")
         room = self.query_one("#sweep-info").content_region.width or 200
         best_only = f" · best #{best['trial']} {format_metric(best['value'], metric)}" if best else ""
-        return fit_first(room, f"{which} · {len(trials)} trials: {states}{shown}", f"{len(trials)} trials: {states}{shown}",
-                         f"{len(trials)} trials{shown}", f"{len(trials)} trials: {states}{best_only}",
-                         f"{len(trials)} trials{best_only}")
+        count = plural(len(trials), "trial")  # `1 trials` read wrong
+        return fit_first(room, f"{which} · {count}: {states}{shown}", f"{count}: {states}{shown}",
+                         f"{count}{shown}", f"{count}: {states}{best_only}", f"{count}{best_only}")
 
     # --- the table and charts -------------------------------------------------------------------
 
@@ -299,12 +313,13 @@ class SweepView(Vertical):
         assert report is not None
         table = self.query_one(DataTable)
         params = sorted({k for t in report["trials"] for k in t["params"]})
-        with_run = self._run_fits(report, params)
-        columns = [*COLUMNS, *params, *(["run"] if with_run else [])]
+        with_host = _elsewhere(report)
+        with_run = self._run_fits(report, params, with_host)
+        columns = [*COLUMNS, *params, *(["host"] if with_host else []), *(["run"] if with_run else [])]
         if [str(c.label) for c in table.columns.values()] != columns:
             table.clear(columns=True)
             for column in columns:
-                table.add_column(column, key=column)
+                table.add_column(plain(column), key=column)  # a searched setting's name: a str is markup
         metric = report.get("metric", "test_psnr")
         rows = []
         for t in report["trials"]:
@@ -313,10 +328,12 @@ class SweepView(Vertical):
             style = {"complete": "", "pruned": "dim", "fail": "red", "running": "green"}.get(t["state"], "")
             cells = [Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" "),
                      f"#{t['trial']}", Text(t["state"], style=style), Text(value, style="bold"), str(t["epochs"]),
-                     *(format_setting(t["params"].get(p, "")) for p in params),
-                     Path(t["run_dir"]).name if t["run_dir"] else ""]
-            cells = cells if with_run else cells[:-1]
-            rows.append((str(t["trial"]), cells))
+                     *(format_setting(t["params"].get(p, "")) for p in params)]
+            if with_host:
+                cells.append(t.get("host") or "")
+            if with_run:
+                cells.append(Path(t["run_dir"]).name if t["run_dir"] else "")
+            rows.append((str(t["trial"]), [plain(c) if isinstance(c, str) else c for c in cells]))
         cursor = table.cursor_row
         if [str(k.value) for k in table.rows] == [key for key, _ in rows]:
             for key, cells in rows:
@@ -332,12 +349,12 @@ class SweepView(Vertical):
         importance = report.get("importance") or {}
         bar = " · ".join(f"{name} {'█' * max(1, round(share * 20))} {share:.0%}" for name, share in importance.items())
         self.query_one("#sweep-importance", Static).update(
-            Text(f"importance: {bar}" if bar else "importance: after 4 complete trials that differ", style="dim"
+            plain(f"importance: {bar}" if bar else "importance: after 4 complete trials that differ", style="dim"
                  if not bar else "")
         )
         self._overlay()
 
-    def _run_fits(self, report: dict[str, Any], params: list[str]) -> bool:
+    def _run_fits(self, report: dict[str, Any], params: list[str], with_host: bool = False) -> bool:
         """Whether the run column fits whole beside the others: at 100x30 it was cut to `202`,
         which names nothing; without it, Enter still opens the trial's run."""
         room = self.query_one(DataTable).scrollable_content_region.width
@@ -352,6 +369,8 @@ class SweepView(Vertical):
                  "value": [format_metric(t["value"], metric, missing="") for t in trials],
                  "epochs": [str(t["epochs"]) for t in trials]}
         shown.update({p: [format_setting(t["params"].get(p, "")) for t in trials] for p in params})
+        if with_host:
+            shown["host"] = [t.get("host") or "" for t in trials]
         needed = sum(width([name, *values]) for name, values in shown.items())
         runs = [Path(t["run_dir"]).name for t in trials if t["run_dir"]]
         return needed + width(["run", *runs]) <= room
@@ -384,7 +403,8 @@ class SweepView(Vertical):
             return None
         run = read_run(trial["run_dir"])
         if run is None:
-            self.notify(f"{trial['run_dir']} is not on this machine (the trial ran elsewhere).", severity="warning")
+            where = f"on {trial['host']}" if trial.get("host") and trial["host"] != this_host() else "elsewhere"
+            self.notify(f"{trial['run_dir']} is not on this machine (the trial ran {where}).", severity="warning")
         return run
 
     def action_mark(self) -> None:
@@ -433,6 +453,6 @@ class SweepView(Vertical):
             self.notify("This storage holds one study.", timeout=3)
             return
         at = self.studies.index(self.study) if self.study in self.studies else 0
-        self.study = self.studies[(at + step) % len(self.studies)]
-        self.query_one("#sweep-info", Static).update(f"reading study {self.study} …")
+        self.picked = self.study = self.studies[(at + step) % len(self.studies)]
+        self.query_one("#sweep-info", Static).update(plain(f"reading study {self.study} …"))
         self._wake.set()
