@@ -4,6 +4,7 @@ changing the model's input and output, the run picked on the Runs tab, and the l
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from pilot import screen_text, wait_until
 
 from dae_tui import cli
 from dae_tui.app import DaeApp
+from dae_tui.config import format_number
 from dae_tui.app.widgets.draw_panel import DrawCanvas, PictureBox
 from dae_tui.app.widgets.image_strip import ImageStrip
 from dae_tui.app.widgets.inspect_view import InspectView
@@ -84,6 +86,27 @@ async def test_the_curve_is_drawn_once_and_cached_in_the_run_folder(fresh_runs):
     async with app.run_test(size=(100, 30)) as pilot:
         await open_inspect(pilot)
         await wait_until(pilot, lambda: f"from {run.name}'s cache" in screen_text(app))
+
+
+async def test_a_curve_that_cannot_be_saved_says_so_and_one_no_chart_can_draw_is_computed_again(runs):
+    run = next(runs.iterdir())
+    doc = json.loads((run / CURVE_CACHE).read_text())
+    doc["curves"]["gaussian"][2]["test_psnr"] = 1.7e308  # finite, yet the chart's ticks overflow on it
+    (run / CURVE_CACHE).unlink()
+    (run / CURVE_CACHE).mkdir()  # and the fresh curve cannot be saved where a folder is
+    app = DaeApp(runs_dir=runs)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_inspect(pilot)
+        await wait_until(pilot, lambda: f"2,000 test images · not saved: a folder is named {CURVE_CACHE}"
+                                        in screen_text(app))
+        assert "saved in" not in screen_text(app) and "'s cache" not in screen_text(app)
+    (run / CURVE_CACHE).rmdir()
+    (run / CURVE_CACHE).write_text(json.dumps(doc))
+    app = DaeApp(runs_dir=runs)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_inspect(pilot)  # the hostile cache counts as none: computed, then saved over it
+        await wait_until(pilot, lambda: f"saved in {run.name}" in screen_text(app))
+    assert json.loads((run / CURVE_CACHE).read_text())["curves"]["gaussian"][2]["test_psnr"] < 100
 
 
 async def test_what_if_follows_the_keys_with_the_new_factor_in_the_caption(runs):
@@ -234,3 +257,20 @@ async def test_big_terminals_show_every_section_small_ones_cycle_them(runs, size
         assert "v View" in screen_text(app)
         # The picked section is named on the top line.
         assert "curve  what-if  draw (v)" in screen_text(app)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_the_curves_title_says_less_at_small_sizes_but_never_cuts_a_word(runs, size):
+    from dae_tui.formatting import cells
+
+    app = DaeApp(runs_dir=runs)
+    async with app.run_test(size=size) as pilot:
+        view = await open_inspect(pilot)
+        await pilot.press("plus")
+        chart = view.query_one(RobustnessChart)
+        await wait_until(pilot, lambda: chart.current is not None and chart.current != chart.trained)
+        await pilot.pause()
+        title = chart.headline()
+        # At 80x24 Textual cut the title to `what-if …`: now whole items go, the what-if factor last.
+        assert cells(title) <= chart.size.width - 2 and "…" not in title, (title, chart.size)
+        assert title.startswith("PSNR dB ↑") and f"┆ {format_number(chart.current)}" in title.replace("what-if ", "")

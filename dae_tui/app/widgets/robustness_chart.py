@@ -15,6 +15,7 @@ from typing import Any
 from textual_plotext import PlotextPlot
 
 from ...config import format_number
+from ...formatting import fit_first
 from ..plain import plain
 from .loss_chart import nice_ticks, with_margin
 
@@ -68,6 +69,9 @@ class RobustnessChart(PlotextPlot):
         self.current = factor
         self.replot()
 
+    def on_resize(self) -> None:
+        self.replot()  # the border title's wording follows the width
+
     def set_note(self, note: str) -> None:
         """A line under the chart: progress, or why the curve is old or missing."""
         self.note = note
@@ -78,9 +82,19 @@ class RobustnessChart(PlotextPlot):
         return bool(self.planned) and len(self.points) >= len(self.planned)
 
     def headline(self) -> str:
-        trained = f" │ trained {format_number(self.trained)}" if self.trained is not None else ""
-        current = f" ┆ what-if {format_number(self.current)}" if self.current is not None else ""
-        return f"PSNR dB ↑ vs {self.kind} factor · ● model ○ noisy input{trained}{current}"
+        """The border title: axis, legend, the two rules. The fullest wording that fits: at 80x24
+        Textual cut it to `what-if …`; the legend's words go first, then the rules' names, and
+        the what-if factor (what the user is moving) stays longest."""
+        trained = f"trained {format_number(self.trained)}" if self.trained is not None else ""
+        current = f"what-if {format_number(self.current)}" if self.current is not None else ""
+        rules = " ".join(r for r in (f"│ {trained}" if trained else "", f"┆ {current}" if current else "") if r)
+        short = " ".join(r for r in (f"│ {format_number(self.trained)}" if trained else "",
+                                     f"┆ {format_number(self.current)}" if current else "") if r)
+        room = self.size.width - 2 if self.size.width else 200  # a cell of rule either side
+        tail = f" {rules}" if rules else ""
+        return fit_first(room, f"PSNR dB ↑ vs {self.kind} factor · ● model ○ noisy input{tail}",
+                         f"PSNR dB ↑ vs {self.kind} · ● model ○ noisy{tail}", f"PSNR dB ↑ · ● model ○ noisy{tail}",
+                         f"PSNR dB ↑{tail}", f"PSNR dB ↑ {short}".rstrip(), "PSNR dB ↑")
 
     def at(self, factor: float) -> tuple[float, float] | None:
         """(noisy PSNR, model PSNR) at `factor`, read off the curve between its points."""
@@ -96,7 +110,7 @@ class RobustnessChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        self.border_title = self.headline()
+        self.border_title = plain(self.headline())
         plt.xlabel(f"{self.kind} noise factor")
         points = sorted(self.points, key=lambda p: p.factor)
         model = [(p.factor, p.test_psnr) for p in points]
