@@ -140,8 +140,7 @@ def test_a_cache_that_cannot_be_saved_says_so(trained_run, tmp_path):
     inspector = Inspector(run)
     assert inspector.cached_curve("mask") is None
     points = list(inspector.curve("mask"))
-    assert inspector.save_error is not None and CURVE_CACHE in inspector.save_error
-    assert "\n" not in inspector.save_error and (run / CURVE_CACHE).is_dir()
+    assert inspector.save_error == f"a folder is named {CURVE_CACHE}" and (run / CURVE_CACHE).is_dir()
     assert inspector.cached_curve("mask") == points  # kept for this session
 
 

@@ -16,6 +16,8 @@ May import torch; never textual or rich.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,7 @@ from ..config import NOISE_KINDS
 from .events import Picture, Samples
 from .metrics import per_image_mse, psnr_from_mse
 from .robustness import CurvePoint, default_factors, load_run_model, robustness
-from .runfiles import SaveError, atomic_write_json, read_json
+from .runfiles import atomic_write_json, read_json
 from .runinfo import FIGURE_RANGES, plausible_number
 from .samples import make_samples, pick_sample_indices, to_pictures
 from .trainer import _as_float, fixed_noise
@@ -87,7 +89,8 @@ class Inspector:
         self._cache: dict[str, list[CurvePoint]] = _read_cache(self.run_dir / CURVE_CACHE, self.digest,
                                                                self.test_size)
         self.save_error: str | None = None
-        """Why the last computed curve could not be saved in the run folder (one line); None: saved."""
+        """Why the last computed curve could not be saved in the run folder, a few words for under
+        the chart ("disk full", "a folder is named robustness.json"); None: it was saved."""
 
     @property
     def name(self) -> str:
@@ -157,7 +160,13 @@ class Inspector:
         except OSError as err:
             # A read-only run folder, a folder named robustness.json, a full disk: the curve stays
             # in memory for this session, and the tab says it was not saved (never "saved").
-            self.save_error = str(err) if isinstance(err, SaveError) else f"cannot save {CURVE_CACHE} ({err})"
+            where = self.run_dir / CURVE_CACHE
+            if where.exists() and not where.is_file():
+                self.save_error = f"a folder is named {CURVE_CACHE}" if where.is_dir() else f"{CURVE_CACHE} is no file"
+            elif err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                self.save_error = "disk full"
+            else:
+                self.save_error = os.strerror(err.errno).lower() if err.errno else "cannot write the run folder"
 
 
 def _read_cache(path: Path, digest: str, test_size: int) -> dict[str, list[CurvePoint]]:

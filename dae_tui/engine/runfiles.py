@@ -116,7 +116,7 @@ _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 def _save_error(err: OSError, path: Path, what: str | None) -> SaveError:
     what = what or path.name
-    kept = "the previous one is kept" if path.exists() else "nothing was saved"
+    kept = "the previous one is kept" if path.is_file() else "nothing was saved"  # a folder there is no "previous one"
     if err.errno in _DISK_FULL:
         text = f"disk full while saving {what} in {path.parent}; {kept}"
     else:
