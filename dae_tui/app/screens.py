@@ -18,7 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
-from ..formatting import plural
+from ..formatting import plural, printable_lines
 from .plain import plain
 
 __all__ = ["KEYS", "ConfirmScreen", "EpochsScreen", "HelpScreen", "QuitScreen"]
@@ -255,8 +255,12 @@ class ConfirmScreen(ModalScreen[bool]):
         self.choices = f"{self.YES_KEYS}: {yes}    n / Esc: {no}"
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"{self.question}\n\n{self.choices}"), id="confirm-question")
+        yield Static(self._text(), id="confirm-question")
         yield dialog_footer()
+
+    def _text(self) -> Text:
+        # Line by line: the question's own line breaks stay, a name's controls are made visible.
+        return Text(printable_lines(self.question) + f"\n\n{self.choices}")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
@@ -265,7 +269,7 @@ class ConfirmScreen(ModalScreen[bool]):
         """Ask afresh: what the answer means changed while the question was open."""
         self.question = question
         if self.is_mounted:
-            self.query_one("#confirm-question", Static).update(Text(f"{self.question}\n\n{self.choices}"))
+            self.query_one("#confirm-question", Static).update(self._text())
 
 
 class QuitScreen(ConfirmScreen):
