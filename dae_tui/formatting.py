@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RUN_COLUMNS", "UNREADABLE", "cells", "fit_first", "fit_items", "fit_words", "format_epoch",
            "format_eta", "format_figure", "format_finished", "format_metric", "format_setting",
-           "format_started", "plural", "printable", "run_cells"]
+           "format_started", "plural", "printable", "printable_lines",
+           "run_cells"]
 
 
 def plural(count: int, noun: str) -> str:
@@ -178,3 +179,9 @@ def printable(text: str) -> str:
         return text
     return "".join(c if c.isprintable() or c == " " else
                    _shown(c) if unicodedata.category(c) == "Cc" or ord(c) in _BIDI else c for c in text)
+
+
+def printable_lines(text: str) -> str:
+    """`text` with each of its own lines made `printable`: for messages of several lines (a
+    run's start, a question), whose line breaks are meant while those inside a name are not."""
+    return "\n".join(printable(line) for line in text.split("\n"))

@@ -33,7 +33,7 @@ from .engine.events import (
     RunStarted,
     RunStopped,
 )
-from .formatting import format_epoch, format_eta, format_finished, format_started, printable
+from .formatting import format_epoch, format_eta, format_finished, format_started, printable_lines
 from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, signal_exit
 
 __all__ = ["run_headless"]
@@ -44,12 +44,6 @@ STOP_SIGNALS = tuple(
 )
 """Signals that stop a run at the next batch, keeping its checkpoint: Ctrl-C, `kill`, and the
 hang-up a dropped SSH session sends. A second one aborts at once."""
-
-
-def _printable_lines(text: str) -> str:
-    """`text` with each of its lines made `printable`: the run folder, a data path or a message
-    from a file must not reach the terminal with an escape sequence in it."""
-    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 class _Output:
@@ -66,7 +60,7 @@ class _Output:
         if not self.stderr_ok:
             return
         try:
-            self.console.print(_printable_lines(text), style=style)
+            self.console.print(printable_lines(text), style=style)
         except OSError:
             self.stderr_ok = False
 
@@ -75,7 +69,7 @@ class _Output:
         if not self.stderr_ok:
             return
         try:
-            print(_printable_lines(text), file=sys.stderr, flush=True)
+            print(printable_lines(text), file=sys.stderr, flush=True)
         except OSError:
             self.stderr_ok = False
 

@@ -345,3 +345,17 @@ def test_a_start_time_no_clock_can_show_falls_back_to_the_folder_name(capsys, tm
     (folder / "status.json").write_text(json.dumps({**status, "started": moment, "ended": moment}))
     code, out, err = runs(capsys, "--runs-dir", str(tmp_path))
     assert code == 0 and out.splitlines()[1].endswith("2024-01-01 12:00")
+
+
+def test_train_and_its_errors_print_a_hostile_runs_folder_with_its_controls_visible(tmp_path):
+    runs_dir = tmp_path / f"runs{CONTROLS}"
+    tiny = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "64", "--batch-size", "32",
+            "--epochs", "1", "--threads", "1"]
+    result = subprocess.run([sys.executable, "-m", "dae_tui", "train", *tiny, "--runs-dir", str(runs_dir)],
+                            capture_output=True, env={**_env(), "COLUMNS": "200"}, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert _raw_controls(result.stderr) == [] and "runs␛]0;owned␇".encode() in result.stderr
+    refused = subprocess.run([sys.executable, "-m", "dae_tui", "eval", str(runs_dir / "none")],
+                             capture_output=True, env=_env(), timeout=120)
+    assert refused.returncode == 2 and _raw_controls(refused.stderr) == []
+    assert len(refused.stderr.splitlines()) == 1
