@@ -20,6 +20,10 @@ process, plus the heartbeat for processes on other hosts). Times are
 ISO 8601 with the UTC offset. `status.json` keeps the run's first `started` across resumes, so a
 listing can sort newest first without reading folder names.
 
+Every reader of these files (and of a run's samples, checkpoint and robustness cache) goes through
+`open_regular` / `read_file` / `read_tail`: regular files only, each read capped, so a FIFO, a
+device or an endless file named like a run file is one "unreadable" line, never a hang.
+
 The run store, `dae-tui runs` and the dashboard read these without torch: this module imports
 only the standard library and `dae_tui.config` (platformdirs lazily).
 """
