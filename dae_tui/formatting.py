@@ -168,6 +168,8 @@ def _shown(char: str) -> str:
         return chr(0x2400 + code)  # ␛ for ESC, ␊ for a newline: Unicode's pictures of C0 controls
     if code == 0x7F:
         return "␡"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape): b"\x9b" is CSI
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
 
 
@@ -178,7 +180,7 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() or c == " " else
-                   _shown(c) if unicodedata.category(c) == "Cc" or ord(c) in _BIDI else c for c in text)
+                   _shown(c) if unicodedata.category(c) in ("Cc", "Cs") or ord(c) in _BIDI else c for c in text)
 
 
 def printable_lines(text: str) -> str:

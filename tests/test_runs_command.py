@@ -359,3 +359,14 @@ def test_train_and_its_errors_print_a_hostile_runs_folder_with_its_controls_visi
                              capture_output=True, env=_env(), timeout=120)
     assert refused.returncode == 2 and _raw_controls(refused.stderr) == []
     assert len(refused.stderr.splitlines()) == 1
+
+
+def test_a_folder_name_that_is_not_utf8_reaches_the_terminal_as_escapes_not_raw_bytes(tmp_path):
+    folder = make_run(tmp_path, GOOD)
+    # b"\x9b" is CSI to a terminal taking 8-bit controls; Python carries it as a lone surrogate.
+    os.rename(folder, os.fsdecode(os.fsencode(folder) + b"-\x9b2J\xff"))
+    for args in ((), ("--csv",)):
+        result = runs_process(tmp_path, *args)
+        assert result.returncode == 0
+        assert b"\x9b" not in result.stdout and b"\xff" not in result.stdout
+        assert rb"-\x9b2J\xff" in result.stdout
