@@ -188,3 +188,32 @@ def test_a_fifo_anywhere_the_inspect_tab_reads_never_hangs_it(trained_run, tmp_p
     assert len(lines) == len(FIFO_PLACES)
     for line, expected in zip(lines, FIFO_PLACES.values(), strict=True):
         assert line.startswith(expected), (line, expected)
+
+
+def test_an_epoch_whose_scores_are_no_numbers_is_left_out_alone(trained_run, tmp_path):
+    run = tmp_path / trained_run.name
+    shutil.copytree(trained_run, run)
+    index = run / "samples" / "index.json"
+    doc = json.loads(index.read_text())
+    doc["epochs"]["2"][0] = float("nan")
+    doc["ssim_epochs"]["3"] = ["1" * 401] * 8
+    index.write_text(json.dumps(doc))
+    samples = load_samples(run)
+    assert sorted(samples) == [0, 1, 3] and samples[3].denoised_ssim == ()
+
+
+@pytest.mark.parametrize("change", [
+    lambda doc: doc["noisy_psnr"].__setitem__(1, float("inf")),
+    lambda doc: doc.__setitem__("width", 10**401),
+    lambda doc: doc.__setitem__("height", 1e308),
+    lambda doc: doc["indices"].__setitem__(0, float("inf")),
+])
+def test_a_samples_index_with_numbers_no_picture_can_have_shows_none_not_a_crash(trained_run, tmp_path, change):
+    run = tmp_path / trained_run.name
+    shutil.copytree(trained_run, run)
+    assert sorted(load_samples(run)) == [0, 1, 2, 3]
+    index = run / "samples" / "index.json"
+    doc = json.loads(index.read_text())
+    change(doc)
+    index.write_text(json.dumps(doc))  # json writes NaN and Infinity as Python reads them back
+    assert load_samples(run) == {}

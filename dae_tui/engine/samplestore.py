@@ -47,6 +47,18 @@ def _scores(values: Any) -> tuple[float, ...]:
     return scores
 
 
+def _by_epoch(scores: dict[str, Any]) -> dict[int, tuple[float, ...]]:
+    """{epoch: its scores} of an index's "epochs" map; an epoch whose scores are not plausible
+    numbers is left out alone (its pictures are not shown), the others stay."""
+    found = {}
+    for epoch, values in scores.items():
+        try:
+            found[int(epoch)] = _scores(values)
+        except (ValueError, TypeError, OverflowError):
+            continue
+    return found
+
+
 def _bounded(value: Any, high: int) -> int:
     if type(value) is not int or not 0 <= value <= high:
         raise ValueError(f"{value!r} is not a count from 0 to {high}")
@@ -126,10 +138,10 @@ def load_samples(run_dir: str | os.PathLike[str]) -> dict[int, Samples]:
         indices = tuple(int(i) for i in index["indices"])
         labels = tuple(int(i) for i in index["labels"])
         noisy_psnr = _scores(index["noisy_psnr"])
-        epochs = {int(e): _scores(v) for e, v in index["epochs"].items()}
+        epochs = _by_epoch(index["epochs"])
         # SSIM came later: a run saved before it has none (empty tuples).
         noisy_ssim = _scores(index.get("noisy_ssim", ()))
-        ssim_epochs = {int(e): _scores(v) for e, v in index.get("ssim_epochs", {}).items()}
+        ssim_epochs = _by_epoch(index.get("ssim_epochs", {}))
         count = _bounded(len(indices), MAX_COUNT)
         size = count * width * height
         # Regular files of the expected size only: a FIFO or /dev/zero here must not hang the tab.
