@@ -26,6 +26,7 @@ from typing import TextIO
 
 from .config import ConfigError, TrainConfig, format_number
 from .engine.runfiles import CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME, SaveError, atomic_write, default_runs_dir
+from .formatting import printable
 from .invocation import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Invocation, report
 
 __all__ = ["output_problem", "run_denoise"]
@@ -104,7 +105,7 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
     output = Path(invocation.output) if invocation.output else source.with_name(f"{source.stem}-denoised.png")
     problem = output_problem(source, output, Path(invocation.target), invocation.force)
     if problem:
-        print(f"dae-tui denoise: error: {problem}", file=err)
+        print(f"dae-tui denoise: error: {printable(problem)}", file=err)
         return EXIT_USAGE
     try:
         with warnings.catch_warnings():
@@ -118,7 +119,7 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
         return report("denoise", error, err)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        print(f"dae-tui denoise: error: {source}: not a picture Pillow can read ({first})", file=err)
+        print(f"dae-tui denoise: error: {printable(f'{source}: not a picture Pillow can read ({first})')}", file=err)
         return EXIT_USAGE
     try:
         run = load_run_model(invocation.target, invocation.device, with_data=False)
@@ -132,7 +133,7 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
         return report("denoise", error, err)
     if not picture.any():
         # Not an error (a blank page is a picture), but a blank result should never pass unremarked.
-        print(f"note: {source} shows no figure (one flat colour): the model sees a blank frame", file=err)
+        print(f"note: {printable(str(source))} shows no figure (one flat colour): the model sees a blank frame", file=err)
     noisy = picture if factor is None else fixed_noise(picture, config.noise, factor, config.clamp)
     with torch.inference_mode():
         denoised = model(noisy.to(next(model.parameters()).device)).cpu()
@@ -146,9 +147,10 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
     try:
         atomic_write(output, write, what=output.name)
     except SaveError as error:
-        print(f"dae-tui denoise: failed: {error}", file=err)
+        print(f"dae-tui denoise: failed: {printable(str(error))}", file=err)
         return EXIT_FAILED
     noise = f", {config.noise} noise {format_number(factor)} added" if factor is not None else ""
     what = "input | noisy | denoised" if invocation.side_by_side else "denoised"
-    print(f"wrote {output} ({what}; model {config.model} of {Path(invocation.target).name}{noise})", file=err)
+    print(f"wrote {printable(str(output))} ({what}; model {config.model} of {printable(Path(invocation.target).name)}{noise})",
+          file=err)
     return EXIT_OK

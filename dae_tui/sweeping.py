@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .config import ConfigError
-from .formatting import format_metric, format_setting, plural
+from .formatting import format_metric, format_setting, plural, printable
 from .invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, report, signal_exit
 
 __all__ = ["STORAGE_ENV", "run_sweep", "status_lines"]
@@ -56,6 +56,7 @@ def status_lines(doc: dict[str, Any], metric: str = "test_psnr") -> list[str]:
         run = Path(t["run_dir"]).name if t["run_dir"] else ""
         if t.get("host") not in (None, here):
             run = f"{run} on {t['host']}"  # the same runs path elsewhere holds other folders
+        run = printable(run)
         lines.append(f"  #{t['trial']:<3} {t['state']:<8} {format_metric(t['value'], metric):>10}  "
                      f"epochs {t['epochs']:<3} {_params(t['params'])}  {run}")
     best = doc["best"]
@@ -121,7 +122,8 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         fixed = replace(fixed, threads=max(1, (os.cpu_count() or 1) // max(1, jobs)))
     tag = f"[job {request.worker}] " if request.worker else ""
     searched = ", ".join(d.describe() for d in space)
-    print(f"{tag}study {name} in {sweeps.redact(url)}: searching {searched}; {request.trials} trials in all",
+    print(f"{tag}study {printable(name)} in {printable(sweeps.redact(url))}: searching {searched}; "
+          f"{request.trials} trials in all",
           file=err, flush=True)
 
     def on_trial(outcome: Any) -> None:
@@ -153,11 +155,11 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         print(f"study {name}: {len(doc['trials'])} trials, {time.monotonic() - start:.1f} s here", file=err)
         if best:
             print(f"best: trial #{best['trial']} {format_metric(best['value'], request.metric)} "
-                  f"{_params(best['params'])} in {best['run_dir']}", file=err)
+                  f"{_params(best['params'])} in {printable(str(best['run_dir']))}", file=err)
     if tally.gave_up or (tally.failed and not (tally.finished or tally.pruned)):
         why = (f"{sweeps.FAILURES_IN_A_ROW} trials failed in a row here, so this process stopped"
                if tally.gave_up else f"every trial here failed ({plural(tally.failed, 'trial')})")
-        print(f"{tag}dae-tui sweep: failed: {why}; the last: {tally.last_failure}", file=err)
+        print(f"{tag}dae-tui sweep: failed: {why}; the last: {printable(str(tally.last_failure))}", file=err)
         return EXIT_FAILED
     return EXIT_OK
 
@@ -191,7 +193,7 @@ def _stop_on_signals(stopper: Any, who: str, err: TextIO) -> Iterator[list[int]]
 def _say(text: str, err: TextIO) -> None:
     """One line from a signal handler: a closed terminal (SIGHUP) must not become a traceback."""
     try:
-        print(text, file=err, flush=True)
+        print(printable(text), file=err, flush=True)
     except (OSError, ValueError):
         pass
 

@@ -301,3 +301,33 @@ def test_a_screenshot_on_a_full_disk_leaves_no_file_and_says_so_in_one_line(tmp_
     returned, messages = proc.stdout.splitlines()[-2:]
     assert returned == "None" and "disk full while saving the screenshot dae-tui-" in messages
     assert "nothing was saved" in messages and list(folder.iterdir()) == []
+
+
+def test_eval_denoise_and_sweep_print_a_hostile_name_with_its_controls_visible(tmp_path):
+    # The name of a run folder is the user's, and a hostile one's ESC would reach the terminal raw
+    # in every line that echoes it: eval's header, denoise's "wrote" line, a sweep's study line.
+    import subprocess
+    import sys
+
+    from dae_tui.cli import main
+
+    runs = tmp_path / "runs"
+    assert main(["train", "--dataset", "mnist", "--source", "bundled", "--train-limit", "64", "--batch-size", "32",
+                 "--epochs", "1", "--threads", "1", "--runs-dir", str(runs)]) == 0
+    (run,) = runs.iterdir()
+    hostile = run.rename(runs / "\x1b]0;pwned\x07run\x1b[2J")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "dae_tui", *args], capture_output=True, timeout=240)
+
+    done = cli("eval", str(hostile), "--factors", "0.5")
+    assert done.returncode == 0 and b"pwned" in done.stderr, done.stderr
+    assert b"\x1b" not in done.stderr and b"\x07" not in done.stderr, done.stderr
+    picture = tmp_path / "digit.png"
+    from PIL import Image
+
+    Image.new("L", (28, 28), 0).save(picture)
+    done = cli("denoise", str(hostile), str(picture), "-o", str(tmp_path / "out\x1b[31m.png"))
+    assert done.returncode == 0 and b"wrote" in done.stderr and b"\x1b" not in done.stderr, done.stderr
+    done = cli("sweep", "--status", "--study", "s\x1b[2Jx", "--runs-dir", str(runs))
+    assert b"\x1b" not in done.stderr and b"\x1b" not in done.stdout, done.stderr
