@@ -283,3 +283,15 @@ def test_space_files_nested_deep_huge_or_with_thousands_of_choices(tmp_path, cap
     assert main(["sweep", *TINY, "--runs-dir", str(tmp_path / "runs"), "--space", str(huge)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and len(err) < 400
+
+
+def test_a_fifo_as_the_sweeps_lock_file_is_one_line_not_a_hang(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    os.mkfifo(runs / "sweeps.db.lock")
+    done = subprocess.run([sys.executable, "-m", "dae_tui", "sweep", "--runs-dir", str(runs), "--trials", "1",
+                           "--source", "bundled", "--epochs", "1", "--train-limit", "64"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "sweeps.db.lock: the sweep's lock file is not a regular file; remove it" in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr

@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import stat
 import threading
 import time
 import warnings
@@ -570,7 +571,19 @@ def _slot(storage: optuna.storages.RDBStorage, study: str) -> Iterator[None]:
 @contextmanager
 def _file_lock(database: Path) -> Iterator[None]:
     """An exclusive flock on DATABASE.lock, beside an SQLite file: processes on this machine."""
-    with open(database.with_name(database.name + ".lock"), "a") as handle:
+    path = database.with_name(database.name + ".lock")
+    odd = f"{path}: the sweep's lock file is not a regular file; remove it"
+    if path.exists() and not path.is_file():
+        raise ConfigError(odd)
+    try:
+        # Not a plain open(): a FIFO put in its place would block the open until a reader came.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot open the sweep's lock file ({err.strerror or err})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(odd)
+    with os.fdopen(fd, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
