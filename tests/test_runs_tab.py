@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from pilot import screen_text, wait_until
 from rich.text import Text
-from textual.widgets import DataTable
 
 from dae_tui import cli
 from dae_tui.app import DaeApp
 from dae_tui.app.screens import ConfirmScreen, EpochsScreen
 from dae_tui.app.widgets import ConfigForm, ImageBrowser, ImageStrip, LossChart, RunStatus
+from dae_tui.app.widgets.runs_table import RunsTable
 from dae_tui.app.widgets.runs_view import RunsView
 from dae_tui.config import TrainConfig
 from dae_tui.engine.events import EpochEnd
@@ -72,7 +72,7 @@ async def open_runs_tab(pilot, count: int = 4) -> RunsView:
 
 
 def table_names(view: RunsView) -> list[str]:
-    table = view.query_one(DataTable)
+    table = view.query_one(RunsTable)
     return [str(key.value) for key in table.rows]
 
 
@@ -133,12 +133,12 @@ async def test_table_lists_sorts_filters_and_shows_what_differs(runs):
         await pilot.pause(0.1)
         assert app.query_one("#tabs").active == "train"
         await pilot.press("r")
-        await wait_until(pilot, lambda: app.focused is view.query_one(DataTable))
+        await wait_until(pilot, lambda: app.focused is view.query_one(RunsTable))
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert len(table_names(view)) == 4
         # v: only the settings that differ between the listed runs.
-        table = view.query_one(DataTable)
+        table = view.query_one(RunsTable)
 
         def settings_width() -> int:
             return next(c.content_width for c in table.columns.values() if c.key.value == "settings")
@@ -221,7 +221,7 @@ async def test_clone_then_start_trains_a_variant(runs):
                 break
             await pilot.press("o")
         # The cursor stays on its run when the order changes; move it to the best one.
-        view.query_one(DataTable).move_cursor(row=0)
+        view.query_one(RunsTable).move_cursor(row=0)
         await pilot.pause()
         best = view.current()
         assert best is not None and best.name == table_names(view)[0]
@@ -314,7 +314,7 @@ async def test_a_headless_run_in_another_process_appears_and_advances_live(tmp_p
             (name,) = view.runs
             run = lambda: view.runs[name]  # noqa: E731 - read afresh after each poll
             await wait_until(pilot, lambda: run().status == "running" and run().epochs_done >= 1, 60)
-            table = view.query_one(DataTable)
+            table = view.query_one(RunsTable)
             assert str(table.get_cell(name, "status")) == "running"  # the table, not only the store
             # Cells that grow as epochs come in widen their column (no "12.3 dB @ 1" cut to "@").
             await wait_until(pilot, lambda: "dB @" in str(table.get_cell(name, "best PSNR")))
@@ -348,6 +348,7 @@ async def test_table_columns_fit_a_row_before_any_frame_can_draw_it():
     column at its header's width for a whole minute (run names cut to "202"), so rows are added
     and cells changed with their columns already wide enough, before any frame can draw them."""
     from textual.app import App
+    from textual.widgets import DataTable
 
     from dae_tui.app.widgets.tables import add_row_fitted, update_cell_fitted
 

@@ -2,9 +2,9 @@
 
 A thread worker polls `RunStore.refresh()` every second, or less often in a folder so big that
 one look costs more than a twentieth of the wait (runs started by other processes appear, their
-epochs advance), and posts `RunsView.Updated` naming the runs that changed; the table then
-changes only those rows, and a re-sort moves rows without measuring a cell again, so 3,000 runs
-cost what changed, not what is there. Keys (on the table): space marks a run for the chart overlay (up to 8, each keeping its
+epochs advance), and posts `RunsView.Updated` naming the runs that changed; only those rows are
+formatted again, and the table (`RunsTable`, virtual) draws only the lines on screen, so a poll,
+a re-sort or a filter of 3,000 runs costs what changed, not what is there. Keys (on the table): space marks a run for the chart overlay (up to 8, each keeping its
 colour and digit for the session), Enter opens it, `/` filters, `o` sorts by the next column and
 `O` reverses the order, `v` shows all settings or only those that differ, `c` copies a run's
 config into the form, `R` resumes it, `d` deletes it. The view posts messages for what the app
@@ -27,15 +27,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from ...engine.runstore import RunInfo, RunStore, RunStoreError
-from ...formatting import RUN_COLUMNS, plural, run_cells
+from ...formatting import RUN_COLUMNS, plural, printable, run_cells
 from ..messages import RunChosen, RunMarksChanged
 from ..runlabels import differing, settings_key, settings_text, short_label
 from .loss_chart import MARK_COLOURS, LossChart, Series
-from .tables import add_row_fitted, update_cell_fitted
+from .fitted import FitLine
+from .runs_table import RunsTable
 
 __all__ = ["RunsView"]
 
@@ -45,8 +46,6 @@ POLL_SHARE = 0.05
 """At most this share of the time goes on looking: a look that took 80 ms waits 1.6 s, so the
 poller never takes the GIL from a training run for long."""
 MAX_MARKS = 8
-FIRST_ROWS = 60
-CHUNK_ROWS = 60
 COLUMNS = ("mark", "run", "status", "best PSNR", "epochs", "settings", "dataset", "model", "noise",
            "last PSNR", "s/epoch", "started")
 """The table's columns: what tells runs apart first (best PSNR, settings), then the rest."""
@@ -65,7 +64,6 @@ SORT_KEYS: dict[str, Callable[[RunInfo], Any]] = {
 }
 STATUS_COLOURS = {"running": "green", "failed": "red", "interrupted": "yellow", "stopped": "yellow",
                   "pruned": "dim", "suspended": "magenta"}
-RUN_INDEX = COLUMNS.index("run")
 
 
 class RunsView(Vertical):
@@ -83,10 +81,11 @@ class RunsView(Vertical):
     BINDINGS = [
         Binding("space", "mark", "Mark"),
         Binding("enter", "open", "Open", priority=True),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # Short words, so the tab's keys (with the app's `? Help`) fit 80 columns, none hidden by
+        # the footer's last resort; the tooltips say the rest.
+        Binding("slash", "filter", "Find", key_display="/", tooltip="keep the runs holding the words typed"),
         Binding("o", "sort(1)", "Sort"),
         Binding("O", "reverse_sort", "Reverse", show=False),
-        # Short words, so the tab's keys fit 80 columns; the tooltips say the rest.
         Binding("v", "differing", "Diff", tooltip="all settings, or only those that differ"),
         Binding("c", "clone", "Copy", tooltip="copy the run's config into the form"),
         Binding("n", "inspect", "Inspect"),
@@ -117,21 +116,15 @@ class RunsView(Vertical):
         self.filter_text = ""
         self.only_differing = False
         self.error: str | None = None
-        self._shown: list[str] = []  # the names in the table, in order
-        self._fill = 0  # which rebuild of the table is being filled
-        self._pending: list[str] = []  # rows still to add, a chunk at a time
         self._names: list[str] | None = None  # the settings the rows show (None: all)
-        self._mark_shown: dict[str, int | None] = {}  # the mark each row's cell shows
-        self._cursor_to: str | None = None  # the run the cursor goes back to once its row is in
+        self._formatted: dict[str, tuple[RunInfo, int | None]] = {}
+        """What each row in the table was formatted from: the run as read and its mark."""
         self._wake = threading.Event()
 
     def compose(self) -> ComposeResult:
-        yield Static("Reading the runs folder…", id="runs-info")
+        yield FitLine("Reading the runs folder…", id="runs-info")
         yield Input(placeholder="filter: words in names and settings (Enter keeps, Esc clears)", id="runs-filter")
-        table: DataTable[Any] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        yield table
+        yield RunsTable(COLUMNS, id="runs-table")
         yield LossChart(id="runs-chart")
 
     def on_mount(self) -> None:
@@ -152,7 +145,7 @@ class RunsView(Vertical):
                 changes = store.refresh()
                 if changes or first:
                     names = {r.name for r in (*changes.added, *changes.changed)} | set(changes.removed)
-                    self.post_message(self.Updated(tuple(store.runs), None if first else frozenset(names)))
+                    self.post_message(self.Updated(tuple(store.runs), changed=None if first else frozenset(names)))
             except RunStoreError as err:
                 self.post_message(self.Updated((), str(err)))
             first = False
@@ -195,130 +188,80 @@ class RunsView(Vertical):
         cells["status"] = Text(cells["status"], style=STATUS_COLOURS.get(cells["status"], ""))
         cells["mark"] = Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" ")
         cells["settings"] = settings_text(run.config, names)
-        return [cells[column] for column in COLUMNS]
+        # The table draws a str as it is, never as markup; controls (a folder's name is
+        # anything at all) are made visible as `plain` would.
+        return [printable(cells[column]) if isinstance(cells[column], str) else cells[column] for column in COLUMNS]
 
     def refill(self, changed: frozenset[str] | None = None) -> None:
         """Bring the table to the runs, filter and order, keeping the cursor on the same run.
 
-        Only the rows of `changed` runs (None: any) are formatted again, rows that the filter
-        lets in or out are added or removed, and a new order moves the rows (`DataTable.sort`)
-        without measuring a cell: with 3,000 runs a poll or a re-sort costs what changed.
+        A row is formatted again only when its run was read anew (the store keeps the same
+        `RunInfo` for a run that did not change), its mark changed or every settings cell did
+        (`v`); the rest is a new order of names, which the table draws only where it shows.
+        `changed` is the poller's word on what changed (None: any may have), a hint the check
+        of each run itself makes safe to ignore.
         """
-        table = self.query_one(DataTable)
+        table = self.query_one(RunsTable)
+        before = self.current()
         runs = self.visible_runs()
         names = differing(r.config for r in runs) if self.only_differing else None
-        current = self.current_name()
-        order = [run.name for run in runs]
-        if not self._shown or names != self._names:
-            # The first fill, or every settings cell changes: lay the table out afresh, a
-            # screenful at once, then the rest a chunk per turn of the event loop (measuring 500
-            # rows' cells in one go held the UI for a third of a second).
-            table.clear()
-            for column in table.columns.values():
-                # clear() keeps the widths of the widest cells ever seen; start from the header's.
-                column.content_width = column.label.cell_len
-            self._mark_shown.clear()
+        if names != self._names:
             self._names = names
-            self._shown = order
-            self._fill += 1
-            self._pending = list(order)
-            self._cursor_to = current if current in order else None
-            self._add_rows(self._fill, FIRST_ROWS)
-        else:
-            wanted = set(order)
-            for key in [key for key in table.rows if key.value not in wanted]:
-                table.remove_row(key)
-                self._mark_shown.pop(str(key.value), None)
-            present = {str(key.value) for key in table.rows}
-            waiting = {name for name in self._pending if name in wanted}
-            self._shown = order
-            self._pending = [name for name in order if name not in present]
-            fresh = present if changed is None else present & changed
-            for name in fresh:  # only the cells that changed
-                for column, value in zip(COLUMNS, self._row(self.runs[name], names), strict=True):
-                    if column != "mark" and str(table.get_cell(name, column)) != str(value):
-                        update_cell_fitted(table, name, column, value)
-            for name in present:
-                mark = self.marks.get(name)
-                if self._mark_shown.get(name) != mark:
-                    update_cell_fitted(table, name, "mark", self._mark_cell(mark))
-                    self._mark_shown[name] = mark
-            if current in present:
-                self._cursor_to = current
-            # A few new runs go in at once; many (a filter cleared) a chunk at a time.
-            new = len(self._pending) - len(waiting)
-            self._add_rows(self._fill, max(new, FIRST_ROWS) if new <= CHUNK_ROWS else FIRST_ROWS,
-                           chained=bool(waiting))
+            self._formatted.clear()
+        gone = [name for name in self._formatted if name not in self.runs]
+        table.forget(gone)
+        for name in gone:
+            del self._formatted[name]
+        for run in runs:
+            mark = self.marks.get(run.name)
+            done = self._formatted.get(run.name)
+            if done is None or done[0] is not run or done[1] != mark:
+                table.put(run.name, self._row(run, names))
+                self._formatted[run.name] = (run, mark)
+        table.set_order([run.name for run in runs])
         self._update_info(len(runs))
-        self._show_current()
-
-    def _mark_cell(self, mark: int | None) -> Text:
-        return Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" ")
-
-    def _add_rows(self, fill: int, count: int, chained: bool = False) -> None:
-        """Add up to `count` pending rows of fill number `fill` (a newer fill makes it stale),
-        then put the rows in the table's order; `chained`: a timer already adds the rest."""
-        if fill != self._fill:
-            return
-        table = self.query_one(DataTable)
-        chunk, self._pending = self._pending[:count], self._pending[count:]
-        for name in chunk:
-            run = self.runs.get(name)
-            if run is not None and name not in table.rows:
-                add_row_fitted(table, self._row(run, self._names), name)
-                self._mark_shown[name] = self.marks.get(name)
-        self._order_rows(table)
-        if self._cursor_to is not None and self._cursor_to in table.rows:
-            row = table.get_row_index(self._cursor_to)
-            if row != table.cursor_row:
-                table.move_cursor(row=row, animate=False)
-            self._cursor_to = None
-        if self._pending and not chained:
-            self.set_timer(0.005, lambda: self._add_rows(fill, CHUNK_ROWS))
-
-    def _order_rows(self, table: DataTable[Any]) -> None:
-        """Put the table's rows in `_shown`'s order, if they are not already."""
-        present = [name for name in self._shown if name in table.rows]
-        if [key.value for key in table.rows] == present:
-            return
-        # By identity of each row's run cell: the key function sees cells, not row keys.
-        position = {id(table.get_cell(name, "run")): i for i, name in enumerate(present)}
-        table.sort(key=lambda cells: position[id(cells[RUN_INDEX])])
-        # `rows` iterates in the order rows were added; keep it the order they are shown in.
-        table.rows = {row.key: row for row in table.ordered_rows}
+        if self.current() is not before:
+            self._show_current()
 
     def _update_info(self, shown: int) -> None:
-        info = self.query_one("#runs-info", Static)
+        """The line over the table: counts, filter, order, settings shown, marks, the folder.
+
+        Whole items are dropped from the end when the line is too narrow (the folder first),
+        never a word or a path cut in two (`· in` was all that was left of it at 80 columns).
+        """
+        info = self.query_one("#runs-info", FitLine)
+        where = printable(str(self.runs_dir))
         if self.error:
-            info.update(Text(f"cannot read the runs: {self.error}", style="red"))
+            error = printable(self.error)
+            info.say(f"cannot read the runs: {error}", error, style="red")
+            return
+        if not self.runs:
+            info.say(f"No runs yet in {where}: train one (s on the Train tab) and it shows here.",
+                     "No runs yet: train one (s on the Train tab) and it shows here.",
+                     "No runs yet: train one (s on the Train tab).", "No runs yet.")
             return
         arrow = "↓" if self.sort_reverse else "↑"
         total = plural(len(self.runs), "run")
         parts = [f"{shown} of {total}" if self.filter_text else total]
         if self.filter_text:
-            parts.append(f"filter: {self.filter_text!r}")
+            parts.append(f"filter: {printable(repr(self.filter_text))}")
         parts.append(f"sorted by {self.sort_column} {arrow}")
         parts.append("only differing settings" if self.only_differing else "all settings")
         if self.marks:
             parts.append(f"{len(self.marks)} marked")
-        parts.append(f"in {self.runs_dir}")
-        if not self.runs:
-            parts = [f"No runs yet in {self.runs_dir}: train one (s on the Train tab) and it shows here."]
-        info.update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
+        parts.append(f"in {where}")
+        info.say(*(" · ".join(parts[:count]) for count in range(len(parts), 0, -1)))
 
     def current_name(self) -> str | None:
         """The run under the cursor."""
-        table = self.query_one(DataTable)
-        if not 0 <= table.cursor_row < table.row_count:
-            return None
-        return str(table.ordered_rows[table.cursor_row].key.value)
+        return self.query_one(RunsTable).current_name()
 
     def current(self) -> RunInfo | None:
         name = self.current_name()
         return self.runs.get(name) if name else None
 
-    @on(DataTable.RowHighlighted)
-    def _show_current(self, event: DataTable.RowHighlighted | None = None) -> None:
+    @on(RunsTable.RowHighlighted)
+    def _show_current(self, event: RunsTable.RowHighlighted | None = None) -> None:
         """The chart below shows the run under the cursor, over the marked ones."""
         chart = self.query_one(LossChart)
         run = self.current()
@@ -327,9 +270,9 @@ class RunsView(Vertical):
             return
         chart.reset(run.name, Series.of_run(run, 1, "").points, run.epochs)
 
-    @on(DataTable.HeaderSelected)
-    def _header(self, event: DataTable.HeaderSelected) -> None:
-        column = str(event.column_key.value)
+    @on(RunsTable.HeaderSelected)
+    def _header(self, event: RunsTable.HeaderSelected) -> None:
+        column = event.column
         if column in SORT_KEYS:
             self.sort_reverse = not self.sort_reverse if column == self.sort_column else column == "started"
             self.sort_column = column
@@ -389,8 +332,8 @@ class RunsView(Vertical):
     def action_open(self) -> None:
         self._choose("open")
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(RunsTable.RowSelected)
+    def _row_selected(self, event: RunsTable.RowSelected) -> None:
         event.stop()
         self._choose("open")
 
@@ -421,7 +364,6 @@ class RunsView(Vertical):
     def action_differing(self) -> None:
         """Show all settings, or only those that differ between the listed runs."""
         self.only_differing = not self.only_differing
-        self._shown = []  # every settings cell changes: lay the table out afresh, widths too
         self.refill()
 
     def action_filter(self) -> None:
@@ -438,7 +380,7 @@ class RunsView(Vertical):
     @on(Input.Submitted, "#runs-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
         event.stop()
-        self.query_one(DataTable).focus()
+        self.query_one(RunsTable).focus()
         if not self.filter_text:
             self.query_one("#runs-filter").remove_class("-shown")
 
@@ -447,5 +389,5 @@ class RunsView(Vertical):
         field = self.query_one("#runs-filter", Input)
         field.value = ""
         field.remove_class("-shown")
-        self.query_one(DataTable).focus()
+        self.query_one(RunsTable).focus()
 
