@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from pilot import collector, wait_until
+from pilot import collector, screen_text, wait_until
 from rich.console import Console
 from textual.widgets import Input, RichLog, Static
 
@@ -404,3 +404,66 @@ async def test_a_source_that_cannot_serve_the_dataset_is_judged_as_it_is_chosen(
         app.query_one("#field-data_dir", Input).value = str(tmp_path)
         await wait_until(pilot, lambda: form.config is not None, timeout=10)
         assert (form.config.dataset, form.config.source) == ("kmnist", "local")
+
+
+def status_text(app) -> tuple[str, str]:
+    """The two status lines as the terminal shows them at 100 columns."""
+    status = app.query_one(RunStatus)
+    return status.first_line(100).plain, status.second_line().plain
+
+
+async def test_resuming_a_finished_run_at_launch_shows_its_pictures_and_state(tmp_path):
+    """Issue 18: `dae-tui --resume <finished run>` said `No images yet` beside its curves."""
+    from dae_tui.app import make_app
+    from dae_tui.cli import parse_invocation
+
+    run_dir = await one_finished_epoch(tmp_path)
+    app = make_app(parse_invocation(["--resume", str(run_dir), "--runs-dir", str(tmp_path)]))
+    async with app.run_test(size=SIZE) as pilot:
+        browser = app.query_one(ImageBrowser)
+        await wait_until(pilot, lambda: sorted(browser.history) == [0, 1])
+        status = app.query_one(RunStatus)
+        assert (status.state, status.epoch, status.epochs) == ("finished", 1, 1) and status.best[0] == 1
+        assert app.query_one("#chart", LossChart).epochs == [1]
+        # The Train tab's strip (shown from 160x45) has its pictures too.
+        assert len(app.query_one("#train-strip", ImageStrip).rows) == 3
+        await pilot.press("i")
+        await wait_until(pilot, lambda: "epoch 1/1" in screen_text(app))  # 100 columns leave the name out
+        assert browser.caption(browser.latest).startswith(f"{run_dir.name} · epoch 1/1 (latest)")
+        assert "No images yet" not in screen_text(app)
+
+
+async def test_a_failed_start_shows_none_of_the_run_before(tmp_path, no_debian):
+    """Issue 18: after a failed start the panel read `● failed  Epoch 0/6 · best test MSE … @ epoch 6`,
+    the best of the run before; while loading, `● loading  ETA —` above `No run yet`."""
+    seen, hook = collector()
+    before_first_event: list[tuple[str, str]] = []
+
+    def snapshot(message) -> None:
+        hook(message)
+        if seen and not before_first_event:
+            before_first_event.append(status_text(app))
+
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    app = DaeApp(tiny(epochs=1), runs_dir=tmp_path / "runs")
+    async with app.run_test(size=SIZE, message_hook=snapshot) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "finished")
+        status = app.query_one(RunStatus)
+        assert status.best is not None and app.query_one(ImageBrowser).history
+        app.query_one(ConfigForm).set_config(tiny(epochs=6, source="local", data_dir=str(empty)))
+        await wait_until(pilot, lambda: app.query_one(ConfigForm).config is not None)
+        seen.clear()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "failed")
+        # Before the run's first event: its own words, no ETA, no earlier run's figures.
+        first, second = before_first_event[0]
+        assert "ETA" not in first and "MSE" not in first and "No run yet" not in second
+        assert "best test MSE" not in second and ("starting" in first or "waiting for torch" in first)
+        first, second = status_text(app)
+        assert first.startswith("● failed") and "Epoch 0/6" in first and "no mnist IDX files" in first
+        assert "best test MSE" not in second and "SSIM" not in second
+        assert (status.best, status.ssim, status.mse) == (None, None, None)
+        assert app.query_one("#chart", LossChart).epochs == []
+        assert app.query_one(ImageBrowser).history == {} and app.query_one("#train-strip", ImageStrip).rows == []

@@ -185,16 +185,16 @@ async def test_open_shows_a_run_on_the_chart_and_in_images_and_compare(runs):
     async with app.run_test(size=SIZE) as pilot:
         view = await open_runs_tab(pilot)
         await pilot.press("down", "enter")
-        await pilot.pause(0.1)
         name = table_names(view)[1]
         run = view.runs[name]
         browser = app.query_one(ImageBrowser)
-        assert browser.run_name == name and sorted(browser.history) == [0, 1, 2]
+        # Its pictures are read in the background.
+        await wait_until(pilot, lambda: browser.run_name == name and sorted(browser.history) == [0, 1, 2])
         assert app.query_one("#chart", LossChart).epochs == [1, 2]
         # The status lines speak of the run opened, not of an empty dashboard.
         status = app.query_one(RunStatus)
         assert status.epochs == 2 and status.best is not None and status.best[0] in (1, 2)
-        assert f"showing {name} (finished)" in status.message and str(run.path) in status.where
+        assert status.state == "finished" and f"showing {name}:" in status.message and str(run.path) in status.where
         await pilot.press("i")
         await pilot.pause(0.1)
         assert name in screen_text(app) and "epoch 2/2 (latest)" in screen_text(app)
@@ -264,8 +264,10 @@ async def test_resume_continues_a_stopped_run_and_extends_a_finished_one(runs):
         await pilot.pause(0.1)
         assert app.resume is not None and app.query_one(ConfigForm).config.epochs == 5
         assert "resuming" in screen_text(app) and "at epoch 4/5" in screen_text(app)
-        # Not the state and SSIM of the run just finished here.
-        assert app.state == "idle" and app.query_one(RunStatus).ssim is None
+        # The run's own state and SSIM (its last epoch's), whatever this dashboard did before.
+        status = app.query_one(RunStatus)
+        assert app.state == "idle" and status.state == "finished" and status.ssim == pytest.approx(finished_ssim)
+        assert (status.epoch, status.epochs) == (3, 5)
 
 
 async def test_delete_asks_naming_the_run_and_never_deletes_a_running_one(runs):
@@ -370,3 +372,96 @@ async def test_table_columns_fit_a_row_before_any_frame_can_draw_it():
         assert table.columns[table.ordered_columns[1].key].content_width == len("17.60 dB @ 10")
         await pilot.pause(0.1)
         assert name in screen_text(app) and "17.60 dB @ 10" in screen_text(app)
+
+
+def panel(app) -> str:
+    """The two status lines as the terminal shows them at 100 columns."""
+    status = app.query_one(RunStatus)
+    return f"{status.first_line(100).plain}\n{status.second_line().plain}"
+
+
+def caption(app) -> str:
+    return str(app.query_one(ImageBrowser).query_one("#info").render())
+
+
+async def test_r_after_a_run_here_shows_the_resumed_runs_figures_pictures_and_model(runs):
+    """Issue 18: R on a stopped run showed the Images tab of the run trained before it, and its
+    MSE and img/s stayed on the status line until the resumed run's first batch."""
+    from pilot import collector
+
+    seen, hook = collector()
+    panels: list[str] = []
+
+    def snapshot(message) -> None:
+        hook(message)
+        if seen and not panels:  # the panel as it was when the run's first event came
+            panels.append(panel(app))
+
+    config = TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=1, threads=1)
+    app = DaeApp(config, runs_dir=runs)
+    async with app.run_test(size=SIZE, message_hook=snapshot) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "finished", 60)
+        assert app.query_one(RunStatus).device and app.query_one(RunStatus).ssim is not None
+        view = await open_runs_tab(pilot, 5)
+        stopped = next(n for n in table_names(view) if view.runs[n].status == "stopped")
+        run = view.runs[stopped]
+        view.query_one("#runs-table").move_cursor(row=table_names(view).index(stopped))
+        await pilot.pause()
+        panels.clear()
+        seen.clear()
+        await pilot.press("R")
+        browser = app.query_one(ImageBrowser)
+        await wait_until(pilot, lambda: sorted(browser.history) == [0, 1])
+        # Every figure is the stopped run's: its state, epochs, best and SSIM; no speed, no device.
+        status = app.query_one(RunStatus)
+        assert (status.state, status.epoch, status.epochs) == ("stopped", 1, 3)
+        assert status.best == (1, run.curve[0][2]) and status.ssim == run.last_test_ssim
+        assert status.mse is status.images_per_s is status.eta_s is None and status.device == ""
+        assert f"resuming {stopped} at epoch 2/3" in panel(app) and "img/s" not in panel(app)
+        assert app.query_one("#chart", LossChart).epochs == [1]
+        await pilot.press("i")
+        await wait_until(pilot, lambda: f"{stopped} · epoch 1/3 (latest)" in screen_text(app))
+        assert caption(app).startswith(f"{stopped} · epoch 1/3 (latest)")
+        # The Inspect tab shows its model, not the run trained here a moment ago.
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.query("#inspect-view") and
+                         app.query_one("#inspect-view").target == run.path.resolve())
+        await pilot.press("t", "s")
+        await wait_until(pilot, lambda: app.state == "finished", 60)
+        # Between s and the run's first event: none of the earlier run's figures.
+        assert panels and "img/s" not in panels[0] and "MSE 0." not in panels[0].splitlines()[0]
+        assert "starting" in panels[0] or "waiting for torch" in panels[0]
+        # Its earlier pictures stayed and the new epochs joined them.
+        assert sorted(browser.history) == [0, 1, 2, 3] and browser.folder == app.run_dir
+        assert app.query_one("#chart", LossChart).epochs == [1, 2, 3]
+
+
+async def test_open_and_delete_change_every_figure_to_the_run_shown(runs):
+    """Opening a run shows its own state (never the state of this dashboard's last run); deleting
+    the run shown takes its figures, curves and pictures with it."""
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_runs_tab(pilot)
+        stopped = table_names(view)[0]
+        await pilot.press("enter")
+        browser = app.query_one(ImageBrowser)
+        await wait_until(pilot, lambda: sorted(browser.history) == [0, 1])
+        status = app.query_one(RunStatus)
+        assert (status.state, status.epoch, status.epochs) == ("stopped", 1, 3)
+        await pilot.press("down", "enter")
+        finished = table_names(view)[1]
+        await wait_until(pilot, lambda: browser.run_name == finished and sorted(browser.history) == [0, 1, 2])
+        run = view.runs[finished]
+        assert (status.state, status.epoch, status.epochs) == ("finished", 2, 2)
+        assert status.ssim == run.last_test_ssim and f"showing {finished}:" in status.message
+        assert app.state == "idle" and app.run_dir == str(run.path)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: finished not in view.runs)
+        assert (status.epoch, status.epochs, status.best, status.ssim) == (0, 0, None, None)
+        assert status.state == "idle" and f"deleted {finished}" in panel(app)
+        assert app.query_one("#chart", LossChart).epochs == [] and browser.history == {} and browser.folder is None
+        await pilot.press("i")
+        await wait_until(pilot, lambda: "No images yet" in screen_text(app))

@@ -154,3 +154,67 @@ async def test_a_trial_from_another_host_says_where_its_run_folder_is(study_runs
         table = app.query_one(SweepView).query_one("#sweep-table")
         assert "host" in [str(c.label) for c in table.columns.values()]
         assert "gpu-box-2" in screen_text(app)
+
+
+async def test_an_opened_trial_reads_its_own_state_after_a_failed_start(study_runs, tmp_path, no_debian):
+    """Issue 18: after a failed start, opening a finished trial read `● failed  Epoch 2/2 showing …`."""
+    from dae_tui.config import TrainConfig
+    from dae_tui.engine.runinfo import read_run
+
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    config = TrainConfig(dataset="mnist", source="local", data_dir=str(empty), epochs=1, threads=1)
+    app = DaeApp(config, runs_dir=study_runs)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "failed")
+        view = await open_sweep_tab(pilot, 5)
+        await pilot.press("enter")
+        browser = app.query_one(ImageBrowser)
+        await wait_until(pilot, lambda: browser.run_name is not None and browser.history)
+        run = read_run(view.current()["run_dir"])
+        status = app.query_one(RunStatus)
+        assert run.status == "finished" and status.state == "finished" and app.state == "idle"
+        assert (status.epoch, status.epochs) == (2, 2) and status.ssim == run.last_test_ssim
+        assert status.first_line(120).plain.startswith("● finished") and "failed" not in status.message
+        assert sorted(browser.history) == [0, 1, 2]
+
+
+async def test_the_sweep_tab_follows_the_newest_study_until_one_is_picked(study_runs, tmp_path):
+    """Issue 18: the tab opened before a sweep started stayed on the old study, and said `1 trials`."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(study_runs, runs)
+    space = tmp_path / "space.toml"
+    space.write_text("lr = {log = [1e-3, 1e-2]}\n")
+    reports: list[str] = []  # the study of each report the poller sent
+
+    def hook(message) -> None:
+        if isinstance(message, SweepView.Report) and message.report is not None:
+            reports.append(message.report["study"])
+
+    app = DaeApp(runs_dir=runs)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        view = await open_sweep_tab(pilot, 5)
+        assert view.study == "tab" and view.picked is None
+        proc = subprocess.Popen([sys.executable, "-m", "dae_tui", "sweep", *TINY, "--runs-dir", str(runs),
+                                 "--space", str(space), "--trials", "1", "--study", "newer"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            await wait_until(pilot, lambda: view.study == "newer", 120)
+            await wait_until(pilot, lambda: view.report["trials"] and view.report["trials"][0]["state"] == "complete",
+                             120)
+            assert proc.wait(60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        await wait_until(pilot, lambda: "study newer (2/2, [ ] other) · 1 trial: 1 complete" in screen_text(app))
+        assert "1 trials" not in screen_text(app)
+        # [ picks the older study: the tab stays on it, poll after poll.
+        await pilot.press("left_square_bracket")
+        await wait_until(pilot, lambda: view.report["study"] == "tab" and "study tab (1/2" in screen_text(app))
+        assert view.picked == "tab"
+        picked_at = len(reports)
+        await wait_until(pilot, lambda: len(reports) >= picked_at + 2)
+        assert set(reports[picked_at:]) == {"tab"} and view.study == "tab" and "5 trials" in screen_text(app)

@@ -49,7 +49,7 @@ from ..engine.runfiles import SaveError, atomic_write, default_runs_dir
 from ..formatting import format_epoch, format_finished, format_started, plural, printable
 from ..invocation import signal_exit
 from .inspect_actions import InspectActions
-from .messages import EngineEvent, EngineLoaded, while_shown, wrap
+from .messages import EngineEvent, EngineLoaded, RunPictures, while_shown, wrap
 from .plain import plain
 from .resume import ResumeInfo
 from .runs_actions import RunsActions
@@ -153,7 +153,10 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         self.start_when_loaded = False
         self.trainer: Trainer | None = None
         self.run_dir: str | None = None
-        """The folder of the current (or last) run."""
+        """The folder of the current run: the one training here, else the one trained, resumed
+        or opened last, which the status lines, chart, Images and Inspect tabs all speak of
+        (None: none yet, or a new run about to start). Changed only through `_switch_run`
+        and when a run starts."""
         self.last_epoch_done = 0
         """The current run's last finished epoch (written by the training thread)."""
         self.run_epochs = 0
@@ -294,6 +297,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             self.notify(text, title=title, severity="error")
             if event.worker.group == "train":
                 self.state = "failed"
+                self.query_one(RunStatus).message = f"failed: {text}"
 
     # --- which keys do something now -------------------------------------------------------
 
@@ -376,6 +380,15 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         if self.resume and form.config.epochs <= self.resume.epochs_done:
             self.notify(self.resume.finished_hint(), title="Nothing to resume", severity="warning")
             return
+        status = self.query_one(RunStatus)
+        if self.resume:
+            status.clear_speed()  # the figures of whatever ran here before stay out of its panel
+            status.set_batch(0, 0)
+        else:
+            # A new run: nothing of the run shown before belongs to it (a start that fails at
+            # once read `failed  Epoch 0/6 · best test MSE … @ epoch 6`, an earlier run's best).
+            self._switch_run(None, form.config.dataset, form.config.epochs,
+                             where=f"new run: {form.config.model} on {form.config.dataset}")
         self.state = "loading"
         if not self.engine_loaded:
             self.start_when_loaded = True
@@ -400,7 +413,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         self.trainer = trainer
         self.last_epoch_done = self.resume.epochs_done if self.resume else 0
         self.run_epochs = config.epochs
-        self.query_one(RunStatus).message = ""
+        # Until RunStarted: no ETA or speed of a run that has not begun, and no "No run yet".
+        self.query_one(RunStatus).message = "starting: loading the data and building the model"
         self.log_line(f"continuing {self.resume.path}" if self.resume else "starting a run")
         self.training_idle.clear()
         self.train(trainer)
@@ -439,10 +453,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         name = self.resume.name
         self._leave_resume()
         config = self.query_one(ConfigForm).config
-        self.query_one("#chart", LossChart).reset(planned_epochs=config.epochs if config else 0)
-        status = self.query_one(RunStatus)
-        status.message, status.best, status.ssim, status.epochs = "", None, None, 0
-        status.where = "New run: set up the form and press s."
+        self._switch_run(None, config.dataset if config else self.run_dataset, config.epochs if config else 0,
+                         epochs=0, where="New run: set up the form and press s.")
         self.log_line(f"no longer resuming {name}: Start trains a new run")
 
     async def action_quit(self) -> None:
@@ -634,21 +646,68 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         form = self.query_one(ConfigForm)
         if overrides is None:
             overrides = {name: getattr(self.initial_config, name) for name in RESUME_OVERRIDABLE}
-        form.set_config(replace(info.config, **overrides))
+        config = replace(info.config, **overrides)
+        form.set_config(config)
         form.lock_fields(fixed, f"Resuming {info.name}: greyed fields are its recipe (N: new run instead)")
-        self.query_one("#chart", LossChart).reset(
-            f"{info.config.model} on {info.config.dataset}", info.points, info.config.epochs
-        )
-        if self.state not in ACTIVE_STATES:
-            self.state = "idle"  # the dashboard is about this run now, not the one it finished
-        status = self.query_one(RunStatus)
-        status.epoch, status.epochs = info.epochs_done, info.config.epochs
-        status.best, status.ssim = info.best, None
-        status.set_batch(0, 0)
-        status.where = f"run folder {info.path}"
-        status.message = info.status_line(overrides.get("epochs"))
+        # The dashboard is about this run now, not the one it trained or showed before: its
+        # state, epochs, best and SSIM, its curves, its saved pictures, its model on Inspect.
+        self._switch_run(info.path, config.dataset, config.epochs, name=info.name, points=info.points,
+                         title=f"{config.model} on {config.dataset}", state=info.status, epoch=info.epochs_done,
+                         ssim=info.ssim, where=f"run folder {info.path}",
+                         message=info.status_line(overrides.get("epochs")))
         self.log_line(f"Start continues the run in {info.path}")
         self.refresh_bindings()
+
+    # --- the current run ----------------------------------------------------------------------
+
+    def _switch_run(self, folder: str | None, dataset: str, planned: int, *, name: str | None = None,
+                    points: Iterable[tuple[int, float, float]] = (), title: str = "MSE per epoch",
+                    state: str | None = None, **figures: Any) -> None:
+        """Make `folder` the run that every figure on screen speaks of (None: a new run that has
+        not started): the chart (its `points`, `planned` epochs), the status lines (`state` and
+        `figures` as `RunStatus.show` takes them; the rest cleared, the best from the chart),
+        the Images tab and the Train tab's strip (its saved pictures, read in the background),
+        and the Inspect tab. Every way of changing the current run comes here (start, resume,
+        open, N, delete), so none can leave the pictures or figures of the run before behind.
+
+        Not while a run trains here: the panel, chart and pictures are that run's then."""
+        self.run_dir, self.run_dataset = folder, dataset
+        self.inspect_pick = None  # the Inspect tab follows the current run again
+        chart = self.query_one("#chart", LossChart)
+        chart.reset(title, points, planned)
+        if self.state not in ACTIVE_STATES:
+            self.state = "idle"  # this dashboard's own run is over; the panel speaks of this one
+        figures.setdefault("epochs", planned)
+        self.query_one(RunStatus).show(state=state or self.state, best=chart.best, **figures)
+        browser = self.query_one(ImageBrowser)
+        browser.show_run(name, dataset, planned, {}, folder, reading=folder is not None)
+        self.query_one("#train-strip", ImageStrip).show([], browser.selected)
+        if folder is not None:
+            self._read_pictures(folder)
+        if self.query("#inspect-view") and self._tab == "inspect":
+            self._show_inspect()  # else it loads the run when the tab is next shown
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pictures")
+    def _read_pictures(self, folder: str) -> None:
+        """A run's saved pictures (samples/), read off the UI thread; a newer read supersedes it."""
+        from ..engine.samplestore import load_samples  # torch-free
+
+        history = load_samples(folder)
+        if not get_current_worker().is_cancelled:
+            self.post_message(RunPictures(folder, history))
+
+    @on(RunPictures)
+    @while_shown
+    def _pictures_read(self, message: RunPictures) -> None:
+        browser = self.query_one(ImageBrowser)
+        if browser.add_saved(message.folder, message.history) and message.folder == self.run_dir:
+            self._show_strip(browser.latest)
+
+    def _show_strip(self, samples: Samples | None) -> None:
+        """The Train tab's pictures: the current run's latest epoch."""
+        names = CLASS_NAMES.get(self.run_dataset, ())
+        rows = rows_of(samples, names) if samples is not None else []
+        self.query_one("#train-strip", ImageStrip).show(rows, self.query_one(ImageBrowser).selected)
 
     def _leave_resume(self) -> None:
         self.resume = None
@@ -684,6 +743,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             status.message = f"form: {plural(count, 'field')} to fix"
         elif self.resume:
             status.message = self.resume.status_line(message.config.epochs if message.config else None)
+            if message.config:
+                status.epochs = message.config.epochs  # `Epoch 3/5` as the message says, not the run's 3
         elif status.message.startswith("form:"):
             status.message = ""
         chart = self.query_one("#chart", LossChart)
@@ -754,10 +815,9 @@ class DaeApp(InspectActions, RunsActions, App[int]):
 
     def _show_samples(self, samples: Samples) -> None:
         browser = self.query_one(ImageBrowser)
-        if browser.run_name is None:  # not while the user looks at a run opened from the Runs tab
+        if browser.folder == self.run_dir:  # not while the user looks at a run opened from the Runs tab
             browser.add(samples)
-        names = CLASS_NAMES.get(self.run_dataset, ())
-        self.query_one("#train-strip", ImageStrip).show(rows_of(samples, names), browser.selected)
+        self._show_strip(samples)
 
     def _started(self, event: RunStarted, status: RunStatus) -> None:
         self.state = "training"
@@ -778,6 +838,14 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         # A resumed run's chart starts where it left off.
         chart = self.query_one("#chart", LossChart)
         chart.reset(f"{event.config.model} on {event.config.dataset}", event.earlier, event.config.epochs)
-        status.best, status.ssim = chart.best, None
-        self.query_one(ImageBrowser).reset(event.config.dataset, event.config.epochs)
+        status.best = chart.best
+        if not event.resumed_from:
+            status.ssim = None  # a resumed run's last SSIM (shown on R) is still its latest
+        browser = self.query_one(ImageBrowser)
+        if browser.folder is not None and Path(browser.folder).resolve() == Path(event.run_dir).resolve():
+            # A resumed run: the pictures of its earlier epochs (read on R) stay, the new ones join.
+            browser.show_run(None, event.config.dataset, event.config.epochs, browser.history, event.run_dir,
+                             reading=browser.reading)
+        elif browser.folder is None:  # unless the user opened another run in Images meanwhile
+            browser.reset(event.config.dataset, event.config.epochs, event.run_dir)
         self.log_line(format_started(event))

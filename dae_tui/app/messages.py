@@ -17,9 +17,10 @@ from textual.message import Message
 from ..engine.events import BatchProgress, Event
 
 if TYPE_CHECKING:
+    from ..engine.events import Samples
     from ..engine.runstore import RunInfo
 
-__all__ = ["EngineEvent", "EngineLoaded", "EngineProgress", "RunChosen", "RunMarksChanged", "while_shown", "wrap"]
+__all__ = ["EngineEvent", "EngineLoaded", "EngineProgress", "RunChosen", "RunMarksChanged", "RunPictures", "while_shown", "wrap"]
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -78,6 +79,14 @@ class RunMarksChanged(Message):
     """The runs marked on the Runs tab changed: (mark digit, run, legend label) of each."""
 
     marks: list[tuple[int, RunInfo, str]]
+
+
+@dataclass
+class RunPictures(Message):
+    """A run's saved pictures, read in a background thread: every epoch's samples of `folder`."""
+
+    folder: str
+    history: dict[int, Samples]
 
 
 def wrap(event: Event) -> EngineEvent:

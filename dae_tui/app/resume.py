@@ -28,6 +28,11 @@ class ResumeInfo:
     """The run's own config (its recipe is fixed on resume)."""
     points: tuple[tuple[int, float, float], ...]
     """(epoch, train MSE, test MSE) of its finished epochs."""
+    status: str = "stopped"
+    """Its status in the run store (stopped, interrupted, failed, finished, pruned), shown as
+    the state until Start continues it."""
+    ssim: float | None = None
+    """The test SSIM of its last finished epoch."""
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> ResumeInfo:
@@ -48,7 +53,9 @@ class ResumeInfo:
         run = read_run(folder)
         if run is not None and run.status == "suspended":  # Start would be refused: say so now
             raise ConfigError(f"--resume {path}: {run.message}")
-        return cls(str(folder.resolve()), config, run.curve if run else ())
+        if run is None:
+            return cls(str(folder.resolve()), config, ())
+        return cls(str(folder.resolve()), config, run.curve, run.status, run.last_test_ssim)
 
     @property
     def name(self) -> str:

@@ -16,7 +16,7 @@ from ..engine.events import Samples
 from .messages import RunChosen, RunMarksChanged, while_shown
 from .resume import ResumeInfo
 from .screens import ConfirmScreen, EpochsScreen
-from .widgets import ConfigForm, ImageBrowser, LossChart, RunStatus
+from .widgets import ConfigForm, ImageBrowser, LossChart
 from .widgets.loss_chart import Series
 from .widgets.run_status import ACTIVE_STATES
 
@@ -57,25 +57,25 @@ class RunsActions:
         return self._samples_cache[str(run.path)][1]
 
     def open_run(self, run: RunInfo) -> None:
-        """Show a run's curves on the chart (unless this dashboard is training) and its pictures."""
-        history = self._samples_of(run)
+        """Make a run (from the Runs or Sweep tab) the current one: its state, figures and curves,
+        its saved pictures (read in the background) and its model on Inspect. While this
+        dashboard trains, only the Images and Inspect tabs show it (their captions name it)."""
         dataset = run.dataset or "mnist"
-        self.query_one(ImageBrowser).show_run(run.name, dataset, run.epochs, history)
-        self.inspect_run(run, show=False)
         if self.state in ACTIVE_STATES:
+            browser = self.query_one(ImageBrowser)
+            browser.show_run(run.name, dataset, run.epochs, {}, str(run.path), reading=True)
+            self._read_pictures(str(run.path))
+            self.inspect_run(run, show=False)
             self.notify(f"Opened {run.name} in the Images tab (i); the chart keeps the run that is "
                         "training here: mark the other with space to overlay it.", timeout=6)
             return
-        chart = self.query_one("#chart", LossChart)
-        chart.reset(run.name, Series.of_run(run, 1, "").points, run.epochs)
-        # The status lines speak of the run shown, not of the one this dashboard trained last.
-        status = self.query_one(RunStatus)
-        status.epoch, status.epochs = run.epochs_done, run.epochs
-        status.best, status.ssim = chart.best, run.last_test_ssim
-        status.set_batch(0, 0)
-        status.message = f"showing {run.name} ({run.status}), opened on the Runs tab; s trains the form's settings"
-        status.where = f"run folder {run.path}"
-        pictures = "its pictures in the Images tab (i), [ ] step epochs" if history else "no pictures saved"
+        # Its own state (finished, pruned, stopped…), never what this dashboard's last run ended in.
+        self._switch_run(str(run.path), dataset, run.epochs, name=run.name, title=run.name,
+                         points=Series.of_run(run, 1, "").points, state=run.status, epoch=run.epochs_done,
+                         ssim=run.last_test_ssim, where=f"run folder {run.path}",
+                         message=f"showing {run.name}: s trains the form's settings")
+        pictures = ("its pictures in the Images tab (i), [ ] step epochs" if (run.path / "samples").is_dir()
+                    else "no pictures saved")
         self.notify(f"Opened {run.name}: its curves on the Train tab (t), {pictures}.", timeout=6)
 
     def clone_run(self, run: RunInfo) -> None:
@@ -154,15 +154,9 @@ class RunsActions:
                     view.inspect(None)  # not a model whose folder is gone
             if self.resume and Path(self.resume.path) == run.path.resolve():
                 self.action_new_run()
-            elif mine:  # the run this dashboard trained last: its figures go with it
-                self.run_dir = None
-                self.state = "idle"
-                self.query_one("#chart", LossChart).reset(planned_epochs=run.epochs)
-                status = self.query_one(RunStatus)
-                status.epoch, status.epochs, status.best, status.ssim = 0, 0, None, None
-                status.set_batch(0, 0)
-                status.message = f"deleted {run.name}"
-                status.where = "New run: set up the form and press s."
+            elif mine:  # the current run: its figures and pictures go with it
+                self._switch_run(None, self.run_dataset, run.epochs, epochs=0, message=f"deleted {run.name}",
+                                 where="New run: set up the form and press s.")
             self.log_line(f"deleted {run.path}")
             self.notify(f"Deleted {run.name}.")
             self.query_one("#runs-view").poll_now()

@@ -52,6 +52,11 @@ class ImageBrowser(Vertical):
         self.epochs = 0
         self.run_name: str | None = None
         """The run opened from the Runs tab, or None for this dashboard's own run."""
+        self.folder: str | None = None
+        """The folder of the run whose pictures these are (None: no run, or a new one not yet
+        started): pictures read or trained for another folder are not added."""
+        self.reading = False
+        """True while the run's saved pictures are being read (the info line says so)."""
         self.compare_sources: list[tuple[str, dict[int, Samples]]] = []
         """(label, every epoch's samples) of each marked run, for the comparison rows."""
 
@@ -60,16 +65,29 @@ class ImageBrowser(Vertical):
         with VerticalScroll(id="pictures", can_focus=False):
             yield ImageStrip(id="browser-strip")
 
-    def reset(self, dataset: str, epochs: int) -> None:
-        """A new run of this dashboard: forget the old images."""
-        self.show_run(None, dataset, epochs, {})
+    def reset(self, dataset: str, epochs: int, folder: str | None = None) -> None:
+        """A new run of this dashboard (in `folder`, once it has one): forget the old images."""
+        self.show_run(None, dataset, epochs, {}, folder)
 
-    def show_run(self, name: str | None, dataset: str, epochs: int, history: dict[int, Samples]) -> None:
-        """Show another run's pictures (`name`), at its last epoch."""
+    def show_run(self, name: str | None, dataset: str, epochs: int, history: dict[int, Samples],
+                 folder: str | None = None, reading: bool = False) -> None:
+        """Show another run's pictures (`name`), at its last epoch; `reading`: they are still
+        being read from `folder` (see `add_saved`)."""
         self.history = dict(history)
-        self.run_name, self.dataset, self.epochs = name, dataset, epochs
+        self.run_name, self.dataset, self.epochs, self.folder = name, dataset, epochs, folder
+        self.reading = reading
         self.viewing = None
         self._redraw()
+
+    def add_saved(self, folder: str, history: dict[int, Samples]) -> bool:
+        """The pictures read from `folder`'s files, kept if this is still the run shown (epochs
+        trained here meanwhile win); False when the user has moved on to another run."""
+        if folder != self.folder:
+            return False
+        self.history = {**history, **self.history}
+        self.reading = False
+        self._redraw()
+        return True
 
     def set_compare_sources(self, sources: list[tuple[str, dict[int, Samples]]]) -> None:
         """The marked runs' pictures; redrawn at once when comparing."""
@@ -154,7 +172,14 @@ class ImageBrowser(Vertical):
         strip = self.query_one(ImageStrip)
         epoch = self.shown_epoch
         if epoch is None:
-            info.update(NO_IMAGES)
+            if self.folder is None:
+                info.update(NO_IMAGES)
+            elif self.reading:
+                info.update("Reading the run's pictures …")
+            elif self.run_name:
+                info.update(plain(f"No pictures saved in {self.run_name}."))
+            else:
+                info.update("No pictures yet: the first come before epoch 1 trains.")
             strip.show([], 0, self.zoom)
             return
         samples = self.history[epoch]

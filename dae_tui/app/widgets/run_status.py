@@ -20,10 +20,14 @@ from textual.widget import Widget
 
 from ...formatting import format_eta, printable
 
-__all__ = ["ACTIVE_STATES", "STATES", "RunStatus"]
+__all__ = ["ACTIVE_STATES", "NO_RUN", "RUN_STATES", "STATES", "RunStatus"]
 
 STATES = ("idle", "loading", "training", "paused", "finished", "stopped", "failed")
-"""Every state a run can be in, as the panel shows it."""
+"""Every state of this dashboard's own run, as the panel shows it."""
+RUN_STATES = ("interrupted", "pruned", "suspended", "running")
+"""What else a run opened from the Runs or Sweep tab can be (`runstore`'s statuses): the panel
+shows the state of the run it speaks of, and that run may not be this dashboard's."""
+NO_RUN = "No run yet: set up the form and press s."
 ACTIVE_STATES = ("loading", "training", "paused")
 """The states in which a run is going (or about to): the form is locked, quitting asks first."""
 
@@ -48,10 +52,14 @@ class RunStatus(Widget):
     RunStatus.-stopped > .run-status--state { color: $warning; }
     RunStatus.-failed > .run-status--state { color: $error; }
     RunStatus.-finished > .run-status--bar { color: $success; }
+    RunStatus.-running > .run-status--state { color: $success; }
+    RunStatus.-interrupted > .run-status--state { color: $warning; }
+    RunStatus.-suspended > .run-status--state { color: magenta; }
+    RunStatus.-pruned > .run-status--state { color: $text-muted; }
     """
 
     state: reactive[str] = reactive("idle", init=False)
-    """One of `STATES`."""
+    """One of `STATES`, or of `RUN_STATES` for a run opened from another tab."""
     epoch: reactive[int] = reactive(0)
     """The epoch in progress (or last finished)."""
     epochs: reactive[int] = reactive(0)
@@ -74,15 +82,30 @@ class RunStatus(Widget):
     """(epoch, test MSE) of the run's best epoch so far."""
     ssim: reactive[float | None] = reactive(None)
     """Test SSIM of the latest finished epoch."""
-    where: reactive[str] = reactive("No run yet: set up the form and press s.")
+    where: reactive[str] = reactive(NO_RUN)
     """Dataset (saying when it is the bundled sample), sizes and data source."""
 
     def on_mount(self) -> None:
         self.set_class(True, f"-{self.state}")
 
     def watch_state(self, state: str) -> None:
-        for other in STATES:
+        for other in (*STATES, *RUN_STATES):
             self.set_class(other == state, f"-{other}")
+
+    def show(self, *, state: str | None = None, epoch: int = 0, epochs: int = 0,
+             best: tuple[int, float] | None = None, ssim: float | None = None, device: str = "",
+             where: str = NO_RUN, message: str = "", batches: int = 0) -> None:
+        """Speak of another run: every figure is set at once, and what is not given is cleared.
+
+        Set one by one, each path that changed the current run left some figure of the run
+        before it behind (the best test MSE of an earlier run above a failed start, its img/s
+        for half a second after a resume began); one call for the whole panel cannot."""
+        if state is not None:
+            self.state = state
+        self.epoch, self.epochs, self.best, self.ssim = epoch, epochs, best, ssim
+        self.device, self.where, self.message = device, where, message
+        self.set_batch(0, batches)
+        self.clear_speed()
 
     def set_batch(self, done: int, total: int) -> None:
         """Move the batch bar within the current epoch."""
