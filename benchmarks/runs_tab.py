@@ -8,7 +8,8 @@ Writes synthetic run folders (the same as `benchmarks.runstore`), then, alternat
   reference   list_runs() on the folder: reading and parsing every run, nothing drawn
   Runs tab    the real app (Textual's headless driver, 120x36): press r, until the table holds
               every run and has painted (the tab is composed on first visit, the poller reads the
-              folder in its thread, the table fills a screenful at once, then in chunks);
+              folder in its thread, the view formats every row once and the virtual table
+              draws the lines on screen);
               measured once torch has loaded in the background, as a user would meet it
 
 and prints the medians and their ratio. It also reports the event loop's worst lag while the
