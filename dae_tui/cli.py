@@ -176,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(sweep)
     sweep.add_argument("--study", metavar="NAME", help="the study (default: named after the fixed settings)")
     sweep.add_argument("--storage", metavar="URL",
-                       help="sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB (default: sqlite in the runs dir)")
+                       help="sqlite:///PATH or postgresql://USER@HOST/DB, the password in PGPASSWORD or ~/.pgpass "
+                       "(default: sqlite in the runs dir)")
     sweep.add_argument("--trials", metavar="N", help="trials in the study in all, every process counted (default 20)")
     sweep.add_argument("--jobs", metavar="J", help="trial processes on this machine (default 1)")
     sweep.add_argument("--space", metavar="FILE", help="TOML file of searched settings (default: lr, batch "
@@ -306,12 +307,16 @@ def _main(argv: Sequence[str]) -> int:
         from .denoising import run_denoise
 
         return run_denoise(invocation)
+    read_only = None
     if not invocation.resume:
         # Judged before torch loads (seconds): a runs folder that cannot take a run is one line now.
-        from .engine.runfiles import check_runs_dir
+        from .engine.runfiles import browse_only_reason, check_runs_dir
 
         problem = check_runs_dir(invocation.runs_dir)
-        if problem:
+        if problem and invocation.command == "app":
+            # The dashboard can still show what is there: it starts for browsing only.
+            read_only = browse_only_reason(invocation.runs_dir, problem)
+        if problem and read_only is None:
             print(f"{command}: error: {printable(problem)}", file=sys.stderr)
             return EXIT_USAGE
     if invocation.command == "sweep":
@@ -324,4 +329,4 @@ def _main(argv: Sequence[str]) -> int:
         return run_headless(invocation)
     from .app import run_app
 
-    run_app(invocation)
+    run_app(invocation, read_only=read_only)

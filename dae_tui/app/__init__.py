@@ -19,26 +19,28 @@ from .signals import install_exit_signals, leave_within
 __all__ = ["DaeApp", "make_app", "run_app"]
 
 
-def make_app(invocation: Invocation) -> DaeApp:
+def make_app(invocation: Invocation, read_only: str | None = None) -> DaeApp:
     """The app as the command line describes it (the CLI and the tests build it the same way).
 
     With `--resume`, the form starts from the run's own config, with the flags given on top;
     a path that holds no run, or a flag that would change the run's recipe, raises `ConfigError`
-    (one line), as `dae-tui train --resume` does.
+    (one line), as `dae-tui train --resume` does. `read_only` (a runs folder that cannot be
+    written, in one line) starts it for browsing only.
     """
     config, resume = invocation.config, None
     if invocation.resume:
         resume = ResumeInfo.read(invocation.resume)
         check_resume_overrides(resume.config, invocation.given)
         config = replace(resume.config, **invocation.given)
-    return DaeApp(config, runs_dir=invocation.runs_dir, resume=resume, storage=invocation.storage)
+    return DaeApp(config, runs_dir=invocation.runs_dir, resume=resume, storage=invocation.storage,
+                  read_only=read_only)
 
 
 TRAINER_EXIT_WAIT_S = 10.0
 """How long leaving the app waits for a stopping run to reach the end of its batch."""
 
 
-def run_app(invocation: Invocation) -> NoReturn:
+def run_app(invocation: Invocation, read_only: str | None = None) -> NoReturn:
     """Run the dashboard until the user quits, then end the process.
 
     Quit has already asked the engine to stop at the next batch; once that thread is done (its
@@ -48,7 +50,7 @@ def run_app(invocation: Invocation) -> NoReturn:
     most of a second after the terminal is back.
     """
     try:
-        app = make_app(invocation)
+        app = make_app(invocation, read_only)
     except ConfigError as err:
         print(f"dae-tui: error: {err}", file=sys.stderr)
         sys.stderr.flush()

@@ -75,6 +75,10 @@ def breakpoint_class(size: int, breakpoints: list[tuple[int, str]]) -> str | Non
     return max(reached)[1] if reached else None
 
 
+READ_ONLY_STATUS = "browsing only: runs folder not writable; --runs-dir to train elsewhere"
+"""The status line of an app started on a runs folder it cannot write (fits 80 columns)."""
+
+
 class DaeApp(InspectActions, RunsActions, App[int]):
     """Train a denoising autoencoder and watch it learn."""
 
@@ -137,8 +141,12 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         runs_dir: str | Path | None = None,
         resume: str | Path | ResumeInfo | None = None,
         storage: str | None = None,
+        read_only: str | None = None,
     ) -> None:
         super().__init__()
+        self.read_only = read_only
+        """Why runs cannot be started here (a runs folder that cannot be written), in one line;
+        None when they can. Everything else works: the app is for browsing only."""
         self.storage = storage
         """The sweep storage the Sweep tab reads (None: SQLite in the runs folder)."""
         self.initial_config = config or TrainConfig()
@@ -228,6 +236,10 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         self.log_line("dae-tui ready: loading the engine (torch) in the background")
         if self.resume:
             self._enter_resume(self.resume)
+        if self.read_only:
+            # The whole reason (with its path) in the Log and on s; the status line has room for less.
+            self.log_line(self.read_only)
+            self.query_one(RunStatus).message = READ_ONLY_STATUS
         # The footer starts the import once its keys are painted, the last part of the first
         # frame: the import holds the GIL for stretches of 300 ms and would hold that frame
         # back. In case the footer never builds its keys (no focus), a timer starts it anyway.
@@ -371,6 +383,9 @@ class DaeApp(InspectActions, RunsActions, App[int]):
     def action_start(self) -> None:
         """Start a run with the form's config (once the engine is loaded)."""
         if self.state in ACTIVE_STATES:
+            return
+        if self.read_only:
+            self.notify(self.read_only, title="Cannot start", severity="warning")
             return
         form = self.query_one(ConfigForm)
         if form.config is None:
@@ -679,6 +694,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             self.state = "idle"  # this dashboard's own run is over; the panel speaks of this one
         figures.setdefault("epochs", planned)
         self.query_one(RunStatus).show(state=state or self.state, best=chart.best, **figures)
+        if self.read_only and not figures.get("message"):
+            self.query_one(RunStatus).message = READ_ONLY_STATUS  # still true whatever is shown
         browser = self.query_one(ImageBrowser)
         browser.show_run(name, dataset, planned, {}, folder, reading=folder is not None)
         self.query_one("#train-strip", ImageStrip).show([], browser.selected)

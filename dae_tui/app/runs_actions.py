@@ -30,6 +30,7 @@ class RunsActions:
     """The Runs tab's commands, mixed into `DaeApp`."""
 
     _samples_cache: dict[str, tuple[Any, dict[int, Samples]]]
+    read_only: str | None
 
     @while_shown
     def on_run_chosen(self, message: RunChosen) -> None:
@@ -103,6 +104,9 @@ class RunsActions:
         if self.state in ACTIVE_STATES:
             self.notify("A run is going here: stop it first (x), then resume.", severity="warning")
             return
+        if self.read_only:
+            self.notify(self.read_only, title="Cannot resume", severity="warning")
+            return
         try:
             info = ResumeInfo.read(run.path)
         except ConfigError as err:
@@ -130,6 +134,9 @@ class RunsActions:
             return
         if run.status == "suspended":
             self.notify(f"{run.name} is not deleted: {run.message}", title="Not deleted", severity="warning")
+            return
+        if self.read_only:
+            self.notify(self.read_only, title="Not deleted", severity="warning")
             return
         best = f", best {run.best_test_psnr:.2f} dB" if run.best_test_psnr is not None else ""
         question = (f"Delete run {run.name} ({run.epochs_done}/{run.epochs} epochs{best})?\n"
