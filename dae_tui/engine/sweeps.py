@@ -575,11 +575,9 @@ def _file_lock(database: Path) -> Iterator[None]:
     odd = f"{path}: the sweep's lock file is not a regular file; remove it"
     if path.exists() and not path.is_file():
         raise ConfigError(odd)
-    try:
-        # Not a plain open(): a FIFO put in its place would block the open until a reader came.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot open the sweep's lock file ({err.strerror or err})") from None
+    # Not a plain open(): a FIFO put in its place would block the open until a reader came. An
+    # OSError (a folder that cannot be written) is the storage's to report, as before.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise ConfigError(odd)
