@@ -24,9 +24,9 @@ def _reference(args: argparse.Namespace) -> dict:
 
 
 def _engine(args: argparse.Namespace) -> dict:
-    from dae_tui.config import TrainConfig
-    from dae_tui.engine.events import EpochEnd, RunFailed, RunStarted
-    from dae_tui.engine.trainer import Trainer
+    from dae_tui.core.config import TrainConfig
+    from dae_tui.core.events import EpochEnd, RunFailed, RunStarted
+    from dae_tui.training.trainer import Trainer
 
     config = TrainConfig(dataset=args.dataset, source=args.source, data_dir=args.data_dir,
                          epochs=args.epochs, device=args.device, train_limit=args.train_limit)

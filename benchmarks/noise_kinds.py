@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dae_tui.config import NOISE_KINDS, format_number
+from dae_tui.core.config import NOISE_KINDS, format_number
 
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
 

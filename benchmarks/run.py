@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += _train_rows(series, "cpu", cli.max_rss_mb, statistics.median(series["reference"].rss_mb))
         if "tui" in parts:
             from benchmarks.tui_speed import compare_tui
-            from dae_tui.config import TrainConfig
+            from dae_tui.core.config import TrainConfig
 
             config = TrainConfig(dataset=data.dataset, source=data.source, data_dir=data.data_dir,
                                  epochs=2, train_limit=min(args.tui_limit, data.train_size), device="cpu")

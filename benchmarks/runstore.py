@@ -32,9 +32,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from dae_tui.config import TrainConfig
-from dae_tui.engine.runfiles import LOCK_NAME, METRICS_NAME, STATUS_NAME, atomic_write_json, now_iso, this_host
-from dae_tui.engine.runstore import RUNNING, RunStore, list_runs
+from dae_tui.core.config import TrainConfig
+from dae_tui.runs.files import LOCK_NAME, METRICS_NAME, STATUS_NAME, atomic_write_json, now_iso, this_host
+from dae_tui.runs.store import RUNNING, RunStore, list_runs
 
 RAW_FILES = ("config.json", METRICS_NAME, STATUS_NAME)
 

@@ -70,8 +70,8 @@ def prepare_data(data_dir: str | None, workdir: Path, dataset: str = "fashion-mn
     With `train_limit`, both sides train on the first N training images only.
     """
     from benchmarks.reference import write_torchvision_root
-    from dae_tui.config import ConfigError, TrainConfig
-    from dae_tui.engine.data import DataError, load_data
+    from dae_tui.core.config import ConfigError, TrainConfig
+    from dae_tui.training.data import DataError, load_data
 
     try:
         config = TrainConfig(dataset=dataset, source="local", data_dir=data_dir)

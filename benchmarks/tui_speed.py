@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dae_tui.config import TrainConfig
+from dae_tui.core.config import TrainConfig
 
 PROBE_INTERVAL_S = 0.02
 SIZE = (100, 30)
@@ -49,9 +49,9 @@ def _throughput(epoch_ends: list) -> float:
 
 
 async def _in_app(config: TrainConfig) -> TuiRun:
-    from dae_tui.app import DaeApp
-    from dae_tui.app.messages import EngineEvent
-    from dae_tui.engine.events import EpochEnd, RunFailed, RunFinished, RunStarted
+    from dae_tui.ui import DaeApp
+    from dae_tui.ui.messages import EngineEvent
+    from dae_tui.core.events import EpochEnd, RunFailed, RunFinished, RunStarted
 
     events: list = []
 
@@ -95,8 +95,8 @@ async def _in_app(config: TrainConfig) -> TuiRun:
 
 
 def _engine_alone(config: TrainConfig) -> TuiRun:
-    from dae_tui.engine.events import EpochEnd, RunFailed
-    from dae_tui.engine.trainer import Trainer
+    from dae_tui.core.events import EpochEnd, RunFailed
+    from dae_tui.training.trainer import Trainer
 
     events: list = []
     with tempfile.TemporaryDirectory() as runs:
@@ -111,7 +111,7 @@ def _engine_alone(config: TrainConfig) -> TuiRun:
 
 def compare_tui(config: TrainConfig, rounds: int, log=print) -> tuple[list[TuiRun], list[TuiRun]]:
     """(app runs, engine-alone runs), alternating app and engine `rounds` times."""
-    import dae_tui.engine.trainer  # noqa: F401 - import torch before any timing
+    import dae_tui.training.trainer  # noqa: F401 - import torch before any timing
 
     app_runs, engine_runs = [], []
     for r in range(rounds):

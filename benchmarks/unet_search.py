@@ -6,7 +6,7 @@
 
 Only the model (and, where a model carries one, its per-epoch lr multiplier `lr_factor`) differs
 from the defaults: Fashion-MNIST from --data-dir, gaussian noise 0.5 unclamped, batch 64, fused Adam
-lr 1e-3 wd 1e-5, MSE, seed 0. The loop mirrors `dae_tui.engine.trainer`: uint8 images resident,
+lr 1e-3 wd 1e-5, MSE, seed 0. The loop mirrors `dae_tui.training.trainer`: uint8 images resident,
 a seeded randperm per epoch, channels-last batches, `add_noise` with a seeded generator, the
 engine's `make_optimizer`/`make_train_step`, denormals flushed, and the whole fixed-noise test split
 from `Trainer._prepare_test` scored with `evaluate` after every epoch.
@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dae_tui.engine.models import SeedAutoencoder, UNet, count_parameters, full_conv, full_conv_transpose
+from dae_tui.training.models import SeedAutoencoder, UNet, count_parameters, full_conv, full_conv_transpose
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
@@ -121,7 +121,7 @@ class Search(nn.Module):
         return self.decode(self.encode(x))
 
 
-# The winner, `psa16bnr14` above, ships as `dae_tui.engine.models.UNet` (measured here as "unet").
+# The winner, `psa16bnr14` above, ships as `dae_tui.training.models.UNet` (measured here as "unet").
 
 
 CANDIDATES = {
@@ -176,13 +176,13 @@ CANDIDATES = {
 
 
 def child(name: str, data_dir: str, train_limit: int | None, epochs: int) -> dict:
-    from dae_tui.config import TrainConfig
-    from dae_tui.engine.data import load_data
-    from dae_tui.engine.device import flush_denormals
-    from dae_tui.engine.metrics import psnr_from_mse
-    from dae_tui.engine.noise import add_noise
-    from dae_tui.engine.steps import make_optimizer, make_train_step, memory_format
-    from dae_tui.engine.trainer import Trainer, evaluate
+    from dae_tui.core.config import TrainConfig
+    from dae_tui.training.data import load_data
+    from dae_tui.training.device import flush_denormals
+    from dae_tui.training.metrics import psnr_from_mse
+    from dae_tui.training.noise import add_noise
+    from dae_tui.training.steps import make_optimizer, make_train_step, memory_format
+    from dae_tui.training.trainer import Trainer, evaluate
 
     flush_denormals()  # before the first torch op of this (the only) torch thread
     config = TrainConfig(source="local", data_dir=data_dir, epochs=epochs, train_limit=train_limit)
@@ -244,9 +244,9 @@ def child(name: str, data_dir: str, train_limit: int | None, epochs: int) -> dic
 
 def time_steps(names: list[str], steps: int = 60, rounds: int = 3) -> None:
     """ms per training step on random batches, each candidate alternated with the seed (fast screen)."""
-    from dae_tui.config import TrainConfig
-    from dae_tui.engine.device import flush_denormals
-    from dae_tui.engine.steps import make_optimizer, make_train_step, memory_format
+    from dae_tui.core.config import TrainConfig
+    from dae_tui.training.device import flush_denormals
+    from dae_tui.training.steps import make_optimizer, make_train_step, memory_format
 
     flush_denormals()
     device, config = torch.device("cpu"), TrainConfig()

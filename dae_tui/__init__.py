@@ -1,6 +1,6 @@
 """dae-tui: train and inspect image-denoising autoencoders from the terminal.
 
-`dae_tui.engine` trains (torch, no UI); `dae_tui.app` is the Textual dashboard; `dae_tui.cli` is
+`dae_tui.engine` trains (torch, no UI); `dae_tui.ui` is the Textual dashboard; `dae_tui.cli` is
 the `dae-tui` command. Importing this package imports neither torch nor textual.
 """
 

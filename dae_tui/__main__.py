@@ -1,5 +1,5 @@
 """`python -m dae_tui` is the `dae-tui` command."""
 
-from .cli import main
+from dae_tui.cli import main
 
 raise SystemExit(main())

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from dae_tui import cli
-from dae_tui.app import DaeApp
-from dae_tui.config import TrainConfig
-from dae_tui.engine.events import EpochEnd
+from dae_tui.ui import DaeApp
+from dae_tui.core.config import TrainConfig
+from dae_tui.core.events import EpochEnd
 
 HERE = Path(__file__).resolve().parent
 BASE = dict(dataset="fashion-mnist", source="bundled", train_limit=4000, seed=0, threads=1)
@@ -38,7 +38,7 @@ def make_runs(runs: Path) -> None:
                  "--epochs", "4", "--lr", lr, "--threads", "1", "--runs-dir", str(runs)]
         cli.main(["train", *flags])
         time.sleep(1.1)
-    from dae_tui.engine.trainer import Trainer
+    from dae_tui.training.trainer import Trainer
 
     trainer = Trainer(TrainConfig(**BASE, epochs=8, batch_size=32), runs_dir=runs)
     for event in trainer.run():
@@ -48,9 +48,9 @@ def make_runs(runs: Path) -> None:
 
 async def inspect_with_a_drawing(app: DaeApp, pilot) -> None:
     """The Inspect tab on the newest run: its curve, more noise than it was trained with, a 7."""
-    from dae_tui.app.widgets.draw_panel import DrawCanvas
-    from dae_tui.app.widgets.inspect_view import InspectView
-    from dae_tui.app.widgets.robustness_chart import RobustnessChart
+    from dae_tui.ui.widgets.draw_panel import DrawCanvas
+    from dae_tui.ui.panes.inspect import InspectView
+    from dae_tui.ui.widgets.robustness_chart import RobustnessChart
 
     await pilot.press("n")
     while not (app.query(InspectView) and app.query_one(InspectView).samples is not None

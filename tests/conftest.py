@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dae_tui.config import TrainConfig
+from dae_tui.core.config import TrainConfig
 
 
 def idx_bytes(data: bytes, shape: tuple[int, ...], magic: int) -> bytes:
@@ -44,7 +44,7 @@ def offline(monkeypatch):
     """torchvision's mirrors point at a closed loopback port: every download fails at once."""
     from torchvision import datasets
 
-    from dae_tui.engine import data
+    from dae_tui.training import data
 
     for cls in (datasets.MNIST, datasets.FashionMNIST):
         monkeypatch.setattr(cls, "mirrors", ["http://127.0.0.1:9/"])
@@ -54,7 +54,7 @@ def offline(monkeypatch):
 @pytest.fixture
 def no_debian(monkeypatch, tmp_path):
     """Hide Debian's fashion-mnist folder so `local` and `auto` behave as on a bare machine."""
-    from dae_tui.engine import data
+    from dae_tui.training import data
 
     monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-data")
 
@@ -69,8 +69,8 @@ def tiny_config() -> TrainConfig:
 def trained_run(tmp_path_factory) -> Path:
     """A real run folder, trained once for the whole session: bundled MNIST, 1,024 images, 3 epochs
     (enough for the model to beat its noisy input by a few dB). Read it; do not resume it."""
-    from dae_tui.engine.events import RunFinished
-    from dae_tui.engine.trainer import Trainer
+    from dae_tui.core.events import RunFinished
+    from dae_tui.training.trainer import Trainer
 
     config = TrainConfig(dataset="mnist", source="bundled", train_limit=1024, batch_size=32, epochs=3)
     events = list(Trainer(config, runs_dir=tmp_path_factory.mktemp("trained")).run())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from dae_tui.app.messages import EngineEvent
+from dae_tui.ui.messages import EngineEvent
 
 
 def screen_text(app) -> str:

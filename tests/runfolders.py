@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dae_tui.config import TrainConfig
-from dae_tui.engine.runfiles import this_host
+from dae_tui.core.config import TrainConfig
+from dae_tui.runs.files import this_host
 
 TINY_CONFIG = TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=3)
 

@@ -11,11 +11,12 @@ from pilot import collector, screen_text, wait_until
 from rich.console import Console
 from textual.widgets import Input, RichLog, Static
 
-from dae_tui.app import DaeApp
-from dae_tui.app.widgets import ConfigForm, ImageBrowser, LossChart, RunStatus
-from dae_tui.app.widgets.image_browser import ImageStrip
-from dae_tui.config import FIELD_SPECS, TrainConfig
-from dae_tui.engine.events import BatchProgress, EpochEnd, RunStarted, RunStopped
+from dae_tui.ui import DaeApp
+from dae_tui.ui.widgets import ConfigForm, LossChart, RunStatus
+from dae_tui.ui.panes import ImageBrowser
+from dae_tui.ui.panes.images import ImageStrip
+from dae_tui.core.config import FIELD_SPECS, TrainConfig
+from dae_tui.core.events import BatchProgress, EpochEnd, RunStarted, RunStopped
 
 SIZE = (100, 30)
 
@@ -65,7 +66,7 @@ async def test_invalid_field_shows_its_message_and_start_does_nothing(field, tex
 
 
 async def test_form_messages_are_the_clis(tmp_path):
-    from dae_tui.config import ConfigError, config_from_strings
+    from dae_tui.core.config import ConfigError, config_from_strings
 
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -150,7 +151,7 @@ async def test_log_scale_toggles_with_and_without_data(tmp_path):
 
 
 async def test_pause_holds_the_batch_counter_and_resume_moves_it(tmp_path, monkeypatch):
-    from dae_tui.engine import trainer as trainer_module
+    from dae_tui.training import trainer as trainer_module
 
     monkeypatch.setattr(trainer_module, "PROGRESS_INTERVAL_S", 0.0)
     seen, hook = collector()
@@ -206,7 +207,7 @@ async def test_a_failing_run_is_reported_not_raised(tmp_path, no_debian):
 
 
 async def test_a_crashing_worker_is_reported_not_raised(tmp_path, monkeypatch):
-    from dae_tui.engine.trainer import Trainer
+    from dae_tui.training.trainer import Trainer
 
     def explode(self):
         raise RuntimeError("boom in the engine")
@@ -233,7 +234,7 @@ async def one_finished_epoch(runs_dir):
 async def test_resume_from_the_app_continues_the_run(tmp_path):
     run_dir = await one_finished_epoch(tmp_path)
     seen, hook = collector()
-    from dae_tui.app import make_app
+    from dae_tui.ui import make_app
     from dae_tui.cli import parse_invocation
 
     again = make_app(parse_invocation(["--resume", str(run_dir), "--epochs", "2", "--runs-dir", str(tmp_path)]))
@@ -248,9 +249,9 @@ async def test_resume_from_the_app_continues_the_run(tmp_path):
 
 
 async def test_resume_refuses_a_changed_recipe_at_launch(tmp_path):
-    from dae_tui.app import make_app
+    from dae_tui.ui import make_app
     from dae_tui.cli import parse_invocation
-    from dae_tui.config import ConfigError
+    from dae_tui.core.config import ConfigError
 
     run_dir = await one_finished_epoch(tmp_path)
     with pytest.raises(ConfigError, match="--lr cannot change on --resume"):
@@ -261,8 +262,8 @@ def test_first_frame_needs_no_torch():
     """Importing the CLI and the app, and mounting the app, leave torch unimported."""
     code = """
 import sys, asyncio
-import dae_tui.cli, dae_tui.app
-from dae_tui.app import DaeApp
+import dae_tui.cli, dae_tui.ui
+from dae_tui.ui import DaeApp
 assert "torch" not in sys.modules, "import"
 DaeApp.load_engine = lambda self: None  # keep the background import out of this check
 async def main():
@@ -295,7 +296,7 @@ async def test_the_engine_import_starts_once_the_footer_keys_are_painted(tmp_pat
 async def test_the_footer_rebuilds_once_for_many_binding_changes_and_shows_the_last(tmp_path, monkeypatch):
     """Textual's footer rebuilt all its keys for each refresh_bindings(); ours once a refresh,
     from the bindings as they are when it runs."""
-    from dae_tui.app.widgets import KeysFooter
+    from dae_tui.ui.widgets import KeysFooter
 
     monkeypatch.setattr(DaeApp, "load_engine", lambda self: None)
     rebuilds = []
@@ -320,8 +321,8 @@ async def test_the_footer_rebuilds_once_for_many_binding_changes_and_shows_the_l
 
 
 def test_progress_messages_merge_but_other_events_do_not():
-    from dae_tui.app.messages import EngineProgress, wrap
-    from dae_tui.engine.events import Notice
+    from dae_tui.ui.messages import EngineProgress, wrap
+    from dae_tui.core.events import Notice
 
     progress = wrap(BatchProgress(1, 2, 3, 10, 0.1, 100.0, 5.0))
     newer = wrap(BatchProgress(1, 2, 4, 10, 0.1, 100.0, 4.0))
@@ -332,7 +333,7 @@ def test_progress_messages_merge_but_other_events_do_not():
 
 
 async def test_choice_fields_step_with_arrows_and_pick_from_their_list(tmp_path):
-    from dae_tui.app.widgets.choice import Choice, ChoiceMenu
+    from dae_tui.ui.widgets.choice import Choice, ChoiceMenu
 
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -369,7 +370,7 @@ async def test_choice_fields_step_with_arrows_and_pick_from_their_list(tmp_path)
 
 
 async def test_a_value_outside_the_choices_is_kept_and_shown(tmp_path):
-    from dae_tui.app.widgets.choice import Choice
+    from dae_tui.ui.widgets.choice import Choice
 
     app = DaeApp(tiny(device="cpu"), runs_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -382,7 +383,7 @@ async def test_a_value_outside_the_choices_is_kept_and_shown(tmp_path):
 async def test_a_source_that_cannot_serve_the_dataset_is_judged_as_it_is_chosen(tmp_path):
     """kmnist is not bundled: picking it with the bundled source marks the source at once, with
     the CLI's words, and Start does nothing; mnist from `local` needs its folder named."""
-    from dae_tui.app.widgets.choice import Choice
+    from dae_tui.ui.widgets.choice import Choice
 
     app = DaeApp(tiny(), runs_dir=tmp_path)  # mnist, bundled
     async with app.run_test(size=SIZE) as pilot:
@@ -414,7 +415,7 @@ def status_text(app) -> tuple[str, str]:
 
 async def test_resuming_a_finished_run_at_launch_shows_its_pictures_and_state(tmp_path):
     """Issue 18: `dae-tui --resume <finished run>` said `No images yet` beside its curves."""
-    from dae_tui.app import make_app
+    from dae_tui.ui import make_app
     from dae_tui.cli import parse_invocation
 
     run_dir = await one_finished_epoch(tmp_path)

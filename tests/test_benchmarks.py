@@ -16,7 +16,7 @@ import torch
 from benchmarks.reference import NotebookAutoencoder, reference_epochs, write_torchvision_root
 from benchmarks.run import Row, format_table
 from benchmarks.tui_speed import percentile
-from dae_tui.engine.models import SeedAutoencoder
+from dae_tui.training.models import SeedAutoencoder
 
 REPO = Path(__file__).resolve().parent.parent
 

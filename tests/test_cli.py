@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dae_tui import cli
-from dae_tui.engine import checkpoints
+from dae_tui.training import checkpoints
 
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--batch-size", "32"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dae_tui.config import (
+from dae_tui.core.config import (
     FIELD_SPECS,
     ConfigError,
     FieldError,
@@ -109,7 +109,7 @@ def test_config_from_strings_applies_over_base():
 def test_load_run_config_reads_a_run_folder_or_its_checkpoint(tmp_path):
     import json
 
-    from dae_tui.config import load_run_config
+    from dae_tui.runs.files import load_run_config
 
     config = TrainConfig(dataset="mnist", epochs=3, train_limit=100)
     (tmp_path / "config.json").write_text(json.dumps(config.to_dict()))
@@ -125,7 +125,7 @@ def test_load_run_config_reads_a_run_folder_or_its_checkpoint(tmp_path):
 @pytest.mark.parametrize("kind", ["gaussian", "salt-pepper", "speckle", "poisson", "mask"])
 def test_a_kind_named_without_a_factor_takes_its_own_default(kind):
     from dae_tui.cli import parse_invocation
-    from dae_tui.config import NOISE_KINDS
+    from dae_tui.core.config import NOISE_KINDS
 
     assert set(NOISE_KINDS) == {"gaussian", "salt-pepper", "speckle", "poisson", "mask"}  # a new one: add it above
     default = NOISE_KINDS[kind].default
@@ -137,13 +137,13 @@ def test_a_kind_named_without_a_factor_takes_its_own_default(kind):
     assert parse_invocation(["train", "--noise", kind, "--noise-factor", "0.1"]).config.noise_factor == 0.1
     # A run's config.json naming only its kind, and a sweep trial's searched kind, mean the same.
     assert TrainConfig.from_json({"noise": kind}).noise_factor == default
-    from dae_tui.config import with_changes
+    from dae_tui.core.config import with_changes
 
     assert with_changes(TrainConfig(), {"noise": kind}).noise_factor == default
 
 
 def test_a_chosen_factor_is_carried_to_a_new_kind_and_a_default_one_is_not():
-    from dae_tui.config import carried_factor, with_changes
+    from dae_tui.core.config import carried_factor, with_changes
 
     assert carried_factor("gaussian", "mask", 0.5) == 0.25  # gaussian's default: nobody chose it
     assert carried_factor("gaussian", "mask", 0.3) == 0.3  # chosen: kept, for validate to judge
@@ -157,7 +157,7 @@ def test_a_chosen_factor_is_carried_to_a_new_kind_and_a_default_one_is_not():
 
 def test_resume_with_the_kind_named_keeps_the_runs_own_factor():
     from dae_tui.cli import parse_invocation
-    from dae_tui.config import check_resume_overrides
+    from dae_tui.core.config import check_resume_overrides
 
     saved = TrainConfig(noise="salt-pepper", noise_factor=0.3)
     given = parse_invocation(["train", "--resume", "/some/run", "--noise", "salt-pepper"]).given
@@ -191,7 +191,7 @@ def test_a_source_that_cannot_serve_the_dataset_is_refused_before_any_start(chan
 
 
 def test_every_source_that_can_serve_a_dataset_is_allowed(tmp_path):
-    from dae_tui.config import BUNDLED, DATASETS, SOURCES
+    from dae_tui.core.config import BUNDLED, DATASETS, SOURCES
 
     for dataset in DATASETS:
         for source in SOURCES:

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from dae_tui.config import (
+from dae_tui.core.config import (
     CLIP_AT,
     FIELD_SPECS,
     ConfigError,
@@ -19,7 +19,7 @@ from dae_tui.config import (
     load_run_config,
     read_config,
 )
-from dae_tui.engine.runinfo import read_run
+from dae_tui.runs.info import read_run
 
 PIECES = [
     "", " ", "0", "1", "-", "+", ".", "e", "E", "_", "9" * 50, "nan", "inf", "-inf", "Infinity",

@@ -12,9 +12,9 @@ import pytest
 import torch
 from conftest import idx_bytes, write_idx_set
 
-from dae_tui.config import ConfigError, TrainConfig
-from dae_tui.engine import data
-from dae_tui.engine.data import DataError, load_data, read_idx
+from dae_tui.core.config import ConfigError, TrainConfig
+from dae_tui.training import data
+from dae_tui.training.data import DataError, load_data, read_idx
 
 
 def test_read_idx_plain_and_gz_give_the_same_tensor(tmp_path):

@@ -22,9 +22,9 @@ import pytest
 import torch
 from conftest import idx_bytes, write_idx_set
 
-from dae_tui.config import TrainConfig
-from dae_tui.engine import data
-from dae_tui.engine.data import MAX_IMAGES, DataError, load_data, read_idx
+from dae_tui.core.config import TrainConfig
+from dae_tui.training import data
+from dae_tui.training.data import MAX_IMAGES, DataError, load_data, read_idx
 
 MB = 1 << 20
 

@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from dae_tui.cli import main
-from dae_tui.engine.pictures import fit_picture
+from dae_tui.training.pictures import fit_picture
 
 
 def ring(size: tuple[int, int], background, ink, mode: str = "RGB") -> Image.Image:

@@ -191,7 +191,7 @@ def test_quit_while_torch_loads_leaves_at_once_with_nothing_started(tmp_path):
 def test_a_crashed_dashboard_exits_non_zero(tmp_path):
     """A bug in a key's handler: Textual prints the traceback, and the exit code must say so."""
     script = (
-        "import sys; from dae_tui.app import run_app; from dae_tui.app.app import DaeApp; "
+        "import sys; from dae_tui.ui import run_app; from dae_tui.ui.app import DaeApp; "
         "from dae_tui.cli import parse_invocation; "
         "DaeApp.action_help = lambda self: 1 / 0; "
         f"run_app(parse_invocation(['--runs-dir', {str(tmp_path / 'runs')!r}]))"

@@ -12,10 +12,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from dae_tui.config import TrainConfig
-from dae_tui.engine import checkpoints as ckpt
-from dae_tui.engine import trainer as trainer_module
-from dae_tui.engine.events import (
+from dae_tui.core.config import TrainConfig
+from dae_tui.training import checkpoints as ckpt
+from dae_tui.training import trainer as trainer_module
+from dae_tui.core.events import (
     BatchProgress,
     EpochEnd,
     Notice,
@@ -27,9 +27,9 @@ from dae_tui.engine.events import (
     RunStopped,
     Samples,
 )
-from dae_tui.engine.models import SeedAutoencoder, count_parameters
-from dae_tui.engine.noise import add_noise
-from dae_tui.engine.trainer import Trainer
+from dae_tui.training.models import SeedAutoencoder, count_parameters
+from dae_tui.training.noise import add_noise
+from dae_tui.training.trainer import Trainer
 
 
 def run_all(trainer: Trainer) -> list:
@@ -247,7 +247,7 @@ def test_threads_setting_is_applied_in_the_training_thread(tiny_config, tmp_path
 
 def test_engine_imports_neither_textual_nor_rich():
     code = (
-        "import sys; import dae_tui.engine.trainer, dae_tui.engine.data, dae_tui.engine.checkpoints;"
+        "import sys; import dae_tui.training.trainer, dae_tui.training.data, dae_tui.training.checkpoints;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]; print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -258,7 +258,7 @@ def test_training_thread_flushes_denormals_in_its_openmp_workers_too():
     """Denormals slow x86 math many times over; the setting must reach the parallel workers."""
     code = """
 import threading, torch
-from dae_tui.engine.device import flush_denormals
+from dae_tui.training.device import flush_denormals
 out = {}
 def work():
     flush_denormals()

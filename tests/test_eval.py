@@ -8,8 +8,8 @@ import json
 import pytest
 
 from dae_tui.cli import main
-from dae_tui.config import ConfigError
-from dae_tui.engine.robustness import default_factors, parse_factors
+from dae_tui.core.config import ConfigError
+from dae_tui.training.robustness import default_factors, parse_factors
 
 
 def eval_json(capsys, *argv: str) -> list[dict]:
@@ -90,7 +90,7 @@ def test_an_empty_factor_list_is_an_error_not_the_default_curve(capsys, trained_
 
 def test_more_factors_than_the_cap_are_refused_before_torch_loads(capsys):
     from dae_tui.cli import parse_invocation
-    from dae_tui.evaluation import MAX_FACTORS
+    from dae_tui.cli.eval import MAX_FACTORS
 
     most = ",".join(["0.1"] * MAX_FACTORS)
     assert parse_invocation(["eval", "RUN", "--factors", most]).factors == most
@@ -100,7 +100,7 @@ def test_more_factors_than_the_cap_are_refused_before_torch_loads(capsys):
 
 
 def test_a_long_curve_says_how_long_after_its_first_point(capsys, trained_run, monkeypatch):
-    from dae_tui import evaluation
+    from dae_tui.cli import eval as evaluation
 
     monkeypatch.setattr(evaluation, "ESTIMATE_AFTER_S", 0.0)  # every curve counts as long here
     assert main(["eval", str(trained_run), "--factors", "0,0.5,1"]) == 0

@@ -9,14 +9,14 @@ from dataclasses import replace
 import torch
 from pilot import screen_text, wait_until
 
-from dae_tui.app import DaeApp
-from dae_tui.app.messages import EngineLoaded, wrap
-from dae_tui.app.widgets import ConfigForm, RunStatus
-from dae_tui.config import TrainConfig
-from dae_tui.engine import checkpoints as ckpt
-from dae_tui.engine.events import BatchProgress, RunStarted
-from dae_tui.engine.runinfo import read_run
-from dae_tui.engine.trainer import Trainer
+from dae_tui.ui import DaeApp
+from dae_tui.ui.messages import EngineLoaded, wrap
+from dae_tui.ui.widgets import ConfigForm, RunStatus
+from dae_tui.core.config import TrainConfig
+from dae_tui.training import checkpoints as ckpt
+from dae_tui.core.events import BatchProgress, RunStarted
+from dae_tui.runs.info import read_run
+from dae_tui.training.trainer import Trainer
 
 
 def tiny(**changes) -> TrainConfig:
@@ -106,7 +106,7 @@ def hostile_runs(tmp_path):
 
 
 async def test_run_names_show_literally_in_the_table_legend_and_toasts_and_clicking_one_does_not_quit(tmp_path):
-    from dae_tui.app.widgets.runs_view import RunsView
+    from dae_tui.ui.panes.runs import RunsView
 
     app = DaeApp(tiny(), runs_dir=hostile_runs(tmp_path))
     async with app.run_test(size=(160, 40)) as pilot:

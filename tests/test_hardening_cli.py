@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dae_tui.engine import checkpoints as ckpt
-from dae_tui.engine.runinfo import read_run
+from dae_tui.training import checkpoints as ckpt
+from dae_tui.runs.info import read_run
 
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "512", "--batch-size", "32",
@@ -276,7 +276,7 @@ def test_a_screenshot_on_a_full_disk_leaves_no_file_and_says_so_in_one_line(tmp_
     only) below an SVG's size: no 0-byte or cut SVG is left, and the toast says what happened."""
     script = (
         "import asyncio, sys\n"
-        "from dae_tui.app import DaeApp\n"
+        "from dae_tui.ui import DaeApp\n"
         "async def main():\n"
         "    app = DaeApp(runs_dir=sys.argv[1])\n"
         "    async with app.run_test(size=(80, 24)) as pilot:\n"

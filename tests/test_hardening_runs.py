@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from dae_tui.app.resume import ResumeInfo
-from dae_tui.config import ConfigError
-from dae_tui.engine import checkpoints as ckpt
-from dae_tui.engine.events import EpochEnd, Notice, RunFailed, RunFinished, RunStarted
-from dae_tui.engine.runfiles import RunMarker, atomic_write
-from dae_tui.engine.runinfo import FAILED, read_run
-from dae_tui.engine.trainer import Trainer
+from dae_tui.ui.resume import ResumeInfo
+from dae_tui.core.config import ConfigError
+from dae_tui.training import checkpoints as ckpt
+from dae_tui.core.events import EpochEnd, Notice, RunFailed, RunFinished, RunStarted
+from dae_tui.runs.files import RunMarker, atomic_write
+from dae_tui.runs.info import FAILED, read_run
+from dae_tui.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -275,9 +275,9 @@ def test_a_full_disk_while_saving_keeps_the_previous_checkpoint_and_says_so(tmp_
     the limit dies with it."""
     script = textwrap.dedent(f"""
         import resource, signal, sys
-        from dae_tui.config import TrainConfig
-        from dae_tui.engine.events import EpochEnd, RunFailed
-        from dae_tui.engine.trainer import Trainer
+        from dae_tui.core.config import TrainConfig
+        from dae_tui.core.events import EpochEnd, RunFailed
+        from dae_tui.training.trainer import Trainer
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
         config = TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=3)
         for event in Trainer(config, runs_dir={str(tmp_path)!r}).run():
@@ -321,7 +321,7 @@ def backdate_heartbeat(run_dir: Path, seconds: float) -> None:
     """Rewrite run.lock as if its last beat were `seconds` ago (the stopped process cannot)."""
     from runfolders import iso
 
-    from dae_tui.engine.runfiles import atomic_write_json
+    from dae_tui.runs.files import atomic_write_json
 
     lock = json.loads((run_dir / "run.lock").read_text())
     atomic_write_json(run_dir / "run.lock", {**lock, "updated": iso(seconds)})
@@ -361,7 +361,7 @@ def suspended_trainer(tmp_path):
 
 
 def test_a_suspended_trainer_is_suspended_refuses_delete_and_resume_and_finishes_every_epoch(suspended_trainer):
-    from dae_tui.engine.runstore import RunStoreError, delete_run
+    from dae_tui.runs.store import RunStoreError, delete_run
 
     proc, run_dir = suspended_trainer
     host = socket.gethostname()
@@ -399,7 +399,7 @@ def test_a_trainer_holding_the_flock_with_a_stale_heartbeat_is_suspended_even_if
     a hung disk) is not taken for dead, and delete refuses it."""
     from runfolders import lock, make_run
 
-    from dae_tui.engine.runstore import RunStoreError, delete_run
+    from dae_tui.runs.store import RunStoreError, delete_run
 
     folder = make_run(tmp_path, status="running", lock=lock(age_s=600))
     assert read_run(folder).status == "interrupted"  # nobody holds the folder: its trainer is gone
@@ -420,7 +420,7 @@ def test_a_trainer_holding_the_flock_with_a_stale_heartbeat_is_suspended_even_if
 def test_a_delete_holds_the_folder_so_no_trainer_can_take_it_meanwhile(tmp_path, monkeypatch):
     from runfolders import make_run
 
-    from dae_tui.engine import runstore
+    from dae_tui.runs import store as runstore
 
     folder = make_run(tmp_path, status="stopped")
     seen, rmtree = [], shutil.rmtree
@@ -443,10 +443,10 @@ async def test_the_dashboards_delete_refuses_a_suspended_run_even_from_a_table_a
     from pilot import wait_until
     from runfolders import lock, make_run
 
-    from dae_tui.app import DaeApp
-    from dae_tui.app.screens import ConfirmScreen
-    from dae_tui.app.widgets.runs_view import RunsView
-    from dae_tui.config import TrainConfig
+    from dae_tui.ui import DaeApp
+    from dae_tui.ui.dialogs.screens import ConfirmScreen
+    from dae_tui.ui.panes.runs import RunsView
+    from dae_tui.core.config import TrainConfig
 
     folder = make_run(tmp_path, status="running", lock=lock(age_s=600))
     owner = RunMarker(folder, 3)
@@ -481,8 +481,8 @@ import asyncio, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from pilot import screen_text, wait_until
-from dae_tui.app import DaeApp
-from dae_tui.app.widgets.runs_view import RunsView
+from dae_tui.ui import DaeApp
+from dae_tui.ui.panes.runs import RunsView
 
 async def main():
     app = DaeApp(runs_dir=Path(sys.argv[1]))

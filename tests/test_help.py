@@ -13,9 +13,9 @@ from pilot import screen_text, wait_until
 from textual.containers import VerticalScroll
 from textual.widgets import Input
 
-from dae_tui.app import DaeApp
-from dae_tui.app.screens import ConfirmScreen, EpochsScreen, HelpScreen
-from dae_tui.config import TrainConfig
+from dae_tui.ui import DaeApp
+from dae_tui.ui.dialogs.screens import ConfirmScreen, EpochsScreen, HelpScreen
+from dae_tui.core.config import TrainConfig
 
 SMALL = (80, 24)
 
@@ -220,7 +220,7 @@ def test_runs_help_and_the_readme_name_every_status_and_json_key(capsys, tmp_pat
     from runfolders import make_run
 
     from dae_tui.cli import main
-    from dae_tui.engine.runinfo import STATUSES, read_run
+    from dae_tui.runs.info import STATUSES, read_run
 
     with pytest.raises(SystemExit):
         main(["runs", "--help"])

@@ -12,14 +12,14 @@ import pytest
 from pilot import screen_text, wait_until
 
 from dae_tui import cli
-from dae_tui.app import DaeApp
-from dae_tui.config import format_number
-from dae_tui.app.widgets.draw_panel import DrawCanvas, PictureBox
-from dae_tui.app.widgets.image_strip import ImageStrip
-from dae_tui.app.widgets.inspect_view import InspectView
-from dae_tui.app.widgets.noise_slider import NoiseSlider, factor_step
-from dae_tui.app.widgets.robustness_chart import RobustnessChart
-from dae_tui.engine.inspection import CURVE_CACHE, Inspector
+from dae_tui.ui import DaeApp
+from dae_tui.core.config import format_number
+from dae_tui.ui.widgets.draw_panel import DrawCanvas, PictureBox
+from dae_tui.ui.widgets.image_strip import ImageStrip
+from dae_tui.ui.panes.inspect import InspectView
+from dae_tui.ui.widgets.noise_slider import NoiseSlider, factor_step
+from dae_tui.ui.widgets.robustness_chart import RobustnessChart
+from dae_tui.training.inspection import CURVE_CACHE, Inspector
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +261,7 @@ async def test_big_terminals_show_every_section_small_ones_cycle_them(runs, size
 
 @pytest.mark.parametrize("size", [(80, 24), (100, 30)])
 async def test_the_curves_title_says_less_at_small_sizes_but_never_cuts_a_word(runs, size):
-    from dae_tui.formatting import cells
+    from dae_tui.core.formatting import cells
 
     app = DaeApp(runs_dir=runs)
     async with app.run_test(size=size) as pilot:

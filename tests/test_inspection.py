@@ -9,10 +9,10 @@ import shutil
 import pytest
 import torch
 
-from dae_tui.engine.inspection import CURVE_CACHE, Inspector, drawing_noise
-from dae_tui.engine.noise import NOISES
-from dae_tui.engine.samplestore import load_samples
-from dae_tui.engine.trainer import fixed_noise
+from dae_tui.training.inspection import CURVE_CACHE, Inspector, drawing_noise
+from dae_tui.training.noise import NOISES
+from dae_tui.runs.samples import load_samples
+from dae_tui.training.trainer import fixed_noise
 
 
 @pytest.mark.parametrize("kind", sorted(NOISES))
@@ -105,7 +105,7 @@ def test_a_run_folder_that_cannot_be_written_keeps_the_curve_in_memory(trained_r
 
     run = tmp_path / trained_run.name
     shutil.copytree(trained_run, run)
-    monkeypatch.setattr("dae_tui.engine.inspection.atomic_write_json", refuse)
+    monkeypatch.setattr("dae_tui.training.inspection.atomic_write_json", refuse)
     inspector = Inspector(run)
     points = list(inspector.curve("poisson"))
     assert inspector.cached_curve("poisson") == points
@@ -156,8 +156,8 @@ FIFO_PLACES = {
 READ_ALL = """
 import sys
 from pathlib import Path
-from dae_tui.engine.inspection import Inspector
-from dae_tui.engine.samplestore import load_samples
+from dae_tui.training.inspection import Inspector
+from dae_tui.runs.samples import load_samples
 
 for folder in sys.argv[1:]:
     line = f"samples {sorted(load_samples(folder))}; "

@@ -17,14 +17,15 @@ from pilot import collector, screen_text, wait_until
 from rich.console import Console
 from textual.widgets import Static
 
-from dae_tui.app import DaeApp
-from dae_tui.app.messages import EngineLoaded
-from dae_tui.app.screens import KEYS, HelpScreen, QuitScreen
-from dae_tui.app.widgets import ConfigForm, ImageBrowser, ImageStrip, LossChart
-from dae_tui.app.widgets.image_strip import choose_fit
-from dae_tui.app.widgets.loss_chart import log_ticks, nice_ticks
-from dae_tui.config import TrainConfig
-from dae_tui.engine.events import BatchProgress, EpochEnd
+from dae_tui.ui import DaeApp
+from dae_tui.ui.messages import EngineLoaded
+from dae_tui.ui.dialogs.screens import KEYS, HelpScreen, QuitScreen
+from dae_tui.ui.widgets import ConfigForm, ImageStrip, LossChart
+from dae_tui.ui.panes import ImageBrowser
+from dae_tui.ui.widgets.image_strip import choose_fit
+from dae_tui.ui.widgets.loss_chart import log_ticks, nice_ticks
+from dae_tui.core.config import TrainConfig
+from dae_tui.core.events import BatchProgress, EpochEnd
 
 
 def tiny(**changes) -> TrainConfig:
@@ -185,7 +186,7 @@ async def test_status_at_80_columns_keeps_eta_device_and_best(tmp_path):
 
 
 async def test_chart_draws_axes_before_the_first_point_and_marks_one_epoch(tmp_path, monkeypatch):
-    from dae_tui.engine import trainer as trainer_module
+    from dae_tui.training import trainer as trainer_module
 
     monkeypatch.setattr(trainer_module, "PROGRESS_INTERVAL_S", 0.0)  # progress after every batch
     app = DaeApp(tiny(), runs_dir=tmp_path)
@@ -415,12 +416,12 @@ async def test_help_screen_lists_every_tab_and_closes(tmp_path):
 
 
 def test_help_names_every_bound_key():
-    from dae_tui.app.screens import KEYS
+    from dae_tui.ui.dialogs.screens import KEYS
 
     listed = " ".join(key for _, keys in KEYS for key, _ in keys)
     names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "left_square_bracket": "[",
              "right_square_bracket": "]", "question_mark": "?", "f1": "F1", "escape": "Esc", "ctrl+c": "Ctrl+C"}
-    from dae_tui.app.widgets.runs_view import RunsView
+    from dae_tui.ui.panes.runs import RunsView
 
     names.update(space="space", enter="Enter", slash="/", minus="-", plus="+", equals_sign="+")
     for binding in [*DaeApp.BINDINGS, *RunsView.BINDINGS]:
@@ -500,10 +501,10 @@ def studied_runs(tmp_path_factory) -> Path:
 def known_words(runs: Path) -> set[str]:
     """Every word of the labels the app writes that a cut would shorten: class names, form
     labels and hints, key descriptions, run names, searched settings."""
-    from dae_tui.app.runlabels import SETTING_NAMES
-    from dae_tui.app.widgets.runs_view import RunsView
-    from dae_tui.app.widgets.sweep_view import SweepView
-    from dae_tui.config import CLASS_NAMES, FIELD_SPECS, NOISE_KINDS
+    from dae_tui.ui.runlabels import SETTING_NAMES
+    from dae_tui.ui.panes.runs import RunsView
+    from dae_tui.ui.panes.sweep import SweepView
+    from dae_tui.core.config import CLASS_NAMES, FIELD_SPECS, NOISE_KINDS
 
     labels = [part for names in CLASS_NAMES.values() for name in names for part in (name, name.split("/")[0])]
     labels += [spec.label for spec in FIELD_SPECS.values()] + [kind.short for kind in NOISE_KINDS.values()]
@@ -596,7 +597,7 @@ def test_the_cut_scan_catches_the_cuts_once_seen():
 
 
 async def test_log_lines_wrap_again_after_the_terminal_shrinks(tmp_path):
-    from dae_tui.app.widgets import LogView
+    from dae_tui.ui.panes import LogView
 
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=(200, 60)) as pilot:

@@ -1,4 +1,4 @@
-"""Every model keeps the contract in `dae_tui.engine.models` (issue 11): shapes, [0, 1] outputs,
+"""Every model keeps the contract in `dae_tui.training.models` (issue 11): shapes, [0, 1] outputs,
 encode/decode, its stated parameter count, a portable state dict, its schedule, and it learns."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from dae_tui.config import MODEL_PARAMETERS, MODELS
-from dae_tui.engine import checkpoints as ckpt
-from dae_tui.engine.events import EpochEnd, RunFinished
-from dae_tui.engine.models import MODELS as BUILDERS
-from dae_tui.engine.models import build_model, count_parameters
-from dae_tui.engine.trainer import Trainer
+from dae_tui.core.config import MODEL_PARAMETERS, MODELS
+from dae_tui.training import checkpoints as ckpt
+from dae_tui.core.events import EpochEnd, RunFinished
+from dae_tui.training.models import MODELS as BUILDERS
+from dae_tui.training.models import build_model, count_parameters
+from dae_tui.training.trainer import Trainer
 
 
 def batch(n: int = 5, dtype=torch.float32) -> torch.Tensor:

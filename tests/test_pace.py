@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dae_tui.engine.pace import Pace
+from dae_tui.training.pace import Pace
 
 
 def test_no_pace_until_the_window_has_settled():
@@ -55,9 +55,9 @@ def test_after_a_restart_the_last_pace_stands_until_the_new_window_settles():
 
 
 def test_the_trainer_shows_no_eta_before_its_pace_settles_and_a_plausible_one_after(tmp_path):
-    from dae_tui.config import TrainConfig
-    from dae_tui.engine.events import BatchProgress, RunFinished
-    from dae_tui.engine.trainer import Trainer
+    from dae_tui.core.config import TrainConfig
+    from dae_tui.core.events import BatchProgress, RunFinished
+    from dae_tui.training.trainer import Trainer
 
     config = TrainConfig(source="bundled", epochs=2, batch_size=16, train_limit=1600, device="cpu",
                          threads=1)

@@ -17,9 +17,9 @@ from pathlib import Path
 from runfolders import TINY_CONFIG, iso, lock, make_run
 
 from dae_tui import cli
-from dae_tui.config import FIELD_SPECS
-from dae_tui.engine.runstore import FINISHED, RUNNING, RunStore
-from dae_tui.formatting import RUN_COLUMNS
+from dae_tui.core.config import FIELD_SPECS
+from dae_tui.runs.store import FINISHED, RUNNING, RunStore
+from dae_tui.core.formatting import RUN_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -169,7 +169,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
 
 
 def test_without_runs_dir_it_lists_the_trainers_default_folder(capsys, tmp_path, monkeypatch):
-    from dae_tui import listing
+    from dae_tui.cli import runs as listing
 
     monkeypatch.setattr(listing, "default_runs_dir", lambda: tmp_path / "default")
     make_run(tmp_path / "default", "20240101-120000-mnist-seed")
@@ -231,7 +231,7 @@ def test_one_huge_metrics_line_is_skipped_and_named(capsys, tmp_path):
 
 
 def test_a_metrics_file_past_its_cap_keeps_its_newest_epochs(capsys, tmp_path, monkeypatch):
-    from dae_tui.engine import runinfo
+    from dae_tui.runs import info as runinfo
 
     folder = make_run(tmp_path, GOOD, done=3)
     size = (folder / "metrics.jsonl").stat().st_size
@@ -323,9 +323,9 @@ def test_control_characters_in_a_folder_name_never_reach_the_terminal(tmp_path):
 
 
 def test_a_figure_that_still_is_no_number_reads_unreadable_in_the_table(tmp_path):
-    from dae_tui.engine.runstore import read_run
-    from dae_tui.formatting import UNREADABLE, format_eta, format_metric, run_cells
-    from dae_tui.listing import write_table
+    from dae_tui.runs.store import read_run
+    from dae_tui.core.formatting import UNREADABLE, format_eta, format_metric, run_cells
+    from dae_tui.cli.runs import write_table
 
     # What the readers let through is clean; the cells must still never crash on what is not.
     info = read_run(make_run(tmp_path, GOOD))

@@ -15,13 +15,14 @@ from pilot import screen_text, wait_until
 from rich.text import Text
 
 from dae_tui import cli
-from dae_tui.app import DaeApp
-from dae_tui.app.screens import ConfirmScreen, EpochsScreen
-from dae_tui.app.widgets import ConfigForm, ImageBrowser, ImageStrip, LossChart, RunStatus
-from dae_tui.app.widgets.runs_table import RunsTable
-from dae_tui.app.widgets.runs_view import RunsView
-from dae_tui.config import TrainConfig
-from dae_tui.engine.events import EpochEnd
+from dae_tui.ui import DaeApp
+from dae_tui.ui.dialogs.screens import ConfirmScreen, EpochsScreen
+from dae_tui.ui.widgets import ConfigForm, ImageStrip, LossChart, RunStatus
+from dae_tui.ui.panes import ImageBrowser
+from dae_tui.ui.widgets.runs_table import RunsTable
+from dae_tui.ui.panes.runs import RunsView
+from dae_tui.core.config import TrainConfig
+from dae_tui.core.events import EpochEnd
 
 SIZE = (120, 36)
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--batch-size", "32", "--threads", "1"]
@@ -35,7 +36,7 @@ def four_runs(tmp_path_factory) -> Path:
     for lr in LRS:
         assert cli.main(["train", *TINY, "--epochs", "2", "--lr", lr, "--runs-dir", str(runs)]) == 0
         time.sleep(1.1)  # folder names are stamped to the second
-    from dae_tui.engine.trainer import Trainer
+    from dae_tui.training.trainer import Trainer
 
     trainer = Trainer(TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32,
                                   epochs=3, lr=3e-4, threads=1), runs_dir=runs)
@@ -77,7 +78,7 @@ def table_names(view: RunsView) -> list[str]:
 
 
 def test_settings_sort_by_value_not_text():
-    from dae_tui.app.runlabels import settings_key
+    from dae_tui.ui.runlabels import settings_key
 
     configs = [TrainConfig(lr=lr) for lr in (1e-2, 1e-3, 3e-3)] + [TrainConfig(lr=1e-3, train_limit=None),
                                                                  TrainConfig(lr=1e-3, train_limit=512)]
@@ -352,7 +353,7 @@ async def test_table_columns_fit_a_row_before_any_frame_can_draw_it():
     from textual.app import App
     from textual.widgets import DataTable
 
-    from dae_tui.app.widgets.tables import add_row_fitted, update_cell_fitted
+    from dae_tui.ui.widgets.tables import add_row_fitted, update_cell_fitted
 
     class OneTable(App):
         def compose(self):
@@ -446,7 +447,7 @@ async def test_open_and_delete_change_every_figure_to_the_run_shown(runs):
         stopped = table_names(view)[0]
         await pilot.press("enter")
         browser = app.query_one(ImageBrowser)
-        await wait_until(pilot, lambda: sorted(browser.history) == [0, 1])
+        await wait_until(pilot, lambda: browser.run_name == stopped and sorted(browser.history) == [0, 1])
         status = app.query_one(RunStatus)
         assert (status.state, status.epoch, status.epochs) == ("stopped", 1, 3)
         await pilot.press("down", "enter")

@@ -11,8 +11,8 @@ import time
 import pytest
 from textual.widgets import Input
 
-from dae_tui.app import DaeApp
-from dae_tui.config import TrainConfig
+from dae_tui.ui import DaeApp
+from dae_tui.core.config import TrainConfig
 
 SIZE = (100, 30)
 
@@ -28,7 +28,7 @@ def no_batch_progress(monkeypatch):
     """Which in-epoch progress messages reach the chart depends on timing; without them the
     curves are the per-epoch points alone, the same on every machine (the in-epoch curve is
     tested in test_layout.py)."""
-    from dae_tui.engine import trainer
+    from dae_tui.training import trainer
 
     monkeypatch.setattr(trainer, "PROGRESS_INTERVAL_S", 1e9)
 

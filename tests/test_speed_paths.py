@@ -13,11 +13,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from dae_tui.config import TrainConfig
-from dae_tui.engine import checkpoints as ckpt
-from dae_tui.engine.events import EpochEnd, Notice, RunFinished, RunStarted
-from dae_tui.engine.models import SeedAutoencoder
-from dae_tui.engine.steps import (
+from dae_tui.core.config import TrainConfig
+from dae_tui.training import checkpoints as ckpt
+from dae_tui.core.events import EpochEnd, Notice, RunFinished, RunStarted
+from dae_tui.training.models import SeedAutoencoder
+from dae_tui.training.steps import (
     CudaGraphStep,
     EagerStep,
     load_optimizer_state,
@@ -25,7 +25,7 @@ from dae_tui.engine.steps import (
     make_train_step,
     memory_format,
 )
-from dae_tui.engine.trainer import Trainer
+from dae_tui.training.trainer import Trainer
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="CUDA is not available here")
@@ -186,6 +186,6 @@ def test_a_cuda_run_resumes_on_the_cpu(tiny_config, tmp_path):
 
 
 def test_preload_pays_the_lazy_imports_of_the_first_step():
-    code = ("import sys; from dae_tui.engine.steps import preload; "
+    code = ("import sys; from dae_tui.training.steps import preload; "
             "assert 'torch._dynamo' not in sys.modules; preload(); assert 'torch._dynamo' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from dae_tui.cli import main
-from dae_tui.config import ConfigError, TrainConfig
-from dae_tui.engine.space import DEFAULT_SPACE, parse_space, read_space, tomllib
+from dae_tui.core.config import ConfigError, TrainConfig
+from dae_tui.sweeps.space import DEFAULT_SPACE, parse_space, read_space, tomllib
 
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--batch-size", "32", "--threads", "1"]
 

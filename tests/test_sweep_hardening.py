@@ -16,12 +16,12 @@ from pathlib import Path
 
 import optuna
 import pytest
-from test_sweep import TINY, run_sweep, status, sweep_command, write_space
+from test_sweep import TINY, status, sweep_command, write_space
 
 from dae_tui.cli import main
-from dae_tui.config import ConfigError, TrainConfig
-from dae_tui.engine.space import SHOWN_CHOICES, parse_space, read_space, tomllib
-from dae_tui.engine.sweeps import redact
+from dae_tui.core.config import ConfigError, TrainConfig
+from dae_tui.sweeps.space import SHOWN_CHOICES, parse_space, read_space, tomllib
+from dae_tui.sweeps.study import redact
 
 # Trials long enough to be caught mid-epoch: 2,000 images in batches of 8 (a few seconds an epoch).
 SLOW = [*TINY, "--train-limit", "2000", "--batch-size", "8"]

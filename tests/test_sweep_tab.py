@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from pilot import screen_text, wait_until
 
-from dae_tui.app import DaeApp
-from dae_tui.app.widgets import ImageBrowser, LossChart, RunStatus
-from dae_tui.app.widgets.sweep_view import ScatterChart, SweepView
+from dae_tui.ui import DaeApp
+from dae_tui.ui.panes import ImageBrowser
+from dae_tui.ui.widgets import LossChart, RunStatus
+from dae_tui.ui.panes.sweep import ScatterChart, SweepView
 from dae_tui.cli import main
 
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--threads", "1", "--epochs", "2"]
@@ -121,7 +122,7 @@ def test_external_tools_see_the_objective_by_name_only_shared_settings_as_fixed_
     # What optuna-dashboard and Optuna's CLI read from the storage, read here the same way.
     import optuna
 
-    from dae_tui.engine.runfiles import this_host
+    from dae_tui.runs.files import this_host
 
     study = optuna.load_study(study_name="tab", storage=f"sqlite:///{study_runs / 'sweeps.db'}")
     assert study.metric_names == ["test_psnr"]  # not "Objective 0"
@@ -158,8 +159,8 @@ async def test_a_trial_from_another_host_says_where_its_run_folder_is(study_runs
 
 async def test_an_opened_trial_reads_its_own_state_after_a_failed_start(study_runs, tmp_path, no_debian):
     """Issue 18: after a failed start, opening a finished trial read `● failed  Epoch 2/2 showing …`."""
-    from dae_tui.config import TrainConfig
-    from dae_tui.engine.runinfo import read_run
+    from dae_tui.core.config import TrainConfig
+    from dae_tui.runs.info import read_run
 
     empty = tmp_path / "no-data"
     empty.mkdir()

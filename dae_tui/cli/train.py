@@ -1,0 +1,222 @@
+"""`dae-tui train`: the engine's events as a rich progress display on stderr (+ JSON on stdout).
+
+stdout carries nothing but, with `--json`, one JSON object per finished epoch, so it can be piped
+into jq or a file. Everything for people goes to stderr. Ctrl-C, SIGTERM and SIGHUP ask the engine
+to stop at the next batch (exit 128 + the signal: 130, 143, 129); a second one aborts at once. A
+closed stdout stops the run the same way (141, as SIGPIPE would); a full one is an error (1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+)
+
+from dae_tui.core.events import (
+    BatchProgress,
+    EpochEnd,
+    Notice,
+    Paused,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStopped,
+)
+from dae_tui.core.formatting import format_epoch, format_eta, format_finished, format_started, printable_lines
+from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, signal_exit
+
+__all__ = ["run_headless"]
+
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""Signals that stop a run at the next batch, keeping its checkpoint: Ctrl-C, `kill`, and the
+hang-up a dropped SSH session sends. A second one aborts at once."""
+
+
+class _Output:
+    """stderr for people and stdout for JSON, surviving a closed pipe, a full disk or a terminal
+    that went away: a failed write is noted once and never becomes a traceback."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.stderr_ok = True
+        self.stdout_error: str | None = None
+        """Why stdout could not be written ('closed' for a closed pipe), once it could not."""
+
+    def say(self, text: str, style: str | None = None) -> None:
+        if not self.stderr_ok:
+            return
+        try:
+            self.console.print(printable_lines(text), style=style)
+        except OSError:
+            self.stderr_ok = False
+
+    def line(self, text: str) -> None:
+        """One line on stderr, plain (errors; what scripts grep for)."""
+        if not self.stderr_ok:
+            return
+        try:
+            print(printable_lines(text), file=sys.stderr, flush=True)
+        except OSError:
+            self.stderr_ok = False
+
+    def json(self, value: Any) -> bool:
+        """One JSON line on stdout; False once stdout cannot take it."""
+        if self.stdout_error is not None:
+            return False
+        try:
+            print(json.dumps(value), flush=True)
+            return True
+        except BrokenPipeError:
+            self.stdout_error = "closed"
+        except OSError as err:
+            self.stdout_error = err.strerror or str(err)
+        # Point stdout at /dev/null, so the interpreter's last flush at exit cannot fail again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+        return False
+
+
+def _start(progress: Progress, out: _Output) -> None:
+    if not progress.console.is_terminal:
+        return
+    try:
+        progress.start()
+    except OSError:
+        out.stderr_ok = False
+
+
+def _stop(progress: Progress, out: _Output) -> None:
+    if not progress.live.is_started:
+        return
+    try:
+        progress.stop()  # clears the transient bar
+    except OSError:
+        out.stderr_ok = False
+
+
+def run_headless(invocation: Invocation) -> int:
+    """Train per `invocation`, report on stderr/stdout, return the exit code."""
+    from dae_tui.training.trainer import Trainer
+
+    # markup=False: paths and messages are printed as they are, never read as markup.
+    # soft_wrap: a long path stays one line (a terminal wraps it; a log keeps it whole).
+    console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+    out = _Output(console)
+    trainer = Trainer(
+        None if invocation.resume else invocation.config,
+        resume=invocation.resume,
+        overrides=invocation.given,
+        runs_dir=invocation.runs_dir,
+    )
+    stopped_by: list[int] = []  # the signals received, in order
+
+    def on_signal(signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if stopped_by:
+            # A second signal: leave now. The last epoch's checkpoint is on disk (written
+            # atomically); a temp file cut short is removed when the run is next opened.
+            out.line(f"dae-tui train: aborted by {name}; the last finished epoch's checkpoint is kept")
+            os._exit(signal_exit(stopped_by[0]))
+        stopped_by.append(signum)
+        if signum == signal.SIGHUP:
+            out.stderr_ok = False  # the terminal is gone: nothing more can be shown
+        again = "Ctrl-C" if signum == signal.SIGINT else name
+        out.say(f"{name}: stopping after this batch ({again} again aborts)", style="yellow")
+        trainer.request_stop(f"stopped by {name}")
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("MSE {task.fields[mse]}  {task.fields[speed]} img/s  ETA {task.fields[eta]}"),
+        console=console,
+        transient=True,
+        auto_refresh=False,  # refreshed on each progress event: no thread writing to the terminal
+    )
+    dataset = source = ""
+    task = None
+    code = EXIT_FAILED
+    run_dir = None
+    try:
+        _start(progress, out)
+        try:
+            for event in trainer.run():
+                if isinstance(event, RunStarted):
+                    dataset, source, run_dir = event.config.dataset, event.source, event.run_dir
+                    out.say(format_started(event))
+                elif isinstance(event, Notice):
+                    out.say(f"note: {event.text}", style="dim")
+                elif isinstance(event, BatchProgress):
+                    if not out.stderr_ok or not console.is_terminal:
+                        continue  # the bar is for people at a terminal, not for a log file
+                    description = f"epoch {event.epoch}/{event.epochs}"
+                    fields = dict(
+                        mse=f"{event.train_mse:.5f}", speed=f"{event.images_per_s:,.0f}",
+                        eta=format_eta(event.eta_s),
+                    )
+                    if task is None:
+                        task = progress.add_task(description, total=event.batches, **fields)
+                    progress.update(
+                        task, description=description, completed=event.batch,
+                        total=event.batches, **fields,
+                    )
+                    try:
+                        progress.refresh()
+                    except OSError:
+                        out.stderr_ok = False
+                elif isinstance(event, EpochEnd):
+                    out.say(format_epoch(event))
+                    if invocation.json and not out.json(event.to_json(dataset, source)):
+                        if not trainer.stop_requested:
+                            why = "was closed" if out.stdout_error == "closed" else f"failed ({out.stdout_error})"
+                            out.say(f"stdout {why}: stopping after this batch", style="yellow")
+                            trainer.request_stop(f"stopped: stdout {why}")
+                elif isinstance(event, Paused):
+                    out.say("paused")
+                elif isinstance(event, RunFinished):
+                    out.say(f"{format_finished(event.epochs, event.best_test_mse)}; saved in {event.run_dir}")
+                    code = EXIT_OK
+                elif isinstance(event, RunStopped):
+                    kept = f"; checkpoint of epoch {event.last_epoch} kept" if event.last_epoch else ""
+                    out.say(f"stopped{kept}; resume with --resume {event.run_dir}")
+                    code = EXIT_STOPPED
+                elif isinstance(event, RunFailed):
+                    prefix = "dae-tui train: error" if event.usage else "dae-tui train: failed"
+                    kept = f" (run folder kept: {event.run_dir})" if event.run_dir else ""
+                    out.line(f"{prefix}: {event.message}{kept}")
+                    code = EXIT_USAGE if event.usage else EXIT_FAILED
+        finally:
+            _stop(progress, out)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if out.stdout_error is not None and code in (EXIT_OK, EXIT_STOPPED) and not stopped_by:
+        if out.stdout_error == "closed":
+            return signal_exit(signal.SIGPIPE) if hasattr(signal, "SIGPIPE") else EXIT_STOPPED
+        where = f"; resume with --resume {run_dir}" if code == EXIT_STOPPED and run_dir else ""
+        out.line(f"dae-tui train: error: cannot write the JSON to stdout ({out.stdout_error}); "
+                 f"the run stopped, its checkpoint kept{where}")
+        return EXIT_FAILED
+    if stopped_by and code == EXIT_STOPPED:
+        return signal_exit(stopped_by[0])
+    return code

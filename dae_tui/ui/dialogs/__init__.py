@@ -1,0 +1,1 @@
+"""The dashboard's modal screens: help, questions, how many epochs."""

@@ -1,0 +1,110 @@
+"""What the dashboard does for the Inspect tab: which run it shows, and its keys.
+
+A mixin of `DaeApp`, as `RunsActions` is. The tab inspects the run last picked on the Runs tab
+(n, or Enter), else this dashboard's own run (the one training, or the last), else the run being
+resumed, else the newest run in the runs folder with a saved epoch. A run started here becomes
+the one inspected; each epoch it saves reloads the model there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.widgets import TabbedContent
+
+if TYPE_CHECKING:
+    from dae_tui.runs.store import RunInfo
+    from dae_tui.ui.resume import ResumeInfo
+    from dae_tui.ui.panes.inspect import InspectView
+    from dae_tui.ui.widgets.noise_slider import NoiseSlider
+
+__all__ = ["InspectActions"]
+
+
+class InspectActions:
+    """The Inspect tab's commands, mixed into `DaeApp`."""
+
+    inspect_pick: Path | None
+    run_dir: str | None
+    resume: ResumeInfo | None
+    runs_folder: Path
+
+    def _inspect_view(self) -> InspectView:
+        return self.query_one("#inspect-view")  # type: ignore[attr-defined]
+
+    def _inspect_view_all_shown(self) -> bool:
+        views = self.query("#inspect-view")  # type: ignore[attr-defined]
+        return bool(views) and views.first().all_shown
+
+    def inspect_target(self) -> Path | None:
+        """The run the Inspect tab shows (None: the newest in the runs folder, looked up there)."""
+        if self.inspect_pick is not None:
+            return self.inspect_pick
+        if self.run_dir:
+            return Path(self.run_dir)
+        if self.resume is not None:
+            return Path(self.resume.path)
+        return None
+
+    def _show_inspect(self) -> None:
+        """The tab is showing: inspect the target (loaded once; again after a new epoch)."""
+        if not self.query("#inspect-view"):  # type: ignore[attr-defined]
+            return
+        view = self._inspect_view()
+        target = self.inspect_target()
+        if target is None:
+            view.inspect_newest(self.runs_folder)
+        else:
+            view.inspect(target)
+        view.shown()
+        self.refresh_bindings()  # type: ignore[attr-defined]
+
+    def inspect_run(self, run: RunInfo, show: bool = True) -> None:
+        """Inspect `run` (picked on the Runs tab) from now on."""
+        self.inspect_pick = run.path
+        if show:
+            self.query_one(TabbedContent).active = "inspect"  # type: ignore[attr-defined]
+        elif self.query("#inspect-view"):  # type: ignore[attr-defined]
+            self._inspect_view().inspect(run.path)
+
+    def _inspect_own_run(self, run_dir: str) -> None:
+        """A run started here: it is the one inspected from now on."""
+        self.inspect_pick = None
+        if self.query("#inspect-view") and self.query_one(TabbedContent).active == "inspect":  # type: ignore[attr-defined]
+            self._inspect_view().inspect(run_dir)
+
+    def _inspect_epoch_saved(self, run_dir: str) -> None:
+        if self.query("#inspect-view"):  # type: ignore[attr-defined]
+            self._inspect_view().checkpoint_saved(run_dir)
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def _noise_slider(self) -> NoiseSlider:
+        from dae_tui.ui.widgets.noise_slider import NoiseSlider  # loaded with the tab, not at start-up
+
+        return self._inspect_view().query_one(NoiseSlider)
+
+    def action_noise(self, steps: int) -> None:
+        """Inspect: less (-) or more (+) noise, one round step."""
+        self._noise_slider().nudge(steps)
+
+    def action_noise_kind(self, step: int) -> None:
+        """Inspect: the next (k) or previous (K) noise kind."""
+        self._noise_slider().cycle_kind(step)
+
+    def action_trained_noise(self) -> None:
+        """Inspect: back to the noise the run was trained with."""
+        self._noise_slider().to_trained()
+
+    def action_inspect_view(self) -> None:
+        """Inspect, on terminals too small for all three: curve, what-if or drawing."""
+        self._inspect_view().cycle_view()
+
+    def action_clear_drawing(self) -> None:
+        """Inspect: clear the canvas."""
+        self._inspect_view().clear_drawing()
+
+    def action_compute_curve(self) -> None:
+        """Inspect: compute the robustness curve now, even while a run trains here."""
+        self._inspect_view().compute_curve()

@@ -1,0 +1,94 @@
+"""Messages to the app: engine events from the worker threads, wrapped for Textual's queue, and
+what the Runs tab asks of the app.
+
+Worker threads only ever `post_message` these; handlers on the UI thread turn them into widget
+state. Progress messages replace one another in the queue, so a fast GPU cannot flood the UI.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textual.message import Message
+
+from dae_tui.core.events import BatchProgress, Event
+
+if TYPE_CHECKING:
+    from dae_tui.core.events import Samples
+    from dae_tui.runs.store import RunInfo
+
+__all__ = ["EngineEvent", "EngineLoaded", "EngineProgress", "RunChosen", "RunMarksChanged", "RunPictures", "while_shown", "wrap"]
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def while_shown(handler: Handler) -> Handler:
+    """Drop the message when the app's widgets are already gone.
+
+    Quitting tears the widgets down while messages posted a moment earlier (the form judging
+    itself after its first refresh, an engine event) are still on their way; a handler that
+    reached for the status line then crashed the app on its way out (q at the first frame).
+    The app says whether its widgets are there (`DaeApp.shown`).
+    """
+
+    @functools.wraps(handler)
+    def wrapper(self: Any, *args: Any) -> Any:
+        if not self.shown:
+            return None
+        return handler(self, *args)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass
+class EngineLoaded(Message):
+    """The engine (and torch) finished importing in the background; `error` if it could not."""
+
+    error: str | None = None
+
+
+@dataclass
+class EngineEvent(Message):
+    """One event of the running engine."""
+
+    event: Event
+
+
+@dataclass
+class EngineProgress(EngineEvent):
+    """Batch progress: a newer one makes an older one still waiting in the queue redundant."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, EngineProgress)
+
+
+@dataclass
+class RunChosen(Message):
+    """On the Runs tab the user asked for `action` ('open', 'clone', 'resume', 'delete' or 'inspect')
+    on `run`."""
+
+    action: str
+    run: RunInfo
+
+
+@dataclass
+class RunMarksChanged(Message):
+    """The runs marked on the Runs tab changed: (mark digit, run, legend label) of each."""
+
+    marks: list[tuple[int, RunInfo, str]]
+
+
+@dataclass
+class RunPictures(Message):
+    """A run's saved pictures, read in a background thread: every epoch's samples of `folder`."""
+
+    folder: str
+    history: dict[int, Samples]
+
+
+def wrap(event: Event) -> EngineEvent:
+    """The message that carries `event`."""
+    return EngineProgress(event) if isinstance(event, BatchProgress) else EngineEvent(event)

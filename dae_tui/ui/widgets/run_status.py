@@ -1,0 +1,184 @@
+"""The progress panel: state, epoch, a batch bar, ETA, loss, speed; device, best test, data.
+
+Its fields are reactives set by the app's message handlers. It is one widget that renders its two
+lines itself: a progress message then costs a repaint of two lines, never a relayout of the
+screen. (Built from Labels and a ProgressBar, each update re-laid out ~180 widgets; at ten
+updates a second that took a third of a core from training, benchmarks/NOTES.md.)
+
+The lines fit the width they get: the bar shrinks first, then the least useful parts go
+(img/s, then the running MSE), so at 80 columns the state, epoch, ETA, device and best test
+value are always on screen. A paused run says so instead of showing a frozen ETA and speed.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.style import Style
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from dae_tui.core.formatting import format_eta, printable
+
+__all__ = ["ACTIVE_STATES", "NO_RUN", "RUN_STATES", "STATES", "RunStatus"]
+
+STATES = ("idle", "loading", "training", "paused", "finished", "stopped", "failed")
+"""Every state of this dashboard's own run, as the panel shows it."""
+RUN_STATES = ("interrupted", "pruned", "suspended", "running")
+"""What else a run opened from the Runs or Sweep tab can be (`runstore`'s statuses): the panel
+shows the state of the run it speaks of, and that run may not be this dashboard's."""
+NO_RUN = "No run yet: set up the form and press s."
+ACTIVE_STATES = ("loading", "training", "paused")
+"""The states in which a run is going (or about to): the form is locked, quitting asks first."""
+
+BAR_MAX, BAR_MIN = 22, 6
+STATE_WIDTH = 11
+
+
+class RunStatus(Widget):
+    """Two lines about the current run, docked under the main area."""
+
+    COMPONENT_CLASSES = {"run-status--state", "run-status--bar", "run-status--bar-back", "run-status--muted"}
+
+    DEFAULT_CSS = """
+    RunStatus { height: 2; padding: 0 1; background: $boost; }
+    RunStatus > .run-status--state { text-style: bold; }
+    RunStatus > .run-status--bar { color: $accent; }
+    RunStatus > .run-status--bar-back { color: $foreground 20%; }
+    RunStatus > .run-status--muted { color: $text-muted; }
+    RunStatus.-idle > .run-status--state { color: $text-muted; }
+    RunStatus.-loading > .run-status--state, RunStatus.-paused > .run-status--state { color: $warning; }
+    RunStatus.-training > .run-status--state, RunStatus.-finished > .run-status--state { color: $success; }
+    RunStatus.-stopped > .run-status--state { color: $warning; }
+    RunStatus.-failed > .run-status--state { color: $error; }
+    RunStatus.-finished > .run-status--bar { color: $success; }
+    RunStatus.-running > .run-status--state { color: $success; }
+    RunStatus.-interrupted > .run-status--state { color: $warning; }
+    RunStatus.-suspended > .run-status--state { color: magenta; }
+    RunStatus.-pruned > .run-status--state { color: $text-muted; }
+    """
+
+    state: reactive[str] = reactive("idle", init=False)
+    """One of `STATES`, or of `RUN_STATES` for a run opened from another tab."""
+    epoch: reactive[int] = reactive(0)
+    """The epoch in progress (or last finished)."""
+    epochs: reactive[int] = reactive(0)
+    """Epochs in the run."""
+    batch: reactive[int] = reactive(0)
+    """Batches done in the current epoch."""
+    batches: reactive[int] = reactive(0)
+    """Batches in an epoch."""
+    mse: reactive[float | None] = reactive(None)
+    """Running train MSE of the epoch in progress."""
+    images_per_s: reactive[float | None] = reactive(None)
+    """Training throughput of the epoch in progress."""
+    eta_s: reactive[float | None] = reactive(None)
+    """Seconds until the run's last epoch ends."""
+    message: reactive[str] = reactive("")
+    """A short word on the state (form errors, finished, stopped) shown after the bar."""
+    device: reactive[str] = reactive("")
+    """Where the run trains, e.g. 'cpu ×2'."""
+    best: reactive[tuple[int, float] | None] = reactive(None)
+    """(epoch, test MSE) of the run's best epoch so far."""
+    ssim: reactive[float | None] = reactive(None)
+    """Test SSIM of the latest finished epoch."""
+    where: reactive[str] = reactive(NO_RUN)
+    """Dataset (saying when it is the bundled sample), sizes and data source."""
+
+    def on_mount(self) -> None:
+        self.set_class(True, f"-{self.state}")
+
+    def watch_state(self, state: str) -> None:
+        for other in (*STATES, *RUN_STATES):
+            self.set_class(other == state, f"-{other}")
+
+    def show(self, *, state: str | None = None, epoch: int = 0, epochs: int = 0,
+             best: tuple[int, float] | None = None, ssim: float | None = None, device: str = "",
+             where: str = NO_RUN, message: str = "", batches: int = 0) -> None:
+        """Speak of another run: every figure is set at once, and what is not given is cleared.
+
+        Set one by one, each path that changed the current run left some figure of the run
+        before it behind (the best test MSE of an earlier run above a failed start, its img/s
+        for half a second after a resume began); one call for the whole panel cannot."""
+        if state is not None:
+            self.state = state
+        self.epoch, self.epochs, self.best, self.ssim = epoch, epochs, best, ssim
+        self.device, self.where, self.message = device, where, message
+        self.set_batch(0, batches)
+        self.clear_speed()
+
+    def set_batch(self, done: int, total: int) -> None:
+        """Move the batch bar within the current epoch."""
+        self.batch, self.batches = done, total
+
+    def clear_speed(self) -> None:
+        """Forget the running figures (between runs)."""
+        self.mse = self.images_per_s = self.eta_s = None
+
+    def _bar(self, width: int) -> Text:
+        fraction = min(1.0, self.batch / self.batches) if self.batches else 0.0
+        filled = round(fraction * width)
+        bar = Text()
+        bar.append("━" * filled, self.get_component_rich_style("run-status--bar"))
+        bar.append("━" * (width - filled), self.get_component_rich_style("run-status--bar-back"))
+        bar.append(f" {fraction:4.0%}")
+        return bar
+
+    def _figures(self) -> list[tuple[int, str]]:
+        """(priority, text) of what follows the bar; lower numbers are kept longer."""
+        if self.message:
+            return [(0, printable(self.message))]  # a failed run's message is read from its files
+        if self.state == "paused":
+            return [(0, "paused: p resumes")]
+        if self.state not in ("training", "loading"):
+            return []
+        parts = [(0, f"ETA {format_eta(self.eta_s)}")]
+        if self.mse is not None:
+            parts.append((1, f"MSE {self.mse:.5f}"))
+        if self.images_per_s is not None:
+            parts.append((2, f"{self.images_per_s:,.0f} img/s"))
+        return parts
+
+    def first_line(self, width: int) -> Text:
+        """State, epoch, bar and figures fitted into `width` cells."""
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f"● {self.state}".ljust(STATE_WIDTH), self.get_component_rich_style("run-status--state"))
+        if self.epochs:
+            line.append(f"Epoch {self.epoch}/{self.epochs}  ")
+        figures = self._figures()
+        show_bar = bool(self.batches) and self.state in ("training", "paused", "loading", "finished", "stopped")
+
+        def length(parts: list[tuple[int, str]]) -> int:
+            return sum(len(text) + 2 for _, text in parts)
+
+        room = width - line.cell_len
+        while figures and length(figures) + (BAR_MIN + 7 if show_bar else 0) > room:
+            if len(figures) == 1:
+                break
+            figures.remove(max(figures, key=lambda p: p[0]))
+        if show_bar:
+            bar_width = min(BAR_MAX, room - length(figures) - 7)
+            if bar_width >= BAR_MIN:
+                line.append_text(self._bar(bar_width))
+                line.append("  ")
+        muted = self.get_component_rich_style("run-status--muted")
+        line.append("  ".join(text for _, text in figures), muted if not self.message else Style())
+        return line
+
+    def second_line(self) -> Text:
+        """Device and best test value first (they must survive a narrow terminal), then the data."""
+        parts = []
+        if self.device:
+            parts.append(self.device)
+        if self.best is not None:
+            epoch, mse = self.best
+            parts.append(f"best test MSE {mse:.5f} @ epoch {epoch}")
+        if self.ssim is not None:
+            parts.append(f"SSIM {self.ssim:.3f}")
+        parts.append(printable(self.where))
+        return Text(" · ".join(parts), style=self.get_component_rich_style("run-status--muted"),
+                    no_wrap=True, overflow="ellipsis")
+
+    def render(self) -> Group:
+        width = self.content_region.width or self.size.width or 80
+        return Group(self.first_line(width), self.second_line())
