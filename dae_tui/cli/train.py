@@ -12,6 +12,8 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -112,9 +114,34 @@ def _stop(progress: Progress, out: _Output) -> None:
         out.stderr_ok = False
 
 
+@contextmanager
+def _signals_held() -> Iterator[list[int]]:
+    """Note each stop signal that comes meanwhile (a second one leaves at once); the handlers
+    that were there before are put back after."""
+    held: list[int] = []
+
+    def note(signum: int, frame: Any) -> None:
+        if held:
+            os._exit(signal_exit(held[0]))
+        held.append(signum)
+
+    previous = {signum: signal.signal(signum, note) for signum in STOP_SIGNALS}
+    try:
+        yield held
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def run_headless(invocation: Invocation) -> int:
     """Train per `invocation`, report on stderr/stdout, return the exit code."""
-    from dae_tui.training.trainer import Trainer
+    with _signals_held() as held:
+        # torch's import swallowed a Ctrl-C in 3 of 8 tries here (the run then trained to the end):
+        # while it loads, our own handler notes the signal instead of a KeyboardInterrupt.
+        from dae_tui.training.trainer import Trainer
+    if held:
+        print("dae-tui: interrupted", file=sys.stderr)
+        return signal_exit(held[0])
 
     # markup=False: paths and messages are printed as they are, never read as markup.
     # soft_wrap: a long path stays one line (a terminal wraps it; a log keeps it whole).
