@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "helpers"))
 from tmux import TmuxSession  # noqa: E402
 
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))

@@ -94,3 +94,16 @@ def no_global_state_left_behind():
     changed = sorted(k for k in set(environ) | set(os.environ)
                      if environ.get(k) != os.environ.get(k) and k not in ignored)
     assert not changed, f"a test changed the environment: {changed}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Markers by layer, so the lanes need no list to keep: everything under e2e/ drives real
+    processes and terminals (e2e, slow); the PostgreSQL sweep needs its server (postgres, slow)."""
+    for item in items:
+        parts = item.path.parts
+        if "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.slow)
+        if item.path.name == "test_sweep_postgres.py":
+            item.add_marker(pytest.mark.postgres)
+            item.add_marker(pytest.mark.slow)

@@ -16,9 +16,9 @@ from dae_tui.core.config import (
     FIELD_SPECS,
     ConfigError,
     TrainConfig,
-    load_run_config,
     read_config,
 )
+from dae_tui.runs.files import load_run_config
 from dae_tui.runs.info import read_run
 
 PIECES = [

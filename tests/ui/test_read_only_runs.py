@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from pilot import screen_text, wait_until
-from runfolders import make_run
+from helpers.pilot import screen_text, wait_until
+from helpers.runfolders import make_run
 
 from dae_tui.ui import DaeApp
 from dae_tui.ui.app import READ_ONLY_STATUS
@@ -92,7 +92,7 @@ def test_train_and_sweep_still_refuse_a_read_only_folder_in_one_line(read_only_r
 
 @pytest.mark.e2e
 def test_the_real_dashboard_starts_on_a_read_only_folder_in_a_terminal(read_only_runs, tmp_path):
-    from tmux import TmuxSession
+    from helpers.tmux import TmuxSession
 
     dae_tui = Path(sys.executable).with_name("dae-tui")
     session = TmuxSession(f"{dae_tui} --runs-dir {read_only_runs}", tmp_path, width=100, height=30)

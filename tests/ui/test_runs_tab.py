@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pilot import screen_text, wait_until
+from helpers.pilot import screen_text, wait_until
 from rich.text import Text
 
 from dae_tui import cli
@@ -272,7 +272,7 @@ async def test_resume_continues_a_stopped_run_and_extends_a_finished_one(runs):
 
 
 async def test_delete_asks_naming_the_run_and_never_deletes_a_running_one(runs):
-    from runfolders import iso, lock, make_run
+    from helpers.runfolders import iso, lock, make_run
 
     # Its heartbeat dated 5 minutes ahead: a loaded machine can take more than the 30 s a beat
     # stays fresh between writing this folder and the check below (CI once saw "interrupted").
@@ -388,7 +388,7 @@ def caption(app) -> str:
 async def test_r_after_a_run_here_shows_the_resumed_runs_figures_pictures_and_model(runs):
     """Issue 18: R on a stopped run showed the Images tab of the run trained before it, and its
     MSE and img/s stayed on the status line until the resumed run's first batch."""
-    from pilot import collector
+    from helpers.pilot import collector
 
     seen, hook = collector()
     panels: list[str] = []

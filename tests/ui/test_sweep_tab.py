@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from pilot import screen_text, wait_until
+from helpers.pilot import screen_text, wait_until
 
 from dae_tui.ui import DaeApp
 from dae_tui.ui.panes import ImageBrowser

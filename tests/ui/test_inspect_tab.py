@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pilot import screen_text, wait_until
+from helpers.pilot import screen_text, wait_until
 
 from dae_tui import cli
 from dae_tui.ui import DaeApp

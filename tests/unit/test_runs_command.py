@@ -14,14 +14,14 @@ from dataclasses import replace
 import pytest
 from pathlib import Path
 
-from runfolders import TINY_CONFIG, iso, lock, make_run
+from helpers.runfolders import TINY_CONFIG, iso, lock, make_run
 
 from dae_tui import cli
 from dae_tui.core.config import FIELD_SPECS
 from dae_tui.runs.store import FINISHED, RUNNING, RunStore
 from dae_tui.core.formatting import RUN_COLUMNS
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def runs(capsys, *args):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from pilot import screen_text, wait_until
+from helpers.pilot import screen_text, wait_until
 from textual.widgets import Input, Static
 
 from dae_tui.ui import DaeApp

@@ -18,7 +18,7 @@ from benchmarks.run import Row, format_table
 from benchmarks.tui_speed import percentile
 from dae_tui.training.models import SeedAutoencoder
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_reference_model_is_the_engine_model_with_the_same_initial_weights():

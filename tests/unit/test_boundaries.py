@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "dae_tui"
+PACKAGE = Path(__file__).resolve().parents[2] / "dae_tui"
 
 
 def modules() -> dict[str, Path]:

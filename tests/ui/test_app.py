@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from pilot import collector, screen_text, wait_until
+from helpers.pilot import collector, screen_text, wait_until
 from rich.console import Console
 from textual.widgets import Input, RichLog, Static
 

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pgserver
+from helpers import pgserver
 import pytest
 
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--batch-size", "32", "--threads", "1"]

@@ -247,7 +247,7 @@ def test_q_leaves_even_with_a_reader_blocked_on_a_fifo_in_the_runs_folder(tmp_pa
     """A run file that is a FIFO with no writer blocks whoever opens it without O_NONBLOCK. Were a
     reader thread stuck there, Textual's shutdown would join it for ever; q must still end the
     process (a daemon thread and the exit watchdog: nothing the reader does can hold it)."""
-    from runfolders import make_run
+    from helpers.runfolders import make_run
 
     runs = tmp_path / "runs"
     folder = make_run(runs, "20240101-120000-mnist-seed")

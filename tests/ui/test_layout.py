@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from pilot import collector, screen_text, wait_until
+from helpers.pilot import collector, screen_text, wait_until
 from rich.console import Console
 from textual.widgets import Static
 
@@ -514,7 +514,7 @@ def known_words(runs: Path) -> set[str]:
                                                   "trials", "finished", "epoch", "denoised", "noisy", "clean"]
     words = {word for label in labels for word in label.split()}
     # Whole words the app and its README use (MSE, No, ...), which a longer label may start with.
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     return words | {word.rstrip(".,:;") for word in re.findall(r"[\w][\w/.+-]*", readme)}
 
 

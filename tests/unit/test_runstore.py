@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from runfolders import TINY_CONFIG, dead_pid, iso, lock, make_run, record
+from helpers.runfolders import TINY_CONFIG, dead_pid, iso, lock, make_run, record
 
 from dae_tui.runs import store as runstore
 from dae_tui.runs.files import atomic_write_json, lock_is_live, started_from_name
@@ -271,7 +271,7 @@ def test_invocation_is_a_leaf_and_the_front_ends_do_not_import_cli():
 
 def test_the_benchmark_runs_on_a_small_folder():
     """Its figures are printed; no time is asserted."""
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
     result = subprocess.run([sys.executable, "-m", "benchmarks.runstore", "--runs", "40", "--rounds", "1"],
                             cwd=repo, env=env, capture_output=True, text=True, timeout=120)

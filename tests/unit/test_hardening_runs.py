@@ -26,7 +26,7 @@ from dae_tui.runs.files import RunMarker, atomic_write
 from dae_tui.runs.info import FAILED, read_run
 from dae_tui.training.trainer import Trainer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_all(trainer: Trainer) -> list:
@@ -319,7 +319,7 @@ def test_a_run_in_the_calling_thread_leaves_its_torch_thread_count_as_it_was(tin
 
 def backdate_heartbeat(run_dir: Path, seconds: float) -> None:
     """Rewrite run.lock as if its last beat were `seconds` ago (the stopped process cannot)."""
-    from runfolders import iso
+    from helpers.runfolders import iso
 
     from dae_tui.runs.files import atomic_write_json
 
@@ -397,7 +397,7 @@ def test_a_suspended_trainer_is_suspended_refuses_delete_and_resume_and_finishes
 def test_a_trainer_holding_the_flock_with_a_stale_heartbeat_is_suspended_even_if_not_stopped(tmp_path):
     """Liveness is the flock: a live owner whose beat went stale (not in state T, say blocked on
     a hung disk) is not taken for dead, and delete refuses it."""
-    from runfolders import lock, make_run
+    from helpers.runfolders import lock, make_run
 
     from dae_tui.runs.store import RunStoreError, delete_run
 
@@ -418,7 +418,7 @@ def test_a_trainer_holding_the_flock_with_a_stale_heartbeat_is_suspended_even_if
 
 
 def test_a_delete_holds_the_folder_so_no_trainer_can_take_it_meanwhile(tmp_path, monkeypatch):
-    from runfolders import make_run
+    from helpers.runfolders import make_run
 
     from dae_tui.runs import store as runstore
 
@@ -440,8 +440,8 @@ def test_a_delete_holds_the_folder_so_no_trainer_can_take_it_meanwhile(tmp_path,
 async def test_the_dashboards_delete_refuses_a_suspended_run_even_from_a_table_a_poll_behind(tmp_path):
     from dataclasses import replace as changed
 
-    from pilot import wait_until
-    from runfolders import lock, make_run
+    from helpers.pilot import wait_until
+    from helpers.runfolders import lock, make_run
 
     from dae_tui.ui import DaeApp
     from dae_tui.ui.dialogs.screens import ConfirmScreen
@@ -480,7 +480,7 @@ RUNS_TAB = """
 import asyncio, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
-from pilot import screen_text, wait_until
+from helpers.pilot import screen_text, wait_until
 from dae_tui.ui import DaeApp
 from dae_tui.ui.panes.runs import RunsView
 
@@ -499,7 +499,7 @@ print("quit")
 
 
 def test_the_runs_tab_shows_every_good_run_beside_fifos_and_hostile_numbers_and_quits(tmp_path):
-    from runfolders import make_run
+    from helpers.runfolders import make_run
 
     runs = tmp_path / "runs"
     make_run(runs, "20240101-120000-mnist-good")
@@ -511,7 +511,7 @@ def test_the_runs_tab_shows_every_good_run_beside_fifos_and_hostile_numbers_and_
     numbers = b'{"epoch": 4, "seconds": 1' + b"0" * 400 + b', "test_psnr": NaN, "train_mse": 1e308, "test_mse": -Infinity}\n'
     make_run(runs, "20240104-120000-mnist-numbers", extra_lines=(numbers,))
     (runs / "loop").symlink_to(runs / "loop")
-    tests = Path(__file__).resolve().parent
+    tests = Path(__file__).resolve().parents[1]
     result = subprocess.run([sys.executable, "-c", RUNS_TAB, str(runs), str(tests)], capture_output=True,
                             text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -4,8 +4,8 @@ temporary folder, on a free localhost port, trusted local logins, removed afterw
 PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user (and is
 started through `runuser`); as anyone else it runs as that user.
 
-    python tests/pgserver.py start DIR    # prints the URL; .ci/run exports it for the tests
-    python tests/pgserver.py stop DIR
+    python tests/helpers/pgserver.py start DIR    # prints the URL; .ci/run exports it for the tests
+    python tests/helpers/pgserver.py stop DIR
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tmux import TmuxSession
+from helpers.tmux import TmuxSession
 
 pytestmark = [
     pytest.mark.e2e,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from pilot import screen_text, wait_until
+from helpers.pilot import screen_text, wait_until
 from textual.containers import VerticalScroll
 from textual.widgets import Input
 
@@ -192,7 +192,7 @@ async def test_ctrl_c_quits_when_nothing_runs(tmp_path):
 @pytest.mark.e2e
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_ctrl_c_in_a_real_terminal_asks_mid_run_and_a_second_one_quits(tmp_path):
-    from tmux import TmuxSession
+    from helpers.tmux import TmuxSession
 
     command = shlex.join([
         str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
@@ -217,7 +217,7 @@ def test_ctrl_c_in_a_real_terminal_asks_mid_run_and_a_second_one_quits(tmp_path)
 def test_runs_help_and_the_readme_name_every_status_and_json_key(capsys, tmp_path):
     import re
 
-    from runfolders import make_run
+    from helpers.runfolders import make_run
 
     from dae_tui.cli import main
     from dae_tui.runs.info import STATUSES, read_run
@@ -226,7 +226,7 @@ def test_runs_help_and_the_readme_name_every_status_and_json_key(capsys, tmp_pat
         main(["runs", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert f"status ({', '.join(STATUSES)})" in shown and "<statuses>" not in shown
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## `dae-tui runs`"):readme.index("## `dae-tui sweep`")]
     for status in STATUSES:
         assert f"`{status}`" in section, status

@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import replace
 
 import torch
-from pilot import screen_text, wait_until
+from helpers.pilot import screen_text, wait_until
 
 from dae_tui.ui import DaeApp
 from dae_tui.ui.messages import EngineLoaded, wrap
@@ -97,7 +97,7 @@ ESCAPING = "20240102-[on red]z\x1b[2Jw"
 
 
 def hostile_runs(tmp_path):
-    from runfolders import make_run
+    from helpers.runfolders import make_run
 
     runs = tmp_path / "runs"
     make_run(runs, HOSTILE)

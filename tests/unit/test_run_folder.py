@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from runfolders import lock
+from helpers.runfolders import lock
 
 from dae_tui.training import checkpoints as ckpt
 from dae_tui.runs import files as runfiles
