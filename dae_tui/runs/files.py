@@ -11,7 +11,7 @@ A run folder (`<runs dir>/<time>-<dataset>-<model>-<4 hex>/`) holds
                     while a process trains it, then "finished", "stopped" or "failed"
     run.lock        heartbeat while a process trains it: {"pid", "host", "started", "updated",
                     "epoch", "paused"}; refreshed every few seconds, removed when the run ends
-    samples/        the 8 fixed test pictures of every epoch (see `samplestore`)
+    samples/        the 8 fixed test pictures of every epoch (see `dae_tui.runs.samples`)
 
 Every file is replaced atomically (`atomic_write`), so a reader never sees half a file; the temp
 files a killed writer leaves are removed by the next process that owns the folder. One process
@@ -133,7 +133,7 @@ def _save_error(err: OSError, path: Path, what: str | None) -> SaveError:
 
 def atomic_write(
     path: Path,
-    write: Callable[[IO[bytes]], None],
+    write: Callable[[IO[bytes]], object],
     *,
     what: str | None = None,
     before_replace: Callable[[], None] | None = None,

@@ -1,6 +1,6 @@
 """One run folder read into a `RunInfo`, without torch: its figures, its status, what was skipped.
 
-A run's status comes from its files (see `runfiles`): status.json's "finished", "stopped" or
+A run's status comes from its files (see `runs.files`): status.json's "finished", "stopped" or
 "failed" is final; otherwise a live process training it means "running", and a dead process or a
 stale heartbeat "interrupted". On this host the folder's flock tells a live trainer whatever its
 heartbeat says: one holding it that is stopped (Ctrl-Z, SIGSTOP: state T) or whose heartbeat went
@@ -9,10 +9,11 @@ from another host has only its heartbeat to go on. Folders from before those fil
 epoch is in metrics.jsonl, else "interrupted".
 
 Reading never fails on a bad run: garbage lines, half-written lines and unreadable files are
-skipped and named once in `RunInfo.warnings`. `runstore` builds on this to keep a whole runs folder
-up to date; `FolderState`, `folder_signature`, `read_folder` and `rejudge` are for it alone.
+skipped and named once in `RunInfo.warnings`. `runs.store` builds on this to keep a whole runs
+folder up to date; `FolderState`, `folder_signature`, `read_folder` and `rejudge` are for it alone.
 
-Imports only the standard library, `dae_tui.core.config` and `runfiles`: never torch, textual or rich.
+Imports only the standard library, `dae_tui.core.config` and `dae_tui.runs.files`: never torch,
+textual, rich or optuna.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ STATUSES: tuple[str, ...] = (RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED, PR
 
 _FINAL = (FINISHED, STOPPED, FAILED, PRUNED)
 SWEEP_NAME = "sweep.json"
-"""A sweep trial's study and trial number (written by `sweeps`, read here without optuna)."""
+"""A sweep trial's study and trial number (written by `sweeps.trials`, read here without optuna)."""
 _WATCHED = (CONFIG_NAME, METRICS_NAME, STATUS_NAME, LOCK_NAME)  # a change in any means: read again
 
 
@@ -176,7 +177,10 @@ class RunInfo:
 
 # --- reading one folder -----------------------------------------------------------------------
 
-Signature = tuple[Any, ...]
+FileKey = tuple[int, int, int]
+"""(inode, mtime in ns, size) of a watched file; (-1, -1, -1) when it cannot be looked at."""
+Signature = tuple[tuple[int, int], FileKey | None, FileKey | None, FileKey | None, FileKey | None]
+"""The folder's (inode, mtime in ns), then one key for each of `_WATCHED`, in that order."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,7 @@ class FolderState:
     """status.json as read; None: none, or unreadable."""
 
 
-def _stat_key(path: str) -> tuple[int, int, int] | None:
+def _stat_key(path: str) -> FileKey | None:
     # The inode too: an atomic replace makes a new file even within one mtime tick.
     try:
         st = os.stat(path)
@@ -209,11 +213,12 @@ def _stat_key(path: str) -> tuple[int, int, int] | None:
 def folder_signature(folder: str) -> Signature:
     """Stats of the folder and its watched files; raises FileNotFoundError if the folder is gone."""
     st = os.stat(folder)
-    return ((st.st_ino, st.st_mtime_ns), *(_stat_key(os.path.join(folder, n)) for n in _WATCHED))
+    config, metrics, status, lock = (_stat_key(os.path.join(folder, n)) for n in _WATCHED)
+    return ((st.st_ino, st.st_mtime_ns), config, metrics, status, lock)
 
 
 def _read_bytes(folder: str, name: str, warnings: list[str], limit: int = MAX_DOC_BYTES) -> bytes | None:
-    """The file's bytes through `runfiles.read_file` (regular files only, at most `limit`); None,
+    """The file's bytes through `runs.files.read_file` (regular files only, at most `limit`); None,
     with a line in `warnings`, when it cannot be used."""
     try:
         return read_file(os.path.join(folder, name), limit)
@@ -264,7 +269,7 @@ def _parse_lines(lines: list[bytes]) -> list[Any]:
     try:
         # One parse of the whole file as an array is several times faster than one per line. If
         # the count differs, lines only made sense together (or broke apart): judge each alone.
-        values = loads_json(b"[" + b",".join(lines) + b"]")
+        values: list[Any] = loads_json(b"[" + b",".join(lines) + b"]")  # an array: we bracket it
         if len(values) == len(lines):
             return values
     except ValueError:
