@@ -188,50 +188,51 @@ def run_headless(invocation: Invocation) -> int:
         _start(progress, out)
         try:
             for event in trainer.run():
-                if isinstance(event, RunStarted):
-                    dataset, source, run_dir = event.config.dataset, event.source, event.run_dir
-                    out.say(format_started(event))
-                elif isinstance(event, Notice):
-                    out.say(f"note: {event.text}", style="dim")
-                elif isinstance(event, BatchProgress):
-                    if not out.stderr_ok or not console.is_terminal:
-                        continue  # the bar is for people at a terminal, not for a log file
-                    description = f"epoch {event.epoch}/{event.epochs}"
-                    fields = dict(
-                        mse=f"{event.train_mse:.5f}", speed=f"{event.images_per_s:,.0f}",
-                        eta=format_eta(event.eta_s),
-                    )
-                    if task is None:
-                        task = progress.add_task(description, total=event.batches, **fields)
-                    progress.update(
-                        task, description=description, completed=event.batch,
-                        total=event.batches, **fields,
-                    )
-                    try:
-                        progress.refresh()
-                    except OSError:
-                        out.stderr_ok = False
-                elif isinstance(event, EpochEnd):
-                    out.say(format_epoch(event))
-                    if invocation.json and not out.json(event.to_json(dataset, source)):
-                        if not trainer.stop_requested:
-                            why = "was closed" if out.stdout_error == "closed" else f"failed ({out.stdout_error})"
-                            out.say(f"stdout {why}: stopping after this batch", style="yellow")
-                            trainer.request_stop(f"stopped: stdout {why}")
-                elif isinstance(event, Paused):
-                    out.say("paused")
-                elif isinstance(event, RunFinished):
-                    out.say(f"{format_finished(event.epochs, event.best_test_mse)}; saved in {event.run_dir}")
-                    code = EXIT_OK
-                elif isinstance(event, RunStopped):
-                    kept = f"; checkpoint of epoch {event.last_epoch} kept" if event.last_epoch else ""
-                    out.say(f"stopped{kept}; resume with --resume {event.run_dir}")
-                    code = EXIT_STOPPED
-                elif isinstance(event, RunFailed):
-                    prefix = "dae-tui train: error" if event.usage else "dae-tui train: failed"
-                    kept = f" (run folder kept: {event.run_dir})" if event.run_dir else ""
-                    out.line(f"{prefix}: {event.message}{kept}")
-                    code = EXIT_USAGE if event.usage else EXIT_FAILED
+                match event:
+                    case RunStarted():
+                        dataset, source, run_dir = event.config.dataset, event.source, event.run_dir
+                        out.say(format_started(event))
+                    case Notice():
+                        out.say(f"note: {event.text}", style="dim")
+                    case BatchProgress():
+                        if not out.stderr_ok or not console.is_terminal:
+                            continue  # the bar is for people at a terminal, not for a log file
+                        description = f"epoch {event.epoch}/{event.epochs}"
+                        fields = dict(
+                            mse=f"{event.train_mse:.5f}", speed=f"{event.images_per_s:,.0f}",
+                            eta=format_eta(event.eta_s),
+                        )
+                        if task is None:
+                            task = progress.add_task(description, total=event.batches, **fields)
+                        progress.update(
+                            task, description=description, completed=event.batch,
+                            total=event.batches, **fields,
+                        )
+                        try:
+                            progress.refresh()
+                        except OSError:
+                            out.stderr_ok = False
+                    case EpochEnd():
+                        out.say(format_epoch(event))
+                        if invocation.json and not out.json(event.to_json(dataset, source)):
+                            if not trainer.stop_requested:
+                                why = "was closed" if out.stdout_error == "closed" else f"failed ({out.stdout_error})"
+                                out.say(f"stdout {why}: stopping after this batch", style="yellow")
+                                trainer.request_stop(f"stopped: stdout {why}")
+                    case Paused():
+                        out.say("paused")
+                    case RunFinished():
+                        out.say(f"{format_finished(event.epochs, event.best_test_mse)}; saved in {event.run_dir}")
+                        code = EXIT_OK
+                    case RunStopped():
+                        kept = f"; checkpoint of epoch {event.last_epoch} kept" if event.last_epoch else ""
+                        out.say(f"stopped{kept}; resume with --resume {event.run_dir}")
+                        code = EXIT_STOPPED
+                    case RunFailed():
+                        prefix = "dae-tui train: error" if event.usage else "dae-tui train: failed"
+                        kept = f" (run folder kept: {event.run_dir})" if event.run_dir else ""
+                        out.line(f"{prefix}: {event.message}{kept}")
+                        code = EXIT_USAGE if event.usage else EXIT_FAILED
         finally:
             _stop(progress, out)
     finally:

@@ -262,50 +262,52 @@ def _follow(study: optuna.Study, trial: optuna.Trial, trainer: Trainer, config: 
     outcome: dict[str, Any] = dict(number=trial.number, params=params, run_dir=None, epochs=0)
     pruned_at, value = None, None
     for event in trainer.run():
-        if isinstance(event, RunStarted):
-            outcome["run_dir"] = event.run_dir
-            trial.set_user_attr("run_dir", event.run_dir)
-            atomic_write_json(Path(event.run_dir) / SWEEP_FILE, {
-                "study": study.study_name, "trial": trial.number, "storage": storage_url,
-                "params": params, "metric": metric, "host": this_host(),
-            })
-        elif isinstance(event, EpochEnd):
-            value = _metric(event, metric)
-            outcome["epochs"] = event.epoch
-            try:
-                trial.report(value, event.epoch)
-                prunable = prune and pruned_at is None and event.epoch < config.epochs and trial.should_prune()
-            except optuna.exceptions.UpdateFinishedTrialError:
-                # Another process judged this trial dead (its heartbeat looked stale to it): the study
-                # has counted it as failed, so it stops here rather than report into a closed trial.
-                lost = beat.check() or "the study failed this trial meanwhile (a heartbeat it saw as stale)"
-                trainer.request_stop(lost)
+        match event:
+            case RunStarted():
+                outcome["run_dir"] = event.run_dir
+                trial.set_user_attr("run_dir", event.run_dir)
+                atomic_write_json(Path(event.run_dir) / SWEEP_FILE, {
+                    "study": study.study_name, "trial": trial.number, "storage": storage_url,
+                    "params": params, "metric": metric, "host": this_host(),
+                })
+            case EpochEnd():
+                value = _metric(event, metric)
+                outcome["epochs"] = event.epoch
+                try:
+                    trial.report(value, event.epoch)
+                    prunable = prune and pruned_at is None and event.epoch < config.epochs and trial.should_prune()
+                except optuna.exceptions.UpdateFinishedTrialError:
+                    # Another process judged this trial dead (its heartbeat looked stale to it): the study
+                    # has counted it as failed, so it stops here rather than report into a closed trial.
+                    lost = beat.check() or "the study failed this trial meanwhile (a heartbeat it saw as stale)"
+                    trainer.request_stop(lost)
+                    on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
+                                          message=lost, **outcome))
+                    raise TrialFailed(lost) from None
+                if prunable:
+                    pruned_at = event.epoch
+                    trainer.request_stop(f"pruned by study {study.study_name} after epoch {event.epoch}")
+            case RunFailed():
                 on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
-                                      message=lost, **outcome))
-                raise TrialFailed(lost) from None
-            if prunable:
-                pruned_at = event.epoch
-                trainer.request_stop(f"pruned by study {study.study_name} after epoch {event.epoch}")
-        elif isinstance(event, RunFailed):
-            on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
-                                  message=event.message, **outcome))
-            raise TrialFailed(event.message)
-        elif isinstance(event, RunStopped):
-            if beat.lost is not None:  # the heartbeat found the trial failed by the study
-                _mark_status(Path(event.run_dir), "failed", beat.lost)
-                on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
-                                      message=beat.lost, **outcome))
-                raise TrialFailed(beat.lost)
-            if pruned_at is None:  # stopped by a signal: the sweep stops too
-                on_trial(TrialOutcome(state="stopped", value=value, seconds=time.monotonic() - start,
-                                      message=stopper.reason or "stopped", **outcome))
-                raise TrialStopped(stopper.reason or "stopped")
-            _mark_status(Path(event.run_dir), "pruned", f"pruned by study {study.study_name} after epoch {pruned_at}")
-            on_trial(TrialOutcome(state="pruned", value=value, seconds=time.monotonic() - start, **outcome))
-            raise optuna.TrialPruned(f"after epoch {pruned_at}")
-        elif isinstance(event, RunFinished):
-            assert value is not None
-            on_trial(TrialOutcome(state="finished", value=value, seconds=time.monotonic() - start, **outcome))
+                                      message=event.message, **outcome))
+                raise TrialFailed(event.message)
+            case RunStopped():
+                if beat.lost is not None:  # the heartbeat found the trial failed by the study
+                    _mark_status(Path(event.run_dir), "failed", beat.lost)
+                    on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
+                                          message=beat.lost, **outcome))
+                    raise TrialFailed(beat.lost)
+                if pruned_at is None:  # stopped by a signal: the sweep stops too
+                    on_trial(TrialOutcome(state="stopped", value=value, seconds=time.monotonic() - start,
+                                          message=stopper.reason or "stopped", **outcome))
+                    raise TrialStopped(stopper.reason or "stopped")
+                _mark_status(Path(event.run_dir), "pruned",
+                             f"pruned by study {study.study_name} after epoch {pruned_at}")
+                on_trial(TrialOutcome(state="pruned", value=value, seconds=time.monotonic() - start, **outcome))
+                raise optuna.TrialPruned(f"after epoch {pruned_at}")
+            case RunFinished():
+                assert value is not None
+                on_trial(TrialOutcome(state="finished", value=value, seconds=time.monotonic() - start, **outcome))
     assert value is not None and math.isfinite(value)
     return value
 

@@ -33,23 +33,27 @@ from textual.widgets import Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from dae_tui.core.config import CLASS_NAMES, FIELD_SPECS, RESUME_OVERRIDABLE, TrainConfig, flags_to_labels
-from dae_tui.core.events import (
-    BatchProgress,
-    EpochEnd,
-    Notice,
-    Paused,
-    Resumed,
-    RunFailed,
-    RunFinished,
-    RunStarted,
-    RunStopped,
-    Samples,
-)
+from dae_tui.core.events import EpochEnd, RunStarted, Samples
 from dae_tui.runs.files import SaveError, atomic_write, default_runs_dir
 from dae_tui.core.formatting import format_epoch, format_finished, format_started, plural, printable
 from dae_tui.cli.invocation import signal_exit
 from dae_tui.ui.inspect_actions import InspectActions
-from dae_tui.ui.messages import EngineEvent, EngineLoaded, RunPictures, while_shown, wrap
+from dae_tui.ui.messages import (
+    EngineEpochEnd,
+    EngineLoaded,
+    EngineNotice,
+    EnginePaused,
+    EngineProgress,
+    EngineResumed,
+    EngineRunFailed,
+    EngineRunFinished,
+    EngineRunStarted,
+    EngineRunStopped,
+    EngineSamples,
+    RunPictures,
+    while_shown,
+    wrap,
+)
 from dae_tui.ui.plain import plain
 from dae_tui.ui.resume import ResumeInfo
 from dae_tui.ui.runs_actions import RunsActions
@@ -770,20 +774,24 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             chart.planned_epochs = message.config.epochs
             chart.replot()
 
-    @on(EngineEvent)
-    @while_shown
-    def _engine_event(self, message: EngineEvent) -> None:
-        with self.batch_update():
-            self._apply(message.event)
+    # --- engine events: one message class each (ui/messages.py), one handler each ---------
+    # Each handler's widget updates are painted together (`batch_update`).
 
-    def _apply(self, event: Any) -> None:
-        status = self.query_one(RunStatus)
-        if isinstance(event, BatchProgress):
+    @while_shown
+    def on_engine_progress(self, message: EngineProgress) -> None:
+        event = message.event
+        with self.batch_update():
+            status = self.query_one(RunStatus)
             status.epoch, status.epochs = event.epoch, event.epochs
             status.set_batch(event.batch, event.batches)
             status.mse, status.images_per_s, status.eta_s = event.train_mse, event.images_per_s, event.eta_s
             self.query_one("#chart", LossChart).add_progress(event.epoch, event.batch, event.batches, event.train_mse)
-        elif isinstance(event, EpochEnd):
+
+    @while_shown
+    def on_engine_epoch_end(self, message: EngineEpochEnd) -> None:
+        event = message.event
+        with self.batch_update():
+            status = self.query_one(RunStatus)
             chart = self.query_one("#chart", LossChart)
             chart.add_epoch(event.epoch, event.train_mse, event.test_mse)
             status.epoch = event.epoch
@@ -796,34 +804,62 @@ class DaeApp(InspectActions, RunsActions, App[int]):
                 self.screen.set_question(self._quit_question())
             if self.run_dir:
                 self._inspect_epoch_saved(self.run_dir)
-        elif isinstance(event, Samples):
-            self._show_samples(event)
-        elif isinstance(event, RunStarted):
-            self._started(event, status)
-        elif isinstance(event, Notice):
-            self.log_line(f"note: {flags_to_labels(event.text)}", "yellow")
-        elif isinstance(event, Paused):
+
+    @while_shown
+    def on_engine_samples(self, message: EngineSamples) -> None:
+        with self.batch_update():
+            self._show_samples(message.event)
+
+    @while_shown
+    def on_engine_run_started(self, message: EngineRunStarted) -> None:
+        with self.batch_update():
+            self._started(message.event, self.query_one(RunStatus))
+
+    @while_shown
+    def on_engine_notice(self, message: EngineNotice) -> None:
+        with self.batch_update():
+            self.log_line(f"note: {flags_to_labels(message.event.text)}", "yellow")
+
+    @while_shown
+    def on_engine_paused(self, message: EnginePaused) -> None:
+        with self.batch_update():
             self.state = "paused"
-            self.log_line(f"paused at epoch {event.epoch}, batch {event.batch}")
-        elif isinstance(event, Resumed):
+            self.log_line(f"paused at epoch {message.event.epoch}, batch {message.event.batch}")
+
+    @while_shown
+    def on_engine_resumed(self, message: EngineResumed) -> None:
+        with self.batch_update():
             self.state = "training"
             self.log_line("continued after the pause")
-        elif isinstance(event, RunFinished):
+
+    @while_shown
+    def on_engine_run_finished(self, message: EngineRunFinished) -> None:
+        event = message.event
+        with self.batch_update():
             self.state = "finished"
             text = format_finished(event.epochs, event.best_test_mse)
-            status.message = text
+            self.query_one(RunStatus).message = text
             self.notify(text, title="Run finished")
             self.log_line(f"{text}; saved in {event.run_dir}", "green")
-        elif isinstance(event, RunStopped):
+
+    @while_shown
+    def on_engine_run_stopped(self, message: EngineRunStopped) -> None:
+        event = message.event
+        with self.batch_update():
+            status = self.query_one(RunStatus)
             self.state = "stopped"
             kept = f"epoch {event.last_epoch} kept" if event.last_epoch else "no epoch finished"
             status.message = f"stopped: {kept}"
             status.epoch = event.last_epoch  # not the epoch that was cut short
             status.set_batch(0, 0)
             self.log_line(f"stopped: {kept} in {event.run_dir}", "yellow")
-        elif isinstance(event, RunFailed):
+
+    @while_shown
+    def on_engine_run_failed(self, message: EngineRunFailed) -> None:
+        with self.batch_update():
+            status = self.query_one(RunStatus)
             self.state = "failed"
-            text = flags_to_labels(event.message)
+            text = flags_to_labels(message.event.message)
             status.message = f"failed: {text}"
             if self.trainer is not None:  # the last finished epoch, as after a stop
                 status.epoch = self.last_epoch_done

@@ -14,13 +14,42 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.message import Message
 
-from dae_tui.core.events import BatchProgress, Event
+from dae_tui.core.events import (
+    BatchProgress,
+    EpochEnd,
+    Event,
+    Notice,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStopped,
+    Samples,
+)
 
 if TYPE_CHECKING:
-    from dae_tui.core.events import Samples
     from dae_tui.runs.store import RunInfo
 
-__all__ = ["EngineEvent", "EngineLoaded", "EngineProgress", "RunChosen", "RunMarksChanged", "RunPictures", "while_shown", "wrap"]
+__all__ = [
+    "EngineEpochEnd",
+    "EngineEvent",
+    "EngineLoaded",
+    "EngineNotice",
+    "EnginePaused",
+    "EngineProgress",
+    "EngineResumed",
+    "EngineRunFailed",
+    "EngineRunFinished",
+    "EngineRunStarted",
+    "EngineRunStopped",
+    "EngineSamples",
+    "RunChosen",
+    "RunMarksChanged",
+    "RunPictures",
+    "while_shown",
+    "wrap",
+]
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -52,7 +81,11 @@ class EngineLoaded(Message):
 
 @dataclass
 class EngineEvent(Message):
-    """One event of the running engine."""
+    """One event of the running engine: the base of the one message class per event below.
+
+    Each event has its own class, so the app handles each in its own `on_engine_...` method
+    rather than one handler telling the events apart; the base lets tests collect them all.
+    """
 
     event: Event
 
@@ -61,8 +94,73 @@ class EngineEvent(Message):
 class EngineProgress(EngineEvent):
     """Batch progress: a newer one makes an older one still waiting in the queue redundant."""
 
+    event: BatchProgress
+
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, EngineProgress)
+
+
+@dataclass
+class EngineEpochEnd(EngineEvent):
+    """An epoch finished and its checkpoint was saved."""
+
+    event: EpochEnd
+
+
+@dataclass
+class EngineSamples(EngineEvent):
+    """The fixed test pictures after an epoch (or before the first)."""
+
+    event: Samples
+
+
+@dataclass
+class EngineRunStarted(EngineEvent):
+    """Data loaded, model built: the run is about to train."""
+
+    event: RunStarted
+
+
+@dataclass
+class EngineNotice(EngineEvent):
+    """A fallback taken or a setting adjusted, worth a line in the Log."""
+
+    event: Notice
+
+
+@dataclass
+class EnginePaused(EngineEvent):
+    """The run paused between batches."""
+
+    event: Paused
+
+
+@dataclass
+class EngineResumed(EngineEvent):
+    """The paused run went on."""
+
+    event: Resumed
+
+
+@dataclass
+class EngineRunFinished(EngineEvent):
+    """Every epoch trained."""
+
+    event: RunFinished
+
+
+@dataclass
+class EngineRunStopped(EngineEvent):
+    """The run stopped early; its last finished epoch is kept."""
+
+    event: RunStopped
+
+
+@dataclass
+class EngineRunFailed(EngineEvent):
+    """The run failed."""
+
+    event: RunFailed
 
 
 @dataclass
@@ -89,6 +187,22 @@ class RunPictures(Message):
     history: dict[int, Samples]
 
 
+MESSAGES: dict[type, type[EngineEvent]] = {
+    BatchProgress: EngineProgress,
+    EpochEnd: EngineEpochEnd,
+    Samples: EngineSamples,
+    RunStarted: EngineRunStarted,
+    Notice: EngineNotice,
+    Paused: EnginePaused,
+    Resumed: EngineResumed,
+    RunFinished: EngineRunFinished,
+    RunStopped: EngineRunStopped,
+    RunFailed: EngineRunFailed,
+}
+"""The message class of each engine event; an event without one is a KeyError here, in the worker,
+rather than a message no handler takes."""
+
+
 def wrap(event: Event) -> EngineEvent:
     """The message that carries `event`."""
-    return EngineProgress(event) if isinstance(event, BatchProgress) else EngineEvent(event)
+    return MESSAGES[type(event)](event)

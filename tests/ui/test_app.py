@@ -332,6 +332,18 @@ def test_progress_messages_merge_but_other_events_do_not():
     assert not progress.can_replace(notice) and not notice.can_replace(newer)
 
 
+def test_every_engine_event_has_its_own_message_class():
+    import typing
+
+    from dae_tui.core.events import Event
+    from dae_tui.ui.messages import MESSAGES, EngineEvent
+
+    events = set(typing.get_args(Event))
+    assert set(MESSAGES) == events
+    assert len(set(MESSAGES.values())) == len(events)  # one class each: one `on_engine_...` handler each
+    assert all(issubclass(m, EngineEvent) and m is not EngineEvent for m in MESSAGES.values())
+
+
 async def test_choice_fields_step_with_arrows_and_pick_from_their_list(tmp_path):
     from dae_tui.ui.widgets.choice import Choice, ChoiceMenu
 
