@@ -20,10 +20,12 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
+from textual.actions import parse as parse_action
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -38,6 +40,7 @@ from dae_tui.runs.files import SaveError, atomic_write, default_runs_dir
 from dae_tui.core.formatting import format_epoch, format_finished, format_started, plural, printable
 from dae_tui.cli.invocation import signal_exit
 from dae_tui.ui.inspect_actions import InspectActions
+from dae_tui.ui.keys import Key, key_label, palette_keys
 from dae_tui.ui.messages import (
     EngineEpochEnd,
     EngineLoaded,
@@ -94,46 +97,84 @@ class DaeApp(InspectActions, RunsActions, App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (45, "-tall")]
 
     BINDINGS = [
-        Binding("s", "start", "Start"),
-        Binding("p", "pause", "Pause"),
-        Binding("p", "unpause", "Continue"),
+        Key("s", "start", "Start",
+            help="start a run with the form's settings (or continue the run being resumed)",
+            palette="Start a run", palette_help="Train with the form's settings"),
+        Key("p", "pause", "Pause", help="pause the run at the next batch; p again continues",
+            palette="Pause the run", palette_help="Hold at the next batch"),
+        Key("p", "unpause", "Continue", palette="Continue the run", palette_help="Go on after a pause"),
         Binding("p", "not_running('p')", show=False),
-        Binding("x", "stop", "Stop"),
+        Key("x", "stop", "Stop",
+            help="stop at the next batch (the last finished epoch is kept); cancels a pending start",
+            palette="Stop the run", palette_help="Stop at the next batch, keeping the last epoch"),
         Binding("x", "not_running('x')", show=False),
-        Binding("N", "new_run", "New run"),
-        Binding("q", "quit", "Quit"),
+        Key("N", "new_run", "New run", help="while resuming a run: forget it and start a new run instead",
+            palette="New run instead of resuming", palette_help="Forget the run being resumed"),
+        Key("q", "quit", "Quit", help_keys="q  Ctrl+C",
+            help="quit; asks first while a run is going (a second q or Ctrl+C: yes), then says how to resume"),
         # Ctrl+C quits as in any terminal program (Textual's own only says to press ctrl+q),
         # over a field's copy and over dialogs alike.
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("g", "log_scale", "Log scale"),
-        Binding("m", "metric", "MSE/PSNR"),
-        Binding("a", "overlay_train", "Train curves"),
-        Binding("t", "show_tab('train')", "Train", show=False),
-        Binding("i", "show_tab('images')", "Images", show=False),
-        Binding("n", "show_tab('inspect')", "Inspect", show=False),
-        Binding("r", "show_tab('runs')", "Runs", show=False),
-        Binding("w", "show_tab('sweep')", "Sweep", show=False),
-        Binding("l", "show_tab('log')", "Log", show=False),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
-        Binding("escape", "leave_field", "Leave field", show=False),
+        Key("g", "log_scale", "Log scale", section="Train", help="chart: linear or log MSE axis",
+            palette="Log scale", palette_help="Chart: linear or log MSE axis", palette_always=True),
+        Key("m", "metric", "MSE/PSNR", section="Train", help="charts (Train and Runs): MSE or PSNR on the y axis",
+            palette="MSE or PSNR", palette_help="Charts: the y axis in MSE or PSNR", palette_always=True),
+        Key("a", "overlay_train", "Train curves", section="Train",
+            help="charts: the marked runs' train curves too, or only their test curves",
+            palette="Train curves of marked runs", palette_help="Charts: show or hide them", palette_always=True),
+        Key("t", "show_tab('train')", "Train", show=False, help_keys="t  i  n  r  w  l",
+            help="show the Train, Images, Inspect, Runs, Sweep or Log tab",
+            palette="Train tab", palette_help="Show the Train tab", palette_always=True),
+        Key("i", "show_tab('images')", "Images", show=False,
+            palette="Images tab", palette_help="Show the Images tab", palette_always=True),
+        Key("n", "show_tab('inspect')", "Inspect", show=False,
+            palette="Inspect tab", palette_help="Show the Inspect tab", palette_always=True),
+        Key("r", "show_tab('runs')", "Runs", show=False,
+            palette="Runs tab", palette_help="Show the Runs tab", palette_always=True),
+        Key("w", "show_tab('sweep')", "Sweep", show=False,
+            palette="Sweep tab", palette_help="Show the Sweep tab", palette_always=True),
+        Key("l", "show_tab('log')", "Log", show=False,
+            palette="Log tab", palette_help="Show the Log tab", palette_always=True),
+        Key("question_mark,f1", "help", "Help", key_display="?", help_keys="? F1",
+            help="this help, at the tab's keys: ↑ ↓ PgUp PgDn Home End space scroll, / filters, Esc closes",
+            palette="Keys", palette_help="Every key of every tab", palette_always=True),
+        Key("escape", "leave_field", "Leave field", show=False, section="Train",
+            help="leave a text field, so the keys above work again"),
         # The Images tab's keys work whatever has focus (the tab strip would take ← → otherwise).
-        Binding("left", "image(-1)", "Prev", show=False, priority=True),
+        Key("left", "image(-1)", "Prev", show=False, priority=True, section="Images", help_keys="← →",
+            help="select the previous / next picture (its noisy and denoised PSNR are shown)"),
         Binding("right", "image(1)", "Next", show=False, priority=True),
-        Binding("left_square_bracket", "epoch(-1)", "Earlier", key_display="[", priority=True),
+        Key("left_square_bracket", "epoch(-1)", "Earlier", key_display="[", priority=True, section="Images",
+            help_keys="[  ]", help="step back / forward through the run's epochs (0 is before training)"),
         Binding("right_square_bracket", "epoch(1)", "Later", key_display="]", priority=True),
-        Binding("z", "zoom", "Size", priority=True),
-        Binding("b", "compare", "Compare", priority=True),
-        Binding("up", "scroll_images(-1)", "Up", show=False, priority=True),
+        Key("z", "zoom", "Size", priority=True, section="Images",
+            help="picture size: auto (the largest that fits), full, half",
+            palette="Picture size", palette_help="Images: auto, full or half size", palette_always=True),
+        Key("b", "compare", "Compare", priority=True, section="Images",
+            help="compare: the marked runs' denoised rows one above the other",
+            palette="Compare marked runs", palette_help="Images: their denoised rows one above the other",
+            palette_always=True),
+        Key("up", "scroll_images(-1)", "Up", show=False, priority=True, section="Images", help_keys="↑ ↓",
+            help="scroll, when a fixed size is taller than the terminal"),
         Binding("down", "scroll_images(1)", "Down", show=False, priority=True),
         # The Inspect tab's keys, likewise; elsewhere they fall through (the Runs tab has its own c, o, v).
-        Binding("minus", "noise(-1)", "Less noise", key_display="-", priority=True),
+        Key("minus", "noise(-1)", "Less noise", key_display="-", priority=True, section="Inspect",
+            help_keys="- +", help="less / more noise (or click and drag on the noise line); every picture follows"),
         Binding("plus,equals_sign", "noise(1)", "More noise", key_display="+", priority=True),
-        Binding("k", "noise_kind(1)", "Kind", priority=True),
+        Key("k", "noise_kind(1)", "Kind", priority=True, section="Inspect", help_keys="k  K",
+            help="the next / previous noise kind (or click its name)",
+            palette="Next noise kind", palette_help="Inspect: what-if and drawing under the next kind"),
         Binding("K", "noise_kind(-1)", "Kind back", show=False, priority=True),
-        Binding("o", "trained_noise", "Trained noise", show=False, priority=True),
-        Binding("v", "inspect_view", "View", priority=True),
-        Binding("c", "clear_drawing", "Clear drawing", show=False, priority=True),
-        Binding("u", "compute_curve", "Curve", show=False, priority=True),
+        Key("o", "trained_noise", "Trained noise", show=False, priority=True, section="Inspect",
+            help="back to the noise the run was trained with",
+            palette="Trained noise", palette_help="Inspect: back to the run's own noise"),
+        Key("v", "inspect_view", "View", priority=True, section="Inspect",
+            help="on terminals under 160x45: robustness curve, what-if pictures or the canvas"),
+        Key("c", "clear_drawing", "Clear drawing", show=False, priority=True, section="Inspect",
+            help="clear the canvas"),
+        Key("u", "compute_curve", "Curve", show=False, priority=True, section="Inspect",
+            help="compute the robustness curve now (not started on its own while a run trains here)",
+            palette="Compute the robustness curve", palette_help="Inspect: now, even while a run trains here"),
     ]
 
     state: reactive[str] = reactive("idle", init=False)
@@ -597,31 +638,13 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             chart.toggle_overlay_train()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette: the app's own actions beside Textual's."""
-        ours = [
-            ("Start a run", "Train with the form's settings (s)", "start"),
-            ("Pause the run", "Hold at the next batch (p)", "pause"),
-            ("Continue the run", "Go on after a pause (p)", "unpause"),
-            ("Stop the run", "Stop at the next batch, keeping the last epoch (x)", "stop"),
-            ("New run instead of resuming", "Forget the run being resumed (N)", "new_run"),
-            ("Log scale", "Chart: linear or log MSE axis (g)", "log_scale"),
-            ("Picture size", "Images: auto, full or half size (z)", "zoom"),
-            ("MSE or PSNR", "Charts: the y axis in MSE or PSNR (m)", "metric"),
-            ("Train curves of marked runs", "Charts: show or hide them (a)", "overlay_train"),
-            ("Compare marked runs", "Images: their denoised rows one above the other (b)", "compare"),
-            ("Next noise kind", "Inspect: what-if and drawing under the next kind (k)", "noise_kind"),
-            ("Trained noise", "Inspect: back to the run's own noise (o)", "trained_noise"),
-            ("Compute the robustness curve", "Inspect: now, even while a run trains here (u)", "compute_curve"),
-        ]
-        for title, help_text, action in ours:
-            if self.check_action(action, ()) is not False or action in ("zoom", "log_scale", "compare",
-                                                                        *CHART_ACTIONS):
-                yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
-        for tab, key in (("Train", "t"), ("Images", "i"), ("Inspect", "n"), ("Runs", "r"), ("Sweep", "w"),
-                         ("Log", "l")):
-            yield SystemCommand(f"{tab} tab", f"Show the {tab} tab ({key})",
-                                lambda tab=tab: self.action_show_tab(tab.lower()))
-        yield SystemCommand("Keys", "Every key of every tab (?)", self.action_help)
+        """The command palette: the bindings that name a palette entry (`Key.palette`), those that
+        would do something now or work from any tab, then Textual's own (its Keys is ours)."""
+        for key in palette_keys(type(self)):
+            _, name, parameters = parse_action(key.action)
+            if key.palette_always or self.check_action(name, parameters) is not False:
+                yield SystemCommand(key.palette, f"{key.palette_help or key.help} ({key_label(key)})",
+                                    partial(self.run_action, key.action))
         for command in super().get_system_commands(screen):
             if command.title != "Keys":
                 yield command

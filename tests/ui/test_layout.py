@@ -19,7 +19,8 @@ from textual.widgets import Static
 
 from dae_tui.ui import DaeApp
 from dae_tui.ui.messages import EngineLoaded
-from dae_tui.ui.dialogs.screens import KEYS, HelpScreen, QuitScreen
+from dae_tui.ui.dialogs.screens import HelpScreen, QuitScreen
+from dae_tui.ui.keys import help_sections
 from dae_tui.ui.widgets import ConfigForm, ImageStrip, LossChart
 from dae_tui.ui.panes import ImageBrowser
 from dae_tui.ui.widgets.image_strip import choose_fit
@@ -405,7 +406,7 @@ async def test_help_screen_lists_every_tab_and_closes(tmp_path):
                 assert words in text
             # The rest is a scroll away.
             console = Console(width=100, record=True, file=io.StringIO())
-            for section, rows in KEYS:
+            for section, rows in help_sections():
                 console.print(HelpScreen()._table(section, rows))
             keys = console.export_text()
             for words in ("Images", "picture size", "Runs", "delete it", "MSE or PSNR"):
@@ -416,17 +417,23 @@ async def test_help_screen_lists_every_tab_and_closes(tmp_path):
 
 
 def test_help_names_every_bound_key():
-    from dae_tui.ui.dialogs.screens import KEYS
+    """The help is generated from the bindings: each binding of the App and of every pane is in its
+    section, by a row of its own or named in another's keys or words (`p` continues, Esc clears)."""
+    from textual.binding import Binding
 
-    listed = " ".join(key for _, keys in KEYS for key, _ in keys)
-    names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "left_square_bracket": "[",
-             "right_square_bracket": "]", "question_mark": "?", "f1": "F1", "escape": "Esc", "ctrl+c": "Ctrl+C"}
-    from dae_tui.ui.panes.runs import RunsView
+    from dae_tui.ui.keys import NAMES, Key, key_label, owners
 
-    names.update(space="space", enter="Enter", slash="/", minus="-", plus="+", equals_sign="+")
-    for binding in [*DaeApp.BINDINGS, *RunsView.BINDINGS]:
-        for key in binding.key.split(","):
-            assert names.get(key, key) in listed, key
+    sections = dict(help_sections())
+    for section, owner in owners():
+        for binding in owner.BINDINGS:
+            assert isinstance(binding, Binding)
+            where = binding.section or section if isinstance(binding, Key) else None
+            listed = " ".join(f"{keys} {does}" for keys, does in sections[where]) if where else \
+                " ".join(f"{keys} {does}" for rows in sections.values() for keys, does in rows)
+            for key in binding.key.split(","):
+                label = binding.key_display if binding.key_display and "," not in binding.key else NAMES.get(key, key)
+                assert label in listed, (owner.__name__, key)
+            assert key_label(binding)
 
 
 async def test_command_palette_offers_the_apps_actions_and_screenshots_land_in_the_runs_dir(tmp_path):

@@ -1,8 +1,8 @@
 """The dashboard's modal screens: every key of every tab (`?`), yes/no questions (quitting a
 run, deleting one) and the epoch count for extending a finished run.
 
-`KEYS` is the one list of the dashboard's keys: the help screen shows it, and a test checks that
-each key the app binds is in it.
+The help's rows are generated from the bindings (`dae_tui.ui.keys`), so it can never miss a key
+or describe one that is gone.
 """
 
 from __future__ import annotations
@@ -21,68 +21,11 @@ from textual.widgets import Footer, Input, Static
 from dae_tui.core.formatting import plural, printable_lines
 from dae_tui.ui.plain import plain
 
-__all__ = ["KEYS", "ConfirmScreen", "EpochsScreen", "HelpScreen", "QuitScreen"]
+__all__ = ["ConfirmScreen", "EpochsScreen", "HelpScreen", "QuitScreen"]
 
-KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Everywhere", (
-        ("s", "start a run with the form's settings (or continue the run being resumed)"),
-        ("p", "pause the run at the next batch; p again continues"),
-        ("x", "stop at the next batch (the last finished epoch is kept); cancels a pending start"),
-        ("q  Ctrl+C", "quit; asks first while a run is going (a second q or Ctrl+C: yes), then says how to resume"),
-        ("t  i  n  r  w  l", "show the Train, Images, Inspect, Runs, Sweep or Log tab"),
-        ("N", "while resuming a run: forget it and start a new run instead"),
-        ("? F1", "this help, at the tab's keys: ↑ ↓ PgUp PgDn Home End space scroll, / filters, Esc closes"),
-        ("Ctrl+P", "command palette: the actions above, themes, a screenshot"),
-    )),
-    ("Train", (
-        ("Tab Shift+Tab", "move through the form; a bad field turns red and says what is allowed"),
-        ("Esc", "leave a text field, so the keys above work again"),
-        ("Enter  ← →", "on a choice field: open its list / step to the previous or next option"),
-        ("space", "toggle Clamp"),
-        ("g", "chart: linear or log MSE axis"),
-        ("m", "charts (Train and Runs): MSE or PSNR on the y axis"),
-        ("a", "charts: the marked runs' train curves too, or only their test curves"),
-    )),
-    ("Images", (
-        ("← →", "select the previous / next picture (its noisy and denoised PSNR are shown)"),
-        ("[  ]", "step back / forward through the run's epochs (0 is before training)"),
-        ("z", "picture size: auto (the largest that fits), full, half"),
-        ("↑ ↓", "scroll, when a fixed size is taller than the terminal"),
-        ("b", "compare: the marked runs' denoised rows one above the other"),
-    )),
-    ("Inspect", (
-        ("- +", "less / more noise (or click and drag on the noise line); every picture follows"),
-        ("k  K", "the next / previous noise kind (or click its name)"),
-        ("o", "back to the noise the run was trained with"),
-        ("← →", "select the previous / next what-if picture"),
-        ("mouse", "on the canvas: the left button paints, the right button erases"),
-        ("c", "clear the canvas"),
-        ("u", "compute the robustness curve now (not started on its own while a run trains here)"),
-        ("v", "on terminals under 160x45: robustness curve, what-if pictures or the canvas"),
-    )),
-    ("Runs", (
-        ("space", "mark the run for the charts' overlay (up to 8; each keeps its digit and colour)"),
-        ("Enter", "open it: its curves on the Train chart, its pictures in Images"),
-        ("/", "filter by words in names and settings; Esc clears"),
-        ("o  O", "sort by the next / previous column (or click a column header)"),
-        ("v", "all settings, or only those that differ between the listed runs"),
-        ("c", "copy its config into the form, to tweak and start a variant"),
-        ("n", "inspect its model on the Inspect tab (Enter also makes it the one inspected)"),
-        ("R", "resume a stopped or interrupted run; extend a finished one"),
-        ("d", "delete it, after asking (never a run that is training)"),
-    )),
-    ("Sweep", (
-        ("space", "mark the trial: its curves overlaid on the chart beside the scatter"),
-        ("Enter", "open its run (curves on the Train chart, pictures in Images)"),
-        ("n", "inspect its model on the Inspect tab"),
-        ("[  ]", "the previous / next study in the storage"),
-    )),
-)
-"""Every key, by the tab where it works."""
+Sections = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+"""The help's contents: (section, ((keys, what they do), ...)) by the tab where they work."""
 
-
-KEY_WIDTH = max(cell_len(key) for _, keys in KEYS for key, _ in keys)
-"""The key column's width, the same in every section so they line up as one table."""
 
 SCROLL = Binding.Group("Scroll", compact=True)
 
@@ -133,10 +76,18 @@ class HelpScreen(ModalScreen[None]):
         Binding("end", "scroll('scroll_end')", "End", show=False),
     ]
 
-    def __init__(self, tab: str | None = None) -> None:
-        """`tab`: the id of the tab the help is asked from (train, runs, ...); its section opens."""
+    def __init__(self, tab: str | None = None, sections: Sections | None = None) -> None:
+        """`tab`: the id of the tab the help is asked from (train, runs, ...); its section opens.
+        `sections`: what it lists; by default every binding's row (`keys.help_sections`)."""
         super().__init__()
         self.tab = tab
+        if sections is None:
+            from dae_tui.ui.keys import help_sections  # walks the App and panes, which import this module
+
+            sections = help_sections()
+        self.sections = sections
+        self.key_width = max(cell_len(key) for _, keys in sections for key, _ in keys)
+        """The key column's width, the same in every section so they line up as one table."""
         self.words: tuple[str, ...] = ()
         """The filter's words, lower case; empty: every row."""
 
@@ -146,7 +97,7 @@ class HelpScreen(ModalScreen[None]):
             yield Input(placeholder="filter: words in a key or what it does (Esc closes)", compact=True,
                         id="help-filter")
             with VerticalScroll(id="help-scroll", can_focus=False):
-                for section, keys in KEYS:
+                for section, keys in self.sections:
                     yield Static(self._table(section, keys), id=f"help-{section.lower()}",
                                  classes="help-section")
                 yield Static("", id="help-none")
@@ -173,7 +124,7 @@ class HelpScreen(ModalScreen[None]):
         if not rows:
             return None
         table = Table(box=None, show_header=False, padding=(0, 1), expand=False)
-        table.add_column("key", style="bold", no_wrap=True, min_width=KEY_WIDTH)
+        table.add_column("key", style="bold", no_wrap=True, min_width=self.key_width)
         table.add_column("does")
         here = section.lower() == self.tab
         table.add_row(Text(section, style="underline"), Text("(this tab)", style="italic") if here else "")
@@ -186,7 +137,7 @@ class HelpScreen(ModalScreen[None]):
         self.words = tuple(text.lower().split())
         shown = 0
         with self.app.batch_update():
-            for section, keys in KEYS:
+            for section, keys in self.sections:
                 table = self._table(section, keys)
                 widget = self.query_one(f"#help-{section.lower()}", Static)
                 widget.display = table is not None

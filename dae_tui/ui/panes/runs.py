@@ -32,6 +32,7 @@ from textual.worker import get_current_worker
 
 from dae_tui.runs.store import RunInfo, RunStore, RunStoreError
 from dae_tui.core.formatting import RUN_COLUMNS, plural, printable, run_cells
+from dae_tui.ui.keys import Key
 from dae_tui.ui.messages import RunChosen, RunMarksChanged
 from dae_tui.ui.runlabels import differing, settings_key, settings_text, short_label
 from dae_tui.ui.widgets.loss_chart import MARK_COLOURS, LossChart, Series
@@ -79,18 +80,25 @@ class RunsView(Vertical):
     """
 
     BINDINGS = [
-        Binding("space", "mark", "Mark"),
-        Binding("enter", "open", "Open", priority=True),
+        Key("space", "mark", "Mark",
+            help="mark the run for the charts' overlay (up to 8; each keeps its digit and colour)"),
+        Key("enter", "open", "Open", priority=True,
+            help="open it: its curves on the Train chart, its pictures in Images"),
         # Short words, so the tab's keys (with the app's `? Help`) fit 80 columns, none hidden by
         # the footer's last resort; the tooltips say the rest.
-        Binding("slash", "filter", "Find", key_display="/", tooltip="keep the runs holding the words typed"),
-        Binding("o", "sort(1)", "Sort"),
+        Key("slash", "filter", "Find", key_display="/", tooltip="keep the runs holding the words typed",
+            help="filter by words in names and settings; Esc clears"),
+        Key("o", "sort(1)", "Sort", help_keys="o  O",
+            help="sort by the next / previous column (or click a column header)"),
         Binding("O", "reverse_sort", "Reverse", show=False),
-        Binding("v", "differing", "Diff", tooltip="all settings, or only those that differ"),
-        Binding("c", "clone", "Copy", tooltip="copy the run's config into the form"),
-        Binding("n", "inspect", "Inspect"),
-        Binding("R", "resume", "Resume"),
-        Binding("d", "delete", "Delete"),
+        Key("v", "differing", "Diff", tooltip="all settings, or only those that differ",
+            help="all settings, or only those that differ between the listed runs"),
+        Key("c", "clone", "Copy", tooltip="copy the run's config into the form",
+            help="copy its config into the form, to tweak and start a variant"),
+        Key("n", "inspect", "Inspect",
+            help="inspect its model on the Inspect tab (Enter also makes it the one inspected)"),
+        Key("R", "resume", "Resume", help="resume a stopped or interrupted run; extend a finished one"),
+        Key("d", "delete", "Delete", help="delete it, after asking (never a run that is training)"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 

@@ -32,6 +32,7 @@ from textual_plotext import PlotextPlot
 
 from dae_tui.runs.files import this_host
 from dae_tui.core.formatting import cells as text_cells, fit_first, format_metric, format_setting, plural
+from dae_tui.ui.keys import Key
 from dae_tui.ui.messages import RunChosen
 from dae_tui.ui.plain import plain
 from dae_tui.ui.widgets.loss_chart import MARK_COLOURS, LossChart, Series, log_ticks
@@ -163,10 +164,12 @@ class SweepView(Vertical):
     """
 
     BINDINGS = [
-        Binding("space", "mark", "Mark"),
-        Binding("enter", "open", "Open", priority=True),
-        Binding("n", "inspect", "Inspect"),
-        Binding("right_square_bracket", "study(1)", "Next study", key_display="]"),
+        Key("space", "mark", "Mark", help="mark the trial: its curves overlaid on the chart beside the scatter"),
+        Key("enter", "open", "Open", priority=True,
+            help="open its run (curves on the Train chart, pictures in Images)"),
+        Key("n", "inspect", "Inspect", help="inspect its model on the Inspect tab"),
+        Key("right_square_bracket", "study(1)", "Next study", key_display="]", help_keys="[  ]",
+            help="the previous / next study in the storage"),
         Binding("left_square_bracket", "study(-1)", "Previous study", key_display="[", show=False),
     ]
 

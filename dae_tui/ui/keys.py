@@ -1,0 +1,109 @@
+"""The dashboard's keys, declared once: each `Key` is the binding Textual uses (footer, dispatch)
+and carries the help screen's row and the command palette's entry beside it, so the three can
+never disagree. `help_sections()` and `palette_keys()` walk the bindings of the App and of each
+pane; only what no binding of ours declares (Tab, Ctrl+P, a checkbox's space, the mouse) is
+written here by hand, in `NOTES`.
+
+Imports only textual: the owners (the App and the panes) are imported when the help is built,
+so the Runs and Sweep tabs' modules still load on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+__all__ = ["NOTES", "SECTIONS", "Key", "help_sections", "key_label", "owners", "palette_keys"]
+
+SECTIONS = ("Everywhere", "Train", "Images", "Inspect", "Runs", "Sweep")
+"""The help's sections, in its order: one per tab, after the keys that work on every tab."""
+
+Row = tuple[str, str]
+"""One help row: (the keys as shown, what they do)."""
+
+
+@dataclass(frozen=True)
+class Key(Binding):
+    """A binding with its help row and palette entry. Textual copies only a Binding's own fields
+    (`make_bindings`), so these live on the class's BINDINGS list, where the help and palette read
+    them."""
+
+    help: str = ""
+    """The help screen's row for it; "" when another row's keys already name it (the second
+    binding of `p`, the `]` of a `[  ]` row)."""
+    help_keys: str = ""
+    """The help's key column, when the row names more keys than this binding's own (`[  ]`)."""
+    section: str = ""
+    """The help section; "" for the owner's own (a key of the App's that works on one tab only)."""
+    palette: str = ""
+    """The command palette's title; "" keeps it out of the palette."""
+    palette_help: str = ""
+    """The palette's line under the title (the key is added in brackets)."""
+    palette_always: bool = False
+    """Offered in the palette even where the key itself is off (it works from any tab)."""
+
+
+NOTES: dict[str, tuple[Row, ...]] = {
+    "Everywhere": (
+        ("Ctrl+P", "command palette: the actions above, themes, a screenshot"),
+    ),
+    "Train": (
+        ("Tab Shift+Tab", "move through the form; a bad field turns red and says what is allowed"),
+        ("Enter  ← →", "on a choice field: open its list / step to the previous or next option"),
+        ("space", "toggle Clamp"),
+    ),
+    "Inspect": (
+        ("← →", "select the previous / next what-if picture"),
+        ("mouse", "on the canvas: the left button paints, the right button erases"),
+    ),
+}
+"""Help rows for keys no binding of ours declares: Textual's focus keys and palette, the form's
+own widgets, the mouse, and ← → on Inspect (the App's Images binding, which works there too)."""
+
+NAMES = {"left": "←", "right": "→", "up": "↑", "down": "↓", "left_square_bracket": "[",
+         "right_square_bracket": "]", "question_mark": "?", "f1": "F1", "escape": "Esc", "ctrl+c": "Ctrl+C",
+         "space": "space", "enter": "Enter", "slash": "/", "minus": "-", "plus": "+", "equals_sign": "+"}
+"""How the help writes the keys Textual names by word."""
+
+
+def key_label(binding: Binding) -> str:
+    """The binding's key as the footer shows it (its first key where it has several)."""
+    if binding.key_display:
+        return binding.key_display
+    key = binding.key.split(",")[0].strip()
+    return NAMES.get(key, key)
+
+
+def owners() -> list[tuple[str, type]]:
+    """(section, class) for every class whose BINDINGS are the dashboard's keys."""
+    from dae_tui.ui.app import DaeApp
+    from dae_tui.ui.panes.runs import RunsView
+    from dae_tui.ui.panes.sweep import SweepView
+
+    return [("Everywhere", DaeApp), ("Runs", RunsView), ("Sweep", SweepView)]
+
+
+def keys() -> Iterator[tuple[str, Binding]]:
+    """(section, binding) for every binding of every owner, in declaration order."""
+    for section, owner in owners():
+        for binding in owner.BINDINGS:
+            if isinstance(binding, Binding):
+                yield (binding.section or section) if isinstance(binding, Key) else section, binding
+
+
+def help_sections() -> tuple[tuple[str, tuple[Row, ...]], ...]:
+    """The help screen's sections, in `SECTIONS` order: each binding's row, then the notes."""
+    rows: dict[str, list[Row]] = {section: [] for section in SECTIONS}
+    for section, binding in keys():
+        if isinstance(binding, Key) and binding.help:
+            rows[section].append((binding.help_keys or key_label(binding), binding.help))
+    for section, notes in NOTES.items():
+        rows[section].extend(notes)
+    return tuple((section, tuple(rows[section])) for section in SECTIONS)
+
+
+def palette_keys(owner: type) -> list[Key]:
+    """The bindings of `owner` that the command palette offers, in declaration order."""
+    return [b for b in owner.BINDINGS if isinstance(b, Key) and b.palette]
