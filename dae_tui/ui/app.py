@@ -40,7 +40,7 @@ from dae_tui.runs.files import SaveError, atomic_write, default_runs_dir
 from dae_tui.core.formatting import format_epoch, format_finished, format_started, plural, printable
 from dae_tui.cli.invocation import signal_exit
 from dae_tui.ui.inspect_actions import InspectActions
-from dae_tui.ui.keys import Key, key_label, palette_keys
+from dae_tui.ui.keys import Key, key_label, palette_keys, tab_limits
 from dae_tui.ui.messages import (
     EngineEpochEnd,
     EngineLoaded,
@@ -71,10 +71,6 @@ if TYPE_CHECKING:
     from dae_tui.training.trainer import Trainer
 
 __all__ = ["DaeApp"]
-
-IMAGE_ACTIONS = ("epoch", "zoom", "scroll_images", "compare")
-INSPECT_ACTIONS = ("noise", "noise_kind", "trained_noise", "inspect_view", "clear_drawing", "compute_curve")
-CHART_ACTIONS = ("metric", "overlay_train")
 
 
 def breakpoint_class(size: int, breakpoints: list[tuple[int, str]]) -> str | None:
@@ -115,11 +111,11 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         # Ctrl+C quits as in any terminal program (Textual's own only says to press ctrl+q),
         # over a field's copy and over dialogs alike.
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Key("g", "log_scale", "Log scale", section="Train", help="chart: linear or log MSE axis",
+        Key("g", "log_scale", "Log scale", tabs=("train",), help="chart: linear or log MSE axis",
             palette="Log scale", palette_help="Chart: linear or log MSE axis", palette_always=True),
-        Key("m", "metric", "MSE/PSNR", section="Train", help="charts (Train and Runs): MSE or PSNR on the y axis",
+        Key("m", "metric", "MSE/PSNR", tabs=("train", "runs"), help="charts (Train and Runs): MSE or PSNR on the y axis",
             palette="MSE or PSNR", palette_help="Charts: the y axis in MSE or PSNR", palette_always=True),
-        Key("a", "overlay_train", "Train curves", section="Train",
+        Key("a", "overlay_train", "Train curves", tabs=("train", "runs"),
             help="charts: the marked runs' train curves too, or only their test curves",
             palette="Train curves of marked runs", palette_help="Charts: show or hide them", palette_always=True),
         Key("t", "show_tab('train')", "Train", show=False, help_keys="t  i  n  r  w  l",
@@ -141,38 +137,38 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         Key("escape", "leave_field", "Leave field", show=False, section="Train",
             help="leave a text field, so the keys above work again"),
         # The Images tab's keys work whatever has focus (the tab strip would take ← → otherwise).
-        Key("left", "image(-1)", "Prev", show=False, priority=True, section="Images", help_keys="← →",
+        Key("left", "image(-1)", "Prev", show=False, priority=True, tabs=("images", "inspect"), help_keys="← →",
             help="select the previous / next picture (its noisy and denoised PSNR are shown)"),
         Binding("right", "image(1)", "Next", show=False, priority=True),
-        Key("left_square_bracket", "epoch(-1)", "Earlier", key_display="[", priority=True, section="Images",
+        Key("left_square_bracket", "epoch(-1)", "Earlier", key_display="[", priority=True, tabs=("images",),
             help_keys="[  ]", help="step back / forward through the run's epochs (0 is before training)"),
         Binding("right_square_bracket", "epoch(1)", "Later", key_display="]", priority=True),
-        Key("z", "zoom", "Size", priority=True, section="Images",
+        Key("z", "zoom", "Size", priority=True, tabs=("images",),
             help="picture size: auto (the largest that fits), full, half",
             palette="Picture size", palette_help="Images: auto, full or half size", palette_always=True),
-        Key("b", "compare", "Compare", priority=True, section="Images",
+        Key("b", "compare", "Compare", priority=True, tabs=("images",),
             help="compare: the marked runs' denoised rows one above the other",
             palette="Compare marked runs", palette_help="Images: their denoised rows one above the other",
             palette_always=True),
-        Key("up", "scroll_images(-1)", "Up", show=False, priority=True, section="Images", help_keys="↑ ↓",
+        Key("up", "scroll_images(-1)", "Up", show=False, priority=True, tabs=("images",), help_keys="↑ ↓",
             help="scroll, when a fixed size is taller than the terminal"),
         Binding("down", "scroll_images(1)", "Down", show=False, priority=True),
         # The Inspect tab's keys, likewise; elsewhere they fall through (the Runs tab has its own c, o, v).
-        Key("minus", "noise(-1)", "Less noise", key_display="-", priority=True, section="Inspect",
+        Key("minus", "noise(-1)", "Less noise", key_display="-", priority=True, tabs=("inspect",),
             help_keys="- +", help="less / more noise (or click and drag on the noise line); every picture follows"),
         Binding("plus,equals_sign", "noise(1)", "More noise", key_display="+", priority=True),
-        Key("k", "noise_kind(1)", "Kind", priority=True, section="Inspect", help_keys="k  K",
+        Key("k", "noise_kind(1)", "Kind", priority=True, tabs=("inspect",), help_keys="k  K",
             help="the next / previous noise kind (or click its name)",
             palette="Next noise kind", palette_help="Inspect: what-if and drawing under the next kind"),
         Binding("K", "noise_kind(-1)", "Kind back", show=False, priority=True),
-        Key("o", "trained_noise", "Trained noise", show=False, priority=True, section="Inspect",
+        Key("o", "trained_noise", "Trained noise", show=False, priority=True, tabs=("inspect",),
             help="back to the noise the run was trained with",
             palette="Trained noise", palette_help="Inspect: back to the run's own noise"),
-        Key("v", "inspect_view", "View", priority=True, section="Inspect",
+        Key("v", "inspect_view", "View", priority=True, tabs=("inspect",),
             help="on terminals under 160x45: robustness curve, what-if pictures or the canvas"),
-        Key("c", "clear_drawing", "Clear drawing", show=False, priority=True, section="Inspect",
+        Key("c", "clear_drawing", "Clear drawing", show=False, priority=True, tabs=("inspect",),
             help="clear the canvas"),
-        Key("u", "compute_curve", "Curve", show=False, priority=True, section="Inspect",
+        Key("u", "compute_curve", "Curve", show=False, priority=True, tabs=("inspect",),
             help="compute the robustness curve now (not started on its own while a run trains here)",
             palette="Compute the robustness curve", palette_help="Inspect: now, even while a run trains here"),
     ]
@@ -361,12 +357,10 @@ class DaeApp(InspectActions, RunsActions, App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide (and disable) the keys that would do nothing in this state or on this tab."""
-        if action in IMAGE_ACTIONS:
-            return self._tab == "images" and len(self.screen_stack) == 1
-        if action == "image":
-            return self._tab in ("images", "inspect") and len(self.screen_stack) == 1
-        if action in INSPECT_ACTIONS:
-            if self._tab != "inspect" or len(self.screen_stack) != 1:
+        limit = tab_limits(type(self)).get(action)  # where the key works, as its Key says
+        if limit is not None:
+            tabs, priority = limit
+            if self._tab not in tabs or (priority and len(self.screen_stack) != 1):
                 return False
             if action == "inspect_view":
                 return not self._inspect_view_all_shown()
@@ -383,10 +377,6 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             return self.state not in ACTIVE_STATES
         if action == "new_run":
             return self.resume is not None and self.state not in ACTIVE_STATES
-        if action == "log_scale":
-            return self._tab == "train"
-        if action in CHART_ACTIONS:
-            return self._tab in ("train", "runs")
         return True
 
     @property

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
+from textual.actions import parse as parse_action
 from textual.binding import Binding
 
-__all__ = ["NOTES", "SECTIONS", "Key", "help_sections", "key_label", "owners", "palette_keys"]
+__all__ = ["NOTES", "SECTIONS", "Key", "help_sections", "key_label", "key_section", "owners", "palette_keys",
+           "tab_limits"]
 
 SECTIONS = ("Everywhere", "Train", "Images", "Inspect", "Runs", "Sweep")
 """The help's sections, in its order: one per tab, after the keys that work on every tab."""
@@ -35,8 +38,11 @@ class Key(Binding):
     binding of `p`, the `]` of a `[  ]` row)."""
     help_keys: str = ""
     """The help's key column, when the row names more keys than this binding's own (`[  ]`)."""
+    tabs: tuple[str, ...] = ()
+    """The tabs (ids) where it works, the footer shows it and the palette offers it; () on every
+    tab. A priority key is off under a dialog too, which it would otherwise reach past."""
     section: str = ""
-    """The help section; "" for the owner's own (a key of the App's that works on one tab only)."""
+    """The help section; "" for that of its first tab, else the owner's own."""
     palette: str = ""
     """The command palette's title; "" keeps it out of the palette."""
     palette_help: str = ""
@@ -90,7 +96,20 @@ def keys() -> Iterator[tuple[str, Binding]]:
     for section, owner in owners():
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding):
-                yield (binding.section or section) if isinstance(binding, Key) else section, binding
+                yield (key_section(binding) or section) if isinstance(binding, Key) else section, binding
+
+
+def key_section(key: Key) -> str:
+    """The help section `key` names, or that of its first tab ("" for neither)."""
+    return key.section or (key.tabs[0].title() if key.tabs else "")
+
+
+@cache
+def tab_limits(owner: type) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """Action name -> (the tabs where it works, whether it is a priority key), for the keys of
+    `owner` that work on some tabs only: what its `check_action` asks of every binding."""
+    return {parse_action(key.action)[1]: (key.tabs, key.priority)
+            for key in owner.BINDINGS if isinstance(key, Key) and key.tabs}
 
 
 def help_sections() -> tuple[tuple[str, tuple[Row, ...]], ...]:

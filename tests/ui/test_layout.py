@@ -421,13 +421,13 @@ def test_help_names_every_bound_key():
     section, by a row of its own or named in another's keys or words (`p` continues, Esc clears)."""
     from textual.binding import Binding
 
-    from dae_tui.ui.keys import NAMES, Key, key_label, owners
+    from dae_tui.ui.keys import NAMES, Key, key_label, key_section, owners
 
     sections = dict(help_sections())
     for section, owner in owners():
         for binding in owner.BINDINGS:
             assert isinstance(binding, Binding)
-            where = binding.section or section if isinstance(binding, Key) else None
+            where = key_section(binding) or section if isinstance(binding, Key) else None
             listed = " ".join(f"{keys} {does}" for keys, does in sections[where]) if where else \
                 " ".join(f"{keys} {does}" for rows in sections.values() for keys, does in rows)
             for key in binding.key.split(","):
