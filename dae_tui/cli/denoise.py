@@ -4,8 +4,8 @@
     dae-tui denoise RUN digit.png -o out.png --noise-factor 0.5 --side-by-side
 
 The picture (any size, grayscale or colour) is fitted to 28x28 as the training images are (see
-`engine.pictures`), noised with the run's own noise kind when `--noise-factor` is given (from the
-fixed test seed: the same output every time), and denoised. The PNG is the denoised picture, or
+`training.pictures`), noised with the run's own noise kind when `--noise-factor` is given (from
+the fixed test seed: the same output every time), and denoised. The PNG is the denoised picture, or
 with `--side-by-side` the fitted input, the noisy one and the denoised one in a row; each pixel is
 drawn `--scale` x `--scale` (default 4) so it can be seen. Exit 2, one line, for a bad run
 folder, a file that is not a picture, or a factor out of the kind's range.

@@ -24,9 +24,9 @@ from dae_tui.cli.invocation import EXIT_OK, Invocation, report
 __all__ = ["MAX_FACTORS", "run_eval"]
 
 MAX_FACTORS = 100
-"""Most factors one curve takes. Each is a pass over the whole test split (about a second on 2 CPU
-cores for the seed model, several for the U-Net), so 100 is minutes; steps finer than 1% of a
-kind's range show nothing more on a plot, and 10,000 factors would run for hours."""
+"""Most factors one curve takes. Each is a pass over the whole test split (as long as one epoch's
+test, benchmarks/NOTES.md), so 100 is minutes on CPU; steps finer than 1% of a kind's range show
+nothing more on a plot, and 10,000 factors would run for hours."""
 
 ESTIMATE_AFTER_S = 10.0
 """A curve projected to take longer than this says so after its first point."""

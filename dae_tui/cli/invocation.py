@@ -1,8 +1,9 @@
 """A parsed `dae-tui` command line and the exit codes: what the CLI hands to each front end.
 
-`cli` builds an `Invocation`; `headless` (`dae-tui train`), `runs` (`dae-tui runs`) and `app`
-(the dashboard) take one. Keeping it in this leaf module means none of them imports `cli`, so there
-is no import cycle between the command line and the front ends it starts.
+`cli.parser` builds an `Invocation`; `cli.train` (`dae-tui train`), `cli.runs` (`dae-tui runs`),
+the other commands and `dae_tui.ui` (the dashboard) take one. Keeping it in this leaf module means
+none of them imports `cli.parser`, so there is no import cycle between the command line and the
+front ends it starts.
 
 Imports only `dae_tui.core.config` and the standard library.
 """

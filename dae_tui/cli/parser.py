@@ -54,7 +54,8 @@ class _Parser(argparse.ArgumentParser):
     def format_help(self) -> str:
         if STATUS_LIST in (self.description or ""):
             # Read from the run store's own list, so the help names every status there is; imported
-            # only for the help, as it would cost every command (and the first frame) ~14 ms.
+            # only for the help, as importing it would slow every command and the first frame
+            # (benchmarks/NOTES.md).
             from dae_tui.runs.info import STATUSES
 
             self.description = (self.description or "").replace(STATUS_LIST, ", ".join(STATUSES))

@@ -4,12 +4,12 @@
     dae-tui runs --json          # one JSON object a run (`RunInfo.to_json()`)
     dae-tui runs --csv           # every epoch of every run, long form, with each run's config
 
-Reads the run folders through `engine.runstore`, so it never imports torch (a test checks): it
+Reads the run folders through `dae_tui.runs.store`, so it never imports torch (a test checks): it
 answers at once, even while torch-heavy runs train beside it. What could not be read is named once
 on stderr; stdout carries only the listing. Names and paths come from the disk, so every one is
 passed through `formatting.printable` on its way out (JSON is escaped by `json.dumps` itself).
 
-Imports only the standard library and torch-free parts of dae_tui.
+Imports only the standard library, `dae_tui.core`, `dae_tui.runs` and `cli.invocation`: never torch.
 """
 
 from __future__ import annotations

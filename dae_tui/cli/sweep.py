@@ -5,7 +5,7 @@
     dae-tui sweep --storage postgresql://u:p@db/dae --trials 40   # the same on every machine
     dae-tui sweep --status [--json]                               # trials, best, importance
 
-The train flags fix what every trial shares; the space (see `engine.space`) is what is searched.
+The train flags fix what every trial shares; the space (see `sweeps.space`) is what is searched.
 Progress is one line per trial on stderr; `--status --json` prints the study as one JSON object
 on stdout. Exit 0 when the study holds its trials, 2 for bad flags, a bad space or a storage that
 cannot be opened (one line), 1 when every trial of this invocation failed or the storage stopped

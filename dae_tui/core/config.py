@@ -4,7 +4,8 @@
 `parse_field()` the only way text (a CLI flag, a form input) becomes a field value.  The headless
 CLI and the dashboard's form both go through them, so they can never disagree.
 
-This module is imported at start-up by the UI: it may not import torch, textual or rich.
+This module is imported at start-up by the UI: it imports only the standard library, never torch,
+textual, rich, optuna or another part of dae_tui.
 """
 
 from __future__ import annotations

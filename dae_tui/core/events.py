@@ -3,7 +3,7 @@
 The headless CLI and the dashboard's worker consume the same stream; nothing here knows about
 either. Pictures travel as `Picture` (uint8 bytes), so the UI never needs torch to draw them.
 
-Imports nothing from torch, textual or rich.
+Imports only the standard library and `dae_tui.core.config`: no torch, textual, rich or optuna.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Text for people, shared by `dae-tui train`, `dae-tui runs` and the dashboard, so all say things alike.
 
-Imports nothing from torch, textual or rich.
+Imports only the standard library and `dae_tui.core` (`RunInfo` for the type checker alone): no
+torch, textual, rich or optuna.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ every file here) after that epoch's pictures are on disk, so it never names a mi
 6 KB an epoch.
 
 Torch-free: pictures arrive as `Samples` events (uint8 bytes already). Imports only the standard
-library and `dae_tui.core.events` / `runfiles`.
+library, `dae_tui.core.events` and `dae_tui.runs.files`: never torch, textual, rich or optuna.
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@
     store.runs                            # every run, newest first
     delete_run(run.path)                  # refuses a running or suspended run
 
-Each run is a `RunInfo` (see `runinfo` for how status is judged and what a bad file does). Only a
+Each run is a `RunInfo` (see `runs.info` for how status is judged and what a bad file does). Only a
 runs folder that cannot be listed raises `RunStoreError`.
 
-Imports only the standard library, `dae_tui.core.config` and `runfiles` / `runinfo`: never torch,
-textual or rich (a test checks `sys.modules`).
+Imports only the standard library, `dae_tui.core.config` and `runs.files` / `runs.info`: never
+torch, textual, rich or optuna (a test checks `sys.modules`).
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def list_runs(runs_dir: str | os.PathLike[str]) -> list[RunInfo]:
 def delete_run(path: str | os.PathLike[str]) -> None:
     """Delete a run folder with everything in it.
 
-    The folder is taken as a trainer takes it (`runfiles.own_folder`: its flock, held while the
+    The folder is taken as a trainer takes it (`runs.files.own_folder`: its flock, held while the
     files go), so no trainer can start or continue in it meanwhile, and one that holds it, even
     suspended with a heartbeat long stale, makes the delete refuse. Raises `RunStoreError` (one
     line) when `path` is not a run folder, when the run is running or suspended, or when

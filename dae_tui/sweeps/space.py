@@ -9,7 +9,7 @@ A TOML file read with the standard library's reader (`tomllib`; `tomli` on Pytho
 name must be a setting of the form, and every bound and choice must pass the one config validator
 (with the fixed settings), so a bad space is one line before any trial starts.
 
-Imports only the standard library, `dae_tui.core.config` and the torch-free `engine.runfiles`: no
+Imports only the standard library, `dae_tui.core.config` and the torch-free `dae_tui.runs.files`: no
 optuna, no torch.
 """
 

@@ -5,9 +5,9 @@ old file, so a crash or a kill at any moment leaves either the old file or the n
 torn one. Checkpoints load with `weights_only=True`: a checkpoint cannot run code.
 
 The torch-free half (file names, `atomic_write`, `default_runs_dir`, the lock and status files)
-lives in `runfiles`, so readers of run folders need not import torch; it is re-exported here.
+lives in `runs.files`, so readers of run folders need not import torch; it is re-exported here.
 
-May import torch; never textual or rich.
+May import torch, `dae_tui.core` and `dae_tui.runs`; never textual, rich or optuna.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ MAX_CHECKPOINT_BYTES = 1 << 30
 """A checkpoint of these models is a few MB (model and optimizer state); a file past 1 GiB is
 not one, and is refused before it is read whole into memory."""
 MAX_METRICS_BYTES = 64 * 1024 * 1024
-"""As `runinfo.MAX_METRICS_BYTES`: 100,000 epochs' lines."""
+"""As `dae_tui.runs.info.MAX_METRICS_BYTES`: 100,000 epochs' lines."""
 
 
 def new_run_dir(runs_dir: Path, config: TrainConfig) -> Path:

@@ -1,6 +1,6 @@
 """Device choice and CPU thread count, in one place.
 
-May import torch; never textual or rich.
+May import torch and `dae_tui.core`; never textual, rich or optuna.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def flush_denormals() -> None:
 
     As training goes on, Adam's second moments, some weights and the Sigmoid's outputs for black
     background pixels sink into the denormal range, where x86 arithmetic is many times slower:
-    measured here, a 10-epoch Fashion-MNIST run's epochs grew from 6.3 s to 10.2 s without it.
+    without it a 10-epoch Fashion-MNIST run's epochs grew longer and longer (benchmarks/NOTES.md).
     The setting is per thread; the OpenMP workers this thread starts inherit it (threads inherit
     their creator's floating-point environment), hence before the first parallel op.
     """

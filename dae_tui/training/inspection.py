@@ -11,7 +11,7 @@ All noise comes from the fixed test seed, so the same factor always gives the sa
 the what-if pictures at the trained noise are the Images tab's pictures of the same epoch. The
 methods may be called from any thread: the model is only ever read.
 
-May import torch; never textual or rich.
+May import torch, `dae_tui.core` and `dae_tui.runs`; never textual, rich or optuna.
 """
 
 from __future__ import annotations

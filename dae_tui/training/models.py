@@ -13,13 +13,14 @@ The contract every model keeps:
 A new model is one entry in `MODELS` plus its facts (description, parameter count) in
 `dae_tui.core.config.MODELS` and `MODEL_PARAMETERS`; a test holds the count to the built model.
 
-May import torch; never textual or rich.
+May import torch; never textual, rich or optuna.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -31,8 +32,8 @@ __all__ = ["MODELS", "SeedAutoencoder", "UNet", "build_model", "count_parameters
 def full_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """`conv(x)` for a kernel as large as its input (7x7 on 7x7): one matrix product, (B, out, 1, 1).
 
-    The same sums as the convolution, but on 2 CPU cores this takes half the time of the oneDNN
-    convolution and its backward (0.31 ms against 0.57 ms a batch of 64, benchmarks/NOTES.md).
+    The same sums as the convolution, but on CPU this is much faster than the oneDNN convolution
+    and its backward (benchmarks/NOTES.md, "The 7x7 layers as one matrix product each").
     """
     w = conv.weight  # (out, in, kh, kw); flattened in (h, w, c) order to match a channels-last x
     flat = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
@@ -91,14 +92,14 @@ class SeedAutoencoder(nn.Module):
         e = self.encoder
         h = F.relu(e[0](x), inplace=True)
         h = F.relu(e[2](h), inplace=True)
-        return full_conv(h, e[4])
+        return full_conv(h, cast(nn.Conv2d, e[4]))  # Sequential's items are typed as any Module
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """(B, 64, 1, 1) latents to (B, 1, 28, 28) images in [0, 1]."""
         if not self.lowered:
             return self.decoder(z)
         d = self.decoder
-        h = F.relu(full_conv_transpose(z, d[0]), inplace=True)
+        h = F.relu(full_conv_transpose(z, cast(nn.ConvTranspose2d, d[0])), inplace=True)
         h = F.relu(d[2](h), inplace=True)
         return torch.sigmoid(d[4](h))
 
@@ -120,9 +121,10 @@ class UNet(nn.Module):
     Carries its own schedule, `lr_factor`: twice the configured rate in epoch 1, cosine down to
     ~0 by the last epoch (+0.15 dB at 10 epochs).
 
-    Measured (benchmarks/unet_search.py and NOTES.md, 2-core CPU, full Fashion-MNIST, defaults but
-    the model, 10 epochs): test PSNR 19.66 dB against the seed's 18.64 dB in the same process; its
-    training pass 2.1-2.3x the seed's. The search's table of 19 candidates is in NOTES.md.
+    Chosen by benchmarks/unet_search.py (full Fashion-MNIST, defaults but the model, 10 epochs):
+    about 1 dB more test PSNR than the seed's, the best of the candidates whose CPU training pass
+    stayed within 3x the seed's. The figures and the search's 19 candidates are in
+    benchmarks/NOTES.md.
     """
 
     def __init__(self) -> None:

@@ -5,7 +5,7 @@ so the same generator state always gives the same noise (resume and fixed test n
 A new kind is one function in `NOISES` plus its facts (meaning of the factor, default, range) in
 `dae_tui.core.config.NOISE_KINDS`.
 
-May import torch; never textual or rich.
+May import torch; never textual, rich or optuna.
 """
 
 from __future__ import annotations

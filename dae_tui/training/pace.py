@@ -1,7 +1,8 @@
 """The training pace behind the ETA: seconds per batch over the last few seconds, torch-free.
 
 A mean over the whole run so far is far off early on: the first batches pay for allocation,
-thread start-up and cache warm-up, so `6% ETA 0:00:45` was shown for an epoch that took 1.9 s.
+thread start-up and cache warm-up, so the first ETAs of an epoch were many times too long
+(benchmarks/NOTES.md has the case).
 `Pace` measures only a recent window, says nothing (None, shown as `—`) until that window has
 settled, and starts a new window after a pause or between epochs (evaluation is not a batch);
 until the new window settles, the last settled pace stands.

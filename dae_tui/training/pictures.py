@@ -7,7 +7,8 @@
 transparent background as white), inverted when the background is light (the datasets draw light
 on black), cropped to the figure, its longer side scaled to 20 pixels and centred in 28x28.
 
-May import torch and Pillow (which torchvision brings); never textual or rich.
+May import torch, Pillow (which torchvision brings) and `dae_tui.core`; never textual, rich or
+optuna.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 Each factor corrupts the run's own held-out test split with noise from the fixed test seed, so
 the figures repeat exactly and the trained factor's point equals the run's own last test figures.
 
-May import torch; never textual or rich.
+May import torch, `dae_tui.core` and `dae_tui.runs`; never textual, rich or optuna.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def load_run_model(run: str | Path, device: str = "cpu", with_data: bool = True)
     except ConfigError as err:
         raise ckpt.CheckpointError(f"{path}: its config is not usable: {err}") from None
     # The split the run was measured on: the source it actually read, not `auto` again.
-    source = state.get("source") if state.get("source") in ("local", "download", "bundled") else config.source
+    source = str(state["source"]) if state.get("source") in ("local", "download", "bundled") else config.source
     data = load_data(replace(config, source=source)) if with_data else None
     model = build_model(config.model)  # its initial weights are replaced at once: no seeding needed
     model.load_state_dict(state["model"])
@@ -120,7 +120,8 @@ def load_run_model(run: str | Path, device: str = "cpu", with_data: bool = True)
 def robustness(model: torch.nn.Module, images: torch.Tensor, kind: str, factors: list[float],
                clamp: bool = False) -> Iterator[CurvePoint]:
     """The model's figures at each factor of noise `kind` on `images` (uint8 (N, 28, 28)), one
-    point at a time (a whole test split takes about a second a factor on 2 CPU cores)."""
+    point at a time (each factor is a pass over the whole test split, as long as an epoch's
+    test)."""
     device = next(model.parameters()).device
     clean = _as_float(images)
     for factor in factors:

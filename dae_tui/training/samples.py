@@ -1,6 +1,6 @@
 """The fixed test images shown after each epoch, turned into plain `Picture`s.
 
-May import torch; never textual or rich.
+May import torch, `dae_tui.core` and `dae_tui.runs`; never textual, rich or optuna.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ On CUDA a full batch runs as one replayed CUDA graph (forward, backward and Adam
 do the same arithmetic on the same parameters, so a run may move between them (resume on another
 device) and checkpoints stay plain state dicts.
 
-May import torch; never textual or rich.
+May import torch, `dae_tui.core` and `dae_tui.runs`; never textual, rich or optuna.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ _WARMUP_STEPS = 3
 def preload() -> None:
     """Pay torch's one-off lazy imports now rather than in a run's first step.
 
-    The first optimizer step imports torch._dynamo (and triton where installed): 0.85 s on 2 cores.
+    The first optimizer step imports torch._dynamo (and triton where installed), a pause of its
+    own (benchmarks/NOTES.md, "Preload torch's lazy imports").
     The dashboard calls this while it loads the engine in the background, so that Start trains
     at once. Tiny tensors: no OpenMP thread pool is started for the calling thread.
     """
@@ -42,7 +43,8 @@ def preload() -> None:
 
 
 def memory_format(device: torch.device, fast: bool = True) -> torch.memory_format:
-    """Channels-last on CPU, where oneDNN's convolutions run 15-25% faster in it; default elsewhere."""
+    """Channels-last on CPU, where oneDNN's convolutions run faster in it (benchmarks/NOTES.md);
+    default elsewhere."""
     return torch.channels_last if fast and device.type == "cpu" else torch.contiguous_format
 
 

@@ -8,9 +8,9 @@ Stop and pause requests are checked between batches, so they take effect within 
 Every epoch ends with an evaluation on the whole test split (noise from a fixed seed, so epochs and
 runs compare) and an atomic checkpoint from which `Trainer(resume=...)` continues exactly. While it
 trains, the run folder carries a heartbeat (run.lock) and status.json, and keeps every epoch's
-sample pictures, so other processes can list and show the run (`runfiles`, `samplestore`).
+sample pictures, so other processes can list and show the run (`runs.files`, `runs.samples`).
 
-May import torch; never textual or rich.
+May import torch, `dae_tui.core` and `dae_tui.runs`; never textual, rich or optuna.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from dae_tui.core.events import (
     RunStopped,
     Samples,
 )
+from dae_tui.core.psnr import best_epoch
 from dae_tui.training.metrics import per_image_mse, per_image_ssim, psnr_from_mse
 from dae_tui.training.models import build_model, count_parameters
 from dae_tui.training.noise import add_noise
@@ -69,8 +70,8 @@ PROGRESS_INTERVAL_S = 0.1
 """Least time between two BatchProgress events (about ten a second at most)."""
 
 EVAL_BATCH = 250
-"""Test images per forward pass during evaluation (no grad, so 4x a training batch costs the
-same time as 1,000 here, 0.2 s for 10k images on 2 cores, and ~30 MB less peak memory)."""
+"""Test images per forward pass during evaluation (no grad, so 4x a training batch): as fast as
+1,000 a pass, with less peak memory (benchmarks/NOTES.md)."""
 
 
 @dataclass
@@ -505,8 +506,10 @@ class Trainer:
         torch.manual_seed(config.seed)
         model = build_model(config.model)
         if not self.fast and hasattr(model, "lowered"):
-            model.lowered = False
-        model = model.to(device, memory_format=layout)
+            # A plain attribute: Module.__setattr__ is typed for tensors and modules only.
+            model.lowered = False  # type: ignore[assignment]
+        # Module.to accepts a device with memory_format at run time; its typed overloads do not.
+        model = model.to(device, memory_format=layout)  # type: ignore[call-overload]
         optimizer = make_optimizer(model, config, device, self.fast)
         shuffle_gen = torch.Generator().manual_seed(config.seed)
         noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
@@ -519,14 +522,15 @@ class Trainer:
             shuffle_gen.set_state(state["rng"]["shuffle"])
             records = list(state["metrics"])
             start_epoch = int(state["epoch"]) + 1
-            note = _restore_noise(noise_gen, state["rng"], config.seed + 1 + start_epoch)
-            if note:
-                yield Notice(note)
+            restored = _restore_noise(noise_gen, state["rng"], config.seed + 1 + start_epoch)
+            if restored:
+                yield Notice(restored)
             if state.get("source") and state["source"] != data.source:
                 yield Notice(f"the run trained on {state['source']} data; now it reads {data.source}")
         elif self.run_dir is None:
             self.run_dir = ckpt.new_run_dir(self.runs_dir or ckpt.default_runs_dir(), config)
             self._own_folder(self.run_dir)
+        assert self.run_dir is not None  # a resume found its folder in _resolve_config, a new run made one
         # Lock and status first: a reader that finds config.json must also find them, or it would
         # take a new run for an old one that never finished.
         self._epochs_done = start_epoch - 1
@@ -594,8 +598,8 @@ class Trainer:
             recorder.record(samples)
             yield samples
 
-        best = min((r["test_mse"] for r in records), default=None)
-        yield RunFinished(str(self.run_dir), config.epochs, best)
+        best = best_epoch((r["epoch"], r["test_mse"]) for r in records)
+        yield RunFinished(str(self.run_dir), config.epochs, best[1] if best else None)
 
     @staticmethod
     def _prepare_test(

@@ -1,4 +1,5 @@
-"""The Textual dashboard. Imports textual and rich, never torch at start-up.
+"""The Textual dashboard. Imports textual and rich; `training` and `sweeps` (torch, optuna) only
+lazily, off the UI thread, so the first frame never waits for them.
 
 `run_app()` is what `dae-tui` with no sub-command calls.
 """

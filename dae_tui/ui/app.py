@@ -238,8 +238,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
     def get_default_screen(self) -> Screen:
         """The first screen, born with the breakpoint classes of the terminal's size. Textual adds
         them at the screen's first resize, after every widget was styled, and restyling the
-        whole tree for them cost the first frame ~40 ms; with them in place that resize changes
-        nothing."""
+        whole tree for them held the first frame back (benchmarks/NOTES.md, "Profile first"); with
+        them in place that resize changes nothing."""
         width, height = self.size
         classes = [breakpoint_class(width, self.HORIZONTAL_BREAKPOINTS),
                    breakpoint_class(height, self.VERTICAL_BREAKPOINTS)]
@@ -283,8 +283,9 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             self.log_line(self.read_only)
             self.query_one(RunStatus).message = READ_ONLY_STATUS
         # The footer starts the import once its keys are painted, the last part of the first
-        # frame: the import holds the GIL for stretches of 300 ms and would hold that frame
-        # back. In case the footer never builds its keys (no focus), a timer starts it anyway.
+        # frame: the import holds the GIL for long stretches (benchmarks/NOTES.md) and would hold
+        # that frame back. In case the footer never builds its keys (no focus), a timer starts it
+        # anyway.
         self.set_timer(1.0, self.load_engine)
 
     # --- background work ------------------------------------------------------------------
@@ -293,7 +294,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         """Import torch and the engine off the UI thread, so the first frame is instant.
 
         A plain daemon thread, not a Textual worker: thread workers run in asyncio's default
-        executor, which the app's exit waits for, so quitting while torch loads took 2-3 s.
+        executor, which the app's exit waits for, so quitting while torch loaded waited for the
+        whole import (benchmarks/NOTES.md, "Quitting while torch loads").
         """
         if self._engine_import_started:
             return

@@ -1,7 +1,7 @@
 """SVG snapshots of the dashboard at a fixed size, with everything random seeded.
 
-Update after an intended change with `pytest tests/test_snapshots.py --snapshot-update` and look at
-the SVGs in tests/__snapshots__/ before committing them.
+Update after an intended change with `pytest tests/ui/test_snapshots.py --snapshot-update` and look
+at the SVGs in tests/ui/__snapshots__/ before committing them.
 """
 
 from __future__ import annotations

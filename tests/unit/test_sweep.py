@@ -1,6 +1,6 @@
 """`dae-tui sweep` (issue 13) on a real Optuna study: tiny runs on the bundled sample, separate
 processes sharing one SQLite storage, pruning, a killed trial process, and one line for what is
-wrong with a space or a storage. PostgreSQL: tests/test_sweep_postgres.py."""
+wrong with a space or a storage. PostgreSQL: tests/unit/test_sweep_postgres.py."""
 
 from __future__ import annotations
 

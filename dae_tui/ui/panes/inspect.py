@@ -8,8 +8,8 @@
 
 From 160x45 all three show at once; on smaller terminals one at a time (v cycles them). The model
 is loaded from the run's checkpoint by a thread worker, and every change of noise or drawing is
-worked out in a thread worker too (`engine.inspection`), so the UI never waits for torch. Results
-of an older request (a newer one was made meanwhile) are dropped. Imports no torch.
+worked out in a thread worker too (`training.inspection`), so the UI never waits for torch.
+Results of an older request (a newer one was made meanwhile) are dropped. Imports no torch.
 """
 
 from __future__ import annotations
@@ -290,7 +290,8 @@ class InspectView(Vertical):
                  size: int) -> None:
         samples = inspector.what_if(kind, factor)
         # The half blocks at the size on screen, made here rather than on the UI thread (they are
-        # cached by picture and size): about 10 ms a change that the event loop does not spend.
+        # cached by picture and size): most of an update's UI time, which the event loop no longer
+        # spends (benchmarks/NOTES.md, "Half blocks made in the worker").
         for picture in samples.noisy + samples.denoised:
             picture_lines(picture, size)
         if not get_current_worker().is_cancelled:

@@ -6,10 +6,10 @@
                   and the marked trials' curves, overlaid as on the Runs tab
     importance    each setting's share, once enough trials are complete
 
-A thread worker reads the storage every `POLL_S` seconds (Optuna and torch load in that thread,
-never on the UI thread) and posts the study's report; the table keeps its cursor. `space` marks a
-trial for the overlay (stable digits and colours), Enter opens its run as the Runs tab does, n
-inspects it. Imports no torch and no optuna.
+A thread worker reads the storage every `POLL_S` seconds (`sweeps.study`: Optuna loads in that
+thread, never on the UI thread; torch never loads) and posts the study's report; the table keeps
+its cursor. `space` marks a trial for the overlay (stable digits and colours), Enter opens its
+run as the Runs tab does, n inspects it. Imports no torch and no optuna.
 """
 
 from __future__ import annotations

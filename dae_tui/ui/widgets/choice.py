@@ -1,7 +1,8 @@
 """A one-line choice field: the value and a ▼; Enter, space or a click opens the list below it.
 
 A lighter stand-in for Textual's `Select` (one widget instead of six, the list built only when
-opened): the form's five choices took ~50 ms of the 450 ms to the first frame as Selects.
+opened): as Selects, the form's five choices were a good part of the time to the first frame
+(benchmarks/NOTES.md, "A one-widget choice field instead of Select").
 ←/→ step through the options without opening the list.
 """
 

@@ -245,8 +245,8 @@ class ConfigForm(VerticalScroll):
     def _schedule_revalidate(self) -> None:
         """Judge the form once after this refresh, however many fields changed before it.
 
-        Mounting the form posts a Changed for each of its 15 controls; judging each one took
-        ~80 ms before the first frame (benchmarks/NOTES.md).
+        Mounting the form posts a Changed for each of its 15 controls; judging each one held back
+        the first frame (benchmarks/NOTES.md, "Judge the form once per refresh").
         """
         if not self._revalidate_pending:
             self._revalidate_pending = True

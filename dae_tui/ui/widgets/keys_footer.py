@@ -19,9 +19,9 @@ class KeysFooter(Footer):
 
     Each `refresh_bindings()` (a state change, a tab shown, the focus moving) makes Textual's
     footer schedule a rebuild of all its keys; at start-up four came in one frame, each
-    composing and styling the 13 keys again (two of them cost ~30 ms of the first frame,
-    in-process). Keys are read when the rebuild runs, so a change that arrives while one is
-    waiting is shown by it.
+    composing and styling the 13 keys again, two of them before the first frame
+    (benchmarks/NOTES.md, "One footer rebuild a refresh"). Keys are read when the rebuild runs,
+    so a change that arrives while one is waiting is shown by it.
     """
 
     def __init__(self, *args, on_first_keys: Callable[[], None] | None = None, **kwargs) -> None:

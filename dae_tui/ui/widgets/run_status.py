@@ -2,8 +2,8 @@
 
 Its fields are reactives set by the app's message handlers. It is one widget that renders its two
 lines itself: a progress message then costs a repaint of two lines, never a relayout of the
-screen. (Built from Labels and a ProgressBar, each update re-laid out ~180 widgets; at ten
-updates a second that took a third of a core from training, benchmarks/NOTES.md.)
+screen. (Built from Labels and a ProgressBar, each update re-laid out every widget; at ten
+updates a second that slowed training in the dashboard, benchmarks/NOTES.md.)
 
 The lines fit the width they get: the bar shrinks first, then the least useful parts go
 (img/s, then the running MSE), so at 80 columns the state, epoch, ETA, device and best test
@@ -25,7 +25,7 @@ __all__ = ["ACTIVE_STATES", "NO_RUN", "RUN_STATES", "STATES", "RunStatus"]
 STATES = ("idle", "loading", "training", "paused", "finished", "stopped", "failed")
 """Every state of this dashboard's own run, as the panel shows it."""
 RUN_STATES = ("interrupted", "pruned", "suspended", "running")
-"""What else a run opened from the Runs or Sweep tab can be (`runstore`'s statuses): the panel
+"""What else a run opened from the Runs or Sweep tab can be (`runs.info`'s statuses): the panel
 shows the state of the run it speaks of, and that run may not be this dashboard's."""
 NO_RUN = "No run yet: set up the form and press s."
 ACTIVE_STATES = ("loading", "training", "paused")

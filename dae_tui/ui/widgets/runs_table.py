@@ -1,11 +1,11 @@
 """The Runs tab's table: a virtual one, drawing only the lines on screen from rows kept formatted.
 
 Textual's DataTable keeps a model of every row and measures each cell as it is added; with
-3,000 runs that cost 2-6 s to show and every chunk of rows repainted the screen, and a re-sort
-re-measured the lot. Here a row is a list of `Text` cells, formatted once by the view and kept
-with their widths, and the table is an order of run names over them: showing 3,000 runs is
-3,000 lists, a re-sort is a list sort, a filter a list comprehension, and a frame renders the
-30-odd lines that are on screen (Textual's Line API: `ScrollView` + `render_line`).
+3,000 runs that took seconds to show (benchmarks/NOTES.md), every chunk of rows repainted the
+screen, and a re-sort re-measured the lot. Here a row is a list of `Text` cells, formatted once by
+the view and kept with their widths, and the table is an order of run names over them: showing
+3,000 runs is 3,000 lists, a re-sort is a list sort, a filter a list comprehension, and a frame
+renders the 30-odd lines that are on screen (Textual's Line API: `ScrollView` + `render_line`).
 
 The parts of DataTable's interface the view and its tests use are kept (`rows`, `row_count`,
 `cursor_row`, `move_cursor`, `get_cell`, `columns` with `content_width`), with the same keys,
