@@ -26,7 +26,7 @@ python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.versio
 'device', torch.cuda.get_device_name(0), 'cpu threads', torch.get_num_threads())" | tee -a "$OUT/gpu.txt"
 
 echo "== CUDA tests"
-python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/test_speed_paths.py tests/test_engine.py \
+python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/unit/test_speed_paths.py tests/unit/test_engine.py \
     2>&1 | tee "$OUT/tests.log" | tail -6
 
 echo "== benchmark"
