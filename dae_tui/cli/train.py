@@ -198,7 +198,7 @@ def run_headless(invocation: Invocation) -> int:
                         if not out.stderr_ok or not console.is_terminal:
                             continue  # the bar is for people at a terminal, not for a log file
                         description = f"epoch {event.epoch}/{event.epochs}"
-                        fields = dict(
+                        fields: dict[str, Any] = dict(  # rich's task fields: any values
                             mse=f"{event.train_mse:.5f}", speed=f"{event.images_per_s:,.0f}",
                             eta=format_eta(event.eta_s),
                         )

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 import sqlalchemy.exc
@@ -47,7 +47,7 @@ DEFAULT_DB = "sweeps.db"
 """The SQLite file in the runs folder that holds this machine's studies."""
 SWEEP_FILE = SWEEP_NAME
 """In a trial's run folder: the study and trial number it belongs to."""
-METRICS = {"test_psnr": "maximize", "test_mse": "minimize"}
+METRICS: dict[str, Literal["maximize", "minimize"]] = {"test_psnr": "maximize", "test_mse": "minimize"}
 HEARTBEAT_S = 10
 """Seconds between a running trial's heartbeats; one silent for 3 of them is failed."""
 CREATE_ATTEMPTS = 5

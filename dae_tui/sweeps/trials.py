@@ -292,6 +292,7 @@ def _follow(study: optuna.Study, trial: optuna.Trial, trainer: Trainer, config: 
                                       message=event.message, **outcome))
                 raise TrialFailed(event.message)
             case RunStopped():
+                assert event.run_dir is not None  # the trainer stops between epochs, in its folder
                 if beat.lost is not None:  # the heartbeat found the trial failed by the study
                     _mark_status(Path(event.run_dir), "failed", beat.lost)
                     on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,

@@ -34,7 +34,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from io import BufferedIOBase
 from urllib.parse import urlsplit
 
 import torch
@@ -123,7 +123,7 @@ def _one_line(err: BaseException) -> str:
 # --- IDX ------------------------------------------------------------------------------------
 
 
-def _fill(stream: BinaryIO, view: memoryview) -> int:
+def _fill(stream: BufferedIOBase, view: memoryview) -> int:
     """Read into `view` until it is full or the stream ends; the number of bytes read."""
     got = 0
     while got < len(view):
@@ -135,7 +135,7 @@ def _fill(stream: BinaryIO, view: memoryview) -> int:
     return got
 
 
-def _judge_header(path: Path, stream: BinaryIO, expect_magic: int | None) -> tuple[int, ...]:
+def _judge_header(path: Path, stream: BufferedIOBase, expect_magic: int | None) -> tuple[int, ...]:
     """The shape an IDX header declares, once it is one this module accepts."""
     head = bytearray(4)
     got = _fill(stream, memoryview(head))
@@ -163,7 +163,7 @@ def _judge_header(path: Path, stream: BinaryIO, expect_magic: int | None) -> tup
     return (count, *tail)
 
 
-def _read_body(path: Path, stream: BinaryIO, shape: tuple[int, ...], file_size: int | None) -> torch.Tensor:
+def _read_body(path: Path, stream: BufferedIOBase, shape: tuple[int, ...], file_size: int | None) -> torch.Tensor:
     count = math.prod(shape)
     header = 4 + 4 * len(shape)
     if file_size is not None:
@@ -175,7 +175,7 @@ def _read_body(path: Path, stream: BinaryIO, shape: tuple[int, ...], file_size: 
     # Read straight into the tensor's memory: the only copy. Pages a short file never reaches are
     # never touched, so a header that lies costs address space, not memory.
     data = torch.empty(count, dtype=torch.uint8)
-    got = _fill(stream, memoryview(data.numpy()))
+    got = _fill(stream, data.numpy().data)
     if got < count:
         raise DataError(f"{path}: truncated, {got:,} of {count:,} data bytes present")
     # One byte more: enough to know there is trailing data, and for gzip to check its CRC and length.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -91,14 +92,14 @@ class SeedAutoencoder(nn.Module):
         e = self.encoder
         h = F.relu(e[0](x), inplace=True)
         h = F.relu(e[2](h), inplace=True)
-        return full_conv(h, e[4])
+        return full_conv(h, cast(nn.Conv2d, e[4]))  # Sequential's items are typed as any Module
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """(B, 64, 1, 1) latents to (B, 1, 28, 28) images in [0, 1]."""
         if not self.lowered:
             return self.decoder(z)
         d = self.decoder
-        h = F.relu(full_conv_transpose(z, d[0]), inplace=True)
+        h = F.relu(full_conv_transpose(z, cast(nn.ConvTranspose2d, d[0])), inplace=True)
         h = F.relu(d[2](h), inplace=True)
         return torch.sigmoid(d[4](h))
 

@@ -110,7 +110,7 @@ def load_run_model(run: str | Path, device: str = "cpu", with_data: bool = True)
     except ConfigError as err:
         raise ckpt.CheckpointError(f"{path}: its config is not usable: {err}") from None
     # The split the run was measured on: the source it actually read, not `auto` again.
-    source = state.get("source") if state.get("source") in ("local", "download", "bundled") else config.source
+    source = str(state["source"]) if state.get("source") in ("local", "download", "bundled") else config.source
     data = load_data(replace(config, source=source)) if with_data else None
     model = build_model(config.model)  # its initial weights are replaced at once: no seeding needed
     model.load_state_dict(state["model"])

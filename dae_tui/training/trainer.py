@@ -505,8 +505,10 @@ class Trainer:
         torch.manual_seed(config.seed)
         model = build_model(config.model)
         if not self.fast and hasattr(model, "lowered"):
-            model.lowered = False
-        model = model.to(device, memory_format=layout)
+            # A plain attribute: Module.__setattr__ is typed for tensors and modules only.
+            model.lowered = False  # type: ignore[assignment]
+        # Module.to accepts a device with memory_format at run time; its typed overloads do not.
+        model = model.to(device, memory_format=layout)  # type: ignore[call-overload]
         optimizer = make_optimizer(model, config, device, self.fast)
         shuffle_gen = torch.Generator().manual_seed(config.seed)
         noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
@@ -519,14 +521,15 @@ class Trainer:
             shuffle_gen.set_state(state["rng"]["shuffle"])
             records = list(state["metrics"])
             start_epoch = int(state["epoch"]) + 1
-            note = _restore_noise(noise_gen, state["rng"], config.seed + 1 + start_epoch)
-            if note:
-                yield Notice(note)
+            restored = _restore_noise(noise_gen, state["rng"], config.seed + 1 + start_epoch)
+            if restored:
+                yield Notice(restored)
             if state.get("source") and state["source"] != data.source:
                 yield Notice(f"the run trained on {state['source']} data; now it reads {data.source}")
         elif self.run_dir is None:
             self.run_dir = ckpt.new_run_dir(self.runs_dir or ckpt.default_runs_dir(), config)
             self._own_folder(self.run_dir)
+        assert self.run_dir is not None  # a resume found its folder in _resolve_config, a new run made one
         # Lock and status first: a reader that finds config.json must also find them, or it would
         # take a new run for an old one that never finished.
         self._epochs_done = start_epoch - 1
