@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dae_tui.core.config import ConfigError, TrainConfig
+from dae_tui.core.psnr import best_epoch
 from dae_tui.runs.files import (
     CONFIG_NAME,
     LOCK_NAME,
@@ -462,9 +463,8 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
     for candidate in ((status_doc or {}).get("epochs"), records[-1].get("epochs") if records else None):
         if not epochs and plausible_int(candidate, 1) is not None:
             epochs = candidate  # type: ignore[assignment]
-    # (psnr, -epoch): of equal PSNRs, the first epoch to reach it counts as the best.
-    best = max(((r["test_psnr"], -r["epoch"]) for r in records if _is_number(r.get("test_psnr"))),
-               default=None)
+    best = best_epoch(((r["epoch"], r["test_psnr"]) for r in records if _is_number(r.get("test_psnr"))),
+                      higher=True)
     seconds = [r["seconds"] for r in records if _is_number(r.get("seconds"))]
     last_psnr = records[-1].get("test_psnr") if records else None
     last_ssim = records[-1].get("test_ssim") if records else None
@@ -478,8 +478,8 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
     ended = parse_time(status_doc.get("ended")) if status_doc and status in _FINAL else None
     info = RunInfo(
         name=name, path=Path(folder), status=status, config=config, epochs_done=epochs_done,
-        epochs=epochs, records=tuple(records), best_test_psnr=best[0] if best else None,
-        best_epoch=-best[1] if best else None,
+        epochs=epochs, records=tuple(records), best_test_psnr=best[1] if best else None,
+        best_epoch=best[0] if best else None,
         last_test_psnr=last_psnr if _is_number(last_psnr) else None,
         last_test_ssim=last_ssim if _is_number(last_ssim) else None,
         seconds_per_epoch=sum(seconds) / len(seconds) if seconds else None,

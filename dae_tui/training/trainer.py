@@ -50,6 +50,7 @@ from dae_tui.core.events import (
     RunStopped,
     Samples,
 )
+from dae_tui.core.psnr import best_epoch
 from dae_tui.training.metrics import per_image_mse, per_image_ssim, psnr_from_mse
 from dae_tui.training.models import build_model, count_parameters
 from dae_tui.training.noise import add_noise
@@ -597,8 +598,8 @@ class Trainer:
             recorder.record(samples)
             yield samples
 
-        best = min((r["test_mse"] for r in records), default=None)
-        yield RunFinished(str(self.run_dir), config.epochs, best)
+        best = best_epoch((r["epoch"], r["test_mse"]) for r in records)
+        yield RunFinished(str(self.run_dir), config.epochs, best[1] if best else None)
 
     @staticmethod
     def _prepare_test(

@@ -15,6 +15,7 @@ from dae_tui.core.config import ConfigError, TrainConfig
 from dae_tui.runs.files import load_run_config
 from dae_tui.runs.files import CHECKPOINT_NAME, CONFIG_NAME
 from dae_tui.core.formatting import plural
+from dae_tui.core.psnr import best_epoch
 
 __all__ = ["ResumeInfo"]
 
@@ -70,10 +71,7 @@ class ResumeInfo:
     @property
     def best(self) -> tuple[int, float] | None:
         """(epoch, test MSE) of the best finished epoch."""
-        if not self.points:
-            return None
-        epoch, _, mse = min(self.points, key=lambda p: p[2])
-        return epoch, mse
+        return best_epoch((epoch, mse) for epoch, _, mse in self.points)
 
     def finished_hint(self) -> str:
         return (f"{self.name} has finished all {plural(self.epochs_done, 'epoch')}: "

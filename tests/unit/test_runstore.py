@@ -293,3 +293,12 @@ def test_a_settled_folder_is_judged_by_its_own_time_and_still_sees_an_atomic_cha
     atomic_write_json(folder / "status.json", {"status": "failed", "message": "disk full", "started": iso(60)})
     changes = store.refresh()  # the rename changed the folder's time
     assert [(i.name, i.status, i.message) for i in changes.changed] == [("old", FAILED, "disk full")]
+
+
+def test_one_judge_of_the_best_epoch_lowest_mse_or_highest_psnr_earliest_on_a_tie():
+    from dae_tui.core.psnr import best_epoch
+
+    assert best_epoch([]) is None
+    assert best_epoch([(1, 0.3), (2, 0.1), (3, 0.1), (4, 0.2)]) == (2, 0.1)
+    assert best_epoch([(1, 20.0), (2, 25.0), (3, 25.0)], higher=True) == (2, 25.0)
+    assert best_epoch([(3, 25.0), (2, 25.0)], higher=True) == (2, 25.0)  # the earliest epoch, not the first line

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from rich.color import Color as RichColor
 from textual_plotext import PlotextPlot
 
-from dae_tui.core.psnr import psnr_from_mse
+from dae_tui.core.psnr import best_epoch, psnr_from_mse
 from dae_tui.core.formatting import fit_first
 from dae_tui.ui.plain import markup, plain
 
@@ -223,10 +223,7 @@ class LossChart(PlotextPlot):
     @property
     def best(self) -> tuple[int, float] | None:
         """(epoch, test MSE) of the best epoch so far."""
-        if not self.test_mse:
-            return None
-        i = min(range(len(self.test_mse)), key=self.test_mse.__getitem__)
-        return self.epochs[i], self.test_mse[i]
+        return best_epoch(zip(self.epochs, self.test_mse, strict=True))
 
     def headline(self) -> str:
         """The border title: the y axis's name, the best test value with its epoch, the legend.
