@@ -162,10 +162,10 @@ async def test_pause_holds_the_batch_counter_and_resume_moves_it(tmp_path, monke
         await pilot.press("p")
         await wait_until(pilot, lambda: app.state == "paused")
         held = len([e for e in seen if isinstance(e, BatchProgress)])
-        bar = app.query_one(RunStatus).batch
+        bar = app.query_one(RunStatus).batch_done
         await pilot.pause(0.5)
         assert len([e for e in seen if isinstance(e, BatchProgress)]) == held
-        assert app.query_one(RunStatus).batch == bar
+        assert app.query_one(RunStatus).batch_done == bar
         await pilot.press("p")
         await wait_until(pilot, lambda: len([e for e in seen if isinstance(e, BatchProgress)]) > held + 2)
         assert app.state == "training"

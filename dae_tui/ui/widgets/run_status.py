@@ -64,8 +64,8 @@ class RunStatus(Widget):
     """The epoch in progress (or last finished)."""
     epochs: reactive[int] = reactive(0)
     """Epochs in the run."""
-    batch: reactive[int] = reactive(0)
-    """Batches done in the current epoch."""
+    batch_done: reactive[int] = reactive(0)
+    """Batches done in the current epoch (not `batch`: that is `Widget.batch()`, which `recompose` calls)."""
     batches: reactive[int] = reactive(0)
     """Batches in an epoch."""
     mse: reactive[float | None] = reactive(None)
@@ -109,14 +109,14 @@ class RunStatus(Widget):
 
     def set_batch(self, done: int, total: int) -> None:
         """Move the batch bar within the current epoch."""
-        self.batch, self.batches = done, total
+        self.batch_done, self.batches = done, total
 
     def clear_speed(self) -> None:
         """Forget the running figures (between runs)."""
         self.mse = self.images_per_s = self.eta_s = None
 
     def _bar(self, width: int) -> Text:
-        fraction = min(1.0, self.batch / self.batches) if self.batches else 0.0
+        fraction = min(1.0, self.batch_done / self.batches) if self.batches else 0.0
         filled = round(fraction * width)
         bar = Text()
         bar.append("━" * filled, self.get_component_rich_style("run-status--bar"))
