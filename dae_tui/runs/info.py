@@ -59,6 +59,7 @@ __all__ = [
     "STOPPED",
     "SUSPENDED",
     "RunInfo",
+    "read_metrics",
     "read_run",
 ]
 
@@ -339,6 +340,13 @@ def clean_record(record: object) -> tuple[dict[str, Any] | None, int]:
     if not bad:
         return record, 0
     return {k: v for k, v in record.items() if k not in bad}, len(bad)
+
+
+def read_metrics(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records in a run folder's metrics.jsonl, one per epoch in epoch order ([] when there is
+    none): the one hardened reader (capped, bad lines and implausible figures left out), which the
+    listing and the training side both use."""
+    return _read_records(os.fspath(folder), [])
 
 
 def _read_records(folder: str, warnings: list[str]) -> list[dict[str, Any]]:

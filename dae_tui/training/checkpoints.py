@@ -97,13 +97,11 @@ def write_metrics(run_dir: Path, records: Iterable[dict[str, Any]]) -> None:
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    """The records in metrics.jsonl ([] when there is none)."""
-    path = run_dir / METRICS_NAME
-    try:
-        data = read_file(path, MAX_METRICS_BYTES)  # a FIFO or /dev/zero there: OSError, never a hang
-    except FileNotFoundError:
-        return []
-    return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+    """The records in metrics.jsonl ([] when there is none), read by the Runs listing's hardened
+    reader (`dae_tui.runs.info.read_metrics`) so the two sides can never disagree about a file."""
+    from dae_tui.runs.info import read_metrics as read_hardened
+
+    return read_hardened(run_dir)
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
