@@ -31,13 +31,13 @@ from pathlib import Path
 
 import torch
 
-from dae_tui.ui import DaeApp
-from dae_tui.ui.widgets.image_strip import ImageStrip
-from dae_tui.ui.panes.inspect import InspectView
 from dae_tui.core.config import TrainConfig
 from dae_tui.core.events import RunFinished
 from dae_tui.training.inspection import Inspector
 from dae_tui.training.trainer import Trainer
+from dae_tui.ui import DaeApp
+from dae_tui.ui.panes.inspect import InspectView
+from dae_tui.ui.widgets.image_strip import ImageStrip
 
 BUDGET_MS = 100.0
 

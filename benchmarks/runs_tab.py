@@ -32,10 +32,10 @@ import time
 from pathlib import Path
 
 from benchmarks.runstore import write_runs
-from dae_tui.ui import DaeApp
-from dae_tui.ui.panes.runs import RunsView
 from dae_tui.core.config import TrainConfig
 from dae_tui.runs.store import list_runs
+from dae_tui.ui import DaeApp
+from dae_tui.ui.panes.runs import RunsView
 
 
 async def tab_seconds(runs_dir: Path, count: int) -> tuple[float, float]:
@@ -74,8 +74,8 @@ TRAIN = TrainConfig(dataset="mnist", source="bundled", train_limit=4000, batch_s
 
 async def train_in_app(runs_dir: Path) -> float:
     """Images/s of the training passes of `TRAIN` in the app, its Runs tab polling `runs_dir`."""
-    from dae_tui.ui.messages import EngineEvent
     from dae_tui.core.events import EpochEnd, RunFailed, RunFinished
+    from dae_tui.ui.messages import EngineEvent
 
     events: list = []
 

@@ -49,9 +49,9 @@ def _throughput(epoch_ends: list) -> float:
 
 
 async def _in_app(config: TrainConfig) -> TuiRun:
+    from dae_tui.core.events import EpochEnd, RunFailed, RunFinished, RunStarted
     from dae_tui.ui import DaeApp
     from dae_tui.ui.messages import EngineEvent
-    from dae_tui.core.events import EpochEnd, RunFailed, RunFinished, RunStarted
 
     events: list = []
 

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from dae_tui import cli
-from dae_tui.ui import DaeApp
 from dae_tui.core.config import TrainConfig
 from dae_tui.core.events import EpochEnd
+from dae_tui.ui import DaeApp
 
 HERE = Path(__file__).resolve().parent
 BASE = dict(dataset="fashion-mnist", source="bundled", train_limit=4000, seed=0, threads=1)
@@ -48,8 +48,8 @@ def make_runs(runs: Path) -> None:
 
 async def inspect_with_a_drawing(app: DaeApp, pilot) -> None:
     """The Inspect tab on the newest run: its curve, more noise than it was trained with, a 7."""
-    from dae_tui.ui.widgets.draw_panel import DrawCanvas
     from dae_tui.ui.panes.inspect import InspectView
+    from dae_tui.ui.widgets.draw_panel import DrawCanvas
     from dae_tui.ui.widgets.robustness_chart import RobustnessChart
 
     await pilot.press("n")

@@ -23,10 +23,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from dae_tui.core.config import ConfigError, TrainConfig, format_number
-from dae_tui.runs.files import CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME, SaveError, atomic_write, default_runs_dir
-from dae_tui.core.formatting import printable
 from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Invocation, report
+from dae_tui.core.config import ConfigError, TrainConfig, format_number
+from dae_tui.core.formatting import printable
+from dae_tui.runs.files import CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME, SaveError, atomic_write, default_runs_dir
 
 __all__ = ["output_problem", "run_denoise"]
 
@@ -122,7 +122,8 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
         return report("denoise", error, err)
     if not picture.any():
         # Not an error (a blank page is a picture), but a blank result should never pass unremarked.
-        print(f"note: {printable(str(source))} shows no figure (one flat colour): the model sees a blank frame", file=err)
+        print(f"note: {printable(str(source))} shows no figure (one flat colour): the model sees a blank frame",
+              file=err)
     noisy = picture if factor is None else fixed_noise(picture, config.noise, factor, config.clamp)
     denoised = denoise(model, noisy)
     shown = side_by_side([picture, noisy, denoised]) if invocation.side_by_side else denoised
@@ -139,6 +140,6 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
         return EXIT_FAILED
     noise = f", {config.noise} noise {format_number(factor)} added" if factor is not None else ""
     what = "input | noisy | denoised" if invocation.side_by_side else "denoised"
-    print(f"wrote {printable(str(output))} ({what}; model {config.model} of {printable(Path(invocation.target).name)}{noise})",
-          file=err)
+    print(f"wrote {printable(str(output))} ({what}; model {config.model} of "
+          f"{printable(Path(invocation.target).name)}{noise})", file=err)
     return EXIT_OK

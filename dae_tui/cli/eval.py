@@ -17,9 +17,9 @@ import sys
 import time
 from typing import TextIO
 
+from dae_tui.cli.invocation import EXIT_OK, Invocation, report
 from dae_tui.core.config import ConfigError, format_number
 from dae_tui.core.formatting import format_eta, plural, printable
-from dae_tui.cli.invocation import EXIT_OK, Invocation, report
 
 __all__ = ["MAX_FACTORS", "run_eval"]
 
@@ -49,8 +49,8 @@ def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | No
         factors = parse_factors(invocation.factors, kind) if invocation.factors else default_factors(kind, trained)
     except (ConfigError, DataError) as error:
         return report("eval", error, err)
-    print(f"{printable(str(invocation.target))}: model {config.model} on {len(data.test):,} {config.dataset} test images "
-          f"({data.source}), {kind} noise{' (clamped)' if config.clamp else ''}; trained at "
+    print(f"{printable(str(invocation.target))}: model {config.model} on {len(data.test):,} {config.dataset} "
+          f"test images ({data.source}), {kind} noise{' (clamped)' if config.clamp else ''}; trained at "
           f"{config.noise} {format_number(config.noise_factor)}", file=err)
     print(f"{'factor':>8} {'noisy PSNR':>10} {'PSNR':>7} {'gain':>7} {'SSIM':>6} {'MSE':>8}", file=err)
     started = time.monotonic()

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from dae_tui import __version__
+from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, SweepRequest
 from dae_tui.core.config import (
     FIELD_SPECS,
     NOISE_KINDS,
@@ -32,7 +33,6 @@ from dae_tui.core.config import (
     format_number,
 )
 from dae_tui.core.formatting import printable
-from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, SweepRequest
 
 # The exit codes and Invocation live in the leaf `invocation` module; named here too, as before.
 __all__ = [

@@ -20,11 +20,11 @@ import os
 import sys
 from typing import TextIO
 
+from dae_tui.cli.invocation import EXIT_OK, EXIT_USAGE, Invocation
 from dae_tui.core.config import FIELD_SPECS
+from dae_tui.core.formatting import RUN_COLUMNS, printable, run_cells
 from dae_tui.runs.files import default_runs_dir
 from dae_tui.runs.store import RunInfo, RunStoreError, list_runs
-from dae_tui.core.formatting import RUN_COLUMNS, printable, run_cells
-from dae_tui.cli.invocation import EXIT_OK, EXIT_USAGE, Invocation
 
 __all__ = ["CSV_COLUMNS", "run_listing", "write_csv", "write_table"]
 

@@ -31,9 +31,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, report, signal_exit
 from dae_tui.core.config import ConfigError
 from dae_tui.core.formatting import format_metric, format_setting, plural, printable
-from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, report, signal_exit
 
 __all__ = ["STORAGE_ENV", "run_sweep", "status_lines"]
 

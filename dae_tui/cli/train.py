@@ -25,6 +25,7 @@ from rich.progress import (
     TextColumn,
 )
 
+from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, signal_exit
 from dae_tui.core.events import (
     BatchProgress,
     EpochEnd,
@@ -36,7 +37,6 @@ from dae_tui.core.events import (
     RunStopped,
 )
 from dae_tui.core.formatting import format_epoch, format_eta, format_finished, format_started, printable_lines
-from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, signal_exit
 
 __all__ = ["run_headless"]
 

@@ -39,9 +39,9 @@ from dae_tui.runs.files import pid_alive, this_host
 from dae_tui.runs.info import SWEEP_NAME
 from dae_tui.sweeps.space import Dimension
 
-__all__ = ["DEFAULT_DB", "METRICS", "SWEEP_FILE", "SQLAlchemyError", "StorageFailed", "counted", "default_storage", "describe_study",
-           "fail_dead_trials", "fail_stale_trials", "open_storage", "open_study", "redact", "sqlite_file",
-           "storage_failure", "study_name_for", "study_names", "study_report"]
+__all__ = ["DEFAULT_DB", "METRICS", "SWEEP_FILE", "SQLAlchemyError", "StorageFailed", "counted", "default_storage",
+           "describe_study", "fail_dead_trials", "fail_stale_trials", "open_storage", "open_study", "redact",
+           "sqlite_file", "storage_failure", "study_name_for", "study_names", "study_report"]
 
 DEFAULT_DB = "sweeps.db"
 """The SQLite file in the runs folder that holds this machine's studies."""

@@ -25,17 +25,22 @@ from typing import Any
 import optuna
 
 from dae_tui.core.config import ConfigError, TrainConfig, with_changes
-from dae_tui.training.data import DataError
 from dae_tui.core.events import EpochEnd, RunFailed, RunFinished, RunStarted, RunStopped
 from dae_tui.runs.files import STATUS_NAME, atomic_write_json, read_json, this_host
 from dae_tui.sweeps.space import Dimension
+from dae_tui.sweeps.study import (
+    HEARTBEAT_S,
+    SWEEP_FILE,
+    _quiet,
+    _slot,
+    counted,
+    fail_stale_trials,
+)
+from dae_tui.training.data import DataError
 from dae_tui.training.trainer import Trainer
 
-from dae_tui.sweeps.study import (
-    HEARTBEAT_S, SWEEP_FILE, _quiet, _slot, counted, fail_stale_trials,
-)
-
-__all__ = ["FAILURES_IN_A_ROW", "Stopper", "SweepTally", "TrialFailed", "TrialOutcome", "TrialStopped", "run_trials", "suggest"]
+__all__ = ["FAILURES_IN_A_ROW", "Stopper", "SweepTally", "TrialFailed", "TrialOutcome", "TrialStopped", "run_trials",
+           "suggest"]
 
 class TrialFailed(Exception):
     """The trial's run failed (its message is the run's); the study goes on."""

@@ -24,7 +24,6 @@ from typing import Any
 import torch
 
 from dae_tui.core.config import ConfigError, TrainConfig, clip
-from dae_tui.training.data import DataError
 from dae_tui.runs.files import (
     CHECKPOINT_NAME,
     CHECKSUM_NAME,
@@ -36,6 +35,7 @@ from dae_tui.runs.files import (
     default_runs_dir,
     read_file,
 )
+from dae_tui.training.data import DataError
 
 __all__ = [
     "CHECKPOINT_NAME",

@@ -33,8 +33,8 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from io import BufferedIOBase
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import torch

@@ -27,10 +27,10 @@ import torch
 
 from dae_tui.core.config import NOISE_KINDS
 from dae_tui.core.events import Picture, Samples
-from dae_tui.training.metrics import per_image_mse, psnr_from_mse
-from dae_tui.training.robustness import CurvePoint, default_factors, load_run_model, robustness
 from dae_tui.runs.files import atomic_write_json, read_json
 from dae_tui.runs.info import FIGURE_RANGES, plausible_number
+from dae_tui.training.metrics import per_image_mse, psnr_from_mse
+from dae_tui.training.robustness import CurvePoint, default_factors, load_run_model, robustness
 from dae_tui.training.samples import make_samples, pick_sample_indices, to_pictures
 from dae_tui.training.trainer import _as_float, fixed_noise
 

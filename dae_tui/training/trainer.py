@@ -34,9 +34,6 @@ from dae_tui.core.config import (
     check_resume_overrides,
     format_number,
 )
-from dae_tui.training import checkpoints as ckpt
-from dae_tui.training.data import DataError, LoadedData, load_data
-from dae_tui.training.device import apply_threads, flush_denormals, resolve_device
 from dae_tui.core.events import (
     BatchProgress,
     EpochEnd,
@@ -51,13 +48,16 @@ from dae_tui.core.events import (
     Samples,
 )
 from dae_tui.core.psnr import best_epoch
+from dae_tui.runs.files import HEARTBEAT_INTERVAL_S, RunMarker, load_run_config
+from dae_tui.runs.samples import SampleRecorder
+from dae_tui.training import checkpoints as ckpt
+from dae_tui.training.data import DataError, LoadedData, load_data
+from dae_tui.training.device import apply_threads, flush_denormals, resolve_device
 from dae_tui.training.metrics import per_image_mse, per_image_ssim, psnr_from_mse
 from dae_tui.training.models import build_model, count_parameters
 from dae_tui.training.noise import add_noise
 from dae_tui.training.pace import Pace
-from dae_tui.runs.files import HEARTBEAT_INTERVAL_S, RunMarker, load_run_config
 from dae_tui.training.samples import make_samples, pick_sample_indices
-from dae_tui.runs.samples import SampleRecorder
 from dae_tui.training.steps import load_optimizer_state, make_optimizer, make_train_step, memory_format
 
 __all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate", "evaluate_scores", "fixed_noise",

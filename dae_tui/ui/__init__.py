@@ -11,8 +11,8 @@ import sys
 from dataclasses import replace
 from typing import NoReturn
 
-from dae_tui.core.config import ConfigError, check_resume_overrides
 from dae_tui.cli.invocation import EXIT_USAGE, Invocation
+from dae_tui.core.config import ConfigError, check_resume_overrides
 from dae_tui.ui.app import DaeApp
 from dae_tui.ui.resume import ResumeInfo
 from dae_tui.ui.signals import install_exit_signals, leave_within

@@ -34,11 +34,12 @@ from textual.screen import Screen
 from textual.widgets import Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from dae_tui.cli.invocation import signal_exit
 from dae_tui.core.config import CLASS_NAMES, FIELD_SPECS, RESUME_OVERRIDABLE, TrainConfig, flags_to_labels
 from dae_tui.core.events import EpochEnd, RunStarted, Samples
-from dae_tui.runs.files import SaveError, atomic_write, default_runs_dir
 from dae_tui.core.formatting import format_epoch, format_finished, format_started, plural, printable
-from dae_tui.cli.invocation import signal_exit
+from dae_tui.runs.files import SaveError, atomic_write, default_runs_dir
+from dae_tui.ui.dialogs.screens import HelpScreen, QuitScreen
 from dae_tui.ui.inspect_actions import InspectActions
 from dae_tui.ui.keys import Key, key_label, palette_keys, tab_limits
 from dae_tui.ui.messages import (
@@ -57,13 +58,12 @@ from dae_tui.ui.messages import (
     while_shown,
     wrap,
 )
+from dae_tui.ui.panes import ImageBrowser, LogView
 from dae_tui.ui.plain import plain
 from dae_tui.ui.resume import ResumeInfo
 from dae_tui.ui.runs_actions import RunsActions
-from dae_tui.ui.dialogs.screens import HelpScreen, QuitScreen
 from dae_tui.ui.signals import install_stop_signals
 from dae_tui.ui.widgets import ConfigForm, ImageStrip, KeysFooter, LossChart, RunStatus
-from dae_tui.ui.panes import ImageBrowser, LogView
 from dae_tui.ui.widgets.image_strip import rows_of
 from dae_tui.ui.widgets.run_status import ACTIVE_STATES
 
@@ -113,7 +113,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Key("g", "log_scale", "Log scale", tabs=("train",), help="chart: linear or log MSE axis",
             palette="Log scale", palette_help="Chart: linear or log MSE axis", palette_always=True),
-        Key("m", "metric", "MSE/PSNR", tabs=("train", "runs"), help="charts (Train and Runs): MSE or PSNR on the y axis",
+        Key("m", "metric", "MSE/PSNR", tabs=("train", "runs"),
+            help="charts (Train and Runs): MSE or PSNR on the y axis",
             palette="MSE or PSNR", palette_help="Charts: the y axis in MSE or PSNR", palette_always=True),
         Key("a", "overlay_train", "Train curves", tabs=("train", "runs"),
             help="charts: the marked runs' train curves too, or only their test curves",

@@ -15,8 +15,8 @@ from textual.widgets import TabbedContent
 
 if TYPE_CHECKING:
     from dae_tui.runs.store import RunInfo
-    from dae_tui.ui.resume import ResumeInfo
     from dae_tui.ui.panes.inspect import InspectView
+    from dae_tui.ui.resume import ResumeInfo
     from dae_tui.ui.widgets.noise_slider import NoiseSlider
 
 __all__ = ["InspectActions"]
@@ -28,7 +28,10 @@ class InspectActions:
     inspect_pick: Path | None
     run_dir: str | None
     resume: ResumeInfo | None
-    runs_folder: Path
+
+    if TYPE_CHECKING:  # DaeApp's property (read-only there, so not declared as a plain attribute)
+        @property
+        def runs_folder(self) -> Path: ...
 
     def _inspect_view(self) -> InspectView:
         return self.query_one("#inspect-view")  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from functools import cache
 
 from textual.actions import parse as parse_action
 from textual.binding import Binding
+from textual.dom import DOMNode
 
 __all__ = ["NOTES", "SECTIONS", "Key", "help_sections", "key_label", "key_section", "owners", "palette_keys",
            "tab_limits"]
@@ -82,7 +83,7 @@ def key_label(binding: Binding) -> str:
     return NAMES.get(key, key)
 
 
-def owners() -> list[tuple[str, type]]:
+def owners() -> list[tuple[str, type[DOMNode]]]:
     """(section, class) for every class whose BINDINGS are the dashboard's keys."""
     from dae_tui.ui.app import DaeApp
     from dae_tui.ui.panes.runs import RunsView
@@ -105,7 +106,7 @@ def key_section(key: Key) -> str:
 
 
 @cache
-def tab_limits(owner: type) -> dict[str, tuple[tuple[str, ...], bool]]:
+def tab_limits(owner: type[DOMNode]) -> dict[str, tuple[tuple[str, ...], bool]]:
     """Action name -> (the tabs where it works, whether it is a priority key), for the keys of
     `owner` that work on some tabs only: what its `check_action` asks of every binding."""
     return {parse_action(key.action)[1]: (key.tabs, key.priority)
@@ -123,6 +124,6 @@ def help_sections() -> tuple[tuple[str, tuple[Row, ...]], ...]:
     return tuple((section, tuple(rows[section])) for section in SECTIONS)
 
 
-def palette_keys(owner: type) -> list[Key]:
+def palette_keys(owner: type[DOMNode]) -> list[Key]:
     """The bindings of `owner` that the command palette offers, in declaration order."""
     return [b for b in owner.BINDINGS if isinstance(b, Key) and b.palette]

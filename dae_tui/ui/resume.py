@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dae_tui.core.config import ConfigError, TrainConfig
-from dae_tui.runs.files import load_run_config
-from dae_tui.runs.files import CHECKPOINT_NAME, CONFIG_NAME
 from dae_tui.core.formatting import plural
 from dae_tui.core.psnr import best_epoch
+from dae_tui.runs.files import CHECKPOINT_NAME, CONFIG_NAME, load_run_config
 
 __all__ = ["ResumeInfo"]
 

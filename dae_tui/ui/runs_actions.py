@@ -8,30 +8,59 @@ first frame does not wait for them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dae_tui.core.config import ConfigError, flags_to_labels
 from dae_tui.core.events import Samples
-from dae_tui.ui.messages import RunChosen, RunMarksChanged, while_shown
-from dae_tui.ui.resume import ResumeInfo
 from dae_tui.ui.dialogs.screens import ConfirmScreen, EpochsScreen
-from dae_tui.ui.widgets import ConfigForm, LossChart
+from dae_tui.ui.messages import RunChosen, RunMarksChanged, while_shown
 from dae_tui.ui.panes import ImageBrowser
+from dae_tui.ui.resume import ResumeInfo
+from dae_tui.ui.widgets import ConfigForm, LossChart
 from dae_tui.ui.widgets.loss_chart import Series
 from dae_tui.ui.widgets.run_status import ACTIVE_STATES
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from dae_tui.runs.store import RunInfo
+    from dae_tui.ui.panes.inspect import InspectView
+    from dae_tui.ui.panes.runs import RunsView
+
+    # For the type checker the mixin is an App (query_one, notify, push_screen); at run time it is
+    # a plain class, and DaeApp(..., RunsActions, App[int]) supplies all of that.
+    _AppBase = App[int]
+else:
+    _AppBase = object
 
 __all__ = ["RunsActions"]
 
 
-class RunsActions:
+class RunsActions(_AppBase):
     """The Runs tab's commands, mixed into `DaeApp`."""
 
     _samples_cache: dict[str, tuple[Any, dict[int, Samples]]]
     read_only: str | None
+
+    if TYPE_CHECKING:  # what these handlers use of DaeApp (and of InspectActions): defined there
+        state: str
+        run_dir: str | None
+        run_dataset: str
+        resume: ResumeInfo | None
+        inspect_pick: Path | None
+
+        def inspect_run(self, run: RunInfo, show: bool = True) -> None: ...
+        def action_new_run(self) -> None: ...
+        def action_show_tab(self, tab: str) -> None: ...
+        def log_line(self, text: str, style: str = "") -> None: ...
+        def _read_pictures(self, folder: str) -> object: ...  # a @work method: it returns its Worker
+        def _enter_resume(self, info: ResumeInfo, overrides: dict[str, Any] | None = None) -> None: ...
+        def _leave_resume(self) -> None: ...
+        def _switch_run(self, folder: str | None, dataset: str, planned: int, *, name: str | None = None,
+                        points: Iterable[tuple[int, float, float]] = (), title: str = "MSE per epoch",
+                        state: str | None = None, **figures: Any) -> None: ...
 
     @while_shown
     def on_run_chosen(self, message: RunChosen) -> None:
@@ -157,7 +186,8 @@ class RunsActions:
             if self.inspect_pick is not None and Path(self.inspect_pick).resolve() == run.path.resolve():
                 self.inspect_pick = None
             if self.query("#inspect-view"):
-                view = self.query_one("#inspect-view")
+                # The panes load on first use: their classes are not imported here to check the type.
+                view = cast("InspectView", self.query_one("#inspect-view"))
                 if view.target == run.path.resolve():
                     view.inspect(None)  # not a model whose folder is gone
             if self.resume and Path(self.resume.path) == run.path.resolve():
@@ -167,6 +197,6 @@ class RunsActions:
                                  where="New run: set up the form and press s.")
             self.log_line(f"deleted {run.path}")
             self.notify(f"Deleted {run.name}.")
-            self.query_one("#runs-view").poll_now()
+            cast("RunsView", self.query_one("#runs-view")).poll_now()
 
         self.push_screen(ConfirmScreen(question, "delete", "keep it"), answered)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dae_tui.training import checkpoints as ckpt
 from dae_tui.runs.info import read_run
+from dae_tui.training import checkpoints as ckpt
 
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "512", "--batch-size", "32",

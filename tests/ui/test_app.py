@@ -11,12 +11,12 @@ from helpers.pilot import collector, screen_text, wait_until
 from rich.console import Console
 from textual.widgets import Input, RichLog, Static
 
-from dae_tui.ui import DaeApp
-from dae_tui.ui.widgets import ConfigForm, LossChart, RunStatus
-from dae_tui.ui.panes import ImageBrowser
-from dae_tui.ui.panes.images import ImageStrip
 from dae_tui.core.config import FIELD_SPECS, TrainConfig
 from dae_tui.core.events import BatchProgress, EpochEnd, RunStarted, RunStopped
+from dae_tui.ui import DaeApp
+from dae_tui.ui.panes import ImageBrowser
+from dae_tui.ui.panes.images import ImageStrip
+from dae_tui.ui.widgets import ConfigForm, LossChart, RunStatus
 
 SIZE = (100, 30)
 
@@ -234,8 +234,8 @@ async def one_finished_epoch(runs_dir):
 async def test_resume_from_the_app_continues_the_run(tmp_path):
     run_dir = await one_finished_epoch(tmp_path)
     seen, hook = collector()
-    from dae_tui.ui import make_app
     from dae_tui.cli import parse_invocation
+    from dae_tui.ui import make_app
 
     again = make_app(parse_invocation(["--resume", str(run_dir), "--epochs", "2", "--runs-dir", str(tmp_path)]))
     async with again.run_test(size=SIZE, message_hook=hook) as pilot:
@@ -249,9 +249,9 @@ async def test_resume_from_the_app_continues_the_run(tmp_path):
 
 
 async def test_resume_refuses_a_changed_recipe_at_launch(tmp_path):
-    from dae_tui.ui import make_app
     from dae_tui.cli import parse_invocation
     from dae_tui.core.config import ConfigError
+    from dae_tui.ui import make_app
 
     run_dir = await one_finished_epoch(tmp_path)
     with pytest.raises(ConfigError, match="--lr cannot change on --resume"):
@@ -321,8 +321,8 @@ async def test_the_footer_rebuilds_once_for_many_binding_changes_and_shows_the_l
 
 
 def test_progress_messages_merge_but_other_events_do_not():
-    from dae_tui.ui.messages import EngineProgress, wrap
     from dae_tui.core.events import Notice
+    from dae_tui.ui.messages import EngineProgress, wrap
 
     progress = wrap(BatchProgress(1, 2, 3, 10, 0.1, 100.0, 5.0))
     newer = wrap(BatchProgress(1, 2, 4, 10, 0.1, 100.0, 4.0))
@@ -427,8 +427,8 @@ def status_text(app) -> tuple[str, str]:
 
 async def test_resuming_a_finished_run_at_launch_shows_its_pictures_and_state(tmp_path):
     """Issue 18: `dae-tui --resume <finished run>` said `No images yet` beside its curves."""
-    from dae_tui.ui import make_app
     from dae_tui.cli import parse_invocation
+    from dae_tui.ui import make_app
 
     run_dir = await one_finished_epoch(tmp_path)
     app = make_app(parse_invocation(["--resume", str(run_dir), "--runs-dir", str(tmp_path)]))

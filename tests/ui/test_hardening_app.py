@@ -9,14 +9,14 @@ from dataclasses import replace
 import torch
 from helpers.pilot import screen_text, wait_until
 
+from dae_tui.core.config import TrainConfig
+from dae_tui.core.events import BatchProgress, RunStarted
+from dae_tui.runs.info import read_run
+from dae_tui.training import checkpoints as ckpt
+from dae_tui.training.trainer import Trainer
 from dae_tui.ui import DaeApp
 from dae_tui.ui.messages import EngineLoaded, wrap
 from dae_tui.ui.widgets import ConfigForm, RunStatus
-from dae_tui.core.config import TrainConfig
-from dae_tui.training import checkpoints as ckpt
-from dae_tui.core.events import BatchProgress, RunStarted
-from dae_tui.runs.info import read_run
-from dae_tui.training.trainer import Trainer
 
 
 def tiny(**changes) -> TrainConfig:

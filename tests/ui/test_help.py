@@ -13,9 +13,9 @@ from helpers.pilot import screen_text, wait_until
 from textual.containers import VerticalScroll
 from textual.widgets import Input
 
+from dae_tui.core.config import TrainConfig
 from dae_tui.ui import DaeApp
 from dae_tui.ui.dialogs.screens import ConfirmScreen, EpochsScreen, HelpScreen
-from dae_tui.core.config import TrainConfig
 
 SMALL = (80, 24)
 

@@ -12,14 +12,14 @@ import pytest
 from helpers.pilot import screen_text, wait_until
 
 from dae_tui import cli
-from dae_tui.ui import DaeApp
 from dae_tui.core.config import format_number
+from dae_tui.training.inspection import CURVE_CACHE, Inspector
+from dae_tui.ui import DaeApp
+from dae_tui.ui.panes.inspect import InspectView
 from dae_tui.ui.widgets.draw_panel import DrawCanvas, PictureBox
 from dae_tui.ui.widgets.image_strip import ImageStrip
-from dae_tui.ui.panes.inspect import InspectView
 from dae_tui.ui.widgets.noise_slider import NoiseSlider, factor_step
 from dae_tui.ui.widgets.robustness_chart import RobustnessChart
-from dae_tui.training.inspection import CURVE_CACHE, Inspector
 
 
 @pytest.fixture(scope="module")

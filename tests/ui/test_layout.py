@@ -17,16 +17,16 @@ from helpers.pilot import collector, screen_text, wait_until
 from rich.console import Console
 from textual.widgets import Static
 
-from dae_tui.ui import DaeApp
-from dae_tui.ui.messages import EngineLoaded
-from dae_tui.ui.dialogs.screens import HelpScreen, QuitScreen
-from dae_tui.ui.keys import help_sections
-from dae_tui.ui.widgets import ConfigForm, ImageStrip, LossChart
-from dae_tui.ui.panes import ImageBrowser
-from dae_tui.ui.widgets.image_strip import choose_fit
-from dae_tui.ui.widgets.loss_chart import log_ticks, nice_ticks
 from dae_tui.core.config import TrainConfig
 from dae_tui.core.events import BatchProgress, EpochEnd
+from dae_tui.ui import DaeApp
+from dae_tui.ui.dialogs.screens import HelpScreen, QuitScreen
+from dae_tui.ui.keys import help_sections
+from dae_tui.ui.messages import EngineLoaded
+from dae_tui.ui.panes import ImageBrowser
+from dae_tui.ui.widgets import ConfigForm, ImageStrip, LossChart
+from dae_tui.ui.widgets.image_strip import choose_fit
+from dae_tui.ui.widgets.loss_chart import log_ticks, nice_ticks
 
 
 def tiny(**changes) -> TrainConfig:
@@ -508,10 +508,10 @@ def studied_runs(tmp_path_factory) -> Path:
 def known_words(runs: Path) -> set[str]:
     """Every word of the labels the app writes that a cut would shorten: class names, form
     labels and hints, key descriptions, run names, searched settings."""
-    from dae_tui.ui.runlabels import SETTING_NAMES
+    from dae_tui.core.config import CLASS_NAMES, FIELD_SPECS, NOISE_KINDS
     from dae_tui.ui.panes.runs import RunsView
     from dae_tui.ui.panes.sweep import SweepView
-    from dae_tui.core.config import CLASS_NAMES, FIELD_SPECS, NOISE_KINDS
+    from dae_tui.ui.runlabels import SETTING_NAMES
 
     labels = [part for names in CLASS_NAMES.values() for name in names for part in (name, name.split("/")[0])]
     labels += [spec.label for spec in FIELD_SPECS.values()] + [kind.short for kind in NOISE_KINDS.values()]

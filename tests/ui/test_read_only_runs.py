@@ -12,10 +12,10 @@ import pytest
 from helpers.pilot import screen_text, wait_until
 from helpers.runfolders import make_run
 
+from dae_tui.runs.files import browse_only_reason, check_runs_dir
 from dae_tui.ui import DaeApp
 from dae_tui.ui.app import READ_ONLY_STATUS
 from dae_tui.ui.widgets import RunStatus
-from dae_tui.runs.files import browse_only_reason, check_runs_dir
 
 
 @pytest.fixture

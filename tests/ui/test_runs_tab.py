@@ -15,14 +15,14 @@ from helpers.pilot import screen_text, wait_until
 from rich.text import Text
 
 from dae_tui import cli
-from dae_tui.ui import DaeApp
-from dae_tui.ui.dialogs.screens import ConfirmScreen, EpochsScreen
-from dae_tui.ui.widgets import ConfigForm, ImageStrip, LossChart, RunStatus
-from dae_tui.ui.panes import ImageBrowser
-from dae_tui.ui.widgets.runs_table import RunsTable
-from dae_tui.ui.panes.runs import RunsView
 from dae_tui.core.config import TrainConfig
 from dae_tui.core.events import EpochEnd
+from dae_tui.ui import DaeApp
+from dae_tui.ui.dialogs.screens import ConfirmScreen, EpochsScreen
+from dae_tui.ui.panes import ImageBrowser
+from dae_tui.ui.panes.runs import RunsView
+from dae_tui.ui.widgets import ConfigForm, ImageStrip, LossChart, RunStatus
+from dae_tui.ui.widgets.runs_table import RunsTable
 
 SIZE = (120, 36)
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--batch-size", "32", "--threads", "1"]

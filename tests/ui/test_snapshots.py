@@ -11,8 +11,8 @@ import time
 import pytest
 from textual.widgets import Input
 
-from dae_tui.ui import DaeApp
 from dae_tui.core.config import TrainConfig
+from dae_tui.ui import DaeApp
 
 SIZE = (100, 30)
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from helpers.pilot import screen_text, wait_until
 
+from dae_tui.cli import main
 from dae_tui.ui import DaeApp
 from dae_tui.ui.panes import ImageBrowser
-from dae_tui.ui.widgets import LossChart, RunStatus
 from dae_tui.ui.panes.sweep import ScatterChart, SweepView
-from dae_tui.cli import main
+from dae_tui.ui.widgets import LossChart, RunStatus
 
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--threads", "1", "--epochs", "2"]
 

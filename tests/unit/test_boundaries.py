@@ -93,8 +93,8 @@ UI_AT_TOP = {"core", "runs", "ui", "cli"}  # training and sweeps load torch / op
 
 
 def test_every_module_is_in_a_boundary():
-    assert {where(m) for m in modules()} <= {"dae_tui", "__main__", "core", "runs", "training", "sweeps.space", "sweeps.study",
-                                              "sweeps.trials", "sweeps", "cli", "ui"}
+    assert {where(m) for m in modules()} <= {"dae_tui", "__main__", "core", "runs", "training", "sweeps.space",
+                                              "sweeps.study", "sweeps.trials", "sweeps", "cli", "ui"}
 
 
 @pytest.mark.parametrize("module", sorted(modules()))

@@ -13,8 +13,6 @@ import pytest
 import torch
 
 from dae_tui.core.config import TrainConfig
-from dae_tui.training import checkpoints as ckpt
-from dae_tui.training import trainer as trainer_module
 from dae_tui.core.events import (
     BatchProgress,
     EpochEnd,
@@ -27,6 +25,8 @@ from dae_tui.core.events import (
     RunStopped,
     Samples,
 )
+from dae_tui.training import checkpoints as ckpt
+from dae_tui.training import trainer as trainer_module
 from dae_tui.training.models import SeedAutoencoder, count_parameters
 from dae_tui.training.noise import add_noise
 from dae_tui.training.trainer import Trainer

@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from dae_tui.ui.resume import ResumeInfo
 from dae_tui.core.config import ConfigError
-from dae_tui.training import checkpoints as ckpt
 from dae_tui.core.events import EpochEnd, Notice, RunFailed, RunFinished, RunStarted
 from dae_tui.runs.files import RunMarker, atomic_write
 from dae_tui.runs.info import FAILED, read_run
+from dae_tui.training import checkpoints as ckpt
 from dae_tui.training.trainer import Trainer
+from dae_tui.ui.resume import ResumeInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -365,7 +365,8 @@ def test_a_suspended_trainer_is_suspended_refuses_delete_and_resume_and_finishes
 
     proc, run_dir = suspended_trainer
     host = socket.gethostname()
-    note = f"process {proc.pid} on {host} is suspended (SIGSTOP); `kill -CONT {proc.pid}` to continue it, or stop it first"
+    note = (f"process {proc.pid} on {host} is suspended (SIGSTOP); `kill -CONT {proc.pid}` to continue it, "
+            "or stop it first")
     # Stopped with a fresh heartbeat (state T), then with one long stale: suspended both times.
     for age in (None, 600):
         if age is not None:
@@ -388,7 +389,8 @@ def test_a_suspended_trainer_is_suspended_refuses_delete_and_resume_and_finishes
 
     os.kill(proc.pid, signal.SIGCONT)
     assert proc.wait(120) == 0, proc.stderr.read()
-    assert [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()] == list(range(1, 9))
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == list(range(1, 9))
     (run,) = runs_json(run_dir.parent)
     assert run["status"] == "finished" and run["epochs_done"] == 8
     assert ckpt.load_checkpoint(run_dir / "checkpoint.pt")["epoch"] == 8
@@ -443,10 +445,10 @@ async def test_the_dashboards_delete_refuses_a_suspended_run_even_from_a_table_a
     from helpers.pilot import wait_until
     from helpers.runfolders import lock, make_run
 
+    from dae_tui.core.config import TrainConfig
     from dae_tui.ui import DaeApp
     from dae_tui.ui.dialogs.screens import ConfirmScreen
     from dae_tui.ui.panes.runs import RunsView
-    from dae_tui.core.config import TrainConfig
 
     folder = make_run(tmp_path, status="running", lock=lock(age_s=600))
     owner = RunMarker(folder, 3)
@@ -508,7 +510,8 @@ def test_the_runs_tab_shows_every_good_run_beside_fifos_and_hostile_numbers_and_
     os.mkfifo(fifo_status / "status.json")
     fifo_lock = make_run(runs, "20240103-120000-mnist-fifo-lock", status=None)
     os.mkfifo(fifo_lock / "run.lock")
-    numbers = b'{"epoch": 4, "seconds": 1' + b"0" * 400 + b', "test_psnr": NaN, "train_mse": 1e308, "test_mse": -Infinity}\n'
+    numbers = (b'{"epoch": 4, "seconds": 1' + b"0" * 400
+               + b', "test_psnr": NaN, "train_mse": 1e308, "test_mse": -Infinity}\n')
     make_run(runs, "20240104-120000-mnist-numbers", extra_lines=(numbers,))
     (runs / "loop").symlink_to(runs / "loop")
     tests = Path(__file__).resolve().parents[1]

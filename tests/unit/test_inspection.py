@@ -9,9 +9,9 @@ import shutil
 import pytest
 import torch
 
+from dae_tui.runs.samples import load_samples
 from dae_tui.training.inspection import CURVE_CACHE, Inspector, drawing_noise
 from dae_tui.training.noise import NOISES
-from dae_tui.runs.samples import load_samples
 from dae_tui.training.trainer import fixed_noise
 
 

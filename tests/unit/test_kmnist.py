@@ -11,8 +11,8 @@ import pytest
 from conftest import write_idx_set
 
 from dae_tui.core.config import CLASS_NAMES, ConfigError, TrainConfig
-from dae_tui.training.data import DataError, load_data
 from dae_tui.core.events import RunFinished, RunStarted
+from dae_tui.training.data import DataError, load_data
 from dae_tui.training.trainer import Trainer
 
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from dae_tui.core.config import MODEL_PARAMETERS, MODELS
-from dae_tui.training import checkpoints as ckpt
 from dae_tui.core.events import EpochEnd, RunFinished
+from dae_tui.training import checkpoints as ckpt
 from dae_tui.training.models import MODELS as BUILDERS
 from dae_tui.training.models import build_model, count_parameters
 from dae_tui.training.trainer import Trainer

@@ -13,16 +13,16 @@ import torch
 from helpers.pilot import screen_text, wait_until
 from textual.widgets import Input, Static
 
-from dae_tui.ui import DaeApp
-from dae_tui.ui.widgets import ConfigForm
-from dae_tui.ui.widgets.choice import Choice
-from dae_tui.ui.widgets.fitted import FitLine
 from dae_tui.core.config import FIELD_SPECS, NOISE_KINDS, TrainConfig, config_from_strings, read_config
 from dae_tui.core.events import EpochEnd, RunFinished
 from dae_tui.training.metrics import per_image_ssim
 from dae_tui.training.noise import NOISES, add_noise
 from dae_tui.training.steps import losses
 from dae_tui.training.trainer import Trainer
+from dae_tui.ui import DaeApp
+from dae_tui.ui.widgets import ConfigForm
+from dae_tui.ui.widgets.choice import Choice
+from dae_tui.ui.widgets.fitted import FitLine
 
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
 

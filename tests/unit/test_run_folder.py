@@ -12,12 +12,12 @@ from dataclasses import replace
 import pytest
 from helpers.runfolders import lock
 
-from dae_tui.training import checkpoints as ckpt
-from dae_tui.runs import files as runfiles
-from dae_tui.training import trainer as trainer_module
 from dae_tui.core.events import EpochEnd, Paused, Picture, RunFailed, RunStarted, RunStopped, Samples
-from dae_tui.runs.store import FAILED, FINISHED, RUNNING, STOPPED, read_run
+from dae_tui.runs import files as runfiles
 from dae_tui.runs.samples import SampleRecorder, load_samples
+from dae_tui.runs.store import FAILED, FINISHED, RUNNING, STOPPED, read_run
+from dae_tui.training import checkpoints as ckpt
+from dae_tui.training import trainer as trainer_module
 from dae_tui.training.trainer import Trainer
 
 
@@ -201,8 +201,8 @@ def test_load_samples_returns_what_is_whole(tmp_path, damage):
 
 
 def test_run_folders_started_in_one_second_get_names_apart_and_sortable_by_time(tiny_config, tmp_path):
-    from dae_tui.training.checkpoints import new_run_dir
     from dae_tui.runs.files import started_from_name
+    from dae_tui.training.checkpoints import new_run_dir
 
     folders = [new_run_dir(tmp_path, tiny_config) for _ in range(50)]
     names = [f.name for f in folders]

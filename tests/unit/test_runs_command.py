@@ -10,16 +10,15 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-
-import pytest
 from pathlib import Path
 
+import pytest
 from helpers.runfolders import TINY_CONFIG, iso, lock, make_run
 
 from dae_tui import cli
 from dae_tui.core.config import FIELD_SPECS
-from dae_tui.runs.store import FINISHED, RUNNING, RunStore
 from dae_tui.core.formatting import RUN_COLUMNS
+from dae_tui.runs.store import FINISHED, RUNNING, RunStore
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -323,9 +322,9 @@ def test_control_characters_in_a_folder_name_never_reach_the_terminal(tmp_path):
 
 
 def test_a_figure_that_still_is_no_number_reads_unreadable_in_the_table(tmp_path):
-    from dae_tui.runs.store import read_run
-    from dae_tui.core.formatting import UNREADABLE, format_eta, format_metric, run_cells
     from dae_tui.cli.runs import write_table
+    from dae_tui.core.formatting import UNREADABLE, format_eta, format_metric, run_cells
+    from dae_tui.runs.store import read_run
 
     # What the readers let through is clean; the cells must still never crash on what is not.
     info = read_run(make_run(tmp_path, GOOD))

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from dae_tui.core.config import TrainConfig
-from dae_tui.training import checkpoints as ckpt
 from dae_tui.core.events import EpochEnd, Notice, RunFinished, RunStarted
+from dae_tui.training import checkpoints as ckpt
 from dae_tui.training.models import SeedAutoencoder
 from dae_tui.training.steps import (
     CudaGraphStep,

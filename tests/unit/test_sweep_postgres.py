@@ -12,8 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from helpers import pgserver
 import pytest
+from helpers import pgserver
 
 TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--batch-size", "32", "--threads", "1"]
 

@@ -98,7 +98,8 @@ class HelpScreen(ModalScreen[None]):
                         id="help-filter")
             with VerticalScroll(id="help-scroll", can_focus=False):
                 for section, keys in self.sections:
-                    yield Static(self._table(section, keys), id=f"help-{section.lower()}",
+                    table = self._table(section, keys)  # None only for a section without rows
+                    yield Static(table if table is not None else "", id=f"help-{section.lower()}",
                                  classes="help-section")
                 yield Static("", id="help-none")
         yield dialog_footer()

@@ -245,7 +245,8 @@ class InspectView(Vertical):
         inspector = self.inspector = message.inspector
         config = inspector.config
         # At 80x24 beside the view names the line once ended `· seed on`: it says less instead.
-        run, model, epoch = inspector.name, f"{config.model} on {config.dataset}", f"epoch {inspector.epoch}/{config.epochs}"
+        run, model = inspector.name, f"{config.model} on {config.dataset}"
+        epoch = f"epoch {inspector.epoch}/{config.epochs}"
         self._info(f"{run} · {model} · {epoch} · {inspector.test_size:,} test images ({inspector.source})",
                    f"{run} · {model} · {epoch}", f"{run} · {epoch}", run)
         slider = self.query_one(NoiseSlider)

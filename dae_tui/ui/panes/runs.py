@@ -4,12 +4,12 @@ A thread worker polls `RunStore.refresh()` every second, or less often in a fold
 one look costs more than a twentieth of the wait (runs started by other processes appear, their
 epochs advance), and posts `RunsView.Updated` naming the runs that changed; only those rows are
 formatted again, and the table (`RunsTable`, virtual) draws only the lines on screen, so a poll,
-a re-sort or a filter of 3,000 runs costs what changed, not what is there. Keys (on the table): space marks a run for the chart overlay (up to 8, each keeping its
-colour and digit for the session), Enter opens it, `/` filters, `o` sorts by the next column and
-`O` reverses the order, `v` shows all settings or only those that differ, `c` copies a run's
-config into the form, `R` resumes it, `d` deletes it. The view posts messages for what the app
-must do; it never touches the form, the chart on the Train tab or the disk itself (deleting is
-the app's, after asking).
+a re-sort or a filter of 3,000 runs costs what changed, not what is there. Keys (on the table):
+space marks a run for the chart overlay (up to 8, each keeping its colour and digit for the
+session), Enter opens it, `/` filters, `o` sorts by the next column and `O` reverses the order,
+`v` shows all settings or only those that differ, `c` copies a run's config into the form, `R`
+resumes it, `d` deletes it. The view posts messages for what the app must do; it never touches
+the form, the chart on the Train tab or the disk itself (deleting is the app's, after asking).
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from textual.message import Message
 from textual.widgets import Input
 from textual.worker import get_current_worker
 
-from dae_tui.runs.store import RunInfo, RunStore, RunStoreError
 from dae_tui.core.formatting import RUN_COLUMNS, plural, printable, run_cells
+from dae_tui.runs.store import RunInfo, RunStore, RunStoreError
 from dae_tui.ui.keys import Key
 from dae_tui.ui.messages import RunChosen, RunMarksChanged
 from dae_tui.ui.runlabels import differing, settings_key, settings_text, short_label
-from dae_tui.ui.widgets.loss_chart import MARK_COLOURS, LossChart, Series
 from dae_tui.ui.widgets.fitted import FitLine
+from dae_tui.ui.widgets.loss_chart import MARK_COLOURS, LossChart, Series
 from dae_tui.ui.widgets.runs_table import RunsTable
 
 __all__ = ["RunsView"]

@@ -30,8 +30,9 @@ from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
+from dae_tui.core.formatting import cells as text_cells
+from dae_tui.core.formatting import fit_first, format_metric, format_setting, plural
 from dae_tui.runs.files import this_host
-from dae_tui.core.formatting import cells as text_cells, fit_first, format_metric, format_setting, plural
 from dae_tui.ui.keys import Key
 from dae_tui.ui.messages import RunChosen
 from dae_tui.ui.plain import plain
@@ -89,8 +90,9 @@ class ScatterChart(PlotextPlot):
     def _title(self, metric: str) -> str:
         """The border title that fits: three charts side by side at 80 columns once read
         `PSNR dB ↑ vs l…`."""
-        return fit_first(self.size.width - 2 if self.size.width else 80, f"{metric} ↑ vs {self.setting} · ● complete ○ pruned",
-                         f"{metric} ↑ vs {self.setting}", f"↑ vs {self.setting}", self.setting)
+        room = self.size.width - 2 if self.size.width else 80
+        return fit_first(room, f"{metric} ↑ vs {self.setting} · ● complete ○ pruned", f"{metric} ↑ vs {self.setting}",
+                         f"↑ vs {self.setting}", self.setting)
 
     def _log_axis(self, raws: list[float]) -> None:
         """A log setting's axis in the values a user types (`2e-4 1e-3`), not their exponents
@@ -202,7 +204,7 @@ class SweepView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("reading the sweep storage …", id="sweep-info")
-        table = DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Any] = DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
         yield table
         with Horizontal(id="sweep-charts"):
             yield Horizontal(id="sweep-scatters")

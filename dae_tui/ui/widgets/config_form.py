@@ -185,6 +185,7 @@ class ConfigForm(VerticalScroll):
             if isinstance(widget, Input):
                 widget.value = _text(value)
             else:
+                assert isinstance(widget, (Choice, Toggle))  # what _control makes
                 widget.value = value
         self.revalidate()
 

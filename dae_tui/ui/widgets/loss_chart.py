@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 from rich.color import Color as RichColor
 from textual_plotext import PlotextPlot
 
-from dae_tui.core.psnr import best_epoch, psnr_from_mse
 from dae_tui.core.formatting import fit_first
+from dae_tui.core.psnr import best_epoch, psnr_from_mse
 from dae_tui.ui.plain import markup, plain
 
 if TYPE_CHECKING:
@@ -304,7 +304,7 @@ class LossChart(PlotextPlot):
         return math.log10(max(value, _FLOOR)) if self.log_scale else value
 
     @staticmethod
-    def _xticks(first: int, last: int) -> list[int]:
+    def _xticks(first: int, last: int) -> list[float]:  # ints, in plotext's type for ticks
         """Whole epochs only, at most about eight ticks."""
         step = max(1, (last - first) // 8 + 1)
         return list(range(first, last + 1, step))

@@ -88,8 +88,8 @@ class RobustnessChart(PlotextPlot):
         trained = f"trained {format_number(self.trained)}" if self.trained is not None else ""
         current = f"what-if {format_number(self.current)}" if self.current is not None else ""
         rules = " ".join(r for r in (f"│ {trained}" if trained else "", f"┆ {current}" if current else "") if r)
-        short = " ".join(r for r in (f"│ {format_number(self.trained)}" if trained else "",
-                                     f"┆ {format_number(self.current)}" if current else "") if r)
+        short = " ".join(r for r in (f"│ {format_number(self.trained)}" if self.trained is not None else "",
+                                     f"┆ {format_number(self.current)}" if self.current is not None else "") if r)
         room = self.size.width - 2 if self.size.width else 200  # a cell of rule either side
         tail = f" {rules}" if rules else ""
         return fit_first(room, f"PSNR dB ↑ vs {self.kind} factor · ● model ○ noisy input{tail}",

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from rich.style import Style
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
@@ -357,7 +357,7 @@ class RunsTable(ScrollView, can_focus=True):
         if self._order:
             self.post_message(self.RowSelected())
 
-    def _on_click(self, event: events.Click) -> None:
+    async def _on_click(self, event: events.Click) -> None:  # async like Widget's, which it replaces
         offset = event.get_content_offset(self)
         if offset is None:
             return
