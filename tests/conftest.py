@@ -98,9 +98,13 @@ def no_global_state_left_behind():
 
 def pytest_collection_modifyitems(config, items):
     """Markers by layer, so the lanes need no list to keep: everything under e2e/ drives real
-    processes and terminals (e2e, slow); the PostgreSQL sweep needs its server (postgres, slow)."""
+    processes and terminals (e2e, slow); every ui/ test starts the real app (slow: one to a few
+    seconds each); the PostgreSQL sweep needs its server (postgres, slow). Unit tests that train
+    or start processes carry @pytest.mark.slow themselves (each took over a second here)."""
     for item in items:
         parts = item.path.parts
+        if "ui" in parts:
+            item.add_marker(pytest.mark.slow)
         if "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.slow)

@@ -21,6 +21,7 @@ from dae_tui.training.models import SeedAutoencoder
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_reference_model_is_the_engine_model_with_the_same_initial_weights():
     torch.manual_seed(0)
     notebook = NotebookAutoencoder()
@@ -34,6 +35,7 @@ def test_reference_model_is_the_engine_model_with_the_same_initial_weights():
     torch.testing.assert_close(ours(x), notebook(x), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_reference_loop_reads_the_same_images_through_torchvision(tmp_path):
     from torchvision import datasets
 
@@ -65,6 +67,7 @@ def test_table_is_markdown_with_a_verdict_column():
     assert len({len(line) for line in lines}) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_benchmark_runs_end_to_end_on_a_tiny_subset(tmp_path):
     out = tmp_path / "bench.json"

@@ -123,6 +123,7 @@ def test_the_rules_catch_a_breach(tmp_path):
     assert sorted(imports(bad)) == [("optuna", "typing"), ("os", "top"), ("torch", "lazy"), ("typing", "top")]
 
 
+@pytest.mark.slow
 def test_reading_a_study_and_listing_runs_load_no_torch(tmp_path):
     # What the sweep parent, `--status`, the Sweep tab's poller and `dae-tui runs` import.
     code = (

@@ -24,6 +24,7 @@ def train(capsys, tmp_path, *args):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_json_prints_one_object_per_epoch_and_nothing_else(capsys, tmp_path):
     code, out, err = train(capsys, tmp_path, *TINY, "--epochs", "2", "--json")
     assert code == 0
@@ -38,6 +39,7 @@ def test_json_prints_one_object_per_epoch_and_nothing_else(capsys, tmp_path):
     assert "epoch 2/2" in err and "finished 2 epochs" in err
 
 
+@pytest.mark.slow
 def test_without_json_stdout_stays_empty(capsys, tmp_path):
     code, out, err = train(capsys, tmp_path, *TINY, "--epochs", "1")
     assert code == 0 and out == ""
@@ -84,6 +86,7 @@ def test_broken_local_data_exits_1_naming_the_file(capsys, tmp_path, no_debian):
     assert "train-images-idx3-ubyte: truncated header" in err
 
 
+@pytest.mark.slow
 def test_failure_mid_run_exits_1_and_keeps_the_run_folder(capsys, tmp_path, monkeypatch):
     def disk_full(path, state):
         raise OSError(28, "No space left on device")
@@ -97,6 +100,7 @@ def test_failure_mid_run_exits_1_and_keeps_the_run_folder(capsys, tmp_path, monk
     assert (run_dir / "config.json").is_file()
 
 
+@pytest.mark.slow
 def test_resume_continues_and_refuses_a_changed_recipe(capsys, tmp_path):
     code, out, _ = train(capsys, tmp_path, *TINY, "--epochs", "1", "--json")
     assert code == 0
@@ -127,6 +131,7 @@ def _console_script() -> str:
     return str(Path(sys.executable).with_name("dae-tui"))
 
 
+@pytest.mark.slow
 def test_real_command_ctrl_c_stops_at_the_next_batch_and_exits_130(tmp_path):
     env = {**os.environ, "COLUMNS": "100"}
     proc = subprocess.Popen(

@@ -46,6 +46,7 @@ def test_a_blank_picture_is_a_blank_frame():
     assert torch.equal(fit_picture(Image.new("L", (5, 7), 255)), torch.zeros(1, 1, 28, 28))
 
 
+@pytest.mark.slow
 def test_denoise_writes_the_png_next_to_the_input(trained_run, tmp_path, capsys):
     source = tmp_path / "digit.png"
     ring((300, 200), "white", "black").save(source)
@@ -217,6 +218,7 @@ def test_a_folder_as_output_or_a_missing_folder_is_one_line(trained_run, picture
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("existing", [True, False], ids=["replacing", "new"])
 def test_a_full_disk_keeps_the_old_output_whole_and_leaves_no_file(trained_run, picture, existing):
     """A real write failure: the file-size limit (RLIMIT_FSIZE, set in the child only) is below

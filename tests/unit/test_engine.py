@@ -65,6 +65,7 @@ def test_gaussian_noise_is_reproducible_and_optionally_clamped():
     assert c.min() >= 0 and c.max() <= 1
 
 
+@pytest.mark.slow
 def test_short_run_learns_and_events_arrive_in_order(tiny_config, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer_module, "PROGRESS_INTERVAL_S", 0.0)
     config = replace(tiny_config, train_limit=512, epochs=3)
@@ -96,6 +97,7 @@ def test_short_run_learns_and_events_arrive_in_order(tiny_config, tmp_path, monk
     assert records[0]["offline_sample"] is True and records[0]["dataset"] == "mnist"
 
 
+@pytest.mark.slow
 def test_progress_is_throttled(tiny_config, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer_module, "PROGRESS_INTERVAL_S", 3600.0)
     events = run_all(Trainer(tiny_config, runs_dir=tmp_path))
@@ -103,6 +105,7 @@ def test_progress_is_throttled(tiny_config, tmp_path, monkeypatch):
     assert len(of(EpochEnd, events)) == 2
 
 
+@pytest.mark.slow
 def test_train_limit_above_the_data_is_noted(tiny_config, tmp_path):
     config = replace(tiny_config, train_limit=9000, epochs=1, batch_size=1000)
     events = run_all(Trainer(config, runs_dir=tmp_path))
@@ -162,6 +165,7 @@ def test_stop_while_paused_ends_the_run(tiny_config, tmp_path):
     assert isinstance(events[-1], RunStopped)
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_metrics_as_not_stopping(tiny_config, tmp_path):
     config = replace(tiny_config, epochs=3)
     straight = run_all(Trainer(config, runs_dir=tmp_path / "a"))
@@ -191,6 +195,7 @@ def test_resume_gives_the_same_metrics_as_not_stopping(tiny_config, tmp_path):
     assert isinstance(resumed[-1], RunFinished)
 
 
+@pytest.mark.slow
 def test_resume_can_extend_epochs_but_not_change_the_recipe(tiny_config, tmp_path):
     done = run_all(Trainer(replace(tiny_config, epochs=1), runs_dir=tmp_path))
     run_dir = done[-1].run_dir
@@ -245,6 +250,7 @@ def test_threads_setting_is_applied_in_the_training_thread(tiny_config, tmp_path
     assert of(RunStarted, events)[0].threads == 1
 
 
+@pytest.mark.slow
 def test_engine_imports_neither_textual_nor_rich():
     code = (
         "import sys; import dae_tui.training.trainer, dae_tui.training.data, dae_tui.training.checkpoints;"
@@ -254,6 +260,7 @@ def test_engine_imports_neither_textual_nor_rich():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_training_thread_flushes_denormals_in_its_openmp_workers_too():
     """Denormals slow x86 math many times over; the setting must reach the parallel workers."""
     code = """

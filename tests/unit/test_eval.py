@@ -18,6 +18,7 @@ def eval_json(capsys, *argv: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines()]
 
 
+@pytest.mark.slow
 def test_the_curve_falls_with_the_noise_and_the_model_beats_its_input_where_it_trained(capsys, trained_run):
     points = eval_json(capsys, str(trained_run))
     factors = [p["factor"] for p in points]

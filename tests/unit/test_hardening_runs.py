@@ -57,6 +57,7 @@ def resave(run_dir: Path, change) -> None:
 # --- 5: NaN ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_loss_that_goes_nan_stops_the_run_at_once_and_keeps_the_good_checkpoint(one_epoch):
     def poison_adam(state):
         # A negative second moment: Adam's first step of epoch 2 takes its square root, so the
@@ -80,6 +81,7 @@ def test_a_loss_that_goes_nan_stops_the_run_at_once_and_keeps_the_good_checkpoin
     assert info.epochs_done == 1
 
 
+@pytest.mark.slow
 def test_a_checkpoint_holding_a_nan_weight_is_refused_in_one_line(one_epoch):
     def poison_weight(state):
         name = next(k for k, v in state["model"].items() if v.is_floating_point())
@@ -96,6 +98,7 @@ def test_a_checkpoint_holding_a_nan_weight_is_refused_in_one_line(one_epoch):
 # --- 11: silent corruption ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_checkpoint_has_a_checksum_that_sha256sum_accepts(one_epoch):
     sums = one_epoch / "checkpoint.pt.sha256"
     assert sums.read_text().count("\n") == 1
@@ -103,6 +106,7 @@ def test_every_checkpoint_has_a_checksum_that_sha256sum_accepts(one_epoch):
     assert result.returncode == 0 and "checkpoint.pt: OK" in result.stdout
 
 
+@pytest.mark.slow
 def test_flipped_bytes_in_a_checkpoint_are_refused_in_one_line(one_epoch):
     path = one_epoch / "checkpoint.pt"
     data = bytearray(path.read_bytes())
@@ -116,6 +120,7 @@ def test_flipped_bytes_in_a_checkpoint_are_refused_in_one_line(one_epoch):
                                   "(changed on disk after it was saved); refusing it")
 
 
+@pytest.mark.slow
 def test_a_checkpoint_without_a_checksum_loads_and_says_it_was_not_verified(one_epoch, tmp_path):
     (one_epoch / "checkpoint.pt.sha256").unlink()
     events = run_all(Trainer(resume=one_epoch, overrides={"epochs": 2}))
@@ -125,6 +130,7 @@ def test_a_checkpoint_without_a_checksum_loads_and_says_it_was_not_verified(one_
     assert (one_epoch / "checkpoint.pt.sha256").is_file()
 
 
+@pytest.mark.slow
 def test_a_kill_between_the_checkpoint_and_its_checksum_still_verifies(one_epoch, monkeypatch):
     """The checksum file names both digests while the new checkpoint replaces the old one."""
     path = one_epoch / "checkpoint.pt"
@@ -154,6 +160,7 @@ def test_a_kill_between_the_checkpoint_and_its_checksum_still_verifies(one_epoch
     ckpt.load_checkpoint(path)  # the old checkpoint, still there, verifies
 
 
+@pytest.mark.slow
 def test_a_hand_edited_config_json_is_judged_against_the_checkpoint(one_epoch):
     config_file = one_epoch / "config.json"
     doc = json.loads(config_file.read_text())
@@ -186,6 +193,7 @@ def test_a_checkpoint_of_the_wrong_shape_is_one_line(tmp_path, state, says):
 # --- 8: killed before the first checkpoint -----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_run_folder_without_a_checkpoint_resumes_from_epoch_1_with_its_config(tiny_config, tmp_path):
     trainer = Trainer(replace(tiny_config, lr=3e-3), runs_dir=tmp_path)
     for event in trainer.run():
@@ -226,6 +234,7 @@ def test_one_process_owns_a_run_folder_at_a_time(tmp_path):
     second.release()
 
 
+@pytest.mark.slow
 def test_resuming_a_run_another_process_is_training_names_that_process(tmp_path):
     runs = tmp_path / "runs"
     proc = subprocess.Popen(
@@ -256,6 +265,7 @@ def test_resuming_a_run_another_process_is_training_names_that_process(tmp_path)
 # --- 13: leftovers -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_temp_files_a_killed_writer_left_are_removed_when_the_run_is_opened(one_epoch):
     leftovers = [one_epoch / ".checkpoint.pt.k2j3.tmp", one_epoch / "samples" / ".index.json.x9.tmp"]
     for path in leftovers:
@@ -269,6 +279,7 @@ def test_temp_files_a_killed_writer_left_are_removed_when_the_run_is_opened(one_
 # --- 7: a full disk ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_saving_keeps_the_previous_checkpoint_and_says_so(tmp_path):
     """A real write failure: the file-size limit (RLIMIT_FSIZE) drops under a checkpoint's size
     after epoch 1, so saving epoch 2's fails as on a full disk (EFBIG). In a child process, so
@@ -360,6 +371,7 @@ def suspended_trainer(tmp_path):
         proc.stderr.close()
 
 
+@pytest.mark.slow
 def test_a_suspended_trainer_is_suspended_refuses_delete_and_resume_and_finishes_every_epoch(suspended_trainer):
     from dae_tui.runs.store import RunStoreError, delete_run
 
@@ -439,6 +451,7 @@ def test_a_delete_holds_the_folder_so_no_trainer_can_take_it_meanwhile(tmp_path,
     assert seen == [folder] and not folder.exists()
 
 
+@pytest.mark.slow
 async def test_the_dashboards_delete_refuses_a_suspended_run_even_from_a_table_a_poll_behind(tmp_path):
     from dataclasses import replace as changed
 
@@ -500,6 +513,7 @@ print("quit")
 """
 
 
+@pytest.mark.slow
 def test_the_runs_tab_shows_every_good_run_beside_fifos_and_hostile_numbers_and_quits(tmp_path):
     from helpers.runfolders import make_run
 
@@ -528,6 +542,7 @@ def test_the_runs_tab_shows_every_good_run_beside_fifos_and_hostile_numbers_and_
     ("checkpoint.pt.sha256", "corrupt, it does not match its checksum"),
     ("checkpoint.pt", "no checkpoint there"),
 ])
+@pytest.mark.slow
 def test_a_fifo_as_the_checkpoint_or_its_checksum_is_one_line_from_eval_not_a_hang(one_epoch, name, says):
     (one_epoch / name).unlink()
     os.mkfifo(one_epoch / name)

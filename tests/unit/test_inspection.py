@@ -34,6 +34,7 @@ def test_what_if_at_the_trained_noise_is_the_images_tab_of_the_last_epoch(traine
     assert same.denoised_psnr == pytest.approx(last.denoised_psnr, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_what_if_follows_the_factor_and_the_kind(trained_run):
     inspector = Inspector(trained_run)
     mild, harsh = inspector.what_if("gaussian", 0.2), inspector.what_if("gaussian", 2.0)
@@ -66,6 +67,7 @@ def test_a_drawing_goes_through_the_model_with_steady_noise(trained_run):
         drawing_noise(b"\x00" * 10, "gaussian", 0.5, False)
 
 
+@pytest.mark.slow
 def test_the_curve_is_computed_once_and_then_read_from_the_run_folder(trained_run, tmp_path):
     run = tmp_path / trained_run.name
     shutil.copytree(trained_run, run)
@@ -87,6 +89,7 @@ def test_the_curve_is_computed_once_and_then_read_from_the_run_folder(trained_ru
     assert Inspector(run).cached_curve("gaussian") is None
 
 
+@pytest.mark.slow
 def test_a_cancelled_curve_is_not_cached(trained_run, tmp_path):
     run = tmp_path / trained_run.name
     shutil.copytree(trained_run, run)
@@ -98,6 +101,7 @@ def test_a_cancelled_curve_is_not_cached(trained_run, tmp_path):
     assert inspector.cached_curve("speckle") is None and not (run / CURVE_CACHE).exists()
 
 
+@pytest.mark.slow
 def test_a_run_folder_that_cannot_be_written_keeps_the_curve_in_memory(trained_run, tmp_path, monkeypatch):
     # As root (CI) no folder is read-only, so the refusal is the kernel's error, raised where it would be.
     def refuse(path, value):
@@ -115,6 +119,7 @@ def test_a_run_folder_that_cannot_be_written_keeps_the_curve_in_memory(trained_r
 # --- hostile files in the run folder (issue 17) ---------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("number", ["1.7e308", "-1e300", "NaN", "Infinity", "1" * 401])
 def test_a_cache_with_a_figure_no_chart_can_draw_counts_as_missing(trained_run, tmp_path, number):
     run = tmp_path / trained_run.name
@@ -133,6 +138,7 @@ def test_a_cache_with_a_figure_no_chart_can_draw_counts_as_missing(trained_run, 
         assert Inspector(run).cached_curve("gaussian") == pytest.approx(points)
 
 
+@pytest.mark.slow
 def test_a_cache_that_cannot_be_saved_says_so(trained_run, tmp_path):
     run = tmp_path / trained_run.name
     shutil.copytree(trained_run, run)
@@ -169,6 +175,7 @@ for folder in sys.argv[1:]:
 """
 
 
+@pytest.mark.slow
 def test_a_fifo_anywhere_the_inspect_tab_reads_never_hangs_it(trained_run, tmp_path):
     import os
     import subprocess

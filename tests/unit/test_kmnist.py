@@ -47,6 +47,7 @@ def test_kmnist_is_not_bundled_and_auto_without_a_copy_or_network_says_how_to_ge
     assert "download of kmnist" in message and "\n" not in message
 
 
+@pytest.mark.slow
 def test_the_command_says_it_in_one_line_without_a_traceback(tmp_path):
     # The download fails at once here (the sandbox has no route to the mirror) or within its 5 s budget.
     out = subprocess.run([DAE_TUI, "train", "--dataset", "kmnist", "--runs-dir", str(tmp_path / "runs")],

@@ -64,6 +64,7 @@ def test_the_fast_layout_matches_the_plain_one_in_float64(name):
     assert torch.allclose(plain, fast, atol=1e-12, rtol=0)
 
 
+@pytest.mark.slow
 def test_unet_carries_its_schedule_and_the_trainer_applies_it(tiny_config, tmp_path):
     model = build_model("unet")
     assert model.lr_factor(1, 10) == 2.0 and model.lr_factor(10, 10) < 0.05
@@ -74,6 +75,7 @@ def test_unet_carries_its_schedule_and_the_trainer_applies_it(tiny_config, tmp_p
     assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(2 * config.lr)
 
 
+@pytest.mark.slow
 def test_unet_learns_in_a_short_run(tiny_config, tmp_path):
     config = replace(tiny_config, model="unet", train_limit=512, epochs=3)
     events = list(Trainer(config, runs_dir=tmp_path).run())

@@ -155,6 +155,7 @@ def test_the_loss_is_minimised_but_mse_is_reported():
     assert same is also
 
 
+@pytest.mark.slow
 def test_an_l1_run_trains_and_reports_mse(tiny_config, tmp_path):
     events = list(Trainer(replace(tiny_config, loss="l1", train_limit=512), runs_dir=tmp_path).run())
     assert isinstance(events[-1], RunFinished)
@@ -183,6 +184,7 @@ def test_ssim_matches_pytorch_msssim():
         assert torch.allclose(per_image_ssim(seen, clean), reference, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_every_epoch_reports_test_ssim_beside_psnr(tiny_config, tmp_path):
     events = list(Trainer(replace(tiny_config, epochs=1), runs_dir=tmp_path).run())
     (end,) = [e for e in events if isinstance(e, EpochEnd)]

@@ -54,6 +54,7 @@ def test_after_a_restart_the_last_pace_stands_until_the_new_window_settles():
     assert pace.seconds_per_batch() == pytest.approx(0.05)  # the machine got slower: followed
 
 
+@pytest.mark.slow
 def test_the_trainer_shows_no_eta_before_its_pace_settles_and_a_plausible_one_after(tmp_path):
     from dae_tui.core.config import TrainConfig
     from dae_tui.core.events import BatchProgress, RunFinished

@@ -29,6 +29,7 @@ def status_of(run_dir) -> dict:
     return json.loads((run_dir / "status.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_run_holds_its_lock_while_training_then_says_finished(tiny_config, tmp_path):
     events, seen_running = [], []
     for event in Trainer(tiny_config, runs_dir=tmp_path).run():
@@ -50,6 +51,7 @@ def test_a_run_holds_its_lock_while_training_then_says_finished(tiny_config, tmp
     assert not list(run_dir.rglob(".*tmp"))
 
 
+@pytest.mark.slow
 def test_saved_samples_load_back_equal_to_the_events(tiny_config, tmp_path):
     events = list(Trainer(tiny_config, runs_dir=tmp_path).run())
     yielded = {s.epoch: s for s in of(Samples, events)}
@@ -58,6 +60,7 @@ def test_saved_samples_load_back_equal_to_the_events(tiny_config, tmp_path):
     assert len((tmp_path / events[-1].run_dir / "samples" / "denoised-0002.u8").read_bytes()) == 8 * 28 * 28
 
 
+@pytest.mark.slow
 def test_the_heartbeat_is_written_every_few_seconds_not_every_batch(tiny_config, tmp_path, monkeypatch):
     writes = []
     real = runfiles.atomic_write_json
@@ -98,6 +101,7 @@ def test_a_paused_run_keeps_its_heartbeat_fresh(tiny_config, tmp_path, monkeypat
     assert of(Paused, events) and isinstance(events[-1], RunStopped)
 
 
+@pytest.mark.slow
 def test_stop_then_resume_rewrites_the_status_and_keeps_every_picture(tiny_config, tmp_path):
     config = replace(tiny_config, epochs=3)
     trainer = Trainer(config, runs_dir=tmp_path)

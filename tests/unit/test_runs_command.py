@@ -128,6 +128,7 @@ def test_the_runs_command_never_imports_torch(tmp_path):
     assert result.stdout.splitlines()[-1] == "0 []"
 
 
+@pytest.mark.slow
 def test_a_headless_run_shows_up_running_then_finished(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "dae_tui", "train", "--dataset", "mnist", "--source", "bundled",
@@ -195,6 +196,7 @@ def good_and_bad(runs_dir: Path) -> Path:
     return make_run(runs_dir, BAD, done=2, started=iso(60))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["status.json", "metrics.jsonl", "config.json", "run.lock", "sweep.json"])
 def test_a_fifo_named_like_a_run_file_never_hangs_the_listing(tmp_path, name):
     bad = good_and_bad(tmp_path)
@@ -346,6 +348,7 @@ def test_a_start_time_no_clock_can_show_falls_back_to_the_folder_name(capsys, tm
     assert code == 0 and out.splitlines()[1].endswith("2024-01-01 12:00")
 
 
+@pytest.mark.slow
 def test_train_and_its_errors_print_a_hostile_runs_folder_with_its_controls_visible(tmp_path):
     runs_dir = tmp_path / f"runs{CONTROLS}"
     tiny = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "64", "--batch-size", "32",

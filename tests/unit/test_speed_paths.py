@@ -108,6 +108,7 @@ def test_optimizer_state_from_another_device_keeps_our_flags():
     assert int(next(iter(fresh.state.values()))["step"]) == 2
 
 
+@pytest.mark.slow
 def test_fast_and_plain_training_reach_the_same_quality(tiny_config, tmp_path):
     """The issue's guard: the optimisations may not move test PSNR by more than 0.3 dB."""
     config = replace(tiny_config, train_limit=1024, batch_size=64, epochs=2)
@@ -123,6 +124,7 @@ def test_fast_and_plain_training_reach_the_same_quality(tiny_config, tmp_path):
     assert abs(results[True][-1] - results[False][-1]) < 0.01
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mark_device", [True, False])
 def test_a_checkpoint_whose_noise_state_is_from_another_device_resumes_with_a_notice(
     tiny_config, tmp_path, mark_device
@@ -185,6 +187,7 @@ def test_a_cuda_run_resumes_on_the_cpu(tiny_config, tmp_path):
     assert [e.epoch for e in resumed if isinstance(e, EpochEnd)] == [2]
 
 
+@pytest.mark.slow
 def test_preload_pays_the_lazy_imports_of_the_first_step():
     code = ("import sys; from dae_tui.training.steps import preload; "
             "assert 'torch._dynamo' not in sys.modules; preload(); assert 'torch._dynamo' in sys.modules")

@@ -89,6 +89,7 @@ def test_a_bad_space_or_storage_is_one_line_and_exit_2(tmp_path, capsys):
 
 # --- real studies ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_two_processes_on_one_sqlite_study_share_the_trials(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
@@ -113,6 +114,7 @@ def test_two_processes_on_one_sqlite_study_share_the_trials(tmp_path):
     assert {t["run_dir"] for t in doc["trials"]} == {r["path"] for r in listed}
 
 
+@pytest.mark.slow
 def test_jobs_run_the_study_in_several_processes_and_the_table_says_so(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
@@ -129,6 +131,7 @@ def test_jobs_run_the_study_in_several_processes_and_the_table_says_so(tmp_path)
     assert run_sweep("--runs-dir", str(runs), "--status").stderr == table.stderr
 
 
+@pytest.mark.slow
 def test_a_space_built_to_prune_prunes_and_the_run_says_pruned(tmp_path):
     runs = tmp_path / "runs"
     # One of four rates cannot learn at all: once two trials are complete (the pruner's start-up),
@@ -149,6 +152,7 @@ def test_a_space_built_to_prune_prunes_and_the_run_says_pruned(tmp_path):
     assert "pruned after 1 epoch:" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_killed_trial_process_does_not_hang_the_study(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")

@@ -79,6 +79,7 @@ def test_every_credential_form_is_redacted():
     assert "s3cret" not in redact("me:s3cret@db") and redact("sqlite:///sweeps.db") == "sqlite:///sweeps.db"
 
 
+@pytest.mark.slow
 def test_a_password_in_the_url_is_never_on_a_command_line_in_stderr_or_in_files(tmp_path):
     """A real --jobs 2 sweep on SQLite (which ignores the unknown ?password=), read with `ps`
     while its trials run; then SIGTERM to the parent: children stopped and gone, exit 143."""
@@ -131,6 +132,7 @@ def test_an_at_sign_in_the_password_is_one_line_naming_the_fix(tmp_path, capsys)
 
 # --- signals --------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sigterm_stops_a_sweep_mid_trial_like_train(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
@@ -154,6 +156,7 @@ def test_sigterm_stops_a_sweep_mid_trial_like_train(tmp_path):
 
 # --- a trial the study failed while its process was suspended -------------------------------------
 
+@pytest.mark.slow
 def test_a_trial_failed_while_suspended_stops_at_sigcont_and_says_failed(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
@@ -192,6 +195,7 @@ def limited(size: int):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
+@pytest.mark.slow
 def test_a_sweep_whose_every_trial_fails_exits_1_in_one_line(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
