@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from dae_tui.core.formatting import format_eta, printable
+from dae_tui.core.formatting import fit_words, format_eta, printable
 
 __all__ = ["ACTIVE_STATES", "NO_RUN", "RUN_STATES", "STATES", "RunStatus"]
 
@@ -162,10 +162,12 @@ class RunStatus(Widget):
                 line.append_text(self._bar(bar_width))
                 line.append("  ")
         muted = self.get_component_rich_style("run-status--muted")
-        line.append("  ".join(text for _, text in figures), muted if not self.message else Style())
+        # Whole words only: a long message lost its last word to Rich's `…` mid-word (`op…`).
+        text = fit_words("  ".join(text for _, text in figures), max(0, width - line.cell_len))
+        line.append(text, muted if not self.message else Style())
         return line
 
-    def second_line(self) -> Text:
+    def second_line(self, width: int = 200) -> Text:
         """Device and best test value first (they must survive a narrow terminal), then the data."""
         parts = []
         if self.device:
@@ -176,9 +178,9 @@ class RunStatus(Widget):
         if self.ssim is not None:
             parts.append(f"SSIM {self.ssim:.3f}")
         parts.append(printable(self.where))
-        return Text(" · ".join(parts), style=self.get_component_rich_style("run-status--muted"),
+        return Text(fit_words(" · ".join(parts), width), style=self.get_component_rich_style("run-status--muted"),
                     no_wrap=True, overflow="ellipsis")
 
     def render(self) -> Group:
         width = self.content_region.width or self.size.width or 80
-        return Group(self.first_line(width), self.second_line())
+        return Group(self.first_line(width), self.second_line(width))
