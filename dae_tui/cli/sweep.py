@@ -171,7 +171,7 @@ def _stop_on_signals(stopper: Any, who: str, err: TextIO) -> Iterator[list[int]]
     """Ctrl-C, SIGTERM and SIGHUP as `dae-tui train` takes them: the first stops the trial at its
     next batch (checkpoint kept, status.json `stopped by SIGTERM`) and starts no other; a second
     one aborts at once. Yields the signals received, in order."""
-    from dae_tui.cli.train import STOP_SIGNALS
+    from dae_tui.cli.train import handle_stop_signals
 
     received: list[int] = []
 
@@ -184,12 +184,11 @@ def _stop_on_signals(stopper: Any, who: str, err: TextIO) -> Iterator[list[int]]
         _say(f"{who}: {name}: stopping the trial after this batch ({name} again aborts)", err)
         stopper.request(f"stopped by {name}")
 
-    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    restore = handle_stop_signals(on_signal)
     try:
         yield received
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        restore()
 
 
 def _say(text: str, err: TextIO) -> None:
@@ -207,7 +206,7 @@ def _parallel(argv: list[str], jobs: int, name: str, url: str, err: TextIO) -> i
     local user; /proc/PID/environ only to the same user). Each is its own process group, so a
     Ctrl-C at the terminal reaches them once, from here, like a `kill` of this process does: every
     stop signal is passed on and the children are waited for (a second one aborts them too)."""
-    from dae_tui.cli.train import STOP_SIGNALS
+    from dae_tui.cli.train import handle_stop_signals
 
     child_argv = _without_jobs(argv)
     env = dict(os.environ, DAE_TUI_SWEEP_JOBS=str(jobs), **{STORAGE_ENV: url})
@@ -230,7 +229,7 @@ def _parallel(argv: list[str], jobs: int, name: str, url: str, err: TextIO) -> i
     # process_group is Python 3.11's; 3.10 sets the group in the child before it runs.
     own_group: dict[str, Any] = ({"process_group": 0} if sys.version_info >= (3, 11)
                                  else {"preexec_fn": os.setpgrp})
-    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    restore = handle_stop_signals(on_signal)
     try:
         for i in range(jobs):
             if received:
@@ -242,8 +241,7 @@ def _parallel(argv: list[str], jobs: int, name: str, url: str, err: TextIO) -> i
                 on_signal(received[0], None)  # the one just started missed it
         codes = [child.wait() for child in children]
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        restore()
     if received:
         print(f"dae-tui sweep: stopped by {signal.Signals(received[0]).name}; the study keeps its trials",
               file=err)

@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -114,6 +114,18 @@ def _stop(progress: Progress, out: _Output) -> None:
         out.stderr_ok = False
 
 
+def handle_stop_signals(handler: Callable[[int, Any], None]) -> Callable[[], None]:
+    """`handler` for each of `STOP_SIGNALS`; returns the function that puts the previous ones back
+    (train and sweep install theirs this one way)."""
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+
+    def restore() -> None:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+    return restore
+
+
 @contextmanager
 def _signals_held() -> Iterator[list[int]]:
     """Note each stop signal that comes meanwhile (a second one leaves at once); the handlers
@@ -125,12 +137,11 @@ def _signals_held() -> Iterator[list[int]]:
             os._exit(signal_exit(held[0]))
         held.append(signum)
 
-    previous = {signum: signal.signal(signum, note) for signum in STOP_SIGNALS}
+    restore = handle_stop_signals(note)
     try:
         yield held
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        restore()
 
 
 def run_headless(invocation: Invocation) -> int:
@@ -169,7 +180,7 @@ def run_headless(invocation: Invocation) -> int:
         out.say(f"{name}: stopping after this batch ({again} again aborts)", style="yellow")
         trainer.request_stop(f"stopped by {name}")
 
-    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    restore = handle_stop_signals(on_signal)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -236,8 +247,7 @@ def run_headless(invocation: Invocation) -> int:
         finally:
             _stop(progress, out)
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        restore()
     if out.stdout_error is not None and code in (EXIT_OK, EXIT_STOPPED) and not stopped_by:
         if out.stdout_error == "closed":
             return signal_exit(signal.SIGPIPE) if hasattr(signal, "SIGPIPE") else EXIT_STOPPED
