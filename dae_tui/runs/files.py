@@ -232,11 +232,12 @@ MAX_DOC_BYTES = 64 * 1024
 
 def loads_json(data: bytes | str) -> Any:
     """`json.loads`, but every way hostile text can fail is a ValueError (nesting 100,000 deep
-    raises RecursionError in the parser)."""
+    raises RecursionError in the parser; its text is kept: "maximum recursion depth exceeded
+    while decoding a JSON array ...")."""
     try:
         return json.loads(data)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
+    except RecursionError as err:
+        raise ValueError(str(err)) from None
 
 
 class NotRegularFile(OSError):
@@ -652,12 +653,12 @@ def load_run_config(path: str | os.PathLike[str]) -> TrainConfig:
     file = os.path.join(folder, CONFIG_NAME)
     try:
         # Regular files only (a FIFO named config.json must not hang a resume), at most the cap.
-        data = json.loads(read_file(file, MAX_DOC_BYTES))
+        data = read_json(file)
     except FileNotFoundError:
         raise ConfigError(f"{file}: no run config there") from None
     except OSError as err:
         raise ConfigError(f"{file}: cannot read the run config ({err.strerror or err})") from None
-    except (ValueError, RecursionError) as err:  # bad JSON or UTF-8, cut off, nested 100k deep
+    except ValueError as err:  # bad JSON or UTF-8, cut off, nested 100k deep, longer than the cap
         raise ConfigError(f"{file}: not a JSON run config ({clip(str(err), 60)})") from None
     try:
         return TrainConfig.from_json(data, folders_exist=False)

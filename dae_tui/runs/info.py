@@ -41,7 +41,7 @@ from dae_tui.runs.files import (
     parse_time,
     pid_alive,
     pid_stopped,
-    read_file,
+    read_json,
     read_tail,
     started_from_name,
     suspended_note,
@@ -218,28 +218,21 @@ def folder_signature(folder: str) -> Signature:
     return ((st.st_ino, st.st_mtime_ns), config, metrics, status, lock)
 
 
-def _read_bytes(folder: str, name: str, warnings: list[str], limit: int = MAX_DOC_BYTES) -> bytes | None:
-    """The file's bytes through `runs.files.read_file` (regular files only, at most `limit`); None,
-    with a line in `warnings`, when it cannot be used."""
+def _read_doc(folder: str, name: str, warnings: list[str], limit: int = MAX_DOC_BYTES) -> dict[str, Any] | None:
+    """The JSON object in the file, through `runs.files.read_json` (regular files only, at most
+    `limit` bytes); None, with a line in `warnings`, when it cannot be used (None alone when the
+    file is not there)."""
     try:
-        return read_file(os.path.join(folder, name), limit)
+        doc = read_json(os.path.join(folder, name), limit)
     except FileNotFoundError:
         return None
-    except FileTooLarge as err:
+    except FileTooLarge as err:  # a ValueError: before the bad-JSON case
         warnings.append(f"{name}: {err.size:,} bytes, more than any such file holds ({limit:,}); ignored")
         return None
     except OSError as err:
         warnings.append(f"{name}: unreadable ({err.strerror or err})")
         return None
-
-
-def _read_doc(folder: str, name: str, warnings: list[str]) -> dict[str, Any] | None:
-    data = _read_bytes(folder, name, warnings)
-    if data is None:
-        return None
-    try:
-        doc = loads_json(data)
-    except ValueError:
+    except ValueError:  # bad JSON or UTF-8, nested too deep
         doc = None
     if not isinstance(doc, dict):
         warnings.append(f"{name}: not a JSON object, ignored")
