@@ -54,6 +54,7 @@ __all__ = [
     "LOCK_NAME",
     "METRICS_NAME",
     "NAME_STAMP",
+    "NoCheckpoint",
     "NotRegularFile",
     "STALE_AFTER_S",
     "STATUS_NAME",
@@ -65,6 +66,7 @@ __all__ = [
     "busy_message",
     "check_runs_dir",
     "default_runs_dir",
+    "find_checkpoint",
     "folder_busy",
     "live_lock",
     "load_run_config",
@@ -664,3 +666,31 @@ def load_run_config(path: str | os.PathLike[str]) -> TrainConfig:
         return TrainConfig.from_json(data, folders_exist=False)
     except ConfigError as err:
         raise ConfigError(f"{file}: {err}", err.errors) from None
+
+
+class NoCheckpoint(ConfigError):
+    """A `--resume` path without a checkpoint; `config_folder` is set when it is a run folder
+    whose config.json is there (killed before its first epoch ended: it can start over)."""
+
+    def __init__(self, message: str, config_folder: Path | None = None) -> None:
+        super().__init__(message)
+        self.config_folder = config_folder
+
+    @classmethod
+    def at(cls, named: str, config_folder: Path | None = None) -> NoCheckpoint:
+        """The one line for `named` (a flag and its value, or a path): "no checkpoint there"."""
+        return cls(f"{named}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})", config_folder)
+
+
+def find_checkpoint(path: str | Path, flag: str = "--resume") -> Path:
+    """`path` itself when it is a file, else the checkpoint inside the run folder it names.
+
+    Raises `NoCheckpoint` (a one-line `ConfigError`, naming `flag`'s value) when there is none.
+    Torch-free, so the dashboard judges a `--resume` path the way the trainer will.
+    """
+    path = Path(path).expanduser()
+    candidate = path / CHECKPOINT_NAME if path.is_dir() else path
+    if not candidate.is_file():
+        folder = path if path.is_dir() and (path / CONFIG_NAME).is_file() else None
+        raise NoCheckpoint.at(f"{flag} {path}" if flag else str(path), folder)
+    return candidate

@@ -4,8 +4,9 @@ A write goes to a temporary file in the same folder, is flushed to disk, then re
 old file, so a crash or a kill at any moment leaves either the old file or the new one, never a
 torn one. Checkpoints load with `weights_only=True`: a checkpoint cannot run code.
 
-The torch-free half (file names, `atomic_write`, `default_runs_dir`, the lock and status files)
-lives in `runs.files`, so readers of run folders need not import torch; it is re-exported here.
+The torch-free half (file names, `atomic_write`, `default_runs_dir`, `find_checkpoint`, the lock
+and status files) lives in `runs.files`, so readers of run folders need not import torch; it is
+re-exported here.
 
 May import torch, `dae_tui.core` and `dae_tui.runs`; never textual, rich or optuna.
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 import torch
 
-from dae_tui.core.config import ConfigError, TrainConfig, clip
+from dae_tui.core.config import TrainConfig, clip
 from dae_tui.runs.files import (
     CHECKPOINT_NAME,
     CHECKSUM_NAME,
@@ -31,8 +32,10 @@ from dae_tui.runs.files import (
     METRICS_NAME,
     NAME_STAMP,
     FileTooLarge,
+    NoCheckpoint,
     atomic_write,
     default_runs_dir,
+    find_checkpoint,
     read_file,
 )
 from dae_tui.training.data import DataError
@@ -158,29 +161,6 @@ class CheckpointError(DataError):
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.detail = detail
-
-
-class NoCheckpoint(ConfigError):
-    """A `--resume` path without a checkpoint; `config_folder` is set when it is a run folder
-    whose config.json is there (killed before its first epoch ended: it can start over)."""
-
-    def __init__(self, message: str, config_folder: Path | None = None) -> None:
-        super().__init__(message)
-        self.config_folder = config_folder
-
-
-def find_checkpoint(path: str | Path, flag: str = "--resume") -> Path:
-    """`path` itself when it is a file, else the checkpoint inside the run folder it names.
-
-    Raises `NoCheckpoint` (a one-line `ConfigError`, naming `flag`'s value) when there is none.
-    """
-    path = Path(path).expanduser()
-    candidate = path / CHECKPOINT_NAME if path.is_dir() else path
-    if not candidate.is_file():
-        folder = path if path.is_dir() and (path / CONFIG_NAME).is_file() else None
-        named = f"{flag} {path}" if flag else str(path)
-        raise NoCheckpoint(f"{named}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})", folder)
-    return candidate
 
 
 _STATE_TYPES = {"model": dict, "optimizer": dict, "config": dict, "epoch": int, "metrics": list, "rng": dict}

@@ -14,7 +14,7 @@ from pathlib import Path
 from dae_tui.core.config import ConfigError, TrainConfig
 from dae_tui.core.formatting import plural
 from dae_tui.core.psnr import best_epoch
-from dae_tui.runs.files import CHECKPOINT_NAME, CONFIG_NAME, load_run_config
+from dae_tui.runs.files import CHECKPOINT_NAME, NoCheckpoint, find_checkpoint, load_run_config
 
 __all__ = ["ResumeInfo"]
 
@@ -40,14 +40,17 @@ class ResumeInfo:
         """The run at `path` (a run folder or its checkpoint file); `ConfigError` in one line when
         there is no checkpoint or config there."""
         given = Path(path).expanduser()
+        # The folder's checkpoint by the trainer's own rule; a path that is not there stands for
+        # the folder it would be in.
         folder = given if given.is_dir() else given.parent
-        # A run folder killed before its first checkpoint (config.json only) starts over, as the
-        # engine does with it; anything else without a checkpoint holds no run.
-        has_run = (folder / CHECKPOINT_NAME).is_file() or (given.is_dir() and (folder / CONFIG_NAME).is_file())
+        try:
+            has_run = find_checkpoint(folder) == folder / CHECKPOINT_NAME
+        except NoCheckpoint as missing:
+            # A run folder killed before its first checkpoint (config.json only) starts over, as
+            # the engine does with it; anything else without a checkpoint holds no run.
+            has_run = given.is_dir() and missing.config_folder is not None
         if not has_run or (given.is_file() and given.name != CHECKPOINT_NAME):
-            raise ConfigError(
-                f"--resume {path}: no checkpoint there (expected a run folder or a {CHECKPOINT_NAME})"
-            )
+            raise NoCheckpoint.at(f"--resume {path}")  # named as typed
         config = load_run_config(folder)
         from dae_tui.runs.info import read_run  # the run store's reading of metrics.jsonl
 
