@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import on, work
 from textual.actions import parse as parse_action
@@ -31,6 +31,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -41,7 +42,7 @@ from dae_tui.core.formatting import format_epoch, format_finished, format_starte
 from dae_tui.runs.files import SaveError, atomic_write, default_runs_dir
 from dae_tui.ui.dialogs.screens import HelpScreen, QuitScreen
 from dae_tui.ui.inspect_actions import InspectActions
-from dae_tui.ui.keys import Key, key_label, palette_keys, tab_limits
+from dae_tui.ui.keys import DashboardScreen, Key, TabKeys, key_label, owners, palette_keys, tab_limits
 from dae_tui.ui.messages import (
     EngineEpochEnd,
     EngineLoaded,
@@ -137,42 +138,10 @@ class DaeApp(InspectActions, RunsActions, App[int]):
             palette="Keys", palette_help="Every key of every tab", palette_always=True),
         Key("escape", "leave_field", "Leave field", show=False, section="Train",
             help="leave a text field, so the keys above work again"),
-        # The Images tab's keys work whatever has focus (the tab strip would take ← → otherwise).
-        Key("left", "image(-1)", "Prev", show=False, priority=True, tabs=("images", "inspect"), help_keys="← →",
-            help="select the previous / next picture (its noisy and denoised PSNR are shown)"),
-        Binding("right", "image(1)", "Next", show=False, priority=True),
-        Key("left_square_bracket", "epoch(-1)", "Earlier", key_display="[", priority=True, tabs=("images",),
-            help_keys="[  ]", help="step back / forward through the run's epochs (0 is before training)"),
-        Binding("right_square_bracket", "epoch(1)", "Later", key_display="]", priority=True),
-        Key("z", "zoom", "Size", priority=True, tabs=("images",),
-            help="picture size: auto (the largest that fits), full, half",
-            palette="Picture size", palette_help="Images: auto, full or half size", palette_always=True),
-        Key("b", "compare", "Compare", priority=True, tabs=("images",),
-            help="compare: the marked runs' denoised rows one above the other",
-            palette="Compare marked runs", palette_help="Images: their denoised rows one above the other",
-            palette_always=True),
-        Key("up", "scroll_images(-1)", "Up", show=False, priority=True, tabs=("images",), help_keys="↑ ↓",
-            help="scroll, when a fixed size is taller than the terminal"),
-        Binding("down", "scroll_images(1)", "Down", show=False, priority=True),
-        # The Inspect tab's keys, likewise; elsewhere they fall through (the Runs tab has its own c, o, v).
-        Key("minus", "noise(-1)", "Less noise", key_display="-", priority=True, tabs=("inspect",),
-            help_keys="- +", help="less / more noise (or click and drag on the noise line); every picture follows"),
-        Binding("plus,equals_sign", "noise(1)", "More noise", key_display="+", priority=True),
-        Key("k", "noise_kind(1)", "Kind", priority=True, tabs=("inspect",), help_keys="k  K",
-            help="the next / previous noise kind (or click its name)",
-            palette="Next noise kind", palette_help="Inspect: what-if and drawing under the next kind"),
-        Binding("K", "noise_kind(-1)", "Kind back", show=False, priority=True),
-        Key("o", "trained_noise", "Trained noise", show=False, priority=True, tabs=("inspect",),
-            help="back to the noise the run was trained with",
-            palette="Trained noise", palette_help="Inspect: back to the run's own noise"),
-        Key("v", "inspect_view", "View", priority=True, tabs=("inspect",),
-            help="on terminals under 160x45: robustness curve, what-if pictures or the canvas"),
-        Key("c", "clear_drawing", "Clear drawing", show=False, priority=True, tabs=("inspect",),
-            help="clear the canvas"),
-        Key("u", "compute_curve", "Curve", show=False, priority=True, tabs=("inspect",),
-            help="compute the robustness curve now (not started on its own while a run trains here)",
-            palette="Compute the robustness curve", palette_help="Inspect: now, even while a run trains here"),
     ]
+
+    dashboard: DashboardScreen
+    """The first screen (`get_default_screen`), where the tabs are."""
 
     state: reactive[str] = reactive("idle", init=False)
     """The run's state: idle, loading, training, paused, finished, stopped or failed."""
@@ -244,7 +213,8 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         width, height = self.size
         classes = [breakpoint_class(width, self.HORIZONTAL_BREAKPOINTS),
                    breakpoint_class(height, self.VERTICAL_BREAKPOINTS)]
-        return Screen(id="_default", classes=" ".join(c for c in classes if c))
+        self.dashboard = DashboardScreen(id="_default", classes=" ".join(c for c in classes if c))
+        return self.dashboard
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="tabs", initial="train"):
@@ -363,11 +333,7 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         limit = tab_limits(type(self)).get(action)  # where the key works, as its Key says
         if limit is not None:
             tabs, priority = limit
-            if self._tab not in tabs or (priority and len(self.screen_stack) != 1):
-                return False
-            if action == "inspect_view":
-                return not self._inspect_view_all_shown()
-            return True
+            return self._tab in tabs and not (priority and len(self.screen_stack) != 1)
         if action == "start":
             return self.state not in ACTIVE_STATES
         if action == "pause":
@@ -389,26 +355,37 @@ class DaeApp(InspectActions, RunsActions, App[int]):
     @on(TabbedContent.TabActivated)
     async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_bindings()
-        if event.pane.id == "log":
+        tab = event.pane.id
+        await self._mount_tab(tab)
+        if tab == "log":
             self.call_after_refresh(self.query_one(LogView).flush_deferred)
-        elif event.pane.id == "runs":
-            if not self.query("#runs-view"):
+        elif tab == "runs":
+            self.call_after_refresh(self._focus_table, "runs", "#runs-table")
+        elif tab == "sweep":
+            self.call_after_refresh(self._focus_table, "sweep", "#sweep-table")
+        elif tab == "inspect":
+            self.call_after_refresh(self._show_inspect)
+
+    async def _mount_tab(self, tab: str | None) -> None:
+        """Mount a tab's pane on its first showing (the Inspect, Runs and Sweep tabs' modules
+        load then), and make its keys the screen's (`DashboardScreen`) if it is shown."""
+        pane = self.query_one(f"#tabs TabPane#{tab}", TabPane)
+        if not pane.children:
+            if tab == "runs":
                 from dae_tui.ui.panes.runs import RunsView  # the table's modules load on first use
 
-                await event.pane.mount(RunsView(self.runs_folder, id="runs-view"))
-            self.call_after_refresh(self._focus_table, "runs", "#runs-table")
-        elif event.pane.id == "sweep":
-            if not self.query("#sweep-view"):
-                from dae_tui.ui.panes.sweep import SweepView
+                await pane.mount(RunsView(self.runs_folder, id="runs-view"))
+            elif tab == "sweep":
+                from dae_tui.ui.panes.sweep import SweepView  # Optuna loads in its poller's thread
 
-                await event.pane.mount(SweepView(self.runs_folder, self.storage, id="sweep-view"))
-            self.call_after_refresh(self._focus_table, "sweep", "#sweep-table")
-        elif event.pane.id == "inspect":
-            if not self.query("#inspect-view"):
-                from dae_tui.ui.panes.inspect import InspectView
+                await pane.mount(SweepView(self.runs_folder, self.storage, id="sweep-view"))
+            elif tab == "inspect":
+                from dae_tui.ui.panes.inspect import InspectView  # its model loads when shown
 
-                await event.pane.mount(InspectView(id="inspect-view"))
-            self.call_after_refresh(self._show_inspect)
+                await pane.mount(InspectView(id="inspect-view"))
+        if tab == self._tab:
+            self.dashboard.keys_owner = next((child for child in pane.children if isinstance(child, TabKeys)), None)
+            self.refresh_bindings()
 
     def _focus_table(self, tab: str, selector: str) -> None:
         """The Runs or Sweep tab's table takes the keys (space, Enter, /, ...) as soon as the tab
@@ -581,11 +558,12 @@ class DaeApp(InspectActions, RunsActions, App[int]):
     def action_show_tab(self, tab: str) -> None:
         """Show a tab. The focus moves to the tab strip first: left inside the pane being hidden,
         Textual would hand it to another widget there (the Runs tab's filter line), and the
-        tabs follow the focus back to that pane."""
+        tabs follow the focus back to that pane. Its keys work from the next key pressed."""
         tabs = self.query_one(TabbedContent)
         if tab != tabs.active and self.focused is not None and tabs.active_pane in self.focused.ancestors:
             self.query_one("#tabs Tabs").focus()
         tabs.active = tab
+        self.call_next(self._mount_tab, tab)  # before the next key is handled
 
     def action_leave_field(self) -> None:
         """Esc in a form field hands the keys back to the app's bindings."""
@@ -596,26 +574,6 @@ class DaeApp(InspectActions, RunsActions, App[int]):
         """Every key of every tab."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self._tab))  # opened at this tab's keys
-
-    def action_image(self, step: int) -> None:
-        if self._tab == "inspect":
-            self._inspect_view().select(step)
-        else:
-            self.query_one(ImageBrowser).select(step)
-
-    def action_epoch(self, step: int) -> None:
-        self.query_one(ImageBrowser).step_epoch(step)
-
-    def action_zoom(self) -> None:
-        self.query_one(ImageBrowser).cycle_zoom()
-
-    def action_scroll_images(self, step: int) -> None:
-        self.query_one(ImageBrowser).scroll_rows(step)
-
-    def action_compare(self) -> None:
-        """Images: the marked runs' denoised rows one above the other, or back."""
-        if not self.query_one(ImageBrowser).toggle_compare():
-            self.notify("Mark two or more runs on the Runs tab (space) to compare them here.", timeout=4)
 
     def _charts(self) -> list[LossChart]:
         return list(self.query(LossChart))
@@ -632,12 +590,19 @@ class DaeApp(InspectActions, RunsActions, App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette: the bindings that name a palette entry (`Key.palette`), those that
-        would do something now or work from any tab, then Textual's own (its Keys is ours)."""
-        for key in palette_keys(type(self)):
-            _, name, parameters = parse_action(key.action)
-            if key.palette_always or self.check_action(name, parameters) is not False:
-                yield SystemCommand(key.palette, f"{key.palette_help or key.help} ({key_label(key)})",
-                                    partial(self.run_action, key.action))
+        would do something now or work from any tab, then Textual's own (its Keys is ours). A
+        pane's entries run on the pane, and only while it is mounted."""
+        for _, owner in owners():
+            node = self if owner is type(self) else next(iter(self.query(cast("type[Widget]", owner))), None)
+            if node is None:
+                continue  # a tab not shown yet
+            for key in palette_keys(owner):
+                _, name, parameters = parse_action(key.action)
+                works = node.check_action(name, parameters) is not False and (
+                    node is self or node is self.dashboard.keys_owner)
+                if key.palette_always or works:
+                    yield SystemCommand(key.palette, f"{key.palette_help or key.help} ({key_label(key)})",
+                                        partial(self.run_action, key.action, node))
         for command in super().get_system_commands(screen):
             if command.title != "Keys":
                 yield command

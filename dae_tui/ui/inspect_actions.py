@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from dae_tui.runs.store import RunInfo
     from dae_tui.ui.panes.inspect import InspectView
     from dae_tui.ui.resume import ResumeInfo
-    from dae_tui.ui.widgets.noise_slider import NoiseSlider
 
 __all__ = ["InspectActions"]
 
@@ -35,10 +34,6 @@ class InspectActions:
 
     def _inspect_view(self) -> InspectView:
         return self.query_one("#inspect-view")  # type: ignore[attr-defined]
-
-    def _inspect_view_all_shown(self) -> bool:
-        views = self.query("#inspect-view")  # type: ignore[attr-defined]
-        return bool(views) and views.first().all_shown
 
     def inspect_target(self) -> Path | None:
         """The run the Inspect tab shows (None: the newest in the runs folder, looked up there)."""
@@ -80,34 +75,3 @@ class InspectActions:
     def _inspect_epoch_saved(self, run_dir: str) -> None:
         if self.query("#inspect-view"):  # type: ignore[attr-defined]
             self._inspect_view().checkpoint_saved(run_dir)
-
-    # --- keys -------------------------------------------------------------------------------
-
-    def _noise_slider(self) -> NoiseSlider:
-        from dae_tui.ui.widgets.noise_slider import NoiseSlider  # loaded with the tab, not at start-up
-
-        return self._inspect_view().query_one(NoiseSlider)
-
-    def action_noise(self, steps: int) -> None:
-        """Inspect: less (-) or more (+) noise, one round step."""
-        self._noise_slider().nudge(steps)
-
-    def action_noise_kind(self, step: int) -> None:
-        """Inspect: the next (k) or previous (K) noise kind."""
-        self._noise_slider().cycle_kind(step)
-
-    def action_trained_noise(self) -> None:
-        """Inspect: back to the noise the run was trained with."""
-        self._noise_slider().to_trained()
-
-    def action_inspect_view(self) -> None:
-        """Inspect, on terminals too small for all three: curve, what-if or drawing."""
-        self._inspect_view().cycle_view()
-
-    def action_clear_drawing(self) -> None:
-        """Inspect: clear the canvas."""
-        self._inspect_view().clear_drawing()
-
-    def action_compute_curve(self) -> None:
-        """Inspect: compute the robustness curve now, even while a run trains here."""
-        self._inspect_view().compute_curve()

@@ -4,6 +4,11 @@ never disagree. `help_sections()` and `palette_keys()` walk the bindings of the 
 pane; only what no binding of ours declares (Tab, Ctrl+P, a checkbox's space, the mouse) is
 written here by hand, in `NOTES`.
 
+Each tab's keys live on its pane. The Images and Inspect panes' keys work whatever has focus on
+their tab (the tab strip's ← → among it): the dashboard's screen (`DashboardScreen`) puts the
+shown `TabKeys` pane at the end of every key's chain, and its keys are priority bindings, so they
+are looked up before the tab strip's own and are gone under a dialog (another screen).
+
 Imports only textual: the owners (the App and the panes) are imported when the help is built,
 so the Runs and Sweep tabs' modules still load on first use.
 """
@@ -15,11 +20,12 @@ from dataclasses import dataclass
 from functools import cache
 
 from textual.actions import parse as parse_action
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
+from textual.screen import Screen
 
-__all__ = ["NOTES", "SECTIONS", "Key", "help_sections", "key_label", "key_section", "owners", "palette_keys",
-           "tab_limits"]
+__all__ = ["NOTES", "SECTIONS", "DashboardScreen", "Key", "TabKeys", "help_sections", "key_label", "key_section",
+           "owners", "palette_keys", "tab_limits"]
 
 SECTIONS = ("Everywhere", "Train", "Images", "Inspect", "Runs", "Sweep")
 """The help's sections, in its order: one per tab, after the keys that work on every tab."""
@@ -62,12 +68,11 @@ NOTES: dict[str, tuple[Row, ...]] = {
         ("space", "toggle Clamp"),
     ),
     "Inspect": (
-        ("← →", "select the previous / next what-if picture"),
         ("mouse", "on the canvas: the left button paints, the right button erases"),
     ),
 }
 """Help rows for keys no binding of ours declares: Textual's focus keys and palette, the form's
-own widgets, the mouse, and ← → on Inspect (the App's Images binding, which works there too)."""
+own widgets and the mouse."""
 
 NAMES = {"left": "←", "right": "→", "up": "↑", "down": "↓", "left_square_bracket": "[",
          "right_square_bracket": "]", "question_mark": "?", "f1": "F1", "escape": "Esc", "ctrl+c": "Ctrl+C",
@@ -83,13 +88,37 @@ def key_label(binding: Binding) -> str:
     return NAMES.get(key, key)
 
 
+class TabKeys:
+    """A tab's pane whose keys work whatever has focus on its tab (see the module's notes)."""
+
+
+class DashboardScreen(Screen[None]):
+    """The dashboard's screen: the shown tab's `TabKeys` pane (`keys_owner`, set by the App when
+    a tab is shown) takes part in every key press and in the footer, focused or not."""
+
+    keys_owner: DOMNode | None = None
+
+    @property
+    def _binding_chain(self) -> list[tuple[DOMNode, BindingsMap]]:
+        chain = super()._binding_chain
+        owner = self.keys_owner
+        if owner is not None and owner.is_attached and all(node is not owner for node, _ in chain):
+            # Last: its priority keys are looked up first (the chain is walked backwards for
+            # them), and the footer lists them after the App's, as it did when the App held them.
+            chain.append((owner, owner._bindings.copy()))
+        return chain
+
+
 def owners() -> list[tuple[str, type[DOMNode]]]:
     """(section, class) for every class whose BINDINGS are the dashboard's keys."""
     from dae_tui.ui.app import DaeApp
+    from dae_tui.ui.panes.images import ImageBrowser
+    from dae_tui.ui.panes.inspect import InspectView
     from dae_tui.ui.panes.runs import RunsView
     from dae_tui.ui.panes.sweep import SweepView
 
-    return [("Everywhere", DaeApp), ("Runs", RunsView), ("Sweep", SweepView)]
+    return [("Everywhere", DaeApp), ("Images", ImageBrowser), ("Inspect", InspectView), ("Runs", RunsView),
+            ("Sweep", SweepView)]
 
 
 def keys() -> Iterator[tuple[str, Binding]]:

@@ -450,6 +450,43 @@ async def test_command_palette_offers_the_apps_actions_and_screenshots_land_in_t
         assert any(n.title == "Screenshot saved" and path in n.message for n in app._notifications)
 
 
+async def test_each_tab_owns_its_keys_and_the_palette_runs_them_on_its_pane(tmp_path):
+    """The Images and Inspect keys are declared on their panes, not the App; the screen hands the
+    shown pane the keys, and the palette runs a pane's entry on that pane."""
+    from textual.actions import parse
+
+    from dae_tui.ui.panes.inspect import InspectView
+
+    app_actions = {parse(binding.action)[1] for binding in DaeApp.BINDINGS}
+    for pane in (ImageBrowser, InspectView):
+        assert not app_actions & {parse(binding.action)[1] for binding in pane.BINDINGS}, pane.__name__
+    app = DaeApp(tiny(), runs_dir=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        commands = {command.title: command for command in app.get_system_commands(app.screen)}
+        assert "Next noise kind" not in commands  # the Inspect tab is not shown
+        await commands["Picture size"].callback()  # from the Train tab: it works from any tab
+        await pilot.pause()
+        assert app.query_one(ImageBrowser).zoom == "full"
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.dashboard.keys_owner is not None)
+        view = app.query_one(InspectView)
+        assert app.dashboard.keys_owner is view
+        assert "Next noise kind" in [command.title for command in app.get_system_commands(app.screen)]
+        await pilot.press("v")
+        await pilot.pause()
+        assert view.view == "whatif"
+        await pilot.press("i")
+        await pilot.pause()
+        assert app.dashboard.keys_owner is app.query_one(ImageBrowser)
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.dashboard.keys_owner is None
+        await pilot.press("z")  # not the Images tab's key here
+        await pilot.pause()
+        assert app.query_one(ImageBrowser).zoom == "full"
+
+
 async def test_images_keys_work_whatever_has_focus(tmp_path):
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -1,6 +1,6 @@
 """The Images tab: clean / noisy / denoised rows for 8 fixed test images, per epoch.
 
-Keeps every epoch's `Samples` of the run shown. The app's keys drive it (whatever has focus):
+Keeps every epoch's `Samples` of the run shown. Its keys work whatever has focus on the tab:
 ←/→ move the selection across images (its PSNR, noisy vs denoised, is shown); [ and ] step back
 and forward through earlier epochs; while the latest epoch is shown, new epochs replace it,
 otherwise the view stays where the user put it. z cycles the picture size auto / full / half;
@@ -11,6 +11,7 @@ size is taller than the terminal.
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -18,6 +19,7 @@ from textual.widgets import Static
 from dae_tui.core.config import CLASS_NAMES
 from dae_tui.core.events import Samples
 from dae_tui.core.formatting import fit_first
+from dae_tui.ui.keys import Key, TabKeys
 from dae_tui.ui.plain import plain
 from dae_tui.ui.widgets.image_strip import ZOOMS, ImageStrip, PictureRow, class_name, rows_of, size_wordings
 
@@ -26,8 +28,28 @@ __all__ = ["ImageBrowser"]
 NO_IMAGES = "No images yet: press s to train."
 
 
-class ImageBrowser(Vertical):
+class ImageBrowser(TabKeys, Vertical):
     """Browse a run's reconstructions by image and by epoch."""
+
+    BINDINGS = [
+        # Priority keys: the tab strip, focused, would take ← → otherwise (`TabKeys`).
+        Key("left", "image(-1)", "Prev", show=False, priority=True, help_keys="← →",
+            help="select the previous / next picture (its noisy and denoised PSNR are shown)"),
+        Binding("right", "image(1)", "Next", show=False, priority=True),
+        Key("left_square_bracket", "epoch(-1)", "Earlier", key_display="[", priority=True,
+            help_keys="[  ]", help="step back / forward through the run's epochs (0 is before training)"),
+        Binding("right_square_bracket", "epoch(1)", "Later", key_display="]", priority=True),
+        Key("z", "zoom", "Size", priority=True,
+            help="picture size: auto (the largest that fits), full, half",
+            palette="Picture size", palette_help="Images: auto, full or half size", palette_always=True),
+        Key("b", "compare", "Compare", priority=True,
+            help="compare: the marked runs' denoised rows one above the other",
+            palette="Compare marked runs", palette_help="Images: their denoised rows one above the other",
+            palette_always=True),
+        Key("up", "scroll_images(-1)", "Up", show=False, priority=True, help_keys="↑ ↓",
+            help="scroll, when a fixed size is taller than the terminal"),
+        Binding("down", "scroll_images(1)", "Down", show=False, priority=True),
+    ]
 
     DEFAULT_CSS = """
     ImageBrowser { height: 1fr; }
@@ -146,6 +168,23 @@ class ImageBrowser(Vertical):
     def cycle_zoom(self) -> None:
         names = list(ZOOMS)
         self.zoom = names[(names.index(self.zoom) + 1) % len(names)]
+
+    def action_image(self, step: int) -> None:
+        self.select(step)
+
+    def action_epoch(self, step: int) -> None:
+        self.step_epoch(step)
+
+    def action_zoom(self) -> None:
+        self.cycle_zoom()
+
+    def action_scroll_images(self, step: int) -> None:
+        self.scroll_rows(step)
+
+    def action_compare(self) -> None:
+        """The marked runs' denoised rows one above the other, or back."""
+        if not self.toggle_compare():
+            self.notify("Mark two or more runs on the Runs tab (space) to compare them here.", timeout=4)
 
     def watch_selected(self) -> None:
         self._redraw()

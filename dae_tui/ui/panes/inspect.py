@@ -22,6 +22,7 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
@@ -29,6 +30,7 @@ from textual.worker import get_current_worker
 
 from dae_tui.core.config import CLASS_NAMES, format_number
 from dae_tui.ui.halfblock import picture_lines
+from dae_tui.ui.keys import Key, TabKeys
 from dae_tui.ui.widgets.draw_panel import DrawCanvas, DrawPanel
 from dae_tui.ui.widgets.fitted import FitLine
 from dae_tui.ui.widgets.image_strip import ImageStrip, class_name, rows_of
@@ -43,8 +45,31 @@ show all three."""
 NO_RUN = "No run to inspect yet: train one (s), or pick one on the Runs tab (r, then n)."
 
 
-class InspectView(Vertical):
+class InspectView(TabKeys, Vertical):
     """Everything the Inspect tab shows, for one run's checkpoint."""
+
+    BINDINGS = [
+        # Priority keys, as the Images tab's (`TabKeys`); the Runs tab has its own c, o, v.
+        Key("minus", "noise(-1)", "Less noise", key_display="-", priority=True,
+            help_keys="- +", help="less / more noise (or click and drag on the noise line); every picture follows"),
+        Binding("plus,equals_sign", "noise(1)", "More noise", key_display="+", priority=True),
+        Key("k", "noise_kind(1)", "Kind", priority=True, help_keys="k  K",
+            help="the next / previous noise kind (or click its name)",
+            palette="Next noise kind", palette_help="Inspect: what-if and drawing under the next kind"),
+        Binding("K", "noise_kind(-1)", "Kind back", show=False, priority=True),
+        Key("o", "trained_noise", "Trained noise", show=False, priority=True,
+            help="back to the noise the run was trained with",
+            palette="Trained noise", palette_help="Inspect: back to the run's own noise"),
+        Key("v", "inspect_view", "View", priority=True,
+            help="on terminals under 160x45: robustness curve, what-if pictures or the canvas"),
+        Key("c", "clear_drawing", "Clear drawing", show=False, priority=True, help="clear the canvas"),
+        Key("u", "compute_curve", "Curve", show=False, priority=True,
+            help="compute the robustness curve now (not started on its own while a run trains here)",
+            palette="Compute the robustness curve", palette_help="Inspect: now, even while a run trains here"),
+        Key("left", "image(-1)", "Prev", show=False, priority=True, help_keys="← →",
+            help="select the previous / next what-if picture"),
+        Binding("right", "image(1)", "Next", show=False, priority=True),
+    ]
 
     DEFAULT_CSS = """
     InspectView { height: 1fr; }
@@ -149,6 +174,39 @@ class InspectView(Vertical):
     def all_shown(self) -> bool:
         """True when the terminal is big enough for every section at once."""
         return self.screen.has_class("-wide") and self.screen.has_class("-tall")
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "inspect_view":  # nothing to cycle when every section shows
+            return not self.all_shown
+        return True
+
+    def action_noise(self, steps: int) -> None:
+        """Less (-) or more (+) noise, one round step."""
+        self.query_one(NoiseSlider).nudge(steps)
+
+    def action_noise_kind(self, step: int) -> None:
+        """The next (k) or previous (K) noise kind."""
+        self.query_one(NoiseSlider).cycle_kind(step)
+
+    def action_trained_noise(self) -> None:
+        """Back to the noise the run was trained with."""
+        self.query_one(NoiseSlider).to_trained()
+
+    def action_inspect_view(self) -> None:
+        """On terminals too small for all three: curve, what-if or drawing."""
+        self.cycle_view()
+
+    def action_clear_drawing(self) -> None:
+        self.clear_drawing()
+
+    def action_compute_curve(self) -> None:
+        """The robustness curve now, even while a run trains here."""
+        self.compute_curve()
+
+    def action_image(self, step: int) -> None:
+        self.select(step)
 
     # --- which run ------------------------------------------------------------------------------
 
