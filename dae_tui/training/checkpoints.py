@@ -63,8 +63,6 @@ CHECKPOINT_FORMAT = 1
 MAX_CHECKPOINT_BYTES = 1 << 30
 """A checkpoint of these models is a few MB (model and optimizer state); a file past 1 GiB is
 not one, and is refused before it is read whole into memory."""
-MAX_METRICS_BYTES = 64 * 1024 * 1024
-"""As `dae_tui.runs.info.MAX_METRICS_BYTES`: 100,000 epochs' lines."""
 
 
 def new_run_dir(runs_dir: Path, config: TrainConfig) -> Path:
