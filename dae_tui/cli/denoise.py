@@ -25,6 +25,7 @@ from typing import TextIO
 
 from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Invocation, report
 from dae_tui.core.config import ConfigError, TrainConfig, format_number
+from dae_tui.core.errors import DaeError
 from dae_tui.core.formatting import printable
 from dae_tui.runs.files import CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME, SaveError, atomic_write, default_runs_dir
 
@@ -91,7 +92,6 @@ def _new_file_mode(output: Path) -> int:
 def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
     """Denoise `invocation.picture` with the model of `invocation.target`; return the exit code."""
     err = err or sys.stderr
-    from dae_tui.training.data import DataError
     from dae_tui.training.pictures import NotAPicture, denoise, read_picture, save_picture, side_by_side
     from dae_tui.training.robustness import load_run_model
     from dae_tui.training.trainer import fixed_noise
@@ -118,7 +118,7 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
             errors = TrainConfig(noise=config.noise, noise_factor=factor).validate()
             if errors:
                 raise ConfigError(str(errors[0]))
-    except (ConfigError, DataError) as error:
+    except DaeError as error:  # a ConfigError exits 2, a DataError (an unreadable checkpoint, say) 1
         return report("denoise", error, err)
     if not picture.any():
         # Not an error (a blank page is a picture), but a blank result should never pass unremarked.

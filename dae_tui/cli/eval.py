@@ -18,7 +18,8 @@ import time
 from typing import TextIO
 
 from dae_tui.cli.invocation import EXIT_OK, Invocation, report
-from dae_tui.core.config import ConfigError, format_number
+from dae_tui.core.config import format_number
+from dae_tui.core.errors import DaeError
 from dae_tui.core.formatting import format_eta, plural, printable
 
 __all__ = ["MAX_FACTORS", "run_eval"]
@@ -36,7 +37,6 @@ def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | No
     """Print the curve of `invocation.target`; return the exit code."""
     out = out or sys.stdout
     err = err or sys.stderr
-    from dae_tui.training.data import DataError
     from dae_tui.training.robustness import default_factors, load_run_model, parse_factors, robustness
 
     assert invocation.target is not None
@@ -47,7 +47,7 @@ def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | No
         kind = invocation.noise or config.noise
         trained = config.noise_factor if kind == config.noise else None
         factors = parse_factors(invocation.factors, kind) if invocation.factors else default_factors(kind, trained)
-    except (ConfigError, DataError) as error:
+    except DaeError as error:  # a ConfigError exits 2, a DataError (an unreadable checkpoint, say) 1
         return report("eval", error, err)
     print(f"{printable(str(invocation.target))}: model {config.model} on {len(data.test):,} {config.dataset} "
           f"test images ({data.source}), {kind} noise{' (clamped)' if config.clamp else ''}; trained at "

@@ -26,12 +26,12 @@ from dae_tui.core.config import (
     FIELD_SPECS,
     NOISE_KINDS,
     SOURCES,
-    ConfigError,
     TrainConfig,
     clip,
     config_from_strings,
     format_number,
 )
+from dae_tui.core.errors import DaeError
 from dae_tui.core.formatting import printable
 
 # The exit codes and Invocation live in the leaf `invocation` module; named here too, as before.
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-class UsageError(Exception):
+class UsageError(DaeError):
     """Bad command-line usage; the message is one line."""
 
 
@@ -293,7 +293,7 @@ def _main(argv: Sequence[str]) -> int:
     command = f"dae-tui {named[0]}" if named else "dae-tui"
     try:
         invocation = parse_invocation(argv)
-    except (UsageError, ConfigError) as err:
+    except DaeError as err:  # a UsageError or a ConfigError: what parse_invocation raises, both exit 2
         print(f"{command}: error: {printable(str(err))}", file=sys.stderr)
         return EXIT_USAGE
     if invocation.command == "runs":

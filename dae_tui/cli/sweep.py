@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, report, signal_exit
-from dae_tui.core.config import ConfigError
+from dae_tui.core.errors import DaeError
 from dae_tui.core.formatting import format_metric, format_setting, plural, printable
 
 __all__ = ["STORAGE_ENV", "run_sweep", "status_lines"]
@@ -110,7 +110,7 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         seed = fixed.seed + 1000 * request.worker if "seed" in invocation.given else None
         study = sweeps.open_study(name, storage, request.metric, seed=seed)
         sweeps.describe_study(study, request.metric, space, fixed, request.heartbeat)
-    except (ConfigError, sweeps.StorageFailed) as error:
+    except DaeError as error:  # a ConfigError exits 2, a StorageFailed 1
         return report("sweep", error, err)
     except SQLAlchemyError as error:  # a storage that broke between opening and reading it
         return report("sweep", sweeps.storage_failure(error, url), err)
@@ -144,9 +144,7 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
             print(f"{tag}sweep stopped; the study keeps its trials (the stopped one is replaced by the next "
                   "sweep)", file=err)
             return signal_exit(stopped_by[0]) if stopped_by else EXIT_STOPPED
-        except ConfigError as error:
-            return report("sweep", error, err)
-        except sweeps.StorageFailed as error:
+        except DaeError as error:  # a ConfigError exits 2, a StorageFailed 1
             return report("sweep", error, err)
         except SQLAlchemyError as error:  # the storage stopped taking writes: a full disk, a server gone
             return report("sweep", sweeps.storage_failure(error, url), err)

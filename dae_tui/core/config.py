@@ -4,8 +4,8 @@
 `parse_field()` the only way text (a CLI flag, a form input) becomes a field value.  The headless
 CLI and the dashboard's form both go through them, so they can never disagree.
 
-This module is imported at start-up by the UI: it imports only the standard library, never torch,
-textual, rich, optuna or another part of dae_tui.
+This module is imported at start-up by the UI: it imports only the standard library and
+`dae_tui.core.errors`, never torch, textual, rich, optuna or another part of dae_tui.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
+
+from dae_tui.core.errors import DaeError
 
 __all__ = [
     "BUNDLED",
@@ -299,7 +301,7 @@ def check_resume_overrides(saved: TrainConfig, overrides: Mapping[str, Any]) -> 
         )
 
 
-class FieldError(ValueError):
+class FieldError(ValueError, DaeError):
     """One field's problem: `field` is the config field name, `message` says what is allowed.
 
     `str()` names the field by its command-line flag; `labelled` by its form label.
@@ -316,7 +318,7 @@ class FieldError(ValueError):
         return f"{FIELD_SPECS[self.field].label} {self.message}"
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, DaeError):
     """A config (or a request to run one) that cannot be used; `str()` is one line."""
 
     def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dae_tui.core.config import RUN_CONFIG_NAME, ConfigError, TrainConfig, clip
+from dae_tui.core.errors import DaeError
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -114,7 +115,7 @@ def default_runs_dir() -> Path:
     return Path(user_data_dir("dae-tui")) / "runs"
 
 
-class SaveError(OSError):
+class SaveError(OSError, DaeError):
     """A file of a run could not be saved; `str()` is one line saying what is kept."""
 
 
@@ -242,14 +243,14 @@ def loads_json(data: bytes | str) -> Any:
         raise ValueError(str(err)) from None
 
 
-class NotRegularFile(OSError):
+class NotRegularFile(OSError, DaeError):
     """A run file's name that holds a FIFO, a device, a socket or a folder: never read.
 
     `strerror` says what it is ("a FIFO, not a regular file"), so the readers' usual
     "unreadable (...)" line names it."""
 
 
-class FileTooLarge(ValueError):
+class FileTooLarge(ValueError, DaeError):
     """A file longer than its reader's cap; `size` is how long it is."""
 
     def __init__(self, path: str | os.PathLike[str], limit: int, size: int) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dae_tui.core.config import ConfigError
+from dae_tui.core.errors import DaeError
 from dae_tui.runs.files import own_folder, release_folder
 from dae_tui.runs.info import (
     FAILED,
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 
-class RunStoreError(Exception):
+class RunStoreError(DaeError):
     """The runs folder (or a run to delete) cannot be used; `str()` is one line."""
 
 

@@ -35,6 +35,7 @@ import sqlalchemy.exc
 from sqlalchemy.exc import SQLAlchemyError
 
 from dae_tui.core.config import ConfigError, TrainConfig, clip
+from dae_tui.core.errors import DaeError
 from dae_tui.runs.files import pid_alive, this_host
 from dae_tui.runs.info import SWEEP_NAME
 from dae_tui.sweeps.space import Dimension
@@ -128,7 +129,7 @@ def _secret_key(key: str) -> bool:
     return any(word in key.lower() for word in SECRET_WORDS)
 
 
-class StorageFailed(Exception):
+class StorageFailed(DaeError):
     """The storage stopped taking writes mid-sweep (a full disk, a server gone): one line, exit 1,
     unlike a URL that cannot be opened at all (a bad request, exit 2)."""
 

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 import torch
 
 from dae_tui.core.config import BUNDLED, ConfigError, TrainConfig
+from dae_tui.core.errors import DaeError
 
 __all__ = [
     "DEBIAN_FASHION_DIR",
@@ -80,7 +81,7 @@ KMNIST_HOME = "https://github.com/rois-codh/kmnist"
 """Where Kuzushiji-MNIST comes from (its licence, CC BY-SA 4.0, keeps it out of the package)."""
 
 
-class DataError(RuntimeError):
+class DataError(RuntimeError, DaeError):
     """Data that is missing, unreachable or broken; `str()` is one line naming the file."""
 
 

@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 
 from dae_tui.core.config import ConfigError
+from dae_tui.core.errors import DaeError
 
 __all__ = ["MAX_PIXELS", "NotAPicture", "denoise", "fit_picture", "read_picture", "save_picture", "side_by_side"]
 
@@ -98,7 +99,7 @@ def save_picture(picture: torch.Tensor, path: str | Path | IO[bytes], scale: int
     Image.frombytes("L", (width, height), bytes(data.contiguous().flatten().tolist())).save(path, format="PNG")
 
 
-class NotAPicture(ValueError):
+class NotAPicture(ValueError, DaeError):
     """A file Pillow cannot read as a picture; `str()` is its first line of reason."""
 
 

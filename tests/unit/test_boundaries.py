@@ -1,7 +1,7 @@
 """The folders are the dependency boundaries, checked on the source itself (every import statement,
 at the top of a module or inside a function) and on what really loads.
 
-    core/      config, events, formatting          imports none of ours but core
+    core/      config, errors, events, formatting  imports none of ours but core
     runs/      run folders without torch           core
     training/  torch: trainer, models, data, ...   core, runs
     sweeps/    optuna: space, study (no torch), trials (the trainer)
@@ -135,3 +135,8 @@ def test_reading_a_study_and_listing_runs_load_no_torch(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
+
+
+def test_the_error_base_imports_nothing():
+    # Every part of the package derives its errors from core.errors: it can import none of them.
+    assert [name for name, _ in imports(modules()["dae_tui.core.errors"])] == ["__future__"]
