@@ -1,6 +1,6 @@
-"""What the dashboard does for the Inspect tab: which run it shows, and its keys.
+"""What the dashboard does for the Inspect tab: which run it shows (the tab's keys are its pane's).
 
-A mixin of `DaeApp`, as `RunsActions` is. The tab inspects the run last picked on the Runs tab
+A part of `DaeApp` (see `base`). The tab inspects the run last picked on the Runs tab
 (n, or Enter), else this dashboard's own run (the one training, or the last), else the run being
 resumed, else the newest run in the runs folder with a saved epoch. A run started here becomes
 the one inspected; each epoch it saves reloads the model there.
@@ -9,31 +9,24 @@ the one inspected; each epoch it saves reloads the model there.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.widgets import TabbedContent
+
+from dae_tui.ui.base import DashboardBase
 
 if TYPE_CHECKING:
     from dae_tui.runs.store import RunInfo
     from dae_tui.ui.panes.inspect import InspectView
-    from dae_tui.ui.resume import ResumeInfo
 
 __all__ = ["InspectActions"]
 
 
-class InspectActions:
-    """The Inspect tab's commands, mixed into `DaeApp`."""
-
-    inspect_pick: Path | None
-    run_dir: str | None
-    resume: ResumeInfo | None
-
-    if TYPE_CHECKING:  # DaeApp's property (read-only there, so not declared as a plain attribute)
-        @property
-        def runs_folder(self) -> Path: ...
+class InspectActions(DashboardBase):
+    """The Inspect tab's run: a part of `DaeApp` (see `base`)."""
 
     def _inspect_view(self) -> InspectView:
-        return self.query_one("#inspect-view")  # type: ignore[attr-defined]
+        return cast("InspectView", self.query_one("#inspect-view"))  # its module loads on first use
 
     def inspect_target(self) -> Path | None:
         """The run the Inspect tab shows (None: the newest in the runs folder, looked up there)."""
@@ -47,7 +40,7 @@ class InspectActions:
 
     def _show_inspect(self) -> None:
         """The tab is showing: inspect the target (loaded once; again after a new epoch)."""
-        if not self.query("#inspect-view"):  # type: ignore[attr-defined]
+        if not self.query("#inspect-view"):
             return
         view = self._inspect_view()
         target = self.inspect_target()
@@ -56,22 +49,22 @@ class InspectActions:
         else:
             view.inspect(target)
         view.shown()
-        self.refresh_bindings()  # type: ignore[attr-defined]
+        self.refresh_bindings()
 
     def inspect_run(self, run: RunInfo, show: bool = True) -> None:
         """Inspect `run` (picked on the Runs tab) from now on."""
         self.inspect_pick = run.path
         if show:
-            self.query_one(TabbedContent).active = "inspect"  # type: ignore[attr-defined]
-        elif self.query("#inspect-view"):  # type: ignore[attr-defined]
+            self.query_one(TabbedContent).active = "inspect"
+        elif self.query("#inspect-view"):
             self._inspect_view().inspect(run.path)
 
     def _inspect_own_run(self, run_dir: str) -> None:
         """A run started here: it is the one inspected from now on."""
         self.inspect_pick = None
-        if self.query("#inspect-view") and self.query_one(TabbedContent).active == "inspect":  # type: ignore[attr-defined]
+        if self.query("#inspect-view") and self.query_one(TabbedContent).active == "inspect":
             self._inspect_view().inspect(run_dir)
 
     def _inspect_epoch_saved(self, run_dir: str) -> None:
-        if self.query("#inspect-view"):  # type: ignore[attr-defined]
+        if self.query("#inspect-view"):
             self._inspect_view().checkpoint_saved(run_dir)

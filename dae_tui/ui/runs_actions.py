@@ -1,6 +1,6 @@
 """What the dashboard does with a run picked on the Runs tab: open, copy, resume, delete, overlay.
 
-A mixin of `DaeApp`, kept apart so the app module stays readable; the Runs tab (`RunsView`)
+A part of `DaeApp` (see `base`); the Runs tab (`RunsView`)
 posts `RunChosen` and `RunMarksChanged`, and these handlers act on the form, the chart, the
 Images tab and the disk. The run store and the sample files are imported on first use, so the
 first frame does not wait for them.
@@ -8,12 +8,12 @@ first frame does not wait for them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from dae_tui.core.config import ConfigError, flags_to_labels
 from dae_tui.core.events import Samples
+from dae_tui.ui.base import DashboardBase
 from dae_tui.ui.dialogs.screens import ConfirmScreen, EpochsScreen
 from dae_tui.ui.messages import RunChosen, RunMarksChanged, while_shown
 from dae_tui.ui.panes import ImageBrowser
@@ -23,44 +23,15 @@ from dae_tui.ui.widgets.loss_chart import Series
 from dae_tui.ui.widgets.run_status import ACTIVE_STATES
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from dae_tui.runs.store import RunInfo
     from dae_tui.ui.panes.inspect import InspectView
     from dae_tui.ui.panes.runs import RunsView
 
-    # For the type checker the mixin is an App (query_one, notify, push_screen); at run time it is
-    # a plain class, and DaeApp(..., RunsActions, App[int]) supplies all of that.
-    _AppBase = App[int]
-else:
-    _AppBase = object
-
 __all__ = ["RunsActions"]
 
 
-class RunsActions(_AppBase):
-    """The Runs tab's commands, mixed into `DaeApp`."""
-
-    _samples_cache: dict[str, tuple[Any, dict[int, Samples]]]
-    read_only: str | None
-
-    if TYPE_CHECKING:  # what these handlers use of DaeApp (and of InspectActions): defined there
-        state: str
-        run_dir: str | None
-        run_dataset: str
-        resume: ResumeInfo | None
-        inspect_pick: Path | None
-
-        def inspect_run(self, run: RunInfo, show: bool = True) -> None: ...
-        def action_new_run(self) -> None: ...
-        def action_show_tab(self, tab: str) -> None: ...
-        def log_line(self, text: str, style: str = "") -> None: ...
-        def _read_pictures(self, folder: str) -> object: ...  # a @work method: it returns its Worker
-        def _enter_resume(self, info: ResumeInfo, overrides: dict[str, Any] | None = None) -> None: ...
-        def _leave_resume(self) -> None: ...
-        def _switch_run(self, folder: str | None, dataset: str, planned: int, *, name: str | None = None,
-                        points: Iterable[tuple[int, float, float]] = (), title: str = "MSE per epoch",
-                        state: str | None = None, **figures: Any) -> None: ...
+class RunsActions(DashboardBase):
+    """The Runs tab's commands: a part of `DaeApp` (see `base`)."""
 
     @while_shown
     def on_run_chosen(self, message: RunChosen) -> None:
