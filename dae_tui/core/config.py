@@ -4,8 +4,9 @@
 `parse_field()` the only way text (a CLI flag, a form input) becomes a field value.  The headless
 CLI and the dashboard's form both go through them, so they can never disagree.
 
-This module is imported at start-up by the UI: it imports only the standard library and
-`dae_tui.core.errors`, never torch, textual, rich, optuna or another part of dae_tui.
+This module is imported at start-up by the UI: it imports only the standard library,
+`dae_tui.core.errors` and `dae_tui.core.architectures`, never torch, textual, rich, optuna or
+another part of dae_tui.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from dae_tui.core.architectures import MODEL_SPECS
 from dae_tui.core.errors import DaeError
 
 __all__ = [
@@ -121,15 +123,13 @@ NOISE_KINDS: dict[str, NoiseKind] = {
 }
 """Noise kinds. `dae_tui.training.noise` implements each one."""
 
-MODELS: dict[str, str] = {
-    "seed": "reference conv autoencoder 1-16-32-64 down to a 64-number latent",
-    "unet": "small U-Net at 14x14 and 7x7 with skips, BatchNorm and its own lr schedule: +1 dB",
-}
-"""Model names and what they are. `dae_tui.training.models` implements each one."""
+MODELS: dict[str, str] = {name: spec.description for name, spec in MODEL_SPECS.items()}
+"""Model names and what they are (registered in `dae_tui.core.architectures.MODEL_SPECS`).
+`dae_tui.training.models` implements each one."""
 
-MODEL_PARAMETERS: dict[str, int] = {"seed": 210_369, "unet": 239_172}
-"""Each model's trainable parameters, for the form and the README without torch (a test checks
-them against the built models)."""
+MODEL_PARAMETERS: dict[str, int] = {name: spec.parameters for name, spec in MODEL_SPECS.items()}
+"""Each model's trainable parameters (seed 210,369, unet 239,172), for the form and the README
+without torch: computed from its layers' figures (a test checks them against the built models)."""
 
 LOSSES: dict[str, str] = {
     "mse": "mean squared error (the reference)",

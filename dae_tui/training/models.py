@@ -10,8 +10,10 @@ The contract every model keeps:
   multiplier on the configured rate for that (1-based) epoch, applied by the trainer each epoch.
 - Same class on every device; a state dict saved on one loads on another.
 
-A new model is one entry in `MODELS` plus its facts (description, parameter count) in
-`dae_tui.core.config.MODELS` and `MODEL_PARAMETERS`; a test holds the count to the built model.
+A new model is its `ModelSpec` in `dae_tui.core.architectures.MODEL_SPECS` (description and
+weighted layers, from which the parameter count is computed) plus its class here, `@registered`
+under the same name; each class builds its layers from its spec's figures (`build_layers`), and a
+test holds the count and every layer to the built model.
 
 May import torch; never textual, rich or optuna.
 """
@@ -26,7 +28,41 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MODELS", "SeedAutoencoder", "UNet", "build_model", "count_parameters"]
+from dae_tui.core.architectures import MODEL_SPECS, Layer
+
+__all__ = ["MODELS", "SeedAutoencoder", "UNet", "build_layers", "build_model", "count_parameters"]
+
+MODELS: dict[str, Callable[[], nn.Module]] = {}
+"""Model constructors by name, filled by `registered`: a name of `MODEL_SPECS` each (a test holds
+the two to the same names)."""
+
+
+def registered(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
+    """Register the class decorated as the model `name` of `MODEL_SPECS`."""
+    if name not in MODEL_SPECS:
+        raise KeyError(f"model {name!r} has no ModelSpec in dae_tui.core.architectures.MODEL_SPECS")
+
+    def register(cls: type[nn.Module]) -> type[nn.Module]:
+        MODELS[name] = cls
+        return cls
+
+    return register
+
+
+def _layer(layer: Layer) -> nn.Module:
+    if layer.kind == "norm":
+        return nn.BatchNorm2d(layer.out_channels)
+    if layer.kind == "conv_t":
+        return nn.ConvTranspose2d(layer.in_channels, layer.out_channels, layer.kernel, stride=layer.stride,
+                                  padding=layer.padding, output_padding=layer.output_padding, bias=layer.bias)
+    return nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel, stride=layer.stride,
+                     padding=layer.padding, bias=layer.bias)
+
+
+def build_layers(name: str) -> dict[str, nn.Module]:
+    """The weighted layers of model `name` by their place, freshly initialised in `MODEL_SPECS`'s
+    order (torch's global RNG draws their weights in it)."""
+    return {place: _layer(layer) for place, layer in MODEL_SPECS[name].layers.items()}
 
 
 def full_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
@@ -53,6 +89,7 @@ def full_conv_transpose(z: torch.Tensor, conv: nn.ConvTranspose2d) -> torch.Tens
     return out.view(-1, kh, kw, c_out).permute(0, 3, 1, 2)
 
 
+@registered("seed")
 class SeedAutoencoder(nn.Module):
     """The reference conv autoencoder: 1->16->32->64 channels down to a 64x1x1 latent, mirrored up.
 
@@ -62,19 +99,20 @@ class SeedAutoencoder(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
+        layer = build_layers("seed")
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, 16, 3, stride=2, padding=1),
+            layer["encoder.0"],  # Conv2d(1, 16, 3, stride=2, padding=1)
             nn.ReLU(),
-            nn.Conv2d(16, 32, 3, stride=2, padding=1),
+            layer["encoder.2"],  # Conv2d(16, 32, 3, stride=2, padding=1)
             nn.ReLU(),
-            nn.Conv2d(32, 64, 7),
+            layer["encoder.4"],  # Conv2d(32, 64, 7)
         )
         self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(64, 32, 7),
+            layer["decoder.0"],  # ConvTranspose2d(64, 32, 7)
             nn.ReLU(),
-            nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1),
+            layer["decoder.2"],  # ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1)
             nn.ReLU(),
-            nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1),
+            layer["decoder.4"],  # ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1)
             nn.Sigmoid(),
         )
 
@@ -107,6 +145,7 @@ class SeedAutoencoder(nn.Module):
         return self.decode(self.encode(x))
 
 
+@registered("unet")
 class UNet(nn.Module):
     """A small U-Net denoiser at 14x14 and 7x7 that keeps the seed's 1x1 global latent too.
 
@@ -129,20 +168,22 @@ class UNet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
+        layer = build_layers("unet")
 
-        def block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout))
+        def block(place: str) -> nn.Sequential:
+            """3x3 conv (no bias) then BatchNorm: `place`.0 and `place`.1."""
+            return nn.Sequential(layer[f"{place}.0"], layer[f"{place}.1"])
 
-        self.stem = nn.Conv2d(4, 16, 3, padding=1)
-        self.enc14 = nn.ModuleList([block(16, 16), block(16, 16)])
-        self.down = block(16, 32, stride=2)
-        self.enc7 = block(32, 32)
-        self.to_latent = nn.Conv2d(32, 64, 7)
-        self.from_latent = nn.ConvTranspose2d(64, 32, 7)
-        self.dec7 = block(32, 32)
-        self.up = nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1)
-        self.dec14 = nn.ModuleList([block(16, 16), block(16, 16)])
-        self.head = nn.Conv2d(16, 4, 3, padding=1)
+        self.stem = layer["stem"]  # Conv2d(4, 16, 3, padding=1)
+        self.enc14 = nn.ModuleList([block("enc14.0"), block("enc14.1")])  # 16 -> 16
+        self.down = block("down")  # 16 -> 32, stride 2
+        self.enc7 = block("enc7")  # 32 -> 32
+        self.to_latent = cast(nn.Conv2d, layer["to_latent"])  # Conv2d(32, 64, 7)
+        self.from_latent = cast(nn.ConvTranspose2d, layer["from_latent"])  # ConvTranspose2d(64, 32, 7)
+        self.dec7 = block("dec7")  # 32 -> 32
+        self.up = layer["up"]  # ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1)
+        self.dec14 = nn.ModuleList([block("dec14.0"), block("dec14.1")])  # 16 -> 16
+        self.head = layer["head"]  # Conv2d(16, 4, 3, padding=1)
 
     @staticmethod
     def lr_factor(epoch: int, epochs: int) -> float:
@@ -171,10 +212,6 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
-
-
-MODELS: dict[str, Callable[[], nn.Module]] = {"seed": SeedAutoencoder, "unet": UNet}
-"""Model constructors by name."""
 
 
 def build_model(name: str) -> nn.Module:

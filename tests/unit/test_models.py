@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from dae_tui.core.architectures import MODEL_SPECS
 from dae_tui.core.config import MODEL_PARAMETERS, MODELS
 from dae_tui.core.events import EpochEnd, RunFinished
 from dae_tui.training import checkpoints as ckpt
@@ -35,6 +36,29 @@ def test_a_model_maps_images_to_images_in_0_1_through_encode_and_decode(name):
         assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
         assert torch.equal(model.decode(model.encode(x)), out)
     assert count_parameters(model) == MODEL_PARAMETERS[name]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_weighted_layer_is_the_one_its_spec_describes(name):
+    """The torch-free figures the count comes from are the built model's, layer by layer."""
+    model = build_model(name)
+    spec = MODEL_SPECS[name]
+    weighted = [place for place, module in model.named_modules() if list(module.parameters(recurse=False))]
+    assert weighted == list(spec.layers)
+    kinds = {"conv": torch.nn.Conv2d, "conv_t": torch.nn.ConvTranspose2d, "norm": torch.nn.BatchNorm2d}
+    for place, layer in spec.layers.items():
+        module = model.get_submodule(place)
+        assert type(module) is kinds[layer.kind], place
+        assert sum(p.numel() for p in module.parameters()) == layer.parameters, place
+        if layer.kind == "norm":
+            assert module.num_features == layer.out_channels, place
+            continue
+        assert (module.in_channels, module.out_channels, module.kernel_size, module.stride, module.padding,
+                module.bias is not None) == (layer.in_channels, layer.out_channels, (layer.kernel,) * 2,
+                                             (layer.stride,) * 2, (layer.padding,) * 2, layer.bias), place
+        if layer.kind == "conv_t":
+            assert module.output_padding == (layer.output_padding,) * 2, place
+    assert spec.parameters == MODEL_PARAMETERS[name]
 
 
 @pytest.mark.parametrize("name", list(MODELS))
