@@ -46,6 +46,7 @@ __all__ = [
     "format_number",
     "parse_field",
     "read_config",
+    "recipe_changes",
     "with_changes",
 ]
 
@@ -285,13 +286,18 @@ RESUME_OVERRIDABLE = frozenset({"epochs", "device", "threads", "source", "data_d
 """Config fields a resumed run may change; the rest (the recipe) must match the checkpoint."""
 
 
+def recipe_changes(saved: TrainConfig, values: Mapping[str, Any]) -> list[str]:
+    """The fields of `saved`'s recipe (those outside `RESUME_OVERRIDABLE`) that `values` (field
+    name -> typed value) would change, in `values`' order: the one rule of what a resumed run may
+    not change, whether flags ask for it (`check_resume_overrides`) or its config.json says it."""
+    return [name for name, value in values.items()
+            if name not in RESUME_OVERRIDABLE and getattr(saved, name) != value]
+
+
 def check_resume_overrides(saved: TrainConfig, overrides: Mapping[str, Any]) -> None:
     """Raise `ConfigError` (one line) when `overrides` would change `saved`'s recipe, i.e. any
     field outside `RESUME_OVERRIDABLE`; the CLI, the engine and the dashboard all judge by this."""
-    fixed = sorted(
-        name for name, value in overrides.items()
-        if name not in RESUME_OVERRIDABLE and getattr(saved, name) != value
-    )
+    fixed = sorted(recipe_changes(saved, overrides))
     if fixed:
         name = fixed[0]
         raise ConfigError(

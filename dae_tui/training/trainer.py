@@ -33,6 +33,7 @@ from dae_tui.core.config import (
     TrainConfig,
     check_resume_overrides,
     format_number,
+    recipe_changes,
 )
 from dae_tui.core.events import (
     BatchProgress,
@@ -164,8 +165,7 @@ def _check_config_file(folder: Path, saved: TrainConfig, on_disk: TrainConfig) -
     """The checkpoint's config, with the resumable settings that config.json holds (the latest
     a user asked for). A recipe setting there that differs from the checkpoint's means the file
     was edited by hand: refused, naming the setting, rather than silently overwritten."""
-    edited = [name for name in FIELD_SPECS
-              if name not in RESUME_OVERRIDABLE and getattr(saved, name) != getattr(on_disk, name)]
+    edited = recipe_changes(saved, {name: getattr(on_disk, name) for name in FIELD_SPECS})
     if edited:
         name = edited[0]
         shown = [format_number(v) if not isinstance(v, str) else repr(v)
