@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from dataclasses import Field, asdict, dataclass, field, fields, replace
+from typing import Any, TypeVar
 
 from dae_tui.core.architectures import MODEL_SPECS
 from dae_tui.core.errors import DaeError
@@ -142,58 +142,267 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 """Device names; `cuda:N` picks one GPU. `auto` takes cuda, then mps, then cpu."""
 
 
+# --- parsing and checking, one spec per field (declared with the field in `TrainConfig`) -------
+
+
+CLIP_AT = 40
+"""Most characters of a user's input quoted back in an error."""
+
+
+def clip(text: str, limit: int = CLIP_AT) -> str:
+    """`text`, cut to `limit` characters with an ellipsis and the full length when longer."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
+
+
+def format_number(value: float) -> str:
+    """A number as people write it: 0.5, 64, 1e-3, 2.5e-4 (no 0.001 beside 1e-05)."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    if not math.isfinite(value) or value == 0 or 1e-2 <= abs(value) < 1e6:
+        return f"{value:g}"
+    mantissa, exponent = f"{value:.12e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, as an error names it: 'a JSON list', 'the number 5'."""
+    if isinstance(value, list):
+        return "a JSON list"
+    if isinstance(value, str):
+        return f"the string {_describe(value)}"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the value {str(value).lower()}"
+    return f"the number {_describe(value)}"
+
+
+def _describe(value: object) -> str:
+    """A value quoted in an error, never longer than about `CLIP_AT` characters."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        # str() of a huge int is slow and, past 4,300 digits, refused by Python itself.
+        magnitude = abs(value)
+        digits = int((magnitude.bit_length() - 1) * math.log10(2)) + 1  # exact or one short
+        if magnitude >= 10**digits:
+            digits += 1
+        return f"{'a negative' if value < 0 else 'a'} number of {digits:,} digits"
+    if isinstance(value, float):
+        return format_number(value)
+    if isinstance(value, str):
+        return repr(value) if len(value) <= CLIP_AT else f"{value[: CLIP_AT - 1] + '…'!r} ({len(value):,} characters)"
+    return clip(str(value))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one config field is shown, parsed from text and checked.
+
+    Declared with its field in `TrainConfig` (`_field`); `FIELD_SPECS` holds them by name.
+    """
+
+    name: str
+    """The dataclass field name."""
+
+    label: str
+    """Short human label for forms."""
+
+    kind: str
+    """One of: choice, bool, int, float, path, optional-int."""
+
+    choices: tuple[str, ...] = ()
+    """Allowed values for a choice field."""
+
+    low: float | None = None
+    """Smallest allowed number (inclusive), or None."""
+
+    high: float | None = None
+    """Largest allowed number (inclusive), or None."""
+
+    low_open: bool = False
+    """True when `low` itself is not allowed (the number must be greater)."""
+
+    also: Callable[[str], bool] | None = None
+    """For a choice field: what else is allowed besides `choices` (device's `cuda:N`)."""
+
+    said: str = ""
+    """What is allowed, as `allowed()` says it, when its kind and range do not say it all
+    (device's "or cuda:N"; noise_factor's range, which depends on the noise kind)."""
+
+    @property
+    def flag(self) -> str:
+        """The CLI flag: `--batch-size` for `batch_size`."""
+        return "--" + self.name.replace("_", "-")
+
+    def allowed(self) -> str:
+        """What is allowed, as a phrase: 'a whole number from 1 to 4096'."""
+        if self.said:
+            return self.said
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "path":
+            return "an existing folder, or empty for none"
+        whole = self.kind in ("int", "optional-int")
+        noun = "a whole number" if whole else "a number"
+        low = "above" if self.low_open else "from"
+        assert self.low is not None and self.high is not None
+        lo, hi = (int(self.low), int(self.high)) if whole else (format_number(self.low), format_number(self.high))
+        text = f"{noun} {low} {lo} to {hi}"
+        if self.kind == "optional-int":
+            text += ", or empty for all"
+        return text
+
+    def check(self, value: object) -> str | None:
+        """None when `value` is allowed for this field, else the message saying what is."""
+        problem = self._problem(value)
+        return None if problem is None else problem or f"must be {self.allowed()} (got {_describe(value)})"
+
+    def _problem(self, value: object) -> str | None:
+        """None when allowed; "" for the usual message (built by `check` only then: every run
+        folder's config is judged when a runs folder is listed, and 3,000 runs spent 0.1 s
+        writing messages for values that were fine); else a message of its own."""
+        if self.kind == "choice":
+            ok = isinstance(value, str) and (
+                value in self.choices or (self.also is not None and self.also(value))
+            )
+            return None if ok else ""
+        if self.kind == "bool":
+            return None if isinstance(value, bool) else ""
+        if self.kind == "path":
+            if value is None:
+                return None
+            if not isinstance(value, str) or not value:
+                return ""
+            return None if os.path.isdir(value) else f"must be an existing folder (got {_describe(value)})"
+        if self.kind == "optional-int" and value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return ""
+        if self.kind in ("int", "optional-int") and not isinstance(value, int):
+            return ""
+        if isinstance(value, float) and not math.isfinite(value):
+            return ""  # (an int is compared exactly below: a float() of a huge one overflows)
+        assert self.low is not None and self.high is not None
+        too_low = value <= self.low if self.low_open else value < self.low
+        return "" if too_low or value > self.high else None
+
+    def parse(self, text: str) -> Any:
+        """Text to a value of the field's type; raises `FieldError` when it cannot be read.
+
+        Only the type is judged here; ranges are judged by `check` (through `validate`).
+        """
+        raw = text.strip()
+        try:
+            return _PARSERS[self.kind](self, raw)
+        except ValueError:
+            raise FieldError(self.name, f"must be {self.allowed()} (got {_describe(raw)})") from None
+
+
+def _is_cuda_index(value: str) -> bool:
+    head, _, tail = value.partition(":")
+    return head == "cuda" and tail.isdigit()
+
+
+def _parse_bool(spec: FieldSpec, raw: str) -> bool:
+    low = raw.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def _parse_number(spec: FieldSpec, raw: str) -> int | float:
+    if spec.kind == "optional-int" and raw.lower() in ("", "all", "none"):
+        return None  # type: ignore[return-value]
+    return int(raw) if spec.kind in ("int", "optional-int") else float(raw)
+
+
+_PARSERS: dict[str, Callable[[FieldSpec, str], Any]] = {
+    "choice": lambda spec, raw: raw.lower(),
+    "bool": _parse_bool,
+    "int": _parse_number,
+    "optional-int": _parse_number,
+    "float": _parse_number,
+    "path": lambda spec, raw: os.path.expanduser(raw) if raw else None,
+}
+
+_T = TypeVar("_T")
+
+
+def _field(
+    default: _T, label: str, kind: str, choices: tuple[str, ...] = (), *, low: float | None = None,
+    high: float | None = None, low_open: bool = False, also: Callable[[str], bool] | None = None,
+    said: str = "",
+) -> _T:
+    """A `TrainConfig` field with its default and its `FieldSpec` (in the field's metadata; the
+    spec's name is the field's, filled in by `FIELD_SPECS`)."""
+    spec = FieldSpec("", label, kind, choices, low, high, low_open, also, said)
+    return field(default=default, metadata={"spec": spec})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that decides what a training run does."""
+    """Everything that decides what a training run does.
 
-    dataset: str = "fashion-mnist"
+    Each field is declared once, with its default and its `FieldSpec` (label, kind, what is
+    allowed: `_field`); `FIELD_SPECS` is read from them, in this order (the form's).
+    """
+
+    dataset: str = _field("fashion-mnist", "Dataset", "choice", tuple(DATASETS))
     """Which dataset to train on: a key of `DATASETS`."""
 
-    source: str = "auto"
+    source: str = _field("auto", "Data source", "choice", tuple(SOURCES))
     """Where the images come from: a key of `SOURCES`."""
 
-    data_dir: str | None = None
+    data_dir: str | None = _field(None, "Data folder", "path")
     """A folder with the four IDX files (plain or .gz) or torchvision's layout; None: none given."""
 
-    noise: str = "gaussian"
+    noise: str = _field("gaussian", "Noise", "choice", tuple(NOISE_KINDS))
     """Noise kind added to the clean images: a key of `NOISE_KINDS`."""
 
-    noise_factor: float = 0.5
+    noise_factor: float = _field(0.5, "Noise factor", "float", low=0.0, high=5.0,
+                                 said="a number in the noise kind's range")  # judged with the kind in `validate`
     """Noise strength; its meaning and range depend on the kind (`NOISE_KINDS`). The reference:
     gaussian 0.5. A kind named without a factor (a flag, a form, a sweep, a config.json) takes
     its own default through `with_changes`; `TrainConfig(noise=...)` alone keeps 0.5."""
 
-    clamp: bool = False
+    clamp: bool = _field(False, "Clamp to 0-1", "bool")
     """Clamp noisy images to [0, 1]. Off by default, as in the reference."""
 
-    model: str = "seed"
+    model: str = _field("seed", "Model", "choice", tuple(MODELS))
     """Model architecture: a key of `MODELS`."""
 
-    loss: str = "mse"
+    loss: str = _field("mse", "Loss", "choice", tuple(LOSSES))
     """Training loss: a key of `LOSSES`."""
 
-    batch_size: int = 64
+    batch_size: int = _field(64, "Batch size", "int", low=1, high=8192)
     """Images per training step."""
 
-    lr: float = 1e-3
+    lr: float = _field(1e-3, "Learning rate", "float", low=0.0, high=1.0, low_open=True)
     """Adam learning rate."""
 
-    weight_decay: float = 1e-5
+    weight_decay: float = _field(1e-5, "Weight decay", "float", low=0.0, high=1.0)
     """Adam weight decay (L2 penalty)."""
 
-    epochs: int = 10
+    epochs: int = _field(10, "Epochs", "int", low=1, high=10000)
     """Passes over the training set."""
 
-    seed: int = 0
+    seed: int = _field(0, "Seed", "int", low=0, high=2**31 - 1)
     """Seed for weights, shuffling and noise; the same seed gives the same run."""
 
-    device: str = "auto"
+    device: str = _field("auto", "Device", "choice", DEVICES, also=_is_cuda_index,
+                         said=f"one of {', '.join(DEVICES)} or cuda:N")
     """Where to train: auto, cpu, cuda, cuda:N or mps."""
 
-    train_limit: int | None = None
+    train_limit: int | None = _field(None, "Train limit", "optional-int", low=1, high=10_000_000)
     """Train on only the first N training images (tests, quick demos); None: all of them."""
 
-    threads: int = 0
+    threads: int = _field(0, "CPU threads", "int", low=0, high=1024)
     """CPU threads torch may use in the training thread; 0: torch's default (all cores)."""
 
     def validate(self) -> list[FieldError]:
@@ -337,211 +546,14 @@ class ConfigError(ValueError, DaeError):
         return cls("; ".join(str(e) for e in errors), errors)
 
 
-# --- parsing and checking, one spec per field -------------------------------------------------
+def _named_spec(config_field: Field[Any]) -> FieldSpec:
+    spec = config_field.metadata["spec"]
+    assert isinstance(spec, FieldSpec)
+    return replace(spec, name=config_field.name)
 
 
-CLIP_AT = 40
-"""Most characters of a user's input quoted back in an error."""
-
-
-def clip(text: str, limit: int = CLIP_AT) -> str:
-    """`text`, cut to `limit` characters with an ellipsis and the full length when longer."""
-    if len(text) <= limit:
-        return text
-    return f"{text[: limit - 1]}… ({len(text):,} characters)"
-
-
-def format_number(value: float) -> str:
-    """A number as people write it: 0.5, 64, 1e-3, 2.5e-4 (no 0.001 beside 1e-05)."""
-    if isinstance(value, bool) or not isinstance(value, float):
-        return str(value)
-    if not math.isfinite(value) or value == 0 or 1e-2 <= abs(value) < 1e6:
-        return f"{value:g}"
-    mantissa, exponent = f"{value:.12e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent)}"
-
-
-def _json_kind(value: object) -> str:
-    """What a JSON value is, as an error names it: 'a JSON list', 'the number 5'."""
-    if isinstance(value, list):
-        return "a JSON list"
-    if isinstance(value, str):
-        return f"the string {_describe(value)}"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the value {str(value).lower()}"
-    return f"the number {_describe(value)}"
-
-
-def _describe(value: object) -> str:
-    """A value quoted in an error, never longer than about `CLIP_AT` characters."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
-        # str() of a huge int is slow and, past 4,300 digits, refused by Python itself.
-        magnitude = abs(value)
-        digits = int((magnitude.bit_length() - 1) * math.log10(2)) + 1  # exact or one short
-        if magnitude >= 10**digits:
-            digits += 1
-        return f"{'a negative' if value < 0 else 'a'} number of {digits:,} digits"
-    if isinstance(value, float):
-        return format_number(value)
-    if isinstance(value, str):
-        return repr(value) if len(value) <= CLIP_AT else f"{value[: CLIP_AT - 1] + '…'!r} ({len(value):,} characters)"
-    return clip(str(value))
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """How one config field is shown, parsed from text and checked."""
-
-    name: str
-    """The dataclass field name."""
-
-    label: str
-    """Short human label for forms."""
-
-    kind: str
-    """One of: choice, bool, int, float, path, optional-int."""
-
-    choices: tuple[str, ...] = ()
-    """Allowed values for a choice field."""
-
-    low: float | None = None
-    """Smallest allowed number (inclusive), or None."""
-
-    high: float | None = None
-    """Largest allowed number (inclusive), or None."""
-
-    low_open: bool = False
-    """True when `low` itself is not allowed (the number must be greater)."""
-
-    @property
-    def flag(self) -> str:
-        """The CLI flag: `--batch-size` for `batch_size`."""
-        return "--" + self.name.replace("_", "-")
-
-    def allowed(self) -> str:
-        """What is allowed, as a phrase: 'a whole number from 1 to 4096'."""
-        if self.kind == "choice":
-            extra = " or cuda:N" if self.name == "device" else ""
-            return "one of " + ", ".join(self.choices) + extra
-        if self.kind == "bool":
-            return "true or false"
-        if self.kind == "path":
-            return "an existing folder, or empty for none"
-        if self.name == "noise_factor":
-            return "a number in the noise kind's range"  # judged with the kind in `validate`
-        whole = self.kind in ("int", "optional-int")
-        noun = "a whole number" if whole else "a number"
-        low = "above" if self.low_open else "from"
-        assert self.low is not None and self.high is not None
-        lo, hi = (int(self.low), int(self.high)) if whole else (format_number(self.low), format_number(self.high))
-        text = f"{noun} {low} {lo} to {hi}"
-        if self.kind == "optional-int":
-            text += ", or empty for all"
-        return text
-
-    def check(self, value: object) -> str | None:
-        """None when `value` is allowed for this field, else the message saying what is."""
-        problem = self._problem(value)
-        return None if problem is None else problem or f"must be {self.allowed()} (got {_describe(value)})"
-
-    def _problem(self, value: object) -> str | None:
-        """None when allowed; "" for the usual message (built by `check` only then: every run
-        folder's config is judged when a runs folder is listed, and 3,000 runs spent 0.1 s
-        writing messages for values that were fine); else a message of its own."""
-        if self.kind == "choice":
-            ok = isinstance(value, str) and (
-                value in self.choices or (self.name == "device" and _is_cuda_index(value))
-            )
-            return None if ok else ""
-        if self.kind == "bool":
-            return None if isinstance(value, bool) else ""
-        if self.kind == "path":
-            if value is None:
-                return None
-            if not isinstance(value, str) or not value:
-                return ""
-            return None if os.path.isdir(value) else f"must be an existing folder (got {_describe(value)})"
-        if self.kind == "optional-int" and value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return ""
-        if self.kind in ("int", "optional-int") and not isinstance(value, int):
-            return ""
-        if isinstance(value, float) and not math.isfinite(value):
-            return ""  # (an int is compared exactly below: a float() of a huge one overflows)
-        assert self.low is not None and self.high is not None
-        too_low = value <= self.low if self.low_open else value < self.low
-        return "" if too_low or value > self.high else None
-
-    def parse(self, text: str) -> Any:
-        """Text to a value of the field's type; raises `FieldError` when it cannot be read.
-
-        Only the type is judged here; ranges are judged by `check` (through `validate`).
-        """
-        raw = text.strip()
-        try:
-            return _PARSERS[self.kind](self, raw)
-        except ValueError:
-            raise FieldError(self.name, f"must be {self.allowed()} (got {_describe(raw)})") from None
-
-
-def _is_cuda_index(value: str) -> bool:
-    head, _, tail = value.partition(":")
-    return head == "cuda" and tail.isdigit()
-
-
-def _parse_bool(spec: FieldSpec, raw: str) -> bool:
-    low = raw.lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
-
-
-def _parse_number(spec: FieldSpec, raw: str) -> int | float:
-    if spec.kind == "optional-int" and raw.lower() in ("", "all", "none"):
-        return None  # type: ignore[return-value]
-    return int(raw) if spec.kind in ("int", "optional-int") else float(raw)
-
-
-_PARSERS: dict[str, Callable[[FieldSpec, str], Any]] = {
-    "choice": lambda spec, raw: raw.lower(),
-    "bool": _parse_bool,
-    "int": _parse_number,
-    "optional-int": _parse_number,
-    "float": _parse_number,
-    "path": lambda spec, raw: os.path.expanduser(raw) if raw else None,
-}
-
-
-FIELD_SPECS: dict[str, FieldSpec] = {
-    spec.name: spec
-    for spec in (
-        FieldSpec("dataset", "Dataset", "choice", tuple(DATASETS)),
-        FieldSpec("source", "Data source", "choice", tuple(SOURCES)),
-        FieldSpec("data_dir", "Data folder", "path"),
-        FieldSpec("noise", "Noise", "choice", tuple(NOISE_KINDS)),
-        FieldSpec("noise_factor", "Noise factor", "float", low=0.0, high=5.0),
-        FieldSpec("clamp", "Clamp to 0-1", "bool"),
-        FieldSpec("model", "Model", "choice", tuple(MODELS)),
-        FieldSpec("loss", "Loss", "choice", tuple(LOSSES)),
-        FieldSpec("batch_size", "Batch size", "int", low=1, high=8192),
-        FieldSpec("lr", "Learning rate", "float", low=0.0, high=1.0, low_open=True),
-        FieldSpec("weight_decay", "Weight decay", "float", low=0.0, high=1.0),
-        FieldSpec("epochs", "Epochs", "int", low=1, high=10000),
-        FieldSpec("seed", "Seed", "int", low=0, high=2**31 - 1),
-        FieldSpec("device", "Device", "choice", DEVICES),
-        FieldSpec("train_limit", "Train limit", "optional-int", low=1, high=10_000_000),
-        FieldSpec("threads", "CPU threads", "int", low=0, high=1024),
-    )
-}
-"""One spec per `TrainConfig` field, in form order."""
-
-assert list(FIELD_SPECS) == [f.name for f in fields(TrainConfig)], "FIELD_SPECS must follow TrainConfig"
+FIELD_SPECS: dict[str, FieldSpec] = {f.name: _named_spec(f) for f in fields(TrainConfig)}
+"""One spec per `TrainConfig` field, in form order (the dataclass's: each is declared there)."""
 
 
 def flags_to_labels(text: str) -> str:
