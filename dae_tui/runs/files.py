@@ -7,8 +7,13 @@ A run folder (`<runs dir>/<time>-<dataset>-<model>-<4 hex>/`) holds
     checkpoint.pt   model, optimizer, RNG states and metrics of the last finished epoch (torch)
     checkpoint.pt.sha256   its SHA-256 (`sha256sum -c` reads it), written with it: a checkpoint
                     that does not match is refused
+    partial.pt      (+ partial.pt.sha256) only while a run is stopped mid-epoch: the epoch in
+                    progress as it stood (weights, optimizer, RNGs, data order, next batch, loss
+                    so far), so a resume continues from that very batch; removed once the epoch
+                    ends. checkpoint.pt always means "the last finished epoch"
     status.json     {"status", "message", "last_epoch", "epochs", "started", "ended"}: "running"
-                    while a process trains it, then "finished", "stopped" or "failed"
+                    while a process trains it, then "finished", "stopped" or "failed"; a run
+                    stopped mid-epoch adds "partial_batch" and "batches" (its partial.pt's place)
     run.lock        heartbeat while a process trains it: {"pid", "host", "started", "updated",
                     "epoch", "paused"}; refreshed every few seconds, removed when the run ends
     samples/        the 8 fixed test pictures of every epoch (see `dae_tui.runs.samples`)
@@ -57,6 +62,8 @@ __all__ = [
     "NAME_STAMP",
     "NoCheckpoint",
     "NotRegularFile",
+    "PARTIAL_CHECKSUM_NAME",
+    "PARTIAL_NAME",
     "STALE_AFTER_S",
     "STATUS_NAME",
     "RunMarker",
@@ -91,6 +98,9 @@ __all__ = [
 CONFIG_NAME = RUN_CONFIG_NAME
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKSUM_NAME = "checkpoint.pt.sha256"
+PARTIAL_NAME = "partial.pt"
+"""The mid-epoch checkpoint of a run stopped inside an epoch (torch; `training.trainer`)."""
+PARTIAL_CHECKSUM_NAME = "partial.pt.sha256"
 METRICS_NAME = "metrics.jsonl"
 STATUS_NAME = "status.json"
 LOCK_NAME = "run.lock"
@@ -477,6 +487,7 @@ class RunMarker:
         marker.start(last_epoch)       # status "running", first heartbeat
         marker.beat(epoch)             # from the loop: writes at most every HEARTBEAT_INTERVAL_S
         marker.end("finished", "", last_epoch)   # status.json, then the lock goes
+        marker.end("stopped", why, last_epoch, partial_batch=38, batches=94)   # stopped mid-epoch
     """
 
     def __init__(self, run_dir: Path, epochs: int, interval_s: float | None = None) -> None:
@@ -540,12 +551,17 @@ class RunMarker:
             "epoch": epoch, "paused": paused,
         })
 
-    def end(self, status: str, message: str, last_epoch: int) -> None:
-        """Write the final status.json ("finished", "stopped" or "failed"), then drop the lock."""
+    def end(self, status: str, message: str, last_epoch: int, *, partial_batch: int = 0,
+            batches: int = 0) -> None:
+        """Write the final status.json ("finished", "stopped" or "failed"), then drop the lock.
+
+        `partial_batch` > 0: the run stopped after that many of its `batches` of epoch
+        `last_epoch` + 1, kept in partial.pt (said in status.json for readers without torch)."""
         if not self._held:
             return
+        extra = {"partial_batch": partial_batch, "batches": batches} if partial_batch > 0 else {}
         try:
-            self._write_status(status, message, last_epoch, ended=now_iso())
+            self._write_status(status, message, last_epoch, ended=now_iso(), **extra)
         finally:
             self.release()
 
@@ -561,10 +577,11 @@ class RunMarker:
         fd, self._folder_fd = self._folder_fd, None
         _close(fd)
 
-    def _write_status(self, status: str, message: str, last_epoch: int, ended: str | None) -> None:
+    def _write_status(self, status: str, message: str, last_epoch: int, ended: str | None,
+                      **extra: int) -> None:
         atomic_write_json(self.run_dir / STATUS_NAME, {
             "status": status, "message": message, "last_epoch": last_epoch, "epochs": self.epochs,
-            "started": self._first_started, "ended": ended,
+            "started": self._first_started, "ended": ended, **extra,
         })
 
 

@@ -31,6 +31,8 @@ from dae_tui.runs.files import (
     CONFIG_NAME,
     METRICS_NAME,
     NAME_STAMP,
+    PARTIAL_CHECKSUM_NAME,
+    PARTIAL_NAME,
     FileTooLarge,
     NoCheckpoint,
     atomic_write,
@@ -47,14 +49,19 @@ __all__ = [
     "CONFIG_NAME",
     "METRICS_NAME",
     "NoCheckpoint",
+    "PARTIAL_CHECKSUM_NAME",
+    "PARTIAL_NAME",
     "atomic_write",
     "default_runs_dir",
     "find_checkpoint",
     "load_checkpoint",
+    "load_partial",
     "new_run_dir",
     "read_checkpoint",
     "read_metrics",
+    "remove_partial",
     "save_checkpoint",
+    "save_partial",
     "write_config",
     "write_metrics",
 ]
@@ -114,20 +121,39 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     the old and the new digest while the new file takes the old one's place, so a kill at any
     moment leaves a checkpoint that verifies.
     """
+    _save(path, state, path.with_name(CHECKSUM_NAME), "the checkpoint")
+
+
+def save_partial(path: Path, state: dict[str, Any]) -> None:
+    """Save a mid-epoch checkpoint (partial.pt) the way `save_checkpoint` saves checkpoint.pt:
+    atomically, with its own SHA-256 file (partial.pt.sha256), leaving checkpoint.pt alone."""
+    _save(path, state, path.with_name(PARTIAL_CHECKSUM_NAME), "the mid-epoch checkpoint")
+
+
+def _save(path: Path, state: dict[str, Any], sums: Path, what: str) -> None:
     buffer = io.BytesIO()
     torch.save({"format": CHECKPOINT_FORMAT, **state}, buffer)
     data = buffer.getbuffer()
     digest = hashlib.sha256(data).hexdigest()
-    sums = path.with_name(CHECKSUM_NAME)
     both = [d for d in [_file_digest(path)] if d and d != digest] + [digest]
     atomic_write(
-        path, lambda f: f.write(data), what="the checkpoint",
-        before_replace=lambda: _write_digests(sums, path.name, both),
+        path, lambda f: f.write(data), what=what,
+        before_replace=lambda: _write_digests(sums, path.name, both, what),
     )
     try:
-        _write_digests(sums, path.name, [digest])
+        _write_digests(sums, path.name, [digest], what)
     except OSError:
         pass  # the two-digest file verifies the new checkpoint just as well
+
+
+def remove_partial(run_dir: Path) -> None:
+    """Remove the run's mid-epoch checkpoint and its checksum (once the epoch it belongs to has
+    ended and its checkpoint.pt is safely written); nothing there is no error. Raises OSError."""
+    for name in (PARTIAL_NAME, PARTIAL_CHECKSUM_NAME):
+        try:
+            (run_dir / name).unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _file_digest(path: Path) -> str | None:
@@ -137,9 +163,9 @@ def _file_digest(path: Path) -> str | None:
         return None
 
 
-def _write_digests(sums: Path, name: str, digests: list[str]) -> None:
+def _write_digests(sums: Path, name: str, digests: list[str], what: str = "the checkpoint") -> None:
     text = "".join(f"{d}  {name}\n" for d in digests)
-    atomic_write(sums, lambda f: f.write(text.encode()), what="the checkpoint's checksum")
+    atomic_write(sums, lambda f: f.write(text.encode()), what=f"{what}'s checksum")
 
 
 def _recorded_digests(sums: Path) -> list[str] | None:
@@ -174,9 +200,17 @@ def load_checkpoint(path: Path, notes: list[str] | None = None) -> dict[str, Any
     return read_checkpoint(path, notes)[0]
 
 
-def read_checkpoint(path: Path, notes: list[str] | None = None) -> tuple[dict[str, Any], str]:
+def load_partial(path: Path, notes: list[str] | None = None) -> dict[str, Any]:
+    """Load a mid-epoch checkpoint (partial.pt) as `load_checkpoint` loads checkpoint.pt, checked
+    against its own checksum file (partial.pt.sha256); `CheckpointError` in one line."""
+    return read_checkpoint(path, notes, sums=path.with_name(PARTIAL_CHECKSUM_NAME))[0]
+
+
+def read_checkpoint(path: Path, notes: list[str] | None = None,
+                    sums: Path | None = None) -> tuple[dict[str, Any], str]:
     """`load_checkpoint`, and the SHA-256 of the very bytes loaded: what a result computed from
-    this model is keyed by (read once, so a checkpoint saved meanwhile cannot be mixed in)."""
+    this model is keyed by (read once, so a checkpoint saved meanwhile cannot be mixed in).
+    `sums`: the checksum file to check it against (checkpoint.pt.sha256 beside it by default)."""
     try:
         data = read_file(path, MAX_CHECKPOINT_BYTES)  # regular files only: a FIFO must not hang eval
     except FileTooLarge as err:
@@ -185,13 +219,14 @@ def read_checkpoint(path: Path, notes: list[str] | None = None) -> tuple[dict[st
     except OSError as err:
         raise CheckpointError(f"{path}: cannot read the checkpoint ({err.strerror or err})") from None
     digest = hashlib.sha256(data).hexdigest()
-    digests = _recorded_digests(path.with_name(CHECKSUM_NAME))
+    sums = sums or path.with_name(CHECKSUM_NAME)
+    digests = _recorded_digests(sums)
     if digests is None:
         if notes is not None:
-            notes.append(f"{path} has no recorded checksum ({CHECKSUM_NAME}), so it was not verified")
+            notes.append(f"{path} has no recorded checksum ({sums.name}), so it was not verified")
     elif digest not in digests:
         raise CheckpointError(
-            f"{path}: corrupt, it does not match its checksum in {CHECKSUM_NAME} "
+            f"{path}: corrupt, it does not match its checksum in {sums.name} "
             "(changed on disk after it was saved); refusing it"
         )
     try:
