@@ -61,6 +61,9 @@ class RunStarted:
     """The checkpoint this run continues, if any."""
     earlier: tuple[tuple[int, float, float], ...] = ()
     """(epoch, train MSE, test MSE) of the epochs a resumed run already finished."""
+    start_batch: int = 0
+    """Batches of `start_epoch` already trained: > 0 when a resume continues a mid-epoch
+    checkpoint (partial.pt) after that batch; 0 when the epoch starts from its first batch."""
 
 
 @dataclass(frozen=True)
@@ -182,11 +185,17 @@ class RunFinished:
 
 @dataclass(frozen=True)
 class RunStopped:
-    """Stopped on request; the checkpoint of the last finished epoch is kept."""
+    """Stopped on request; the checkpoint of the last finished epoch is kept, and (`batch` > 0)
+    the epoch in progress as far as it went, in a mid-epoch checkpoint a resume continues."""
 
     run_dir: str | None
     last_epoch: int
     """The last finished epoch (0: none finished)."""
+    batch: int = 0
+    """Batches of epoch `last_epoch` + 1 kept in the mid-epoch checkpoint (0: none kept, a resume
+    starts that epoch from its first batch)."""
+    batches: int = 0
+    """Batches in an epoch (0: not known)."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@
 
 Stop and pause requests are checked between batches, so they take effect within one batch.
 Every epoch ends with an evaluation on the whole test split (noise from a fixed seed, so epochs and
-runs compare) and an atomic checkpoint from which `Trainer(resume=...)` continues exactly. While it
+runs compare) and an atomic checkpoint from which `Trainer(resume=...)` continues exactly. A run
+stopped inside an epoch also keeps that epoch as far as it went (partial.pt: weights, optimizer,
+RNGs, data order, next batch, loss so far), and a resume continues from that very batch, ending
+bit-equal on the CPU to the run left alone; the epoch's end removes it. While it
 trains, the run folder carries a heartbeat (run.lock) and status.json, and keeps every epoch's
 sample pictures, so other processes can list and show the run (`runs.files`, `runs.samples`).
 
@@ -16,6 +19,7 @@ May import torch, `dae_tui.core` and `dae_tui.runs`; never textual, rich or optu
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -49,7 +53,7 @@ from dae_tui.core.events import (
     Samples,
 )
 from dae_tui.core.psnr import best_epoch
-from dae_tui.runs.files import HEARTBEAT_INTERVAL_S, RunMarker, load_run_config
+from dae_tui.runs.files import HEARTBEAT_INTERVAL_S, PARTIAL_NAME, RunMarker, load_run_config
 from dae_tui.runs.samples import SampleRecorder
 from dae_tui.training import checkpoints as ckpt
 from dae_tui.training.data import DataError, LoadedData, load_data
@@ -99,6 +103,44 @@ class _Loop:
     """Recent seconds per batch, for the ETA."""
     eval_seconds: float = 0.0
     """What the last epoch spent after its batches (evaluation), for the ETA."""
+    resume_at: _Position | None = None
+    """Where the first epoch of this session continues (from a mid-epoch checkpoint)."""
+    stopped_at: _Position | None = None
+    """Where the epoch in progress stood when a stop came (after at least one batch)."""
+
+
+@dataclass
+class _Position:
+    """An epoch part-way through: its data order, the next batch and the loss so far (CPU
+    tensors), enough to go on exactly as if it had never stopped."""
+
+    epoch: int
+    batch: int
+    """Batches done (the next one's index)."""
+    batches: int
+    """Batches in the epoch."""
+    perm: torch.Tensor
+    """The epoch's order of the training images (int64)."""
+    loss_sum: torch.Tensor
+    """Sum of the batches' loss times their size so far (0-dim)."""
+    losses: torch.Tensor
+    """Every batch's loss so far (one slot per batch of the epoch)."""
+    seen: int
+    """Images trained on so far in the epoch."""
+    seconds: float
+    """Training seconds spent on the epoch so far (pauses excluded)."""
+    on_disk: bool = False
+    """True when partial.pt already holds exactly this place (a resume stopped again at once)."""
+
+    def to_state(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "batch": self.batch, "batches": self.batches, "perm": self.perm,
+                "loss_sum": self.loss_sum, "losses": self.losses, "seen": self.seen, "seconds": self.seconds}
+
+
+_POSITION_TYPES: dict[str, type | tuple[type, ...]] = {
+    "epoch": int, "batch": int, "batches": int, "perm": torch.Tensor, "loss_sum": torch.Tensor, "losses": torch.Tensor,
+    "seen": int, "seconds": (int, float),
+}
 
 
 @dataclass
@@ -233,6 +275,52 @@ class EpochRefused(Exception):
     """`keep_epoch` said no: the run fails with its reason, the epoch unsaved."""
 
 
+_NO_EPOCH_NOTE = "no epoch of this run had finished, so it starts again from epoch 1 with its saved config"
+
+
+def _partial_mismatch(partial: dict[str, Any], config: TrainConfig, state: dict[str, Any] | None) -> str | None:
+    """Why a mid-epoch checkpoint does not continue this resume (None: it does): it must hold
+    a place in the epoch after checkpoint.pt's (epoch 1 without one), of the same recipe and
+    the same finished epochs."""
+    done = int(state["epoch"]) if state is not None else 0
+    place = partial.get("partial")
+    if not isinstance(place, dict) or any(
+            not isinstance(place.get(key), kind) or isinstance(place.get(key), bool)
+            for key, kind in _POSITION_TYPES.items()):
+        return "it does not say where in its epoch it stopped"
+    rng = partial["rng"]
+    if not all(isinstance(rng.get(key), torch.Tensor) for key in ("shuffle", "noise")):
+        return "its random number states are missing"
+    if partial["epoch"] != done or place["epoch"] != done + 1:
+        after = f"checkpoint.pt's epoch {done}" if state is not None else "no finished epoch"
+        return f"it belongs to epoch {place['epoch']}, not epoch {done + 1} (after {after})"
+    try:
+        saved = TrainConfig.from_json(partial["config"], folders_exist=False)
+    except ConfigError as err:
+        return f"its config is not usable ({err})"
+    changed = recipe_changes(config, {name: getattr(saved, name) for name in FIELD_SPECS})
+    if changed:
+        return f"it was trained with another {FIELD_SPECS[changed[0]].flag}"
+    if state is not None and partial["metrics"] != state["metrics"]:
+        return "its finished epochs' figures differ from checkpoint.pt's (another run's file?)"
+    return None
+
+
+def _position_misfit(place: dict[str, Any], n: int, batches: int) -> str | None:
+    """Why a mid-epoch place cannot apply to `n` training images in `batches` batches."""
+    perm, losses = place["perm"], place["losses"]
+    if place["batches"] != batches:
+        return f"its epoch had {place['batches']} batches, this one has {batches}"
+    if (perm.dtype != torch.int64 or perm.shape != (n,)
+            or not torch.equal(perm.sort().values, torch.arange(n))):
+        return f"its data order does not fit these {n:,} training images"
+    if not 0 < place["batch"] < batches or losses.shape != (batches,) or place["loss_sum"].shape != ():
+        return f"its place (batch {place['batch']} of {batches}) does not fit this epoch"
+    if not 0 < place["seen"] <= n:
+        return f"its count of images seen ({place['seen']}) does not fit this epoch"
+    return None
+
+
 class Trainer:
     """Trains one run and yields its events; control methods are safe from any thread."""
 
@@ -328,14 +416,16 @@ class Trainer:
     def _mark_end(self, event: RunFinished | RunStopped | RunFailed) -> None:
         if self._marker is None:
             return
+        kept = {}
         if isinstance(event, RunFinished):
             status, message = "finished", ""
         elif isinstance(event, RunStopped):
             status, message = "stopped", self._stop_reason
+            kept = {"partial_batch": event.batch, "batches": event.batches}
         else:
             status, message = "failed", event.message
         try:
-            self._marker.end(status, message, self._epochs_done)
+            self._marker.end(status, message, self._epochs_done, **kept)
         except OSError:
             pass  # a full disk must not turn the run's last event into a traceback; the lock is gone
 
@@ -387,8 +477,7 @@ class Trainer:
             if path is None:
                 assert on_disk is not None
                 saved, state = on_disk, None
-                notes.append("no epoch of this run had finished, so it starts again from epoch 1 "
-                             "with its saved config")
+                notes.append(_NO_EPOCH_NOTE)
             else:
                 state = ckpt.load_checkpoint(path, notes)
                 try:
@@ -431,26 +520,42 @@ class Trainer:
     ) -> Generator[Event, None, tuple[float, float, float] | None]:
         """One pass over the shuffled training set, yielding progress.
 
-        Returns (mean train MSE, training seconds, paused seconds), or None when stopped.
+        Returns (mean train MSE, training seconds, paused seconds), or None when stopped (with
+        `loop.stopped_at` saying where, once a batch of the epoch was trained). An epoch that
+        `loop.resume_at` names goes on from there: same order, same running loss.
         """
         config, n = loop.config, len(loop.train_images)
-        loop.epoch_start = last_progress = time.perf_counter()
+        device = loop.train_images.device
+        at, loop.resume_at = loop.resume_at, None
+        if at is not None and at.epoch != epoch:
+            at = None
         paused_s = 0.0
-        perm = torch.randperm(n, generator=loop.shuffle_gen).to(loop.train_images.device)
-        loss_sum = torch.zeros((), device=loop.train_images.device)
-        # Every step's loss, kept on the device: reading each one would sync every batch, but
-        # once the sum goes NaN this says at which batch it began.
-        losses = torch.zeros(loop.batches, device=loop.train_images.device)
-        seen = 0
+        if at is None:
+            first, carried = 0, 0.0
+            perm = torch.randperm(n, generator=loop.shuffle_gen).to(device)
+            loss_sum = torch.zeros((), device=device)
+            # Every step's loss, kept on the device: reading each one would sync every batch, but
+            # once the sum goes NaN this says at which batch it began.
+            losses = torch.zeros(loop.batches, device=device)
+            seen = 0
+        else:  # the shuffle generator drew this order before the stop: it is not drawn again
+            first, carried, seen = at.batch, at.seconds, at.seen
+            perm, loss_sum, losses = (t.clone().to(device) for t in (at.perm, at.loss_sum, at.losses))
+        loop.epoch_start = last_progress = time.perf_counter() - carried
         self._beat(epoch, force=True)
         loop.pace.restart()
-        for b in range(loop.batches):
+        for b in range(first, loop.batches):
             if not self._running.is_set():
                 pause_start = time.perf_counter()
                 yield from self._wait_if_paused(epoch, b)
                 paused_s += time.perf_counter() - pause_start
                 loop.pace.restart()
             if self._stop.is_set():
+                if b > 0:
+                    loop.stopped_at = _Position(
+                        epoch, b, loop.batches, perm.cpu(), loss_sum.detach().cpu().clone(), losses.cpu().clone(), seen,
+                        time.perf_counter() - loop.epoch_start - paused_s, on_disk=at is not None and b == first,
+                    )
                 return None
             self._beat(epoch)  # writes only every HEARTBEAT_INTERVAL_S: a clock read per batch
             idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
@@ -482,6 +587,11 @@ class Trainer:
     def _run(self) -> Iterator[Event]:
         flush_denormals()
         config, state, notes = self._resolve_config()
+        partial, partial_notes = self._read_partial(config, state)
+        if partial is not None:
+            notes = [note for note in notes if note is not _NO_EPOCH_NOTE] + partial_notes
+        else:
+            notes += partial_notes
         for note in notes:
             yield Notice(note)
         threads = apply_threads(config.threads)
@@ -500,6 +610,15 @@ class Trainer:
                 )
             train_images = train_images[: config.train_limit]
         train_images = train_images.contiguous().to(device)
+        n = len(train_images)
+        batches = math.ceil(n / config.batch_size)
+        if partial is not None:
+            misfit = _position_misfit(partial["partial"], n, batches)
+            if misfit:
+                yield Notice(self._partial_refused(misfit, state))
+                if state is None:
+                    yield Notice(_NO_EPOCH_NOTE)
+                partial = None
         layout = memory_format(device, self.fast)
         test = self._prepare_test(data, config, device, layout)
 
@@ -515,21 +634,33 @@ class Trainer:
         noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
         records: list[dict[str, Any]] = []
         start_epoch = 1
+        position: _Position | None = None
 
-        if state is not None:
-            model.load_state_dict(state["model"])
-            load_optimizer_state(optimizer, state["optimizer"])
-            shuffle_gen.set_state(state["rng"]["shuffle"])
-            records = list(state["metrics"])
-            start_epoch = int(state["epoch"]) + 1
-            restored = _restore_noise(noise_gen, state["rng"], config.seed + 1 + start_epoch)
+        # A mid-epoch checkpoint holds all that checkpoint.pt does, as it stood when it stopped.
+        resumed = partial if partial is not None else state
+        if resumed is not None:
+            model.load_state_dict(resumed["model"])
+            load_optimizer_state(optimizer, resumed["optimizer"])
+            shuffle_gen.set_state(resumed["rng"]["shuffle"])
+            records = list(resumed["metrics"])
+            start_epoch = int(resumed["epoch"]) + 1
+            restored = _restore_noise(noise_gen, resumed["rng"], config.seed + 1 + start_epoch)
             if restored:
                 yield Notice(restored)
-            if state.get("source") and state["source"] != data.source:
-                yield Notice(f"the run trained on {state['source']} data; now it reads {data.source}")
+            if resumed.get("source") and resumed["source"] != data.source:
+                yield Notice(f"the run trained on {resumed['source']} data; now it reads {data.source}")
         elif self.run_dir is None:
             self.run_dir = ckpt.new_run_dir(self.runs_dir or ckpt.default_runs_dir(), config)
             self._own_folder(self.run_dir)
+        if partial is not None:
+            place = partial["partial"]
+            position = _Position(
+                place["epoch"], place["batch"], batches, place["perm"], place["loss_sum"], place["losses"],
+                place["seen"], float(place["seconds"]),
+            )
+            global_rng = partial["rng"].get("torch")
+            if isinstance(global_rng, torch.Tensor):  # nothing draws from it today; restored all the same
+                torch.set_rng_state(global_rng)
         assert self.run_dir is not None  # a resume found its folder in _resolve_config, a new run made one
         # Lock and status first: a reader that finds config.json must also find them, or it would
         # take a new run for an old one that never finished.
@@ -541,8 +672,6 @@ class Trainer:
         ckpt.write_metrics(self.run_dir, records)
         recorder = SampleRecorder(self.run_dir)
 
-        n = len(train_images)
-        batches = math.ceil(n / config.batch_size)
         yield RunStarted(
             config=config, run_dir=str(self.run_dir), source=data.source,
             source_detail=data.detail, dataset_label=dataset_label, device=str(device),
@@ -550,19 +679,23 @@ class Trainer:
             start_epoch=start_epoch, parameters=count_parameters(model), threads=threads,
             resumed_from=str(self.resume_path) if self.resume_path else None,
             earlier=tuple((r["epoch"], r["train_mse"], r["test_mse"]) for r in records),
+            start_batch=position.batch if position is not None else 0,
         )
         sample_idx = pick_sample_indices(data.test.labels, 8)
         samples = self._samples(model, test, sample_idx, data, start_epoch - 1)
-        recorder.record(samples)
+        if position is None:  # mid-epoch weights are not the finished epoch's: its pictures stay
+            recorder.record(samples)
         yield samples
 
         step = make_train_step(model, optimizer, device, config.batch_size, self.fast, config.loss)
-        loop = _Loop(config, train_images, step, layout, shuffle_gen, noise_gen, batches)
+        loop = _Loop(config, train_images, step, layout, shuffle_gen, noise_gen, batches, resume_at=position)
         for epoch in range(start_epoch, config.epochs + 1):
             _schedule_lr(model, optimizer, config, epoch)
             trained = yield from self._train_one_epoch(loop, epoch)
             if trained is None:
-                yield RunStopped(str(self.run_dir), epoch - 1)
+                kept = yield from self._keep_partial(loop, model, optimizer, records, device, data.source,
+                                                     dataset_label, position)
+                yield RunStopped(str(self.run_dir), epoch - 1, batch=kept, batches=batches)
                 return
             train_mse, train_seconds, paused_s = trained
             per_mse, per_ssim = evaluate_scores(model, test.clean, test.noisy)
@@ -593,6 +726,10 @@ class Trainer:
             })
             ckpt.write_metrics(self.run_dir, records)
             self._epochs_done = epoch
+            position = None
+            gone = self._drop_partial()
+            if gone:
+                yield Notice(gone)
             yield end
             samples = self._samples(model, test, sample_idx, data, epoch)
             recorder.record(samples)
@@ -600,6 +737,81 @@ class Trainer:
 
         best = best_epoch((r["epoch"], r["test_mse"]) for r in records)
         yield RunFinished(str(self.run_dir), config.epochs, best[1] if best else None)
+
+    def _read_partial(
+        self, config: TrainConfig, state: dict[str, Any] | None
+    ) -> tuple[dict[str, Any] | None, list[str]]:
+        """The resumed run's mid-epoch checkpoint when there is one that continues `state`
+        (checkpoint.pt's; None: no epoch finished), and the notes to show: why one there is not
+        used (the run then goes on from checkpoint.pt, as without one)."""
+        if self.resume_path is None or self.run_dir is None:
+            return None, []
+        path = self.run_dir / PARTIAL_NAME
+        if not os.path.lexists(path):
+            return None, []
+        notes: list[str] = []
+        try:
+            partial = ckpt.load_partial(path, notes)
+        except ckpt.CheckpointError as err:
+            return None, [self._partial_refused(str(err), state, named=False)]
+        why = _partial_mismatch(partial, config, state)
+        if why:
+            return None, [self._partial_refused(why, state)]
+        return partial, notes
+
+    def _partial_refused(self, why: str, state: dict[str, Any] | None, named: bool = True) -> str:
+        """The one line for a mid-epoch checkpoint not used: the file, why, and where the run goes on."""
+        assert self.run_dir is not None
+        epoch = int(state["epoch"]) + 1 if state is not None else 1
+        head = f"{self.run_dir / PARTIAL_NAME}: not used, {why}" if named else why
+        return f"{head}; epoch {epoch} starts again from its first batch"
+
+    def _keep_partial(
+        self, loop: _Loop, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+        records: list[dict[str, Any]], device: torch.device, source: str, dataset_label: str,
+        resumed: _Position | None,
+    ) -> Generator[Event, None, int]:
+        """Save the stopped epoch's place (partial.pt); the batches it keeps (0: none).
+
+        A full disk, or a loss gone NaN, keeps what was there and says so in one line: the stop
+        itself never fails. What a mid-epoch checkpoint read at this session's start holds stays
+        usable when nothing newer could be written."""
+        assert self.run_dir is not None
+        place, loop.stopped_at = loop.stopped_at, None
+        earlier = resumed.batch if resumed is not None and resumed.epoch == self._epochs_done + 1 else 0
+        if place is None:
+            return earlier
+        if place.on_disk:
+            return place.batch
+        loss = place.loss_sum.item()
+        if not math.isfinite(loss):
+            yield Notice(f"epoch {place.epoch}'s {place.batch} batches are not kept: the loss became "
+                         f"{_name(loss)} at batch {place.batch} or before")
+            return earlier
+        state = {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "config": loop.config.to_dict(), "epoch": place.epoch - 1, "metrics": records,
+            "rng": {"shuffle": loop.shuffle_gen.get_state(), "noise": loop.noise_gen.get_state(),
+                    "noise_device": device.type, "torch": torch.get_rng_state()},
+            "source": source, "dataset_label": dataset_label, "partial": place.to_state(),
+        }
+        try:
+            ckpt.save_partial(self.run_dir / PARTIAL_NAME, state)
+        except OSError as err:
+            yield Notice(f"{err}; epoch {place.epoch}'s {place.batch} batches are not kept")
+            return earlier
+        return place.batch
+
+    def _drop_partial(self) -> str | None:
+        """Remove partial.pt once the epoch it held has ended (checkpoint.pt is newer); the one
+        line to show when it cannot go (a resume then passes over it: it names another epoch)."""
+        assert self.run_dir is not None
+        try:
+            ckpt.remove_partial(self.run_dir)
+        except OSError as err:
+            return (f"cannot remove {self.run_dir / PARTIAL_NAME} ({err.strerror or err}); "
+                    "a resume passes over it, as it belongs to a finished epoch")
+        return None
 
     @staticmethod
     def _prepare_test(
