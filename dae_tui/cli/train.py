@@ -36,7 +36,14 @@ from dae_tui.core.events import (
     RunStarted,
     RunStopped,
 )
-from dae_tui.core.formatting import format_epoch, format_eta, format_finished, format_started, printable_lines
+from dae_tui.core.formatting import (
+    format_epoch,
+    format_eta,
+    format_finished,
+    format_kept,
+    format_started,
+    printable_lines,
+)
 
 __all__ = ["run_headless"]
 
@@ -236,8 +243,8 @@ def run_headless(invocation: Invocation) -> int:
                         out.say(f"{format_finished(event.epochs, event.best_test_mse)}; saved in {event.run_dir}")
                         code = EXIT_OK
                     case RunStopped():
-                        kept = f"; checkpoint of epoch {event.last_epoch} kept" if event.last_epoch else ""
-                        out.say(f"stopped{kept}; resume with --resume {event.run_dir}")
+                        kept = format_kept(event.last_epoch, event.batch, event.batches)
+                        out.say(f"stopped{'; ' + kept if kept else ''}; resume with --resume {event.run_dir}")
                         code = EXIT_STOPPED
                     case RunFailed():
                         prefix = "dae-tui train: error" if event.usage else "dae-tui train: failed"

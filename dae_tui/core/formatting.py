@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from dae_tui.runs.info import RunInfo
 
 __all__ = ["RUN_COLUMNS", "UNREADABLE", "cells", "fit_first", "fit_items", "fit_words", "format_epoch",
-           "format_eta", "format_figure", "format_finished", "format_metric", "format_setting",
-           "format_started", "plural", "printable", "printable_lines",
+           "format_eta", "format_figure", "format_finished", "format_kept", "format_metric",
+           "format_setting", "format_started", "plural", "printable", "printable_lines",
            "run_cells"]
 
 
@@ -112,12 +112,23 @@ def format_setting(value: object) -> str:
 def format_started(event: RunStarted) -> str:
     """What trains on what, where, and where it is saved (two lines)."""
     resumed = f", resuming at epoch {event.start_epoch}" if event.resumed_from else ""
+    if event.start_batch:  # from a mid-epoch checkpoint
+        resumed = f", continuing epoch {event.start_epoch} after batch {event.start_batch}/{event.batches_per_epoch}"
     return (
         f"{event.dataset_label}: {event.train_size:,} train / {event.test_size:,} test images "
         f"from {event.source} ({event.source_detail}); model {event.config.model} "
         f"({event.parameters:,} parameters) on {event.device}, {plural(event.threads, 'thread')}{resumed}\n"
         f"run folder: {printable(str(event.run_dir))}"
     )
+
+
+def format_kept(last_epoch: int, batch: int = 0, batches: int = 0) -> str:
+    """What a stopped run keeps, for its stop line: "checkpoint of epoch 2 kept", "checkpoint of
+    epoch 2 and 38/94 batches of epoch 3 kept", "38/94 batches of epoch 1 kept"; "" for nothing."""
+    parts = [f"checkpoint of epoch {last_epoch}"] if last_epoch else []
+    if batch:
+        parts.append(f"{batch}/{batches or '?'} batches of epoch {last_epoch + 1}")
+    return f"{' and '.join(parts)} kept" if parts else ""
 
 
 def format_epoch(event: EpochEnd) -> str:

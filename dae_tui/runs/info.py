@@ -121,6 +121,9 @@ class RunInfo:
     """The sweep's study this run is a trial of, if it is one."""
     trial: int | None = None
     """Its trial number in that study."""
+    partial_batch: int = 0
+    """Batches of epoch `epochs_done` + 1 a stopped run kept in its mid-epoch checkpoint
+    (partial.pt), as its status.json says; 0 when none (a resume starts that epoch afresh)."""
 
     @property
     def dataset(self) -> str | None:
@@ -172,7 +175,7 @@ class RunInfo:
             "seconds_per_epoch": self.seconds_per_epoch,
             "started": self.started.isoformat(), "ended": self.ended.isoformat() if self.ended else None,
             "config": self.config.to_dict() if self.config else None, "warnings": list(self.warnings),
-            "study": self.study, "trial": self.trial,
+            "study": self.study, "trial": self.trial, "partial_batch": self.partial_batch,
         }
 
 
@@ -477,6 +480,9 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
     study = sweep.get("study") if sweep and isinstance(sweep.get("study"), str) else None
     trial = plausible_int(sweep.get("trial"), 0, 10**9) if sweep else None
     ended = parse_time(status_doc.get("ended")) if status_doc and status in _FINAL else None
+    partial_batch = 0
+    if status == STOPPED and status_doc is not None and status_doc.get("last_epoch") == epochs_done:
+        partial_batch = plausible_int(status_doc.get("partial_batch"), 1) or 0
     info = RunInfo(
         name=name, path=Path(folder), status=status, config=config, epochs_done=epochs_done,
         epochs=epochs, records=tuple(records), best_test_psnr=best[1] if best else None,
@@ -485,7 +491,7 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
         last_test_ssim=last_ssim if _is_number(last_ssim) else None,
         seconds_per_epoch=sum(seconds) / len(seconds) if seconds else None,
         started=_started(status_doc, lock, name, mtime), mtime=mtime, message=message,
-        ended=ended, warnings=tuple(warnings), study=study, trial=trial,
+        ended=ended, warnings=tuple(warnings), study=study, trial=trial, partial_batch=partial_batch,
     )
     return FolderState(signature, info, lock, lock_mtime, status_doc)
 

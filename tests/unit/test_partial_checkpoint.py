@@ -15,7 +15,9 @@ import torch
 
 from dae_tui.core.config import TrainConfig
 from dae_tui.core.events import BatchProgress, EpochEnd, Notice, RunFinished, RunStarted, RunStopped
+from dae_tui.core.formatting import format_kept, format_started
 from dae_tui.runs.files import PARTIAL_CHECKSUM_NAME, PARTIAL_NAME, RunMarker
+from dae_tui.runs.info import read_run
 from dae_tui.training import checkpoints as ckpt
 from dae_tui.training import trainer as trainer_module
 from dae_tui.training.trainer import Trainer
@@ -91,18 +93,23 @@ def test_a_run_stopped_mid_epoch_resumes_bit_equal_to_one_left_alone(straight, t
     status = json.loads((run_dir / "status.json").read_text())
     assert (status["status"], status["last_epoch"], status["partial_batch"], status["batches"]) == (
         "stopped", epoch - 1, batch, 8)
+    info = read_run(run_dir)
+    assert info is not None and (info.epochs_done, info.partial_batch) == (epoch - 1, batch)
 
     resumed = list(Trainer(resume=run_dir).run())
     started = of(RunStarted, resumed)[0]
     assert (started.start_epoch, started.start_batch) == (epoch, batch)
+    assert f"continuing epoch {epoch} after batch {batch}/8" in format_started(started)
     assert of(Notice, resumed) == []  # nothing fell back
     # The resumed epoch's progress counts on from where it stopped.
     assert of(BatchProgress, resumed)[0].batch == batch + 1
     assert [e.epoch for e in of(EpochEnd, resumed)] == list(range(epoch, 3))
     assert isinstance(resumed[-1], RunFinished)
     assert_bit_equal(final_state(run_dir), straight[model])
-    # The epoch ended: its partial is gone.
+    # The epoch ended: its partial is gone, and the run reads as finished without one.
     assert not (run_dir / PARTIAL_NAME).exists() and not (run_dir / PARTIAL_CHECKSUM_NAME).exists()
+    info = read_run(run_dir)
+    assert info is not None and info.status == "finished" and info.partial_batch == 0
 
 
 @pytest.mark.slow
@@ -252,3 +259,10 @@ def test_status_json_says_where_a_run_stopped_mid_epoch_only_when_it_did(tmp_pat
         assert {k: status[k] for k in ("status", "last_epoch", "epochs")} == {
             "status": "stopped", "last_epoch": 2, "epochs": 5}
         assert {k: v for k, v in status.items() if k in ("partial_batch", "batches")} == extra
+
+
+def test_what_a_stop_keeps_reads_as_one_phrase():
+    assert format_kept(0) == ""
+    assert format_kept(2) == "checkpoint of epoch 2 kept"
+    assert format_kept(2, 38, 94) == "checkpoint of epoch 2 and 38/94 batches of epoch 3 kept"
+    assert format_kept(0, 38, 94) == "38/94 batches of epoch 1 kept"
