@@ -16,9 +16,16 @@ from typing import Any, TextIO
 from dae_tui.core.config import ConfigError, TrainConfig
 
 __all__ = [
-    "COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_SIGNAL_BASE", "EXIT_STOPPED", "EXIT_USAGE", "Invocation",
-    "report", "signal_exit",
+    "COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_SIGNAL_BASE", "EXIT_STOPPED", "EXIT_USAGE", "HANGUP_CHOICES",
+    "HANGUP_ENV", "Invocation", "report", "signal_exit",
 ]
+
+HANGUP_CHOICES = ("continue", "stop")
+"""What the terminal's hang-up (SIGHUP: an SSH session dropped) does to a run: keep it training
+in the background, or stop it (its last checkpoint kept)."""
+
+HANGUP_ENV = "DAE_TUI_ON_HANGUP"
+"""The environment variable that sets `--on-hangup` for every run started where it is set."""
 
 EXIT_OK = 0
 """Done: the run finished, or the listing was printed."""
@@ -116,6 +123,16 @@ class Invocation:
 
     storage: str | None = None
     """The dashboard's `--storage`: the sweep storage its Sweep tab shows; None: SQLite in the runs dir."""
+
+    on_hangup: str = "continue"
+    """`--on-hangup` (or $DAE_TUI_ON_HANGUP): what SIGHUP does to a run, one of `HANGUP_CHOICES`."""
+
+    take_over: int | None = None
+    """`train --take-over PID` (hidden): continue the run a dashboard (process PID) hands over,
+    taking its folder as soon as that process lets it go."""
+
+    attach: str | None = None
+    """The dashboard's `--attach RUN`: open on a run training in another process, live."""
 
 
 @dataclass(frozen=True)

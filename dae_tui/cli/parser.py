@@ -16,12 +16,22 @@ torch loads.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from dae_tui import __version__
-from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, SweepRequest
+from dae_tui.cli.invocation import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_STOPPED,
+    EXIT_USAGE,
+    HANGUP_CHOICES,
+    HANGUP_ENV,
+    Invocation,
+    SweepRequest,
+)
 from dae_tui.core.config import (
     FIELD_SPECS,
     NOISE_KINDS,
@@ -94,6 +104,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     runs = parser.add_argument_group("run folders")
     runs.add_argument("--runs-dir", metavar="DIR", help="where run folders go (default: the user data dir)")
     runs.add_argument("--resume", metavar="PATH", help="continue the run in this folder (or checkpoint file)")
+    runs.add_argument("--on-hangup", metavar="{continue,stop}",
+                      help="when the terminal hangs up (SSH dropped) mid-run: continue training in the "
+                      f"background or stop (default: ${HANGUP_ENV} if set, else continue)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(parser)
     parser.add_argument("--storage", metavar="URL", help="the sweep storage the Sweep tab shows "
                         "(default: sqlite in the runs dir; see dae-tui sweep)")
+    parser.add_argument("--attach", metavar="RUN", help="open the dashboard on a run training in another "
+                        "process here (a run folder): watch it live, p pauses, x stops it")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     train = sub.add_parser(
         "train", help="train headless: progress on stderr, results in the run folder",
@@ -120,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_flags(train)
     train.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    train.add_argument("--take-over", metavar="PID", help=argparse.SUPPRESS)  # a dashboard's hand-over
     runs = sub.add_parser(
         "runs", help="list the runs in the runs folder, newest first",
         description=f"List the run folders, newest first: status ({STATUS_LIST}), dataset, model, noise, "
@@ -254,7 +270,22 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
     if args.get("command") == "eval" and "factors" in args:
         _check_factor_count(args["factors"])
     sweep = _sweep_request(args) if args.get("command") == "sweep" else None
+    on_hangup = args.get("on_hangup") or os.environ.get(HANGUP_ENV, "").strip() or "continue"
+    if on_hangup not in HANGUP_CHOICES:
+        where = "--on-hangup" if "on_hangup" in args else f"${HANGUP_ENV}"
+        raise UsageError(f"{where} must be one of {', '.join(HANGUP_CHOICES)} (got {clip(on_hangup)!r})")
+    take_over = None
+    if "take_over" in args:
+        take_over = _whole(args, "take_over", 0, 1, 2**31)
+        if "resume" not in args:
+            raise UsageError("--take-over needs --resume RUN")
+    if "attach" in args and (not args["attach"].strip() or "resume" in args):
+        raise UsageError("--attach needs a run folder" if not args["attach"].strip()
+                         else "--attach and --resume do not go together: attach watches a run training elsewhere")
     return Invocation(
+        on_hangup=on_hangup,
+        take_over=take_over,
+        attach=args.get("attach") if not args.get("command") else None,
         sweep=sweep,
         storage=args.get("storage") if not args.get("command") else None,
         command=args.get("command") or "app",

@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -26,6 +27,7 @@ from rich.progress import (
 )
 
 from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, signal_exit
+from dae_tui.core.config import ConfigError
 from dae_tui.core.events import (
     BatchProgress,
     EpochEnd,
@@ -61,6 +63,8 @@ class _Output:
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.hung_up = False
+        """True once the terminal hung up and the run went on (`--on-hangup continue`)."""
         self.stderr_ok = True
         self.stdout_error: str | None = None
         """Why stdout could not be written ('closed' for a closed pipe), once it could not."""
@@ -101,6 +105,29 @@ class _Output:
         except (OSError, ValueError):
             pass
         return False
+
+
+def _output_to_log(run_dir: str | None, out: _Output) -> None:
+    """Point stderr (and stdout, where it was the terminal) at the run folder's train.log, so a
+    run that outlives its terminal keeps its lines; where that cannot be, drop them."""
+    from dae_tui.runs.handover import LOG_NAME
+
+    try:
+        if run_dir is None:
+            raise OSError("no run folder yet")
+        log = os.open(os.path.join(run_dir, LOG_NAME), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError:
+        log = os.open(os.devnull, os.O_WRONLY)
+        out.stderr_ok = False
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is sys.stderr or stream.isatty():
+                os.dup2(log, stream.fileno())
+    except (OSError, ValueError):
+        out.stderr_ok = False
+    finally:
+        os.close(log)
+    out.say("the terminal hung up: training goes on (--on-hangup continue); lines go to this log")
 
 
 def _start(progress: Progress, out: _Output) -> None:
@@ -153,13 +180,25 @@ def _signals_held() -> Iterator[list[int]]:
 
 def run_headless(invocation: Invocation) -> int:
     """Train per `invocation`, report on stderr/stdout, return the exit code."""
+    marker = None
+    if invocation.take_over is not None:
+        # A dashboard hands its run over (`runs.handover`): own the folder as soon as it lets go,
+        # before torch is imported, so the run is never without an owner for long.
+        from dae_tui.runs.handover import take_over
+
+        try:
+            marker = take_over(Path(invocation.resume or "."), invocation.take_over)
+        except ConfigError as err:
+            print(f"dae-tui train: error: {printable_lines(str(err))}", file=sys.stderr)
+            return EXIT_USAGE
     with _signals_held() as held:
         # torch's import swallowed a Ctrl-C in 3 of 8 tries here (the run then trained to the end):
         # while it loads, our own handler notes the signal instead of a KeyboardInterrupt.
         from dae_tui.training.trainer import Trainer
-    if held:
+    stops = [signum for signum in held if not (signum == signal.SIGHUP and invocation.on_hangup == "continue")]
+    if stops:
         print("dae-tui: interrupted", file=sys.stderr)
-        return signal_exit(held[0])
+        return signal_exit(stops[0])
 
     # markup=False: paths and messages are printed as they are, never read as markup.
     # soft_wrap: a long path stays one line (a terminal wraps it; a log keeps it whole).
@@ -170,11 +209,19 @@ def run_headless(invocation: Invocation) -> int:
         resume=invocation.resume,
         overrides=invocation.given,
         runs_dir=invocation.runs_dir,
+        marker=marker,
     )
     stopped_by: list[int] = []  # the signals received, in order
+    run_dir: str | None = invocation.resume if invocation.take_over is not None else None
 
     def on_signal(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
+        if signum == signal.SIGHUP and invocation.on_hangup == "continue" and not stopped_by:
+            # The terminal is gone (an SSH session dropped): the run goes on, and what it would
+            # have printed goes to its run folder's train.log instead.
+            out.hung_up = True
+            _output_to_log(run_dir, out)
+            return
         if stopped_by:
             # A second signal: leave now. The last epoch's checkpoint is on disk (written
             # atomically); a temp file cut short is removed when the run is next opened.
@@ -201,7 +248,6 @@ def run_headless(invocation: Invocation) -> int:
     dataset = source = ""
     task = None
     code = EXIT_FAILED
-    run_dir = None
     try:
         _start(progress, out)
         try:
@@ -233,7 +279,7 @@ def run_headless(invocation: Invocation) -> int:
                     case EpochEnd():
                         out.say(format_epoch(event))
                         if invocation.json and not out.json(event.to_json(dataset, source)):
-                            if not trainer.stop_requested:
+                            if not trainer.stop_requested and not out.hung_up:
                                 why = "was closed" if out.stdout_error == "closed" else f"failed ({out.stdout_error})"
                                 out.say(f"stdout {why}: stopping after this batch", style="yellow")
                                 trainer.request_stop(f"stopped: stdout {why}")

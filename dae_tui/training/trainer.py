@@ -54,6 +54,7 @@ from dae_tui.core.events import (
 )
 from dae_tui.core.psnr import best_epoch
 from dae_tui.runs.files import HEARTBEAT_INTERVAL_S, PARTIAL_NAME, RunMarker, load_run_config
+from dae_tui.runs.live import ControlReader, LiveWriter
 from dae_tui.runs.samples import SampleRecorder
 from dae_tui.training import checkpoints as ckpt
 from dae_tui.training.data import DataError, LoadedData, load_data
@@ -70,6 +71,9 @@ __all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate", "eval
 
 TEST_NOISE_SEED = 20240531
 """Seed of the fixed noise on the test split: the same for every run, so runs compare."""
+
+CONTROL_POLL_S = 0.25
+"""How often a paused run looks for an attached dashboard's "continue" (at every batch otherwise)."""
 
 PROGRESS_INTERVAL_S = 0.1
 """Least time between two BatchProgress events (about ten a second at most)."""
@@ -334,6 +338,7 @@ class Trainer:
         cache_dir: str | Path | None = None,
         fast: bool = True,
         keep_epoch: Callable[[int], str | None] | None = None,
+        marker: RunMarker | None = None,
     ) -> None:
         """`config` for a new run, or `resume` (a run folder or checkpoint) with `overrides`.
 
@@ -344,6 +349,9 @@ class Trainer:
         `fast=False` trains the plain way: NCHW, the model's layers as written, torch's default
         Adam, no CUDA graph. Same arithmetic, slower; the yardstick that the quality test and the
         benchmark hold the fast path to.
+
+        `marker`: the resumed run's folder, already owned by this process (a hand-over takes it
+        before torch is imported: `runs.handover.take_over`).
         """
         if config is None and resume is None:
             raise ValueError("Trainer needs a config or a checkpoint to resume")
@@ -359,9 +367,13 @@ class Trainer:
         self._stop_reason = "stopped on request"
         self._running = threading.Event()
         self._running.set()
-        self._marker: RunMarker | None = None
+        self._marker: RunMarker | None = marker
         """The run folder's lock and status, once the folder is known."""
         self._epochs_done = 0
+        self._live: LiveWriter | None = None
+        """live.json, once the run has started: what an attached dashboard shows."""
+        self._control: ControlReader | None = None
+        """control.json, once the run has started: what an attached dashboard asks."""
 
     # --- control, from any thread ---------------------------------------------------------
 
@@ -401,10 +413,13 @@ class Trainer:
         threads = torch.get_num_threads()
         try:
             for event in self._events():
+                self._publish(event)
                 if isinstance(event, (RunFinished, RunStopped, RunFailed)):
                     self._mark_end(event)
                 yield event
         finally:
+            if self._live is not None:
+                self._live.close()
             if self._marker is not None:
                 self._marker.release()
             # The calling thread's torch settings as they were (the process's, on the main thread):
@@ -412,6 +427,37 @@ class Trainer:
             if torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)
             torch.set_flush_denormal(False)
+
+    def _publish(self, event: Event) -> None:
+        """What a dashboard attached from another process sees (live.json, `runs.live`)."""
+        if isinstance(event, RunStarted):
+            self._live = LiveWriter(Path(event.run_dir))
+            self._control = ControlReader(Path(event.run_dir))
+            self._live.started(event)
+            return
+        if self._live is None:
+            return
+        match event:
+            case BatchProgress():
+                self._live.progress(event)
+            case Paused() | Resumed():
+                self._live.set_paused(isinstance(event, Paused))
+            case EpochEnd():
+                self._live.epoch_done(event)
+
+    def _apply_control(self) -> None:
+        """A command from the dashboard attached to this run (control.json), once each."""
+        assert self._control is not None
+        command = self._control.poll()
+        if command is None:
+            return
+        who = f"the dashboard of pid {command.get('pid')} on {command.get('host')}"
+        if command["command"] == "pause":
+            self.pause()
+        elif command["command"] == "continue":
+            self.unpause()
+        else:
+            self.request_stop(f"stopped from {who}")
 
     def _mark_end(self, event: RunFinished | RunStopped | RunFailed) -> None:
         if self._marker is None:
@@ -495,6 +541,10 @@ class Trainer:
 
     def _own_folder(self, folder: Path) -> None:
         """Take the run folder for this process (`RunMarker.acquire`): one line when it is taken."""
+        if self._marker is not None and self._marker.run_dir.resolve() == folder.resolve():
+            return  # taken already (a hand-over)
+        if self._marker is not None:
+            self._marker.release()
         self._marker = RunMarker(folder, self.config.epochs)
         self._marker.acquire()
 
@@ -504,16 +554,25 @@ class Trainer:
             return
         yield Paused(epoch, batch)
         self._beat(epoch, paused=True, force=True)
-        # request_stop() sets it too; waking now and then keeps a paused run's heartbeat fresh.
-        while not self._running.wait(HEARTBEAT_INTERVAL_S):
-            self._beat(epoch, paused=True, force=True)
+        # request_stop() sets it too; waking now and then keeps a paused run's heartbeat fresh
+        # (written every HEARTBEAT_INTERVAL_S) and reads an attached dashboard's commands.
+        last = time.monotonic()
+        while not self._running.wait(min(CONTROL_POLL_S, HEARTBEAT_INTERVAL_S)):
+            due = time.monotonic() - last >= HEARTBEAT_INTERVAL_S
+            if due:
+                last = time.monotonic()
+            self._beat(epoch, paused=True, force=due)
         self._beat(epoch, force=True)
         if not self._stop.is_set():
             yield Resumed(epoch, batch)
 
     def _beat(self, epoch: int, *, paused: bool = False, force: bool = False) -> None:
+        """Called at every batch (and while paused): the heartbeat when it is due, and the
+        attached dashboard's commands (one stat of control.json when there are none)."""
         if self._marker is not None:
             self._marker.beat(epoch, paused=paused, force=force)
+        if self._control is not None:
+            self._apply_control()
 
     def _train_one_epoch(
         self, loop: _Loop, epoch: int

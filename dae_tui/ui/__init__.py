@@ -29,12 +29,16 @@ def make_app(invocation: Invocation, read_only: str | None = None) -> DaeApp:
     written, in one line) starts it for browsing only.
     """
     config, resume = invocation.config, None
+    if invocation.attach:
+        from dae_tui.runs.live import check_live
+
+        check_live(invocation.attach)  # NotLive (a ConfigError): one line, exit 2
     if invocation.resume:
         resume = ResumeInfo.read(invocation.resume)
         check_resume_overrides(resume.config, invocation.given)
         config = replace(resume.config, **invocation.given)
     return DaeApp(config, runs_dir=invocation.runs_dir, resume=resume, storage=invocation.storage,
-                  read_only=read_only)
+                  read_only=read_only, on_hangup=invocation.on_hangup, attach=invocation.attach)
 
 
 TRAINER_EXIT_WAIT_S = 10.0

@@ -50,6 +50,9 @@ from dae_tui.ui.widgets import ConfigForm, ImageStrip, KeysFooter, LossChart, Ru
 from dae_tui.ui.widgets.run_status import ACTIVE_STATES
 
 if TYPE_CHECKING:
+    from dae_tui.runs.handover import Background
+    from dae_tui.runs.live import AttachedRun
+    from dae_tui.runs.store import RunInfo
     from dae_tui.training.trainer import Trainer
 
 __all__ = ["READ_ONLY_STATUS", "DaeApp"]
@@ -113,6 +116,9 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, App[int]):
         Key("question_mark,f1", "help", "Help", key_display="?", help_keys="? F1",
             help="this help, at the tab's keys: ↑ ↓ PgUp PgDn Home End space scroll, / filters, Esc closes",
             palette="Keys", palette_help="Every key of every tab", palette_always=True),
+        Key("A", "attach_newest", "Attach",
+            help="attach to the newest run training in the background here (handed over, or dae-tui train)",
+            palette="Attach to a background run", palette_help="The newest run another process trains here"),
         Key("escape", "leave_field", "Leave field", show=False, section="Train",
             help="leave a text field, so the keys above work again"),
     ]
@@ -131,6 +137,8 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, App[int]):
         resume: str | Path | ResumeInfo | None = None,
         storage: str | None = None,
         read_only: str | None = None,
+        on_hangup: str = "continue",
+        attach: str | None = None,
     ) -> None:
         super().__init__()
         self.read_only = read_only
@@ -148,7 +156,10 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, App[int]):
         """True once torch and the engine are imported."""
         self._engine_import_started = False
         self.start_when_loaded = False
-        self.trainer: Trainer | None = None
+        self.trainer: Trainer | AttachedRun | None = None
+        """This dashboard's own run's trainer, or the run it attached to (`attached`)."""
+        self.attached: AttachedRun | None = None
+        """The run training in another process that this dashboard watches (`attach_run`)."""
         self.run_dir: str | None = None
         """The folder of the current run: the one training here, else the one trained, resumed
         or opened last, which the status lines, chart, Images and Inspect tabs all speak of
@@ -176,6 +187,17 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, App[int]):
         joining a thread blocked in a read (see `signals`); an app in a test stays as it is."""
         self._remove_signal_handlers: Callable[[], None] = lambda: None
         self._status_line: RunStatus | None = None  # set by compose
+        self.attach_to = attach
+        """The run `--attach` asked for: attached to once the dashboard is up."""
+        self.background_runs: tuple[RunInfo, ...] = ()
+        """Runs other processes on this host train (newest first), as looked up at start."""
+        self.on_hangup = on_hangup
+        """What the terminal's hang-up (SIGHUP) does to a run training here: "continue" hands it
+        over to a background process, "stop" stops it (`--on-hangup`)."""
+        self.handed_to: Background | None = None
+        """The background process a run was handed over to on leaving, if one was."""
+        self.hand_over_error: str | None = None
+        """Why a run could not be handed over on leaving (it was stopped instead)."""
         self.inspect_pick: Path | None = None
         """The run picked for the Inspect tab on the Runs tab (n or Enter); None: this dashboard's
         own run, else the newest run in the runs folder."""
@@ -235,6 +257,11 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, App[int]):
         # that frame back. In case the footer never builds its keys (no focus), a timer starts it
         # anyway.
         self.set_timer(1.0, self.load_engine)
+        if self.attach_to is not None:
+            self.call_after_refresh(self.attach_run, self.attach_to)
+        else:
+            # After the first frame: runs other processes train here are the first screen's news.
+            self.set_timer(0.3, self.look_for_background_runs)
 
     # --- which keys do something now -------------------------------------------------------
 
@@ -254,6 +281,8 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, App[int]):
             return self.state in ACTIVE_STATES
         if action == "not_running":
             return self.state not in ACTIVE_STATES
+        if action == "attach_newest":
+            return bool(self.background_runs) and self.state not in ACTIVE_STATES
         if action == "new_run":
             return self.resume is not None and self.state not in ACTIVE_STATES
         return True

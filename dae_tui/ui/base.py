@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from dae_tui.core.config import TrainConfig
     from dae_tui.core.events import Samples
+    from dae_tui.runs.handover import Background
+    from dae_tui.runs.live import AttachedRun
     from dae_tui.runs.store import RunInfo
     from dae_tui.training.trainer import Trainer
     from dae_tui.ui.keys import DashboardScreen
@@ -47,7 +49,10 @@ class DashboardBase(_AppBase):
         engine_loaded: bool
         _engine_import_started: bool
         start_when_loaded: bool
-        trainer: Trainer | None
+        trainer: Trainer | AttachedRun | None
+        attached: AttachedRun | None
+        background_runs: tuple[RunInfo, ...]
+        attach_to: str | None
         run_dir: str | None
         last_epoch_done: int
         run_epochs: int
@@ -60,6 +65,9 @@ class DashboardBase(_AppBase):
         on_leaving: Callable[[int], None]
         inspect_pick: Path | None
         dashboard: DashboardScreen
+        on_hangup: str
+        handed_to: Background | None
+        hand_over_error: str | None
 
         @property
         def runs_folder(self) -> Path: ...
@@ -78,6 +86,8 @@ class DashboardBase(_AppBase):
                         state: str | None = None, **figures: Any) -> None: ...
         def _read_pictures(self, folder: str) -> object: ...  # a @work method: it returns its Worker
         def inspect_run(self, run: RunInfo, show: bool = True) -> None: ...
+        def open_run(self, run: RunInfo) -> None: ...
         def _show_inspect(self) -> None: ...
         def _inspect_own_run(self, run_dir: str) -> None: ...
         def _inspect_epoch_saved(self, run_dir: str) -> None: ...
+        def attach_run(self, path: str | Path) -> None: ...

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from dae_tui.runs.store import RunInfo
 
 __all__ = [
+    "BackgroundRuns",
     "EngineEpochEnd",
     "EngineEvent",
     "EngineLoaded",
@@ -165,8 +166,8 @@ class EngineRunFailed(EngineEvent):
 
 @dataclass
 class RunChosen(Message):
-    """On the Runs tab the user asked for `action` ('open', 'clone', 'resume', 'delete' or 'inspect')
-    on `run`."""
+    """On the Runs tab the user asked for `action` ('open', 'clone', 'resume', 'delete', 'inspect'
+    or 'attach') on `run`."""
 
     action: str
     run: RunInfo
@@ -185,6 +186,13 @@ class RunPictures(Message):
 
     folder: str
     history: dict[int, Samples]
+
+
+@dataclass
+class BackgroundRuns(Message):
+    """The runs training in other processes on this host (newest first), looked up at start."""
+
+    runs: tuple[RunInfo, ...]
 
 
 MESSAGES: dict[type, type[EngineEvent]] = {

@@ -14,6 +14,7 @@ import shlex
 import signal
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -22,9 +23,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from dae_tui.cli.invocation import signal_exit
 from dae_tui.core.config import FIELD_SPECS, RESUME_OVERRIDABLE
 from dae_tui.core.events import EpochEnd
+from dae_tui.core.formatting import plural
+from dae_tui.runs.live import AttachedRun
 from dae_tui.ui.base import DashboardBase
 from dae_tui.ui.dialogs.screens import QuitScreen
-from dae_tui.ui.messages import EngineLoaded, while_shown, wrap
+from dae_tui.ui.messages import BackgroundRuns, EngineLoaded, while_shown, wrap
 from dae_tui.ui.resume import ResumeInfo
 from dae_tui.ui.widgets import ConfigForm, RunStatus
 from dae_tui.ui.widgets.run_status import ACTIVE_STATES
@@ -61,13 +64,17 @@ class RunControl(DashboardBase):
             self.post_message(EngineLoaded())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
-    def train(self, trainer: Trainer) -> None:
-        """Run the engine, posting each event; the only thing this thread does to the UI."""
+    def train(self, trainer: Trainer | AttachedRun) -> None:
+        """Run the engine (or watch a run attached to), posting each event; the only thing this
+        thread does to the UI."""
         worker = get_current_worker()
         try:
             for event in trainer.run():
                 if worker.is_cancelled:
-                    trainer.request_stop()
+                    if isinstance(trainer, AttachedRun):
+                        trainer.detach()  # leaving never stops a run this dashboard only watches
+                    else:
+                        trainer.request_stop()
                 if isinstance(event, EpochEnd):
                     self.last_epoch_done = event.epoch
                 self.post_message(wrap(event))
@@ -146,7 +153,7 @@ class RunControl(DashboardBase):
             trainer = Trainer(resume=self.resume.path, overrides=overrides, runs_dir=self.runs_dir)
         else:
             trainer = Trainer(config, runs_dir=self.runs_dir)
-        self.trainer = trainer
+        self.trainer, self.attached = trainer, None
         self.last_epoch_done = self.resume.epochs_done if self.resume else 0
         self.run_epochs = config.epochs
         # Until RunStarted: no ETA or speed of a run that has not begun, and no "No run yet".
@@ -157,13 +164,94 @@ class RunControl(DashboardBase):
 
     def action_pause(self) -> None:
         """Pause a training run at the next batch."""
-        if self.trainer is not None and self.state == "training":
+        if self.trainer is not None and self.state == "training" and self._may_steer():
             self.trainer.pause()
 
     def action_unpause(self) -> None:
         """Continue a paused run."""
-        if self.trainer is not None and self.state == "paused":
+        if self.trainer is not None and self.state == "paused" and self._may_steer():
             self.trainer.unpause()
+
+    def _may_steer(self) -> bool:
+        """A run attached to is steered by one dashboard only: the others say who does."""
+        attached = self.attached
+        if attached is None or attached.controls:
+            return True
+        self.notify(f"Watching only: {attached.controller} controls this run.", severity="warning", timeout=4)
+        return False
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="background-runs")
+    def look_for_background_runs(self) -> None:
+        """Find the runs that train in other processes on this host (handed over, or any
+        `dae-tui train`), off the UI thread; the first screen then says so (`BackgroundRuns`)."""
+        from dae_tui.runs.files import live_lock, this_host
+        from dae_tui.runs.store import RunStoreError, list_runs
+
+        try:
+            runs = list_runs(self.runs_folder)
+        except (RunStoreError, OSError):
+            return  # the Runs tab says what is wrong with the folder
+        live = []
+        for run in runs:
+            lock = live_lock(run.path) if run.status == "running" else None
+            if lock is not None and lock.get("host") == this_host() and lock.get("pid") != os.getpid():
+                live.append(run)
+        self.post_message(BackgroundRuns(tuple(live)))
+
+    @while_shown
+    def _on_background_runs(self, message: BackgroundRuns) -> None:
+        self.background_runs = message.runs
+        if message.runs and self.state not in ACTIVE_STATES and self.resume is None:
+            count = len(message.runs)
+            text = (f"{plural(count, 'run')} training in the background: A attaches "
+                    f"{'it' if count == 1 else 'the newest'}")
+            self.query_one(RunStatus).message = text
+            self.log_line(f"{text} ({message.runs[0].name}); r lists them, A there attaches the one under the cursor")
+        self.refresh_bindings()
+
+    def action_attach_newest(self) -> None:
+        """Attach to the newest run training in the background here."""
+        if self.background_runs:
+            self.attach_run(self.background_runs[0].path)
+
+    def attach_run(self, path: str | Path) -> None:
+        """Make a run that trains in another process on this host the current run, live: its
+        chart, status lines, pictures and Inspect follow it, and p / x steer it (`runs.live`).
+        A run of another host, or one nothing trains, is refused in one line."""
+        from dae_tui.runs.info import read_run
+        from dae_tui.runs.live import AttachedRun, NotLive
+
+        if self.state in ACTIVE_STATES:
+            self.notify("A run is going here: stop it (x) or leave it (q) first, then attach.", severity="warning")
+            return
+        try:
+            handle = AttachedRun(path)
+        except NotLive as err:
+            self.notify(str(err), title="Cannot attach", severity="warning", timeout=6)
+            elsewhere = read_run(path) if Path(path).is_dir() else None
+            if elsewhere is not None and elsewhere.status == "running":
+                self.open_run(elsewhere)  # another host's: shown read-only, its host named above
+            return
+        run = read_run(handle.run_dir)
+        if run is None or run.config is None:
+            handle.detach()
+            self.notify(f"{path}: not a run folder with a readable config", title="Cannot attach", severity="error")
+            return
+        if self.resume:
+            self._leave_resume()
+        from dae_tui.ui.widgets.loss_chart import Series
+
+        self._switch_run(str(handle.run_dir), run.config.dataset, run.config.epochs, name=run.name,
+                         points=Series.of_run(run, 1, "").points, title=run.name, epoch=run.epochs_done,
+                         ssim=run.last_test_ssim, where=f"run folder {handle.run_dir}",
+                         message=f"attaching to {run.name} (pid {handle.pid})")
+        self.attached, self.trainer = handle, handle
+        self.run_epochs, self.last_epoch_done = run.config.epochs, run.epochs_done
+        self.state = "loading"
+        how = "p pauses, x stops, q detaches" if handle.controls else f"watching only: {handle.controller} controls it"
+        self.log_line(f"attached to {handle.run_dir} (pid {handle.pid} on {handle.host}): {how}")
+        self.training_idle.clear()
+        self.train(handle)
 
     def action_not_running(self, key: str) -> None:
         """p or x with nothing running: say so rather than do nothing silently."""
@@ -194,34 +282,82 @@ class RunControl(DashboardBase):
         self.log_line(f"no longer resuming {name}: Start trains a new run")
 
     async def action_quit(self) -> None:
-        """Quit, asking first while a run is going; the run stops at the next batch."""
+        """Quit, asking first while a run is going: keep it training in the background (the
+        default), stop it at the next batch, or stay."""
         if isinstance(self.screen, QuitScreen):
-            self.screen.action_answer(True)  # asked already: a second Ctrl+C is yes, like a second q
+            self.screen.action_answer("keep")  # asked already: a second Ctrl+C is the default, like a second q
             return
         if self.trainer is None or self.state not in ACTIVE_STATES:
             self.start_when_loaded = False
             self.exit(0)
             return
-        def answered(quit_: bool | None) -> None:
-            if quit_:
+        if self.attached is not None:
+            self.attached.detach()  # q detaches without asking: the run is not this dashboard's
+            self.quit_during_run = True
+            self.exit(0)
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer and self.state not in ACTIVE_STATES:
+                self.exit(0)  # the run ended while the question was open: nothing to keep or stop
+            elif answer == "keep":
+                self._leave_running()
+            elif answer == "stop":
                 self._quit_run()
 
-        self.push_screen(QuitScreen(self._quit_question()), answered)
+        self.push_screen(QuitScreen(self._quit_question(), can_keep=self._can_hand_over()), answered)
 
     def _quit_question(self) -> str:
         """What quitting now keeps (the question is asked again as epochs finish behind it)."""
         epochs, done = self.run_epochs, self.last_epoch_done
         kept = f"epoch {done}/{epochs} is saved and can be resumed" if done else "no epoch has finished yet"
-        return f"A run is going. Quit? It stops at the next batch; {kept}."
+        if not self._can_hand_over():
+            return f"A run is going. Quit? It stops at the next batch; {kept}."
+        return (f"A run is going. Quit and leave it training in the background, or stop it at the "
+                f"next batch? {kept[0].upper()}{kept[1:]}.")
+
+    def _can_hand_over(self) -> bool:
+        """Whether the run can go on in a process of its own: it has a run folder (it has
+        started) that this dashboard may write."""
+        return self.run_dir is not None and self.read_only is None and self.state in ("training", "paused")
+
+    def _leave_running(self, signum: int | None = None) -> None:
+        """Leave, handing the run over to a background process (`runs.handover`): it is started
+        first and waits for the folder, then this trainer stops at the next batch (writing the
+        mid-epoch checkpoint) and lets the folder go. Where the process cannot be started the run
+        stops as on "stop it", and the line on leaving says why."""
+        from dae_tui.runs.handover import continue_in_background
+
+        assert self.trainer is not None and self.run_dir is not None
+        try:
+            self.handed_to = continue_in_background(self.run_dir)
+        except OSError as err:
+            self.hand_over_error = f"cannot continue it in the background ({err.strerror or err})"
+            self.log_line(self.hand_over_error, "red")
+            reason = f"stopped by {signal.Signals(signum).name}" if signum else "stopped on request"
+        else:
+            reason = f"handed over to pid {self.handed_to.pid} on {self.handed_to.host}"
+            self.log_line(f"{reason}: {self.handed_to.describe()}")
+        self.quit_during_run = True
+        self.trainer.request_stop(reason)
+        self.exit(return_code=signal_exit(signum) if signum else 0)
 
     def _stop_by_signal(self, signum: int) -> None:
-        """SIGTERM or SIGHUP: like a confirmed quit, without asking (see `signals`)."""
+        """SIGTERM stops the run, like a confirmed stop, without asking (see `signals`); SIGHUP
+        (the terminal or SSH session gone) hands it over to a background process, unless
+        `on_hangup` is "stop"."""
         name = signal.Signals(signum).name
         if self.stop_signal is not None:
             os._exit(signal_exit(self.stop_signal))  # a second signal: leave now
         self.stop_signal = signum
         self.start_when_loaded = False
-        if self.trainer is not None and self.state in ACTIVE_STATES:
+        if self.attached is not None and self.state in ACTIVE_STATES:
+            self.attached.detach()  # a run attached to goes on whatever ends this dashboard
+            self.quit_during_run = True
+        elif self.trainer is not None and self.state in ACTIVE_STATES:
+            if signum == signal.SIGHUP and self.on_hangup == "continue" and self._can_hand_over():
+                self._leave_running(signum)
+                return
             self.quit_during_run = True
             self.trainer.request_stop(f"stopped by {name}")
         self.exit(return_code=signal_exit(signum))
@@ -233,20 +369,29 @@ class RunControl(DashboardBase):
         self.exit(0)
 
     def resume_note(self) -> str | None:
-        """After a run was quit mid-way: where it is, its last finished epoch and the command
-        that continues it (None when no run was cut short)."""
+        """After a run was quit mid-way: where it is and how to watch it (handed over), or its
+        last finished epoch and the command that continues it (None when no run was cut short)."""
         # Judged by what the user did (quit or a signal during a run), not by `state` afterwards:
         # the run's own RunStopped may be handled before the app has finished leaving.
         if self.trainer is None or not self.quit_during_run:
             return None
         run_dir = self.run_dir or (str(self.trainer.run_dir) if self.trainer.run_dir else None)
+        if self.attached is not None and run_dir is not None:
+            attach = shlex.join(["dae-tui", "--attach", run_dir])
+            return (f"dae-tui: detached from {Path(run_dir).name}; it keeps training: pid {self.attached.pid} on "
+                    f"{self.attached.host}; watch it again with: {attach}")
+        if self.handed_to is not None and run_dir is not None:
+            attach = shlex.join(["dae-tui", "--attach", run_dir])
+            return (f"dae-tui: run {Path(run_dir).name} keeps training in the background: "
+                    f"{self.handed_to.describe()}; watch it again with: {attach} (or dae-tui, then r and A)")
         epochs = self.run_epochs or "?"
         done = self.last_epoch_done
+        why = f"{self.hand_over_error}; " if self.hand_over_error else ""
         if run_dir is None or not done:
             where = f" (run folder {run_dir})" if run_dir else ""
-            return f"dae-tui: quit before the first epoch finished; nothing to resume{where}"
+            return f"dae-tui: {why}quit before the first epoch finished; nothing to resume{where}"
         command = shlex.join(["dae-tui", "--resume", run_dir])
-        return f"dae-tui: run {run_dir} stopped after epoch {done}/{epochs}; resume it with: {command}"
+        return f"dae-tui: {why}run {run_dir} stopped after epoch {done}/{epochs}; resume it with: {command}"
 
     def _enter_resume(self, info: ResumeInfo, overrides: dict[str, Any] | None = None) -> None:
         """Show what Start will continue: the run's epochs on the chart, its recipe locked.

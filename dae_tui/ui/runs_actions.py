@@ -36,7 +36,8 @@ class RunsActions(DashboardBase):
     @while_shown
     def on_run_chosen(self, message: RunChosen) -> None:
         {"open": self.open_run, "clone": self.clone_run, "resume": self.resume_run,
-         "delete": self.delete_run, "inspect": self.inspect_run}[message.action](message.run)
+         "delete": self.delete_run, "inspect": self.inspect_run,
+         "attach": lambda run: self.attach_run(run.path)}[message.action](message.run)
 
     @while_shown
     def on_run_marks_changed(self, message: RunMarksChanged) -> None:

@@ -90,8 +90,8 @@ def test_quit_mid_run_asks_then_prints_how_to_resume(tmp_path, width, height):
         session.press("s")
         session.wait_for("Epoch 2/50", timeout=120)  # the first epoch is saved
         session.press("q")
-        session.wait_for("y / q: quit")
-        session.press("y")
+        session.wait_for("s: stop it")
+        session.press("s")
         assert session.wait_exit() == 0
         # The line printed on the restored terminal, wrapped at its width. tmux paints what the
         # process wrote on its own schedule, so the exit file can land before the last line shows.
@@ -123,6 +123,7 @@ def test_a_signal_stops_the_dashboard_run_and_restores_the_terminal(tmp_path, si
     command = shlex.join([
         str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
         "--epochs", "50", "--batch-size", "16", "--train-limit", "4000", "--runs-dir", str(runs),
+        "--on-hangup", "stop",  # today's default hands a hung-up run over (tests/e2e/test_leave.py)
     ])
     session = TmuxSession(command, tmp_path, width=80, height=24, hold=True)
     try:
@@ -143,12 +144,14 @@ def test_a_signal_stops_the_dashboard_run_and_restores_the_terminal(tmp_path, si
     assert status["last_epoch"] >= 1 and not (run_dir / "run.lock").exists()
 
 
-def test_closing_the_terminal_stops_the_run_cleanly(tmp_path):
-    """What a dropped SSH session does: the terminal goes, its processes get SIGHUP."""
+def test_closing_the_terminal_stops_the_run_cleanly_with_on_hangup_stop(tmp_path):
+    """What a dropped SSH session does: the terminal goes, its processes get SIGHUP; with
+    --on-hangup stop the run stops (the default hands it over: tests/e2e/test_leave.py)."""
     runs = tmp_path / "runs"
     command = shlex.join([
         str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
         "--epochs", "50", "--batch-size", "16", "--train-limit", "4000", "--runs-dir", str(runs),
+        "--on-hangup", "stop",
     ])
     session = TmuxSession(command, tmp_path, width=100, height=30)
     session.wait_for("Start", "● idle")

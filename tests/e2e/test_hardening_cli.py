@@ -37,7 +37,8 @@ def wait_for_checkpoint(runs: Path, proc: subprocess.Popen, timeout: float = 90)
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
 def test_a_signal_stops_a_headless_run_at_the_next_batch_and_keeps_its_checkpoint(tmp_path, signum, code):
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([DAE_TUI, "train", *SLOW, "--runs-dir", str(runs)],
+    # --on-hangup stop: by default a hang-up keeps a headless run going (tests/e2e/test_leave.py).
+    proc = subprocess.Popen([DAE_TUI, "train", *SLOW, "--runs-dir", str(runs), "--on-hangup", "stop"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run_dir = wait_for_checkpoint(runs, proc)
     proc.send_signal(signum)
@@ -223,10 +224,11 @@ def test_a_terminal_closed_early_in_the_dashboards_life_ends_it(tmp_path, delay)
 
 
 def test_a_hang_up_during_a_run_in_the_dashboard_keeps_the_last_epoch(tmp_path):
-    """The terminal goes away mid-run: the run stops at its next batch, status.json says why,
-    and the process ends (with its checkpoint whole) even though nothing can be drawn."""
+    """The terminal goes away mid-run: with --on-hangup stop the run stops at its next batch,
+    status.json says why, and the process ends (with its checkpoint whole) even though nothing
+    can be drawn."""
     runs = tmp_path / "runs"
-    proc, master = launch_on_pty([DAE_TUI, *SLOW, "--runs-dir", str(runs)])
+    proc, master = launch_on_pty([DAE_TUI, *SLOW, "--runs-dir", str(runs), "--on-hangup", "stop"])
     seen = read_for(master, 3.0)
     assert b"Start" in seen
     os.write(master, b"s")

@@ -184,7 +184,7 @@ async def test_quit_mid_run_stops_the_worker_and_keeps_the_checkpoint(tmp_path):
         await pilot.press("q")  # asks first
         await pilot.pause()
         assert not trainer.stop_requested
-        await pilot.press("y")
+        await pilot.press("s")  # stop it (Enter or a second q would keep it training in the background)
     assert trainer is not None and trainer.stop_requested
     assert app.return_value == 0
     (run_dir,) = tmp_path.iterdir()

@@ -3,9 +3,13 @@ the keyboard and filters with `/`; a dialog's footer shows only its own keys; Ct
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 import shutil
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input
 
 from dae_tui.core.config import TrainConfig
+from dae_tui.runs.files import pid_alive
 from dae_tui.ui import DaeApp
 from dae_tui.ui.dialogs.screens import ConfirmScreen, EpochsScreen, HelpScreen
 
@@ -204,14 +209,20 @@ def test_ctrl_c_in_a_real_terminal_asks_mid_run_and_a_second_one_quits(tmp_path)
         session.press("s")
         session.wait_for("● training", timeout=120)
         session.press("C-c")
-        session.wait_for("y / q: quit")
+        session.wait_for("s: stop it")
         assert "ctrl+q" not in session.screen()
-        session.press("C-c")  # asked already: a second Ctrl+C is yes
+        session.press("C-c")  # asked already: a second Ctrl+C is the default answer, keep training
         assert session.wait_exit() == 0
-        text = "".join(session.wait_until(lambda s: "dae-tui:" in s and "resume" in s, timeout=10).split())
-        assert "quitbeforethefirstepochfinished" in text or "resumeitwith:dae-tui--resume" in text
+        text = "".join(session.wait_until(lambda s: "dae-tui:" in s and "background" in s, timeout=10).split())
+        assert "keepstraininginthebackground" in text and "dae-tui--attach" in text
+        background = int(re.search(r"pid(\d+)on", text).group(1))
     finally:
         session.close()
+    os.kill(background, signal.SIGTERM)  # the run handed over: stop it, keeping its checkpoint
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and pid_alive(background):
+        time.sleep(0.1)
+    assert not pid_alive(background)
 
 
 def test_runs_help_and_the_readme_name_every_status_and_json_key(capsys, tmp_path):

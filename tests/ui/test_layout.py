@@ -319,8 +319,8 @@ async def test_quit_mid_run_asks_then_says_how_to_resume(tmp_path):
         await pilot.press("s")
         await wait_until(pilot, lambda: any(isinstance(e, EpochEnd) for e in seen))
         await pilot.press("q")
-        await wait_until(pilot, lambda: "y / q: quit" in screen_text(app))
-        assert isinstance(app.screen, QuitScreen) and "epoch 1/20 is saved" in app.screen.question
+        await wait_until(pilot, lambda: "s: stop it" in screen_text(app))
+        assert isinstance(app.screen, QuitScreen) and "epoch 1/20 is saved" in app.screen.question.lower()
         await pilot.press("n")
         await pilot.pause()
         assert not isinstance(app.screen, QuitScreen) and not app.trainer.stop_requested
@@ -331,10 +331,10 @@ async def test_quit_mid_run_asks_then_says_how_to_resume(tmp_path):
 
         def says_latest() -> bool:
             latest, shown = app.last_epoch_done, str(app.screen.query_one("#confirm-question", Static).render())
-            return latest > done and f"epoch {latest}/20 is saved" in shown
+            return latest > done and f"epoch {latest}/20 is saved" in shown.lower()
 
         await wait_until(pilot, says_latest, 120)
-        await pilot.press("q")  # a second q confirms
+        await pilot.press("s")  # stop it (a second q keeps it training in the background)
     app.training_idle.wait(30)
     note = app.resume_note()
     run_dir = app.run_dir

@@ -224,14 +224,50 @@ class ConfirmScreen(ModalScreen[bool]):
             self.query_one("#confirm-question", Static).update(self._text())
 
 
-class QuitScreen(ConfirmScreen):
-    """Quitting while a run is going: a second q confirms too."""
+class QuitScreen(ModalScreen["str | None"]):
+    """Quitting while a run is going: keep it training in the background (the default: Enter, or
+    a second q), stop it (s), or stay (n / Esc). Answers "keep", "stop" or None."""
 
-    BINDINGS = [Binding("q", "answer(True)", "Quit", show=False)]
-    YES_KEYS = "y / q"
+    DEFAULT_CSS = """
+    QuitScreen { align: center middle; }
+    QuitScreen > Static {
+        width: auto; max-width: 90%; height: auto;
+        border: round $warning; background: $surface; padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("k,enter,q", "answer('keep')", "Keep training", key_display="Enter"),
+        Binding("s", "answer('stop')", "Stop it"),
+        Binding("n,escape", "answer('')", "Cancel", key_display="Esc"),
+    ]
+    CHOICES = "Enter / q: keep training in the background    s: stop it    n / Esc: stay"
+    """The answers, as the question shows them."""
 
-    def __init__(self, question: str) -> None:
-        super().__init__(question, "quit", "keep training")
+    def __init__(self, question: str, can_keep: bool = True) -> None:
+        super().__init__()
+        self.question = question
+        self.can_keep = can_keep
+        """False where the run cannot go on in the background (no run folder yet, a runs folder
+        this dashboard cannot write): then Enter and q stop it, and the answers say so."""
+        self.choices = self.CHOICES if can_keep else "Enter / q / s: stop it    n / Esc: stay"
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._text(), id="confirm-question")
+        yield dialog_footer()
+
+    def _text(self) -> Text:
+        return Text(printable_lines(self.question) + f"\n\n{self.choices}")
+
+    def action_answer(self, answer: str) -> None:
+        if answer == "keep" and not self.can_keep:
+            answer = "stop"
+        self.dismiss(answer or None)
+
+    def set_question(self, question: str) -> None:
+        """Ask afresh: what the answer means changed while the question was open."""
+        self.question = question
+        if self.is_mounted:
+            self.query_one("#confirm-question", Static).update(self._text())
 
 
 class EpochsScreen(ModalScreen[int | None]):

@@ -99,6 +99,9 @@ class RunsView(Vertical):
             help="inspect its model on the Inspect tab (Enter also makes it the one inspected)"),
         Key("R", "resume", "Resume", help="resume a stopped or interrupted run; extend a finished one"),
         Key("d", "delete", "Delete", help="delete it, after asking (never a run that is training)"),
+        Key("A", "attach", "Attach", show=False,
+            help="attach to it: a run training in another process here becomes the current run, live "
+            "(p / x steer it, q detaches)"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -356,6 +359,9 @@ class RunsView(Vertical):
 
     def action_delete(self) -> None:
         self._choose("delete")
+
+    def action_attach(self) -> None:
+        self._choose("attach")
 
     def action_sort(self, step: int) -> None:
         """Sort by the next (or previous) column."""
