@@ -540,15 +540,6 @@ class RunMarker:
         self._held = True
         self.beat(last_epoch + 1, force=True)
 
-    def claim(self, epoch: int) -> None:
-        """Say who owns the folder now (run.lock, this pid) before `start`: a process that takes a
-        run over names itself as soon as it holds the folder, not seconds later once torch has
-        loaded."""
-        if self._folder_fd is None and not self._held:
-            return
-        self._held = True
-        self.beat(epoch, force=True)
-
     def beat(self, epoch: int, *, paused: bool = False, force: bool = False) -> None:
         """Refresh the heartbeat if `interval_s` has passed (or `force`); cheap to call per batch."""
         now = time.monotonic()

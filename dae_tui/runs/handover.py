@@ -64,13 +64,14 @@ def continue_in_background(run_dir: str | os.PathLike[str], env: dict[str, str] 
     return Background(process.pid, this_host(), log_path)
 
 
-def _next_epoch(run_dir: Path) -> int:
-    """The epoch the run goes on with, as status.json has it (1 when it cannot say)."""
+def _progress(run_dir: Path) -> tuple[int, int]:
+    """(the last finished epoch, the epochs planned) as status.json has them ((0, 0) when it
+    cannot say; the trainer writes both again once it has read the checkpoint)."""
     try:
         status = read_json(run_dir / STATUS_NAME)
-        return int(status["last_epoch"]) + 1
+        return int(status["last_epoch"]), int(status["epochs"])
     except (OSError, ValueError, TypeError, KeyError):
-        return 1
+        return 0, 0
 
 
 def take_over(run_dir: Path, from_pid: int, wait_s: float = HANDOVER_WAIT_S) -> RunMarker:
@@ -81,7 +82,10 @@ def take_over(run_dir: Path, from_pid: int, wait_s: float = HANDOVER_WAIT_S) -> 
     while True:
         try:
             marker.acquire()
-            marker.claim(_next_epoch(run_dir))
+            # Say so at once (status "running", run.lock naming this pid), not seconds later
+            # once torch has loaded: readers must not take the run for stopped meanwhile.
+            last_epoch, marker.epochs = _progress(run_dir)
+            marker.start(last_epoch)
             return marker
         except ConfigError:
             if not pid_alive(from_pid):

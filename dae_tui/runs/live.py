@@ -225,6 +225,8 @@ class AttachedRun:
         """Who controls the run when this watcher does not ('pid 123 on host'); None when it does."""
         self._stop_requested = False
         self._paused = False
+        self.no_lease: str | None = None
+        """Why control could not be made exclusive (no flock here); None when it is."""
         self.pid: int | None = None
         """The training process."""
         self.host: str | None = None
@@ -245,7 +247,7 @@ class AttachedRun:
 
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             try:
                 holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another dashboard"
             except OSError:
@@ -253,6 +255,10 @@ class AttachedRun:
             os.close(fd)
             self.controller = holder
             return
+        except OSError as err:
+            # A filesystem without flock (some network mounts): this dashboard steers the run,
+            # but cannot keep a second one from steering it too, and says so.
+            self.no_lease = f"{CONTROL_LOCK_NAME}: no flock on this filesystem ({err.strerror or err})"
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {this_host()}".encode(), 0)
         self._control_fd = fd
@@ -356,6 +362,8 @@ class AttachedRun:
         yield self._started_event(config, records, live)
         if not self.controls:
             yield Notice(f"watching only: {self.controller} controls this run (p and x work there)")
+        elif self.no_lease:
+            yield Notice(f"{self.no_lease}: another dashboard attached to this run could steer it too")
         seen_epochs = {r["epoch"] for r in records}
         seen_samples = set(load_samples(self.run_dir))
         last_batch: tuple[Any, ...] | None = None

@@ -190,6 +190,9 @@ class CurrentRun(DashboardBase):
             status = self.query_one(RunStatus)
             self.state = "stopped"
             kept = f"epoch {event.last_epoch} kept" if event.last_epoch else "no epoch finished"
+            if event.batch:  # and the epoch in progress, as far as it went (partial.pt)
+                cut = f"{event.batch}/{event.batches or '?'} batches of epoch {event.last_epoch + 1}"
+                kept = f"epoch {event.last_epoch} and {cut} kept" if event.last_epoch else f"{cut} kept"
             status.message = f"stopped: {kept}"
             status.epoch = event.last_epoch  # not the epoch that was cut short
             status.set_batch(0, 0)

@@ -387,11 +387,28 @@ class RunControl(DashboardBase):
         epochs = self.run_epochs or "?"
         done = self.last_epoch_done
         why = f"{self.hand_over_error}; " if self.hand_over_error else ""
+        batch = self._kept_batch(run_dir)
+        if run_dir is not None and batch:
+            command = shlex.join(["dae-tui", "--resume", run_dir])
+            after = f"after epoch {done}/{epochs} and {batch} batches of epoch {done + 1}" if done else \
+                f"in epoch 1 after {batch} batches"
+            return f"dae-tui: {why}run {run_dir} stopped {after}; resume it with: {command}"
         if run_dir is None or not done:
             where = f" (run folder {run_dir})" if run_dir else ""
             return f"dae-tui: {why}quit before the first epoch finished; nothing to resume{where}"
         command = shlex.join(["dae-tui", "--resume", run_dir])
         return f"dae-tui: {why}run {run_dir} stopped after epoch {done}/{epochs}; resume it with: {command}"
+
+    @staticmethod
+    def _kept_batch(run_dir: str | None) -> int:
+        """The batches of the epoch in progress the stopped run kept (partial.pt), as its
+        status.json says; 0 for none."""
+        if run_dir is None:
+            return 0
+        from dae_tui.runs.info import read_run
+
+        run = read_run(run_dir)
+        return run.partial_batch if run is not None and run.status == "stopped" else 0
 
     def _enter_resume(self, info: ResumeInfo, overrides: dict[str, Any] | None = None) -> None:
         """Show what Start will continue: the run's epochs on the chart, its recipe locked.

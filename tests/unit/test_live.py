@@ -102,3 +102,33 @@ def test_one_watcher_controls_and_the_other_says_who(tmp_path):
         first.detach()
         second.detach()
     assert (folder / CONTROL_LOCK_NAME).exists()
+
+
+def test_without_flock_the_watcher_still_steers_and_says_control_is_not_exclusive(tmp_path, monkeypatch):
+    """A run folder on a filesystem without flock (some network mounts answer ENOLCK)."""
+    import errno
+    import fcntl
+
+    folder = make_run(tmp_path, "20240101-120000-mnist-seed", status="running", lock=lock())
+
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    watcher = AttachedRun(folder)
+    try:
+        assert watcher.controls and "no flock" in watcher.no_lease
+        assert watcher.pause()
+        notices = [event for event in _first_events(watcher) if type(event).__name__ == "Notice"]
+        assert any("could steer it too" in notice.text for notice in notices)
+    finally:
+        watcher.detach()
+
+
+def _first_events(watcher, count=2):
+    events = []
+    for event in watcher.run():
+        events.append(event)
+        if len(events) >= count:
+            watcher.detach()
+    return events
