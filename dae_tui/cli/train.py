@@ -1,9 +1,11 @@
 """`dae-tui train`: the engine's events as a rich progress display on stderr (+ JSON on stdout).
 
 stdout carries nothing but, with `--json`, one JSON object per finished epoch, so it can be piped
-into jq or a file. Everything for people goes to stderr. Ctrl-C, SIGTERM and SIGHUP ask the engine
-to stop at the next batch (exit 128 + the signal: 130, 143, 129); a second one aborts at once. A
-closed stdout stops the run the same way (141, as SIGPIPE would); a full one is an error (1).
+into jq or a file. Everything for people goes to stderr. Ctrl-C and SIGTERM ask the engine to
+stop at the next batch (exit 128 + the signal: 130, 143); a second one aborts at once. SIGHUP (the
+terminal gone) does the same with `--on-hangup stop` (129); by default the run trains on and its
+lines go to the run folder's train.log. A closed stdout stops the run (141, as SIGPIPE would); a
+full one is an error (1). `--take-over PID` (hidden) continues a run a dashboard hands over.
 """
 
 from __future__ import annotations
