@@ -271,6 +271,8 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
         _check_factor_count(args["factors"])
     sweep = _sweep_request(args) if args.get("command") == "sweep" else None
     on_hangup = args.get("on_hangup") or os.environ.get(HANGUP_ENV, "").strip() or "continue"
+    if on_hangup not in HANGUP_CHOICES and "on_hangup" not in args and args.get("command") not in (None, "train"):
+        on_hangup = "continue"  # the variable is for runs: listing them or a picture never trips on it
     if on_hangup not in HANGUP_CHOICES:
         where = "--on-hangup" if "on_hangup" in args else f"${HANGUP_ENV}"
         raise UsageError(f"{where} must be one of {', '.join(HANGUP_CHOICES)} (got {clip(on_hangup)!r})")

@@ -108,3 +108,26 @@ def test_a_headless_run_whose_terminal_hangs_up_keeps_training_into_its_log(tmp_
     assert status["status"] == "finished" and status["last_epoch"] == 6
     log = (run_dir / "train.log").read_text()
     assert "the terminal hung up: training goes on" in log and "finished 6 epochs" in log
+
+
+@pytest.mark.parametrize("target, words", [("missing", "no such run folder"), ("finished", "is not training")])
+def test_attach_to_what_nothing_trains_is_one_line_and_exit_2(tmp_path, target, words):
+    from helpers.runfolders import make_run
+
+    path = tmp_path / "missing" if target == "missing" else make_run(tmp_path, status="finished")
+    out = subprocess.run([DAE_TUI, "--attach", str(path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and words in out.stderr and out.stderr.startswith("dae-tui: error:")
+
+
+def test_on_hangup_takes_only_continue_or_stop(tmp_path):
+    out = subprocess.run([DAE_TUI, "train", "--on-hangup", "later"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--on-hangup must be one of continue, stop (got 'later')" in out.stderr
+    env = {**os.environ, "DAE_TUI_ON_HANGUP": "sometimes"}
+    out = subprocess.run([DAE_TUI, "train", "--epochs", "1", "--runs-dir", str(tmp_path)], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 2 and "$DAE_TUI_ON_HANGUP must be one of continue, stop" in out.stderr
+    assert not list(tmp_path.iterdir())  # refused before anything ran
+    out = subprocess.run([DAE_TUI, "runs", "--runs-dir", str(tmp_path)], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert out.returncode == 0  # the variable is about runs that train, not about listing them
