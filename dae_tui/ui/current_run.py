@@ -177,6 +177,7 @@ class CurrentRun(DashboardBase):
     def on_engine_run_finished(self, message: EngineRunFinished) -> None:
         event = message.event
         with self.batch_update():
+            self._attached_run_ended()
             self.state = "finished"
             text = format_finished(event.epochs, event.best_test_mse)
             self.query_one(RunStatus).message = text
@@ -187,6 +188,7 @@ class CurrentRun(DashboardBase):
     def on_engine_run_stopped(self, message: EngineRunStopped) -> None:
         event = message.event
         with self.batch_update():
+            self._attached_run_ended()
             status = self.query_one(RunStatus)
             self.state = "stopped"
             kept = f"epoch {event.last_epoch} kept" if event.last_epoch else "no epoch finished"
@@ -201,6 +203,7 @@ class CurrentRun(DashboardBase):
     @while_shown
     def on_engine_run_failed(self, message: EngineRunFailed) -> None:
         with self.batch_update():
+            self._attached_run_ended()
             status = self.query_one(RunStatus)
             self.state = "failed"
             text = flags_to_labels(message.event.message)

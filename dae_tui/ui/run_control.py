@@ -201,13 +201,21 @@ class RunControl(DashboardBase):
     @while_shown
     def _on_background_runs(self, message: BackgroundRuns) -> None:
         self.background_runs = message.runs
-        if message.runs and self.state not in ACTIVE_STATES and self.resume is None:
+        if message.runs and self.state not in ACTIVE_STATES and self.resume is None and self.attached is None:
             count = len(message.runs)
             text = (f"{plural(count, 'run')} training in the background: A attaches "
                     f"{'it' if count == 1 else 'the newest'}")
             self.query_one(RunStatus).message = text
             self.log_line(f"{text} ({message.runs[0].name}); r lists them, A there attaches the one under the cursor")
         self.refresh_bindings()
+
+    def _attached_run_ended(self) -> None:
+        """The run attached to has ended: look again for runs training in the background (the
+        footer's A must not offer it any more)."""
+        if self.attached is not None:
+            self.background_runs = ()
+            self.refresh_bindings()
+            self.look_for_background_runs()
 
     def action_attach_newest(self) -> None:
         """Attach to the newest run training in the background here."""
@@ -245,7 +253,9 @@ class RunControl(DashboardBase):
                          points=Series.of_run(run, 1, "").points, title=run.name, epoch=run.epochs_done,
                          ssim=run.last_test_ssim, where=f"run folder {handle.run_dir}",
                          message=f"attaching to {run.name} (pid {handle.pid})")
+        self.query_one(ConfigForm).set_config(run.config)  # what it trains, greyed while it does
         self.attached, self.trainer = handle, handle
+        self.background_runs = tuple(other for other in self.background_runs if other.path.resolve() != handle.run_dir)
         self.run_epochs, self.last_epoch_done = run.config.epochs, run.epochs_done
         self.state = "loading"
         how = "p pauses, x stops, q detaches" if handle.controls else f"watching only: {handle.controller} controls it"

@@ -240,7 +240,7 @@ class QuitScreen(ModalScreen["str | None"]):
         Binding("s", "answer('stop')", "Stop it"),
         Binding("n,escape", "answer('')", "Cancel", key_display="Esc"),
     ]
-    CHOICES = "Enter / q: keep training in the background    s: stop it    n / Esc: stay"
+    CHOICES = "Enter / q: keep it training in the background   s: stop it   Esc: stay"
     """The answers, as the question shows them."""
 
     def __init__(self, question: str, can_keep: bool = True) -> None:
@@ -249,7 +249,7 @@ class QuitScreen(ModalScreen["str | None"]):
         self.can_keep = can_keep
         """False where the run cannot go on in the background (no run folder yet, a runs folder
         this dashboard cannot write): then Enter and q stop it, and the answers say so."""
-        self.choices = self.CHOICES if can_keep else "Enter / q / s: stop it    n / Esc: stay"
+        self.choices = self.CHOICES if can_keep else "Enter / q / s: stop it   Esc: stay"
 
     def compose(self) -> ComposeResult:
         yield Static(self._text(), id="confirm-question")
