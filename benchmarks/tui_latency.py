@@ -6,7 +6,7 @@
    screen, against a minimal Textual app measured the same way (the reference); then again on a
    bare pseudo-terminal, timed to the byte that completes the frame (no tmux polling).
 2. Quit mid-epoch: training Fashion-MNIST (Debian's full copy when installed, else the bundled
-   sample), press q in the middle of an epoch, then y, and time from y until the process exited.
+   sample), press q in the middle of an epoch, then s (stop it), and time from y until the process exited.
 3. Quit while torch loads: s then q at the first frame, timed until the process exited; printed
    as a ratio to quitting mid-epoch.
 
@@ -102,9 +102,9 @@ def quit_mid_epoch() -> float:
             session.wait_for("● training", "img/s", timeout=120)
             time.sleep(1.0)
             session.press("q")
-            session.wait_for("y / q: quit")  # quitting a run asks first; timed from the answer
+            session.wait_for("s: stop it")  # quitting a run asks first; timed from the answer
             pressed = time.perf_counter()
-            session.press("y")
+            session.press("s")  # stop it (Enter would hand it over: benchmarks.handover)
             session.wait_exit(interval=0.005)
             return time.perf_counter() - pressed
         finally:
