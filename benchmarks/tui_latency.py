@@ -6,7 +6,7 @@
    screen, against a minimal Textual app measured the same way (the reference); then again on a
    bare pseudo-terminal, timed to the byte that completes the frame (no tmux polling).
 2. Quit mid-epoch: training Fashion-MNIST (Debian's full copy when installed, else the bundled
-   sample), press q in the middle of an epoch, then s (stop it), and time from y until the process exited.
+   sample), press q in the middle of an epoch, then s (stop it), and time from s until the process exited.
 3. Quit while torch loads: s then q at the first frame, timed until the process exited; printed
    as a ratio to quitting mid-epoch.
 
