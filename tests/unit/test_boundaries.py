@@ -5,6 +5,7 @@ at the top of a module or inside a function) and on what really loads.
     runs/      run folders without torch           core
     training/  torch: trainer, models, data, ...   core, runs
     sweeps/    optuna: space, study (no torch), trials (the trainer)
+    system/    the machine: GPUs (NVML), CPU, RAM  core (psutil and nvidia-ml-py lazily)
     cli/       one module per command              anything but ui at the top of a module
     ui/        textual                             core, runs; training and sweeps lazily, off the UI thread
 
@@ -77,6 +78,8 @@ THIRD_PARTY = {
     "optuna": {"sweeps.study", "sweeps.trials"},
     "sqlalchemy": {"sweeps.study"},
     "psycopg": {"sweeps.study"},
+    "psutil": {"system"},  # the machine's figures are read in one place (the dashboard, the sweep parent)
+    "pynvml": {"system"},
 }
 
 OURS = {
@@ -88,13 +91,14 @@ OURS = {
     "sweeps.study": {"core", "runs", "sweeps.space", "sweeps.study"},
     "sweeps.trials": {"core", "runs", "sweeps.space", "sweeps.study", "sweeps.trials", "training"},
     "sweeps": set(),
+    "system": {"core", "system"},
 }
-UI_AT_TOP = {"core", "runs", "ui", "cli"}  # training and sweeps load torch / optuna: only in workers
+UI_AT_TOP = {"core", "runs", "system", "ui", "cli"}  # training and sweeps load torch / optuna: only in workers
 
 
 def test_every_module_is_in_a_boundary():
     assert {where(m) for m in modules()} <= {"dae_tui", "__main__", "core", "runs", "training", "sweeps.space",
-                                              "sweeps.study", "sweeps.trials", "sweeps", "cli", "ui"}
+                                              "sweeps.study", "sweeps.trials", "sweeps", "system", "cli", "ui"}
 
 
 @pytest.mark.parametrize("module", sorted(modules()))
