@@ -58,9 +58,10 @@ def signal_exit(signum: int) -> int:
     """The exit code of a run stopped by signal `signum`."""
     return EXIT_SIGNAL_BASE + int(signum)
 
-COMMANDS: tuple[str, ...] = ("app", "train", "runs", "eval", "denoise", "sweep")
+COMMANDS: tuple[str, ...] = ("app", "train", "runs", "eval", "denoise", "sweep", "serve")
 """What an invocation can ask for: the dashboard, a headless run, the list of runs, a run's
-robustness curve, a picture denoised by a run's model, or a hyperparameter sweep."""
+robustness curve, a picture denoised by a run's model, a hyperparameter sweep, or the dashboard
+served to a browser."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,9 @@ class Invocation:
     sweep: SweepRequest | None = None
     """`sweep`: what to search and where."""
 
+    serve: ServeRequest | None = None
+    """`serve`: where to listen, and the flags each browser tab's dashboard gets."""
+
     storage: str | None = None
     """The dashboard's `--storage`: the sweep storage its Sweep tab shows; None: SQLite in the runs dir."""
 
@@ -159,3 +163,17 @@ class SweepRequest:
     """`--heartbeat`: seconds between a trial's heartbeats (3 missed: failed)."""
     worker: int = 0
     """Which of --jobs processes this is (0: the one you started); seeds its sampler apart."""
+
+
+@dataclass(frozen=True)
+class ServeRequest:
+    """`dae-tui serve`'s own flags, and the dashboard's that every browser tab runs with."""
+
+    host: str = "127.0.0.1"
+    """`--host`: the address to listen on; loopback unless `allow_remote`."""
+    port: int = 8000
+    """`--port`: the TCP port."""
+    allow_remote: bool = False
+    """`--allow-remote`: a `host` other than loopback is allowed (and warned about on every start)."""
+    dashboard_flags: tuple[str, ...] = ()
+    """The global flags given (config flags, --runs-dir, --storage, ...), as `--flag=value` words."""

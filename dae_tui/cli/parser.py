@@ -1,6 +1,7 @@
 """The `dae-tui` command: the dashboard by default, `dae-tui train` for a headless run,
 `dae-tui runs` to list the run folders, `dae-tui eval RUN` for a run's robustness curve,
-`dae-tui denoise RUN INPUT` for a picture of your own.
+`dae-tui denoise RUN INPUT` for a picture of your own, `dae-tui serve` for the dashboard in a
+web browser.
 
 The first two take the same flags, one per `TrainConfig` field (from `FIELD_SPECS`), parsed and
 judged by `config_from_strings`, the very code the dashboard's form uses.
@@ -30,6 +31,7 @@ from dae_tui.cli.invocation import (
     HANGUP_CHOICES,
     HANGUP_ENV,
     Invocation,
+    ServeRequest,
     SweepRequest,
 )
 from dae_tui.core.config import (
@@ -207,7 +209,48 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--json", action="store_true", help="with --status: one JSON object")
     sweep.add_argument("--heartbeat", metavar="S", help="seconds between a trial's heartbeats (default 10)")
     sweep.add_argument("--worker", metavar="I", help=argparse.SUPPRESS)
+    serve = sub.add_parser(
+        "serve", help="the dashboard in a web browser: a dashboard of its own for each tab",
+        description="Serve the dashboard to web browsers through textual-serve: each tab runs its own "
+        "dashboard, with the flags given here. Loopback only unless --allow-remote: from another machine, "
+        "forward the port with ssh -L. Anyone who reaches the port controls the runs.",
+        argument_default=argparse.SUPPRESS,
+    )
+    _add_config_flags(serve)
+    serve.add_argument("--storage", metavar="URL", help="the sweep storage the Sweep tab shows "
+                       "(default: sqlite in the runs dir; see dae-tui sweep)")
+    serve.add_argument("--host", metavar="ADDR", help="the address to listen on (default 127.0.0.1); other than "
+                       "127.0.0.1, ::1 or localhost only with --allow-remote")
+    serve.add_argument("--port", metavar="N", help="the TCP port to listen on (default 8000)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="let --host be an address other machines reach (warned about on every start)")
     return parser
+
+
+def _dashboard_flags(parser: argparse.ArgumentParser, args: dict[str, Any]) -> tuple[str, ...]:
+    """The global flags in `args` (the config flags, --runs-dir, --storage, ...: what `dae-tui
+    [flags]` takes, given before or after `serve`), written out again for the dashboard each
+    browser tab runs. `--flag=value`, so that a value starting with '-' stays a value."""
+    words: list[str] = []
+    for action in parser._actions:  # the top level's own flags: the dashboard's
+        if not action.option_strings or action.dest not in args:
+            continue
+        flag = max(action.option_strings, key=len)
+        if action.nargs == 0:  # --clamp and --no-clamp share a dest: the one whose constant it holds
+            if action.const == args[action.dest]:
+                words.append(flag)
+        else:
+            words.append(f"{flag}={args[action.dest]}")
+    return tuple(words)
+
+
+def _serve_request(parser: argparse.ArgumentParser, args: dict[str, Any]) -> ServeRequest:
+    host = args.get("host", "127.0.0.1").strip()
+    if not host:
+        raise UsageError("--host needs an address (got an empty string)")
+    return ServeRequest(host=host, port=_whole(args, "port", 8000, 1, 65535),
+                        allow_remote=bool(args.get("allow_remote", False)),
+                        dashboard_flags=_dashboard_flags(parser, args))
 
 
 def _whole(args: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
@@ -249,7 +292,8 @@ def _check_factor_count(text: str) -> None:
 
 def parse_invocation(argv: Sequence[str]) -> Invocation:
     """Parse argv; raises `UsageError` or `ConfigError` with a one-line message."""
-    args = vars(build_parser().parse_args(list(argv)))
+    parser = build_parser()
+    args = vars(parser.parse_args(list(argv)))
     for flag in ("runs_dir", "resume"):
         if flag in args and not args[flag].strip():
             # An empty value (an unset shell variable) must not quietly mean "the default".
@@ -270,6 +314,7 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
     if args.get("command") == "eval" and "factors" in args:
         _check_factor_count(args["factors"])
     sweep = _sweep_request(args) if args.get("command") == "sweep" else None
+    serve = _serve_request(parser, args) if args.get("command") == "serve" else None
     on_hangup = args.get("on_hangup") or os.environ.get(HANGUP_ENV, "").strip() or "continue"
     if on_hangup not in HANGUP_CHOICES and "on_hangup" not in args and args.get("command") not in (None, "train"):
         on_hangup = "continue"  # the variable is for runs: listing them or a picture never trips on it
@@ -289,6 +334,7 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
         take_over=take_over,
         attach=args.get("attach") if not args.get("command") else None,
         sweep=sweep,
+        serve=serve,
         storage=args.get("storage") if not args.get("command") else None,
         command=args.get("command") or "app",
         config=config,
@@ -322,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str]) -> int:
-    named = [word for word in argv if word in ("train", "runs", "eval", "denoise", "sweep")]
+    named = [word for word in argv if word in ("train", "runs", "eval", "denoise", "sweep", "serve")]
     command = f"dae-tui {named[0]}" if named else "dae-tui"
     try:
         invocation = parse_invocation(argv)
@@ -347,12 +393,17 @@ def _main(argv: Sequence[str]) -> int:
         from dae_tui.runs.files import browse_only_reason, check_runs_dir
 
         problem = check_runs_dir(invocation.runs_dir)
-        if problem and invocation.command == "app":
-            # The dashboard can still show what is there: it starts for browsing only.
+        if problem and invocation.command in ("app", "serve"):
+            # The dashboard can still show what is there: it starts for browsing only (each
+            # browser tab's dashboard judges it again, and says so).
             read_only = browse_only_reason(invocation.runs_dir, problem)
         if problem and read_only is None:
             print(f"{command}: error: {printable(problem)}", file=sys.stderr)
             return EXIT_USAGE
+    if invocation.command == "serve":
+        from dae_tui.cli.serve import run_serve
+
+        return run_serve(invocation)
     if invocation.command == "sweep":
         from dae_tui.cli.sweep import run_sweep
 

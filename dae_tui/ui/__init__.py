@@ -69,12 +69,18 @@ def run_app(invocation: Invocation, read_only: str | None = None) -> NoReturn:
             install_exit_signals(app.training_idle, TRAINER_EXIT_WAIT_S, already=app.stop_signal)
 
     app.on_leaving = leaving
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        # Without a terminal Textual would wait for keys that never come.
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) and not os.environ.get("TEXTUAL_DRIVER"):
+        # Without a terminal Textual would wait for keys that never come. A driver named in
+        # TEXTUAL_DRIVER needs none: textual-serve's web driver (`dae-tui serve`, a browser tab)
+        # speaks its own protocol over the pipes.
         print("dae-tui: error: the dashboard needs a terminal (stdin and stdout are not one); "
               "to train without one, use: dae-tui train [flags]", file=sys.stderr)
         sys.stderr.flush()
         os._exit(EXIT_USAGE)
+    if os.environ.get("TEXTUAL_DRIVER"):
+        from dae_tui.ui.web import use_tab_driver  # a browser tab's: it leaves, for sure, once the tab has gone
+
+        use_tab_driver(app)
     app.run()
     install_exit_signals(app.training_idle, TRAINER_EXIT_WAIT_S, already=app.stop_signal)
     app.training_idle.wait(TRAINER_EXIT_WAIT_S)

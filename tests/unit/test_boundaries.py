@@ -10,7 +10,7 @@ at the top of a module or inside a function) and on what really loads.
     ui/        textual                             core, runs; training and sweeps lazily, off the UI thread
 
 A rule kept by memory erodes: this test fails CI on a torch import outside training/ and
-sweeps/trials, textual outside ui/, optuna outside sweeps/.
+sweeps/trials, textual outside ui/, optuna outside sweeps/, textual-serve outside cli/.
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ THIRD_PARTY = {
     "textual": {"ui"},
     "textual_plotext": {"ui"},
     "plotext": {"ui"},
-    "rich": {"ui", "cli"},  # cli: `train`'s progress bars
+    "rich": {"ui", "cli"},  # cli: `train`'s progress bars, `serve`'s log
+    "textual_serve": {"cli"},  # `serve` alone, inside the command: no other command loads it
+    "aiohttp": {"cli"},
     "optuna": {"sweeps.study", "sweeps.trials"},
     "sqlalchemy": {"sweeps.study"},
     "psycopg": {"sweeps.study"},
