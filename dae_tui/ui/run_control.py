@@ -372,6 +372,11 @@ class RunControl(DashboardBase):
             self.trainer.request_stop(f"stopped by {name}")
         self.exit(return_code=signal_exit(signum))
 
+    def hang_up(self) -> None:
+        """The terminal went away without a signal (a browser tab closed, `ui.web`): as SIGHUP."""
+        if self.stop_signal is None:
+            self._stop_by_signal(signal.SIGHUP)
+
     def _quit_run(self) -> None:
         assert self.trainer is not None
         self.quit_during_run = self.state in ACTIVE_STATES

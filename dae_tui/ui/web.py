@@ -10,9 +10,11 @@ Two ways that left a dashboard running for good, with no one to see or stop it:
 - the tab closed before the first frame, after a resize (a page reloaded at once, a headless
   browser): Textual 8.2's app then spins in layout at full CPU and never exits.
 
-So on either, the process also leaves as it does after SIGTERM (`signals.leave_within`): once a
-run it trains has reached the end of its batch (at most `TRAINER_EXIT_WAIT_S`), and
-`EXIT_GRACE_S` later, whatever the app is stuck in; an app that exits by itself leaves first.
+A tab that goes is taken as a hang-up (the app's `hang_up`): its run keeps training in the
+background unless `--on-hangup stop`. On either way out, the process also leaves as it does after
+SIGTERM (`signals.leave_within`): once a run it trains has reached the end of its batch (at most
+`TRAINER_EXIT_WAIT_S`), and `EXIT_GRACE_S` later, whatever the app is stuck in; an app that exits
+by itself leaves first.
 """
 
 from __future__ import annotations
@@ -50,6 +52,15 @@ class TabDriver(WebDriver):
             return
         self._leaving = True
         from dae_tui.ui import TRAINER_EXIT_WAIT_S
+
+        # A closed tab is a terminal that hung up: a run training here goes on in the background
+        # (or stops, with --on-hangup stop), as after an SSH drop; the next tab can attach to it.
+        hang_up = getattr(self._app, "hang_up", None)
+        if callable(hang_up):
+            try:
+                self._app.call_from_thread(hang_up)
+            except RuntimeError:
+                pass  # the app is already on its way out
 
         idle = getattr(self._app, "training_idle", None)
         if not isinstance(idle, threading.Event):  # an app with no run to wait for

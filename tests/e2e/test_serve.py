@@ -103,6 +103,51 @@ async def test_a_tab_over_the_websocket_drives_the_dashboard(tmp_path):
         assert server.proc.poll() is None
 
 
+async def test_a_closed_tab_leaves_its_run_training_and_the_next_tab_attaches(tmp_path):
+    """A closed tab is a dashboard that left (issue 20): its run goes on in a background process,
+    and the next tab's dashboard says so and attaches to it with A."""
+    import aiohttp
+
+    runs = tmp_path / "runs"
+    flags = ("--dataset", "mnist", "--source", "bundled", "--train-limit", "4000", "--batch-size", "16",
+             "--threads", "1", "--epochs", "40", "--runs-dir", str(runs))
+    background = None
+    with ServeProcess(tmp_path, *flags) as server:
+        server.wait_ready()
+        try:
+            async with aiohttp.ClientSession() as session:
+                async with session.ws_connect(f"ws://127.0.0.1:{server.port}/ws?width=100&height=30") as ws:
+                    tab = Tab(ws)
+                    await tab.send("resize", {"width": 100, "height": 30})
+                    await tab.wait_for("Start", "idle")
+                    (dashboard,) = server.tabs()
+                    await tab.send("stdin", "s")
+                    await tab.wait_for("training", timeout=120)
+                    run_dir = await asyncio.to_thread(wait_until, lambda: next(iter(runs.glob("*/run.lock")), None),
+                                                      60, "the run to start")
+                # The tab closed mid-run: the run is handed over, the tab's dashboard leaves.
+                await asyncio.to_thread(wait_until, lambda: not alive(dashboard), 60, "the tab's dashboard to leave")
+
+                def new_owner():
+                    try:
+                        pid = json.loads(run_dir.read_text()).get("pid")
+                    except (OSError, ValueError):
+                        return None
+                    return pid if pid not in (None, dashboard) and alive(pid) else None
+
+                background = await asyncio.to_thread(wait_until, new_owner, 60, "a background process to take the run")
+                async with session.ws_connect(f"ws://127.0.0.1:{server.port}/ws?width=100&height=30") as ws:
+                    tab = Tab(ws)
+                    await tab.send("resize", {"width": 100, "height": 30})
+                    await tab.wait_for("1 run training in the background", timeout=60)
+                    await tab.send("stdin", "A")
+                    await tab.wait_for("training", "img/s", timeout=60)
+        finally:
+            if background is not None and alive(background):
+                os.kill(background, signal.SIGTERM)
+                await asyncio.to_thread(wait_until, lambda: not alive(background), 60, "the background run to stop")
+
+
 async def test_a_tab_closed_before_the_first_frame_still_leaves(tmp_path):
     # A page reloaded at once: the size and a resize, then the tab closes before the dashboard has
     # drawn. Textual 8.2's app then spins in layout for good; the tab's driver ends the process.
