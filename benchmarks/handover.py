@@ -31,6 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "helpers"))
 from tmux import TmuxSession  # noqa: E402
 
+from dae_tui.runs.files import pid_alive  # noqa: E402
+
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
 FLAGS = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "4000", "--batch-size", "16",
          "--threads", "1", "--epochs", "50"]
@@ -43,16 +45,6 @@ def _read(path: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return doc if isinstance(doc, dict) else {}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def one_round(how: str, workdir: Path) -> tuple[float, float]:
@@ -98,10 +90,10 @@ def one_round(how: str, workdir: Path) -> tuple[float, float]:
         return owned, trained
     finally:
         session.close()
-        if background is not None and _alive(background):
+        if background is not None and pid_alive(background):
             os.kill(background, signal.SIGTERM)
             deadline = time.monotonic() + 60
-            while _alive(background) and time.monotonic() < deadline:
+            while pid_alive(background) and time.monotonic() < deadline:
                 time.sleep(0.1)
 
 

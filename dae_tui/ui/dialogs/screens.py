@@ -8,6 +8,7 @@ or describe one that is gone.
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from rich.cells import cell_len
 from rich.table import Table
@@ -183,28 +184,24 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question: y (or the extra `yes_keys`) answers yes; n or Esc answers no."""
+AnswerType = TypeVar("AnswerType")
+
+
+class QuestionScreen(ModalScreen[AnswerType]):
+    """A question and its answers (`choices`, as the keys show them) in a box over the screen."""
 
     DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Static {
+    QuestionScreen { align: center middle; }
+    QuestionScreen > Static {
         width: auto; max-width: 90%; height: auto;
         border: round $warning; background: $surface; padding: 0 1;
     }
     """
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
 
-    YES_KEYS = "y"
-    """The keys that answer yes, as the question shows them."""
-
-    def __init__(self, question: str, yes: str = "yes", no: str = "no") -> None:
+    def __init__(self, question: str, choices: str) -> None:
         super().__init__()
         self.question = question
-        self.choices = f"{self.YES_KEYS}: {yes}    n / Esc: {no}"
+        self.choices = choices
 
     def compose(self) -> ComposeResult:
         yield Static(self._text(), id="confirm-question")
@@ -214,9 +211,6 @@ class ConfirmScreen(ModalScreen[bool]):
         # Line by line: the question's own line breaks stay, a name's controls are made visible.
         return Text(printable_lines(self.question) + f"\n\n{self.choices}")
 
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
     def set_question(self, question: str) -> None:
         """Ask afresh: what the answer means changed while the question was open."""
         self.question = question
@@ -224,17 +218,28 @@ class ConfirmScreen(ModalScreen[bool]):
             self.query_one("#confirm-question", Static).update(self._text())
 
 
-class QuitScreen(ModalScreen["str | None"]):
+class ConfirmScreen(QuestionScreen[bool]):
+    """A yes/no question: y (or the extra `yes_keys`) answers yes; n or Esc answers no."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    YES_KEYS = "y"
+    """The keys that answer yes, as the question shows them."""
+
+    def __init__(self, question: str, yes: str = "yes", no: str = "no") -> None:
+        super().__init__(question, f"{self.YES_KEYS}: {yes}    n / Esc: {no}")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class QuitScreen(QuestionScreen["str | None"]):
     """Quitting while a run is going: keep it training in the background (the default: Enter, or
     a second q), stop it (s), or stay (n / Esc). Answers "keep", "stop" or None."""
 
-    DEFAULT_CSS = """
-    QuitScreen { align: center middle; }
-    QuitScreen > Static {
-        width: auto; max-width: 90%; height: auto;
-        border: round $warning; background: $surface; padding: 0 1;
-    }
-    """
     BINDINGS = [
         Binding("k,enter,q", "answer('keep')", "Keep training", key_display="Enter"),
         Binding("s", "answer('stop')", "Stop it"),
@@ -244,30 +249,15 @@ class QuitScreen(ModalScreen["str | None"]):
     """The answers, as the question shows them."""
 
     def __init__(self, question: str, can_keep: bool = True) -> None:
-        super().__init__()
-        self.question = question
+        super().__init__(question, self.CHOICES if can_keep else "Enter / q / s: stop it   Esc: stay")
         self.can_keep = can_keep
         """False where the run cannot go on in the background (no run folder yet, a runs folder
         this dashboard cannot write): then Enter and q stop it, and the answers say so."""
-        self.choices = self.CHOICES if can_keep else "Enter / q / s: stop it   Esc: stay"
-
-    def compose(self) -> ComposeResult:
-        yield Static(self._text(), id="confirm-question")
-        yield dialog_footer()
-
-    def _text(self) -> Text:
-        return Text(printable_lines(self.question) + f"\n\n{self.choices}")
 
     def action_answer(self, answer: str) -> None:
         if answer == "keep" and not self.can_keep:
             answer = "stop"
         self.dismiss(answer or None)
-
-    def set_question(self, question: str) -> None:
-        """Ask afresh: what the answer means changed while the question was open."""
-        self.question = question
-        if self.is_mounted:
-            self.query_one("#confirm-question", Static).update(self._text())
 
 
 class EpochsScreen(ModalScreen[int | None]):
