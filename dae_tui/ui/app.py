@@ -5,10 +5,11 @@ is first shown (the pane owns its keys: `keys.DashboardScreen`), and builds the 
 command palette from the bindings. What it does with runs is in its parts (see `base`):
 `RunControl` trains, pauses, stops, quits and resumes; `CurrentRun` keeps every figure on screen
 about one run and applies the engine's events; `RunsActions` and `InspectActions` serve the Runs
-and Inspect tabs.
+and Inspect tabs; `SystemWatch` shows the machine's figures.
 
 The layout follows the terminal: under 90 columns the form sits above the chart; from 160x45 the
-Train tab also shows the latest pictures under the chart. The footer shows only the keys that do
+Train tab also shows the latest pictures under the chart; from 30 rows the status panel has a
+third line, the machine's (GPUs, CPU, RAM). The footer shows only the keys that do
 something now.
 """
 
@@ -46,6 +47,7 @@ from dae_tui.ui.resume import ResumeInfo
 from dae_tui.ui.run_control import RunControl
 from dae_tui.ui.runs_actions import RunsActions
 from dae_tui.ui.signals import install_stop_signals
+from dae_tui.ui.system_watch import SystemWatch
 from dae_tui.ui.widgets import ConfigForm, ImageStrip, KeysFooter, LossChart, RunStatus
 from dae_tui.ui.widgets.run_status import ACTIVE_STATES
 
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from dae_tui.runs.handover import Background
     from dae_tui.runs.live import AttachedRun
     from dae_tui.runs.store import RunInfo
+    from dae_tui.system.sampler import SystemSample
     from dae_tui.training.trainer import Trainer
 
 __all__ = ["READ_ONLY_STATUS", "DaeApp"]
@@ -64,14 +67,14 @@ def breakpoint_class(size: int, breakpoints: list[tuple[int, str]]) -> str | Non
     return max(reached)[1] if reached else None
 
 
-class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, App[int]):
+class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, App[int]):
     """Train a denoising autoencoder and watch it learn."""
 
     CSS_PATH = "app.tcss"
     TITLE = "dae-tui"
     AUTO_FOCUS = "#tabs Tabs"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-normal"), (160, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (45, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-medium"), (45, "-tall")]
 
     BINDINGS = [
         Key("s", "start", "Start",
@@ -201,6 +204,9 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, App[int]):
         self.inspect_pick: Path | None = None
         """The run picked for the Inspect tab on the Runs tab (n or Enter); None: this dashboard's
         own run, else the newest run in the runs folder."""
+        self.fixed_system: SystemSample | None = None
+        """A reading of the machine to show instead of sampling it (`SystemWatch`): set by
+        snapshot tests, whose screens must not change with the machine's load."""
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -257,6 +263,7 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, App[int]):
         # that frame back. In case the footer never builds its keys (no focus), a timer starts it
         # anyway.
         self.set_timer(1.0, self.load_engine)
+        self.start_system_watch()  # after the first frame (a timer): the sampler opens NVML
         if self.attach_to is not None:
             self.call_after_refresh(self.attach_run, self.attach_to)
         else:

@@ -2,10 +2,11 @@
 
 `DaeApp` is put together from parts, one module each: `RunControl` (start, pause, stop, quit,
 resume: the run this dashboard trains), `CurrentRun` (the run every figure on screen speaks of,
-and the engine's events that change it), `RunsActions` (what a run picked on the Runs tab does)
-and `InspectActions` (which run the Inspect tab shows). Each part is a `DashboardBase`: for the
-type checker an `App[int]` with the names below, declared once here; at run time a plain class,
-and `DaeApp(..., App[int])` supplies the App. Each part handles its messages by Textual's naming
+and the engine's events that change it), `RunsActions` (what a run picked on the Runs tab does),
+`InspectActions` (which run the Inspect tab shows) and `SystemWatch` (the machine's figures).
+Each part is a `DashboardBase`: for the type checker an `App[int]` with the names below, declared
+once here; at run time a plain class, and `DaeApp(..., App[int])` supplies the App. Each part
+handles its messages by Textual's naming
 convention (`_on_engine_loaded`): `@on` registers handlers on Textual's own classes only.
 """
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from dae_tui.runs.handover import Background
     from dae_tui.runs.live import AttachedRun
     from dae_tui.runs.store import RunInfo
+    from dae_tui.system.sampler import SystemSample
     from dae_tui.training.trainer import Trainer
     from dae_tui.ui.keys import DashboardScreen
     from dae_tui.ui.resume import ResumeInfo
@@ -68,6 +70,7 @@ class DashboardBase(_AppBase):
         on_hangup: str
         handed_to: Background | None
         hand_over_error: str | None
+        fixed_system: SystemSample | None
 
         @property
         def runs_folder(self) -> Path: ...

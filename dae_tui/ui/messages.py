@@ -30,6 +30,7 @@ from dae_tui.core.events import (
 
 if TYPE_CHECKING:
     from dae_tui.runs.store import RunInfo
+    from dae_tui.system.sampler import SystemSample
 
 __all__ = [
     "BackgroundRuns",
@@ -48,6 +49,7 @@ __all__ = [
     "RunChosen",
     "RunMarksChanged",
     "RunPictures",
+    "SystemSampled",
     "while_shown",
     "wrap",
 ]
@@ -193,6 +195,17 @@ class BackgroundRuns(Message):
     """The runs training in other processes on this host (newest first), looked up at start."""
 
     runs: tuple[RunInfo, ...]
+
+
+@dataclass
+class SystemSampled(Message):
+    """A reading of the machine, every `SAMPLE_INTERVAL_S`: a newer one makes an older one still
+    waiting in the queue redundant."""
+
+    sample: SystemSample
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SystemSampled)
 
 
 MESSAGES: dict[type, type[EngineEvent]] = {

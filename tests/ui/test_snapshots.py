@@ -12,6 +12,7 @@ import pytest
 from textual.widgets import Input
 
 from dae_tui.core.config import TrainConfig
+from dae_tui.system.sampler import FIXED_SAMPLE
 from dae_tui.ui import DaeApp
 
 SIZE = (100, 30)
@@ -37,7 +38,9 @@ def tiny_app(runs_dir) -> DaeApp:
     # One thread: the same arithmetic, so the same curves and pictures, on every machine.
     config = TrainConfig(dataset="mnist", source="bundled", train_limit=512, batch_size=32,
                          epochs=2, seed=0, threads=1, device="cpu")
-    return DaeApp(config, runs_dir=runs_dir)
+    app = DaeApp(config, runs_dir=runs_dir)
+    app.fixed_system = FIXED_SAMPLE  # the machine's figures change with its load: these never do
+    return app
 
 
 async def steady(pilot) -> None:

@@ -1,4 +1,5 @@
-"""The progress panel: state, epoch, a batch bar, ETA, loss, speed; device, best test, data.
+"""The progress panel: state, epoch, a batch bar, ETA, loss, speed; device, best test, data; the
+machine (GPUs, CPU, RAM, RSS: `dae_tui.system`).
 
 Its fields are reactives set by the app's message handlers. It is one widget that renders its two
 lines itself: a progress message then costs a repaint of two lines, never a relayout of the
@@ -8,6 +9,12 @@ updates a second that slowed training in the dashboard, benchmarks/NOTES.md.)
 The lines fit the width they get: the bar shrinks first, then the least useful parts go
 (img/s, then the running MSE), so at 80 columns the state, epoch, ETA, device and best test
 value are always on screen. A paused run says so instead of showing a frozen ETA and speed.
+
+The machine's figures take a third line from 30 rows up (the app's `-medium` and `-tall`
+breakpoints give the panel its height); in a shorter terminal, where a chart row is dear, they go
+at the end of the second line, whole items only, and are the first thing dropped. While a run
+trains on a GPU its img/s stands beside that GPU's utilization: NVML reads 100% for one tiny
+kernel at a time as for a saturated GPU.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from dae_tui.core.formatting import fit_words, format_eta, printable
+from dae_tui.core.formatting import cells, fit_items, fit_words, format_eta, printable
+from dae_tui.system.sampler import SystemSample, run_gpu_index, system_items
 
 __all__ = ["ACTIVE_STATES", "NO_RUN", "RUN_STATES", "STATES", "RunStatus"]
 
@@ -36,7 +44,7 @@ STATE_WIDTH = 11
 
 
 class RunStatus(Widget):
-    """Two lines about the current run, docked under the main area."""
+    """Two lines about the current run (three with the machine's), docked under the main area."""
 
     COMPONENT_CLASSES = {"run-status--state", "run-status--bar", "run-status--bar-back", "run-status--muted"}
 
@@ -84,6 +92,8 @@ class RunStatus(Widget):
     """Test SSIM of the latest finished epoch."""
     where: reactive[str] = reactive(NO_RUN)
     """Dataset (saying when it is the bundled sample), sizes and data source."""
+    system: reactive[SystemSample | None] = reactive(None)
+    """The machine's latest reading (None until the first, a second or so after start)."""
 
     def on_mount(self) -> None:
         self.set_class(True, f"-{self.state}")
@@ -167,8 +177,23 @@ class RunStatus(Widget):
         line.append(text, muted if not self.message else Style())
         return line
 
-    def second_line(self, width: int = 200) -> Text:
-        """Device and best test value first (they must survive a narrow terminal), then the data."""
+    def system_items(self) -> list[str]:
+        """The machine's figures as items, the ones to keep longest first; img/s beside the
+        utilization of the GPU the run trains on."""
+        if self.system is None:
+            return []
+        training = self.state == "training" and self.images_per_s is not None
+        return system_items(self.system, images_per_s=self.images_per_s if training else None,
+                            run_gpu=run_gpu_index(self.device) if training else None)
+
+    def system_line(self, width: int = 200) -> Text:
+        """The machine's figures alone, as many whole items as fit."""
+        return Text(fit_items(self.system_items(), width), style=self.get_component_rich_style("run-status--muted"),
+                    no_wrap=True, overflow="ellipsis")
+
+    def second_line(self, width: int = 200, system: bool = False) -> Text:
+        """Device and best test value first (they must survive a narrow terminal), then the data;
+        with `system`, then as many of the machine's items as still fit whole."""
         parts = []
         if self.device:
             parts.append(self.device)
@@ -178,9 +203,17 @@ class RunStatus(Widget):
         if self.ssim is not None:
             parts.append(f"SSIM {self.ssim:.3f}")
         parts.append(printable(self.where))
-        return Text(fit_words(" · ".join(parts), width), style=self.get_component_rich_style("run-status--muted"),
+        text = " · ".join(parts)
+        if system and cells(text) < width:
+            extra = self.system_items()
+            while extra and cells(" · ".join([text, *extra])) > width:
+                extra.pop()
+            text = " · ".join([text, *extra])
+        return Text(fit_words(text, width), style=self.get_component_rich_style("run-status--muted"),
                     no_wrap=True, overflow="ellipsis")
 
     def render(self) -> Group:
         width = self.content_region.width or self.size.width or 80
-        return Group(self.first_line(width), self.second_line(width))
+        if (self.content_region.height or self.size.height) >= 3:
+            return Group(self.first_line(width), self.second_line(width), self.system_line(width))
+        return Group(self.first_line(width), self.second_line(width, system=True))
