@@ -115,6 +115,13 @@ class EpochEnd:
     """Training images per second in this epoch."""
     checkpoint: str
     """Path of the checkpoint written after this epoch."""
+    device_name: str = ""
+    """What trained the epoch: 'cpu', 'mps' or the CUDA device's name ('NVIDIA H200'); '' where
+    it is not known (records written before it was kept)."""
+    peak_memory_mb: float | None = None
+    """Peak memory of the epoch in MiB: on CUDA the most torch allocated during this epoch; on the
+    CPU this process's peak RSS, its high-water mark since it started, not the epoch's. None where
+    it is not known."""
 
     def to_json(self, dataset: str, source: str) -> dict[str, Any]:
         """The per-epoch record (`--json` and metrics.jsonl); says when data is the offline sample."""

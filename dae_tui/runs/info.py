@@ -295,12 +295,13 @@ MAX_EPOCH = 1_000_000
 FIGURE_RANGES: dict[str, tuple[float, float]] = {
     "train_mse": (0.0, 1e12), "test_mse": (0.0, 1e12), "test_psnr": (-1e4, 1e4), "noisy_psnr": (-1e4, 1e4),
     "test_ssim": (-1.001, 1.001), "noisy_ssim": (-1.001, 1.001), "seconds": (0.0, 1e9),
-    "images_per_s": (0.0, 1e12),
+    "images_per_s": (0.0, 1e12), "peak_memory_mb": (0.0, 1e9),
 }
 """The plausible range of each figure in a metrics line. Outside it (or not finite: Python's json
 reads `NaN` and `Infinity`, and a 401-digit integer overflows every float format) a figure is left
 out of the record, so every later reader (the table, the chart's ticks, `--csv`, `--json`) sees
-only numbers it can show."""
+only numbers it can show. A record without a figure (`peak_memory_mb` and `device_name` came
+later than the rest) is whole as it is; `device_name` is text, passed on as read."""
 
 
 def plausible_int(value: object, low: int = 0, high: int = MAX_EPOCH) -> int | None:

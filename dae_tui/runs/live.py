@@ -186,6 +186,10 @@ def _event_from_record(record: dict[str, Any], epochs: int, run_dir: Path) -> Ep
             value = str(run_dir / CHECKPOINT_NAME)
         elif item.name == "epoch":
             value = value if isinstance(value, int) else 0
+        elif item.name == "device_name":
+            value = value if isinstance(value, str) else ""
+        elif item.name == "peak_memory_mb":
+            value = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         elif not isinstance(value, (int, float)) or isinstance(value, bool):
             value = float("nan")
         values[item.name] = value

@@ -5,11 +5,14 @@ May import torch and `dae_tui.core`; never textual, rich or optuna.
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from dae_tui.core.config import ConfigError
 
-__all__ = ["apply_threads", "flush_denormals", "resolve_device"]
+__all__ = ["apply_threads", "device_name", "flush_denormals", "peak_memory_mb", "reset_peak_memory",
+           "resolve_device"]
 
 
 def _mps_available() -> bool:
@@ -56,3 +59,32 @@ def apply_threads(threads: int) -> int:
     if threads > 0:
         torch.set_num_threads(threads)
     return torch.get_num_threads()
+
+
+def device_name(device: torch.device) -> str:
+    """What trains, for the per-epoch record: the CUDA device's own name ('NVIDIA H200'), else the
+    device type ('cpu', 'mps'): a sweep spread over a mixed box says which board gave which epoch."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return device.type
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Start the epoch's count of CUDA memory afresh (`peak_memory_mb`); nothing elsewhere."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory_mb(device: torch.device) -> float | None:
+    """The epoch's peak memory in MiB: on CUDA the most torch allocated since `reset_peak_memory`
+    (tensors only, not the caching allocator's reserve nor the CUDA context); elsewhere this
+    process's peak resident set size (`ru_maxrss`), which is the process's high-water mark since it
+    started, not the epoch's: it never goes down. None where neither can be read (Windows)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux

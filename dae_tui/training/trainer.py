@@ -58,7 +58,14 @@ from dae_tui.runs.live import ControlReader, LiveWriter
 from dae_tui.runs.samples import SampleRecorder
 from dae_tui.training import checkpoints as ckpt
 from dae_tui.training.data import DataError, LoadedData, load_data
-from dae_tui.training.device import apply_threads, flush_denormals, resolve_device
+from dae_tui.training.device import (
+    apply_threads,
+    device_name,
+    flush_denormals,
+    peak_memory_mb,
+    reset_peak_memory,
+    resolve_device,
+)
 from dae_tui.training.metrics import per_image_mse, per_image_ssim, psnr_from_mse
 from dae_tui.training.models import build_model, count_parameters
 from dae_tui.training.noise import add_noise
@@ -748,8 +755,10 @@ class Trainer:
 
         step = make_train_step(model, optimizer, device, config.batch_size, self.fast, config.loss)
         loop = _Loop(config, train_images, step, layout, shuffle_gen, noise_gen, batches, resume_at=position)
+        board = device_name(device)
         for epoch in range(start_epoch, config.epochs + 1):
             _schedule_lr(model, optimizer, config, epoch)
+            reset_peak_memory(device)
             trained = yield from self._train_one_epoch(loop, epoch)
             if trained is None:
                 kept = yield from self._keep_partial(loop, model, optimizer, records, device, data.source,
@@ -773,7 +782,7 @@ class Trainer:
                 test_psnr=psnr_from_mse(test_mse), noisy_psnr=test.noisy_psnr,
                 test_ssim=test_ssim, noisy_ssim=test.noisy_ssim,
                 seconds=epoch_seconds, images_per_s=n / max(train_seconds, 1e-9),
-                checkpoint=str(path),
+                checkpoint=str(path), device_name=board, peak_memory_mb=peak_memory_mb(device),
             )
             records.append(end.to_json(config.dataset, data.source))
             ckpt.save_checkpoint(path, {
