@@ -163,6 +163,9 @@ class SweepRequest:
     """`--heartbeat`: seconds between a trial's heartbeats (3 missed: failed)."""
     worker: int = 0
     """Which of --jobs processes this is (0: the one you started); seeds its sampler apart."""
+    gpus: tuple[int, ...] | None = None
+    """`--gpus`: the GPUs (NVML's numbers) the jobs share, job i on GPU i mod N; None: every GPU
+    (or those CUDA_VISIBLE_DEVICES lists)."""
 
 
 @dataclass(frozen=True)

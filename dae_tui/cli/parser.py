@@ -199,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: sqlite in the runs dir)")
     sweep.add_argument("--trials", metavar="N", help="trials in the study in all, every process counted (default 20)")
     sweep.add_argument("--jobs", metavar="J", help="trial processes on this machine (default 1)")
+    sweep.add_argument("--gpus", metavar="LIST", help="with --jobs: the GPUs the jobs share, e.g. 0,2 (job i gets "
+                       "GPU i mod N; default: every GPU, or those CUDA_VISIBLE_DEVICES lists)")
     sweep.add_argument("--space", metavar="FILE", help="TOML file of searched settings (default: lr, batch "
                        "size, weight decay)")
     sweep.add_argument("--metric", metavar="{test_psnr,test_mse}", help="what the study optimises (default test_psnr)")
@@ -269,7 +271,10 @@ def _sweep_request(args: dict[str, Any]) -> SweepRequest:
     for flag in ("study", "storage", "space"):
         if flag in args and not args[flag].strip():
             raise UsageError(f"--{flag} needs a value (got an empty string)")
+    from dae_tui.system.gpus import parse_gpus
+
     return SweepRequest(
+        gpus=parse_gpus(args["gpus"]) if "gpus" in args else None,
         study=args.get("study"), storage=args.get("storage"), trials=_whole(args, "trials", 20, 1, 100_000),
         jobs=_whole(args, "jobs", 1, 1, 64), space=args.get("space"), metric=metric,
         prune=args.get("prune", True), status=bool(args.get("status", False)),

@@ -14,7 +14,9 @@ taking writes (a full disk), 128 + the signal when stopped by Ctrl-C, SIGTERM or
 With `--jobs` the signal is passed on to every trial process and waited for.
 
 The storage URL reaches `--jobs`' trial processes in their environment (`STORAGE_ENV`), never on
-their command line, where any local user could read a password in it with `ps`.
+their command line, where any local user could read a password in it with `ps`. On a GPU box job i
+gets GPU i mod N in its CUDA_VISIBLE_DEVICES (`--gpus 0,2` picks them; `dae_tui.system.gpus`), and
+each trial keeps the GPU it ran on (`--status` shows it).
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ def status_lines(doc: dict[str, Any], metric: str = "test_psnr") -> list[str]:
         if t.get("host") not in (None, here):
             run = f"{run} on {t['host']}"  # the same runs path elsewhere holds other folders
         run = printable(run)
+        gpu = f"  GPU {printable(str(t['gpu']))}" if t.get("gpu") is not None else ""
         lines.append(f"  #{t['trial']:<3} {t['state']:<8} {format_metric(t['value'], metric):>10}  "
-                     f"epochs {t['epochs']:<3} {_params(t['params'])}  {run}")
+                     f"epochs {t['epochs']:<3} {_params(t['params'])}  {run}{gpu}")
     best = doc["best"]
     if best:
         lines.append(f"best: trial #{best['trial']} {format_metric(best['value'], metric)} {_params(best['params'])} "
@@ -88,10 +91,19 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         given = request.storage or (os.environ.get(STORAGE_ENV) if request.worker else None)
         url = given or sweeps.default_storage(runs_dir)
         name = request.study or sweeps.study_name_for(fixed, space)
+        gpus: list[str | None] = [None] * request.jobs
+        if request.worker == 0 and not request.status and (request.jobs > 1 or request.gpus):
+            from dae_tui.system.gpus import JOB_GPU_ENV, assign_gpus, count_gpus, job_gpus
+
+            # Counted without torch (NVML), and only when the user's own set does not say already.
+            known = request.gpus is not None or "CUDA_VISIBLE_DEVICES" not in os.environ
+            gpus = assign_gpus(request.jobs, job_gpus(request.gpus, count_gpus() if known else None))
+            if request.jobs == 1 and gpus[0] is not None:  # before torch loads, below
+                os.environ.update({"CUDA_VISIBLE_DEVICES": gpus[0], JOB_GPU_ENV: gpus[0]})
         if request.jobs > 1 and request.worker == 0 and not request.status:
             # A bad URL: one line here, not one per job.
             sweeps.open_storage(url, request.heartbeat, create_folder=not given).engine.dispose()
-            return _parallel(argv, request.jobs, name, url, err)
+            return _parallel(argv, request.jobs, name, url, err, gpus)
         storage = sweeps.open_storage(url, request.heartbeat, create_folder=not given)
         if request.status:
             if request.study is None:  # the flags' own study, else the newest one there
@@ -121,8 +133,11 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
         fixed = replace(fixed, threads=max(1, (os.cpu_count() or 1) // max(1, jobs)))
     tag = f"[job {request.worker}] " if request.worker else ""
     searched = ", ".join(d.describe() for d in space)
+    from dae_tui.system.gpus import JOB_GPU_ENV
+
+    gpu = os.environ.get(JOB_GPU_ENV) or None
     print(f"{tag}study {printable(name)} in {printable(sweeps.redact(url))}: searching {searched}; "
-          f"{request.trials} trials in all",
+          f"{request.trials} trials in all" + (f"; on GPU {printable(gpu)}" if gpu else ""),
           file=err, flush=True)
 
     def on_trial(outcome: Any) -> None:
@@ -139,7 +154,8 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
     with _stop_on_signals(stopper, f"{tag}dae-tui sweep", err) as stopped_by:
         try:
             tally = trials.run_trials(study, storage, fixed, space, runs_dir, request.trials, request.metric,
-                                      request.prune, on_trial, storage_url=sweeps.redact(url), stopper=stopper)
+                                      request.prune, on_trial, storage_url=sweeps.redact(url), stopper=stopper,
+                                      gpu=gpu)
         except trials.TrialStopped:
             print(f"{tag}sweep stopped; the study keeps its trials (the stopped one is replaced by the next "
                   "sweep)", file=err)
@@ -197,14 +213,16 @@ def _say(text: str, err: TextIO) -> None:
         pass
 
 
-def _parallel(argv: list[str], jobs: int, name: str, url: str, err: TextIO) -> int:
+def _parallel(argv: list[str], jobs: int, name: str, url: str, err: TextIO, gpus: list[str | None]) -> int:
     """Run `jobs` copies of this sweep as separate processes on one study; wait for them all.
 
     The children get the storage URL in their environment, not in argv (`ps` shows argv to every
     local user; /proc/PID/environ only to the same user). Each is its own process group, so a
     Ctrl-C at the terminal reaches them once, from here, like a `kill` of this process does: every
-    stop signal is passed on and the children are waited for (a second one aborts them too)."""
+    stop signal is passed on and the children are waited for (a second one aborts them too). Job i
+    sees `gpus[i - 1]` alone in its CUDA_VISIBLE_DEVICES (None: the environment as it is)."""
     from dae_tui.cli.train import handle_stop_signals
+    from dae_tui.system.gpus import JOB_GPU_ENV
 
     child_argv = _without_jobs(argv)
     env = dict(os.environ, DAE_TUI_SWEEP_JOBS=str(jobs), **{STORAGE_ENV: url})
@@ -232,9 +250,10 @@ def _parallel(argv: list[str], jobs: int, name: str, url: str, err: TextIO) -> i
         for i in range(jobs):
             if received:
                 break  # stopped while the jobs were starting: start no more
+            gpu = gpus[i]
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "dae_tui", *child_argv, "--study", name, "--worker", str(i + 1)],
-                env=env, **own_group))
+                env=env if gpu is None else {**env, "CUDA_VISIBLE_DEVICES": gpu, JOB_GPU_ENV: gpu}, **own_group))
             if received:
                 on_signal(received[0], None)  # the one just started missed it
         codes = [child.wait() for child in children]
@@ -253,9 +272,10 @@ def _parallel(argv: list[str], jobs: int, name: str, url: str, err: TextIO) -> i
 
 
 def _without_jobs(argv: list[str]) -> list[str]:
-    """argv without --jobs, --study (given to each child explicitly) and --storage (a password in it
-    must not reach the children's command lines: they read it from STORAGE_ENV)."""
-    flags = ("--jobs", "--study", "--storage")
+    """argv without --jobs, --study (given to each child explicitly), --gpus (each child is given
+    its GPU in its environment) and --storage (a password in it must not reach the children's
+    command lines: they read it from STORAGE_ENV)."""
+    flags = ("--jobs", "--study", "--storage", "--gpus")
     out, skip = [], False
     for word in argv:
         if skip:

@@ -401,7 +401,7 @@ def study_report(study: optuna.Study) -> dict[str, Any]:
         rows.append({
             "trial": t.number, "state": t.state.name.lower(), "params": t.params, "value": t.value,
             "epochs": last_epoch, "last": t.intermediate_values.get(last_epoch),
-            "run_dir": t.user_attrs.get("run_dir"), "host": t.user_attrs.get("host"),
+            "run_dir": t.user_attrs.get("run_dir"), "host": t.user_attrs.get("host"), "gpu": t.user_attrs.get("gpu"),
             "seconds": (t.datetime_complete - t.datetime_start).total_seconds()
             if t.datetime_complete and t.datetime_start else None,
         })

@@ -124,7 +124,7 @@ class TrialStopped(Exception):
 def run_trials(study: optuna.Study, storage: optuna.storages.RDBStorage, fixed: TrainConfig,
                space: tuple[Dimension, ...], runs_dir: str | Path, total: int, metric: str = "test_psnr",
                prune: bool = True, on_trial: Callable[[TrialOutcome], None] = lambda outcome: None,
-               storage_url: str = "", stopper: Stopper | None = None) -> SweepTally:
+               storage_url: str = "", stopper: Stopper | None = None, gpu: str | None = None) -> SweepTally:
     """Run trials in this process until the study holds `total` trials that count (`counted`: a
     failed one is replaced), from every process; return what this process's trials came to.
 
@@ -135,7 +135,10 @@ def run_trials(study: optuna.Study, storage: optuna.storages.RDBStorage, fixed: 
     Stale trials are failed when the sweep starts, before each trial and when it ends.
 
     A stop from `stopper` ends the trial at its next batch (status.json `stopped by SIGTERM`, its
-    Optuna trial failed, so a later sweep replaces it) and raises `TrialStopped`."""
+    Optuna trial failed, so a later sweep replaces it) and raises `TrialStopped`.
+
+    `gpu`: the GPU this process was given (`dae_tui.system.gpus`), kept with each trial (its user
+    attribute `gpu`) so that the study can say which GPU gave which figure."""
     stopper = stopper or Stopper()
     tally = SweepTally()
     in_a_row = 0
@@ -150,6 +153,8 @@ def run_trials(study: optuna.Study, storage: optuna.storages.RDBStorage, fixed: 
                 # Who runs it, so that a sweep on this machine can fail it at once if it dies.
                 trial.set_user_attr("host", this_host())
                 trial.set_user_attr("pid", os.getpid())
+                if gpu is not None:
+                    trial.set_user_attr("gpu", gpu)
             with _Heartbeat(storage, trial._trial_id) as beat:
                 # skip_if_finished: a trial another process already failed (stale heartbeat) stays so.
                 try:
