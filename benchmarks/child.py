@@ -28,8 +28,14 @@ def _engine(args: argparse.Namespace) -> dict:
     from dae_tui.core.events import EpochEnd, RunFailed, RunStarted
     from dae_tui.training.trainer import Trainer
 
-    config = TrainConfig(dataset=args.dataset, source=args.source, data_dir=args.data_dir,
-                         epochs=args.epochs, device=args.device, train_limit=args.train_limit)
+    config = TrainConfig(
+        dataset=args.dataset,
+        source=args.source,
+        data_dir=args.data_dir,
+        epochs=args.epochs,
+        device=args.device,
+        train_limit=args.train_limit,
+    )
     result: dict = {"epoch_seconds": [], "train_seconds": [], "test_psnr": []}
     with tempfile.TemporaryDirectory() as runs:
         for event in Trainer(config, runs_dir=runs, fast=not args.plain).run():

@@ -34,8 +34,20 @@ from tmux import TmuxSession  # noqa: E402
 from dae_tui.runs.files import pid_alive  # noqa: E402
 
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
-FLAGS = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "4000", "--batch-size", "16",
-         "--threads", "1", "--epochs", "50"]
+FLAGS = [
+    "--dataset",
+    "mnist",
+    "--source",
+    "bundled",
+    "--train-limit",
+    "4000",
+    "--batch-size",
+    "16",
+    "--threads",
+    "1",
+    "--epochs",
+    "50",
+]
 BUDGET_S = 2.0
 
 
@@ -109,9 +121,11 @@ def main() -> None:
             owned.append(first)
             trained.append(second)
         median = statistics.median(owned)
-        print(f"{how:7s} to the new owner: median {median:.3f} s (min {min(owned):.3f}, max {max(owned):.3f}) "
-              f"= {median / BUDGET_S:.2f}x the {BUDGET_S:.0f} s budget; to its first batch: median "
-              f"{statistics.median(trained):.2f} s (torch's import and the data load in the new process)")
+        print(
+            f"{how:7s} to the new owner: median {median:.3f} s (min {min(owned):.3f}, max {max(owned):.3f}) "
+            f"= {median / BUDGET_S:.2f}x the {BUDGET_S:.0f} s budget; to its first batch: median "
+            f"{statistics.median(trained):.2f} s (torch's import and the data load in the new process)"
+        )
 
 
 if __name__ == "__main__":

@@ -107,8 +107,10 @@ async def app_updates(runs_dir: Path, count: int) -> list[float]:
 
 def line(name: str, values: list[float], reference: float) -> str:
     median = statistics.median(values)
-    return (f"| {name} | {median:.1f} ms | {percentile(values, 0.95):.1f} ms | {median / reference:.1f}x | "
-            f"{median / BUDGET_MS:.0%} |")
+    return (
+        f"| {name} | {median:.1f} ms | {percentile(values, 0.95):.1f} ms | {median / reference:.1f}x | "
+        f"{median / BUDGET_MS:.0%} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,11 +131,14 @@ def main(argv: list[str] | None = None) -> int:
             reference = statistics.median(forward)
             what_if = timed(lambda i, ins=inspector: ins.what_if("gaussian", factor(i)), args.updates)
             pixels = bytes(inspector.what_if("gaussian", 0.0).clean[0].pixels)
-            drawing = timed(lambda i, ins=inspector, p=pixels: ins.denoise_drawing(p, "gaussian", factor(i)),
-                            args.updates)
+            drawing = timed(
+                lambda i, ins=inspector, p=pixels: ins.denoise_drawing(p, "gaussian", factor(i)), args.updates
+            )
             in_app = asyncio.run(app_updates(runs_dir, args.updates))
-            print(f"| {model}: forward pass, 8 pictures (reference) | {reference:.1f} ms | "
-                  f"{percentile(forward, 0.95):.1f} ms | 1.0x | {reference / BUDGET_MS:.0%} |")
+            print(
+                f"| {model}: forward pass, 8 pictures (reference) | {reference:.1f} ms | "
+                f"{percentile(forward, 0.95):.1f} ms | 1.0x | {reference / BUDGET_MS:.0%} |"
+            )
             print(line(f"{model}: what-if, 8 pictures", what_if, reference))
             print(line(f"{model}: drawing", drawing, reference))
             print(line(f"{model}: + to rendered pictures in the app", in_app, reference))

@@ -23,9 +23,25 @@ DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
 
 
 def train(kind: str, args: argparse.Namespace, runs: Path) -> dict:
-    command = [DAE_TUI, "train", "--json", "--noise", kind, "--noise-factor",
-               format_number(NOISE_KINDS[kind].default), "--dataset", args.dataset, "--source", args.source,
-               "--epochs", str(args.epochs), "--model", args.model, "--runs-dir", str(runs)]
+    command = [
+        DAE_TUI,
+        "train",
+        "--json",
+        "--noise",
+        kind,
+        "--noise-factor",
+        format_number(NOISE_KINDS[kind].default),
+        "--dataset",
+        args.dataset,
+        "--source",
+        args.source,
+        "--epochs",
+        str(args.epochs),
+        "--model",
+        args.model,
+        "--runs-dir",
+        str(runs),
+    ]
     if args.data_dir:
         command += ["--data-dir", args.data_dir]
     out = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -42,14 +58,19 @@ def main() -> None:
     parser.add_argument("--kinds", default=",".join(NOISE_KINDS))
     args = parser.parse_args()
     print(f"{args.dataset} ({args.source}), model {args.model}, {args.epochs} epochs, defaults otherwise")
-    print(f"{'noise':<12} {'factor':>6} {'noisy PSNR':>10} {'test PSNR':>9} {'gain':>7} "
-          f"{'noisy SSIM':>10} {'test SSIM':>9} {'s/epoch':>7}")
+    print(
+        f"{'noise':<12} {'factor':>6} {'noisy PSNR':>10} {'test PSNR':>9} {'gain':>7} "
+        f"{'noisy SSIM':>10} {'test SSIM':>9} {'s/epoch':>7}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.kinds.split(","):
             last = train(kind, args, Path(tmp))
-            print(f"{kind:<12} {format_number(NOISE_KINDS[kind].default):>6} {last['noisy_psnr']:>10.2f} "
-                  f"{last['test_psnr']:>9.2f} {last['test_psnr'] - last['noisy_psnr']:>+7.2f} "
-                  f"{last['noisy_ssim']:>10.3f} {last['test_ssim']:>9.3f} {last['seconds']:>7.1f}", flush=True)
+            print(
+                f"{kind:<12} {format_number(NOISE_KINDS[kind].default):>6} {last['noisy_psnr']:>10.2f} "
+                f"{last['test_psnr']:>9.2f} {last['test_psnr'] - last['noisy_psnr']:>+7.2f} "
+                f"{last['noisy_ssim']:>10.3f} {last['test_ssim']:>9.3f} {last['seconds']:>7.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -57,8 +57,9 @@ def _idx(tensor: torch.Tensor, magic: int) -> bytes:
     return struct.pack(">i", magic) + struct.pack(f">{len(shape)}I", *shape) + tensor.numpy().tobytes()
 
 
-def write_torchvision_root(root: Path, dataset: str, train: tuple[torch.Tensor, torch.Tensor],
-                           test: tuple[torch.Tensor, torch.Tensor]) -> Path:
+def write_torchvision_root(
+    root: Path, dataset: str, train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor]
+) -> Path:
     """Write (images uint8, labels) pairs where torchvision's dataset class looks for them."""
     raw = root / _FOLDER[dataset] / "raw"
     raw.mkdir(parents=True, exist_ok=True)
@@ -69,8 +70,9 @@ def write_torchvision_root(root: Path, dataset: str, train: tuple[torch.Tensor, 
     return root
 
 
-def reference_epochs(root: Path, dataset: str, epochs: int = 1, device: str = "cpu",
-                     noise_factor: float = 0.5, seed: int = 0) -> list[float]:
+def reference_epochs(
+    root: Path, dataset: str, epochs: int = 1, device: str = "cpu", noise_factor: float = 0.5, seed: int = 0
+) -> list[float]:
     """Train the notebook's way for `epochs`; returns each epoch's wall seconds."""
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms

@@ -79,24 +79,53 @@ def _train_rows(series: dict[str, Series], device: str, rss: float | None, ref_r
     tag = device.upper()
     target_ratio = 10.0 if device == "cuda" else 1.6
     rows = [
-        Row(f"{tag} s/epoch, notebook loop vs engine", f"{ref.median:.2f} ({ref.spread()})",
-            f"{fast.median:.2f} ({fast.spread()})", f"{speedup:.2f}x faster",
-            f">= {target_ratio:g}x", speedup >= target_ratio),
-        Row(f"{tag} s/epoch, engine with optimisations off", f"{ref.median:.2f}",
-            f"{plain.median:.2f} ({plain.spread()})", f"{ref.median / plain.median:.2f}x faster", ""),
-        Row(f"{tag} s/epoch incl. test evaluation (engine)", "",
-            f"{statistics.median(fast.epoch_seconds):.2f}", "",
+        Row(
+            f"{tag} s/epoch, notebook loop vs engine",
+            f"{ref.median:.2f} ({ref.spread()})",
+            f"{fast.median:.2f} ({fast.spread()})",
+            f"{speedup:.2f}x faster",
+            f">= {target_ratio:g}x",
+            speedup >= target_ratio,
+        ),
+        Row(
+            f"{tag} s/epoch, engine with optimisations off",
+            f"{ref.median:.2f}",
+            f"{plain.median:.2f} ({plain.spread()})",
+            f"{ref.median / plain.median:.2f}x faster",
+            "",
+        ),
+        Row(
+            f"{tag} s/epoch incl. test evaluation (engine)",
+            "",
+            f"{statistics.median(fast.epoch_seconds):.2f}",
+            "",
             "<= 0.5 s" if device == "cuda" else "",
-            statistics.median(fast.epoch_seconds) <= 0.5 if device == "cuda" else None),
+            statistics.median(fast.epoch_seconds) <= 0.5 if device == "cuda" else None,
+        ),
     ]
     if plain.psnr and fast.psnr:
         gap = abs(statistics.median(fast.psnr) - statistics.median(plain.psnr))
-        rows.append(Row(f"{tag} test PSNR, plain vs engine (same epochs)",
-                        f"{statistics.median(plain.psnr):.3f} dB", f"{statistics.median(fast.psnr):.3f} dB",
-                        f"{gap:.3f} dB apart", "<= 0.3 dB", gap <= 0.3))
+        rows.append(
+            Row(
+                f"{tag} test PSNR, plain vs engine (same epochs)",
+                f"{statistics.median(plain.psnr):.3f} dB",
+                f"{statistics.median(fast.psnr):.3f} dB",
+                f"{gap:.3f} dB apart",
+                "<= 0.3 dB",
+                gap <= 0.3,
+            )
+        )
     if rss is not None:
-        rows.append(Row("peak RSS, notebook loop vs `dae-tui train`", f"{ref_rss:.0f} MB", f"{rss:.0f} MB",
-                        f"{rss / ref_rss:.2f}x", "<= the notebook's", rss <= ref_rss))
+        rows.append(
+            Row(
+                "peak RSS, notebook loop vs `dae-tui train`",
+                f"{ref_rss:.0f} MB",
+                f"{rss:.0f} MB",
+                f"{rss / ref_rss:.2f}x",
+                "<= the notebook's",
+                rss <= ref_rss,
+            )
+        )
     return rows
 
 
@@ -108,12 +137,29 @@ def _tui_rows(app_runs: list, engine_runs: list) -> list[Row]:
     lags = [lag for r in app_runs for lag in r.lags_ms]
     p50, p99, worst = percentile(lags, 50), percentile(lags, 99), max(lags, default=float("nan"))
     return [
-        Row("training img/s, engine alone vs in the TUI", f"{alone:,.0f}", f"{app:,.0f}",
-            f"{app / alone:.2f}x", ">= 0.95x", app / alone >= 0.95),
-        Row("event-loop lag while training p50 / p99 / max", "", f"{p50:.1f} / {p99:.1f} / {worst:.1f} ms",
-            f"n={len(lags)}", "p99 <= 20 ms", p99 <= 20 if lags else None),
-        Row("UI thread CPU while training", "",
-            f"{statistics.median(r.ui_cpu_share for r in app_runs):.1%} of a core", "", ""),
+        Row(
+            "training img/s, engine alone vs in the TUI",
+            f"{alone:,.0f}",
+            f"{app:,.0f}",
+            f"{app / alone:.2f}x",
+            ">= 0.95x",
+            app / alone >= 0.95,
+        ),
+        Row(
+            "event-loop lag while training p50 / p99 / max",
+            "",
+            f"{p50:.1f} / {p99:.1f} / {worst:.1f} ms",
+            f"n={len(lags)}",
+            "p99 <= 20 ms",
+            p99 <= 20 if lags else None,
+        ),
+        Row(
+            "UI thread CPU while training",
+            "",
+            f"{statistics.median(r.ui_cpu_share for r in app_runs):.1%} of a core",
+            "",
+            "",
+        ),
     ]
 
 
@@ -122,9 +168,16 @@ def _start_rows(runs: int) -> list[Row]:
 
     ref, app = first_frames(runs, _log)
     mine, base = statistics.median(app), statistics.median(ref)
-    return [Row("launch to first frame (tmux 100x30)", f"{base * 1000:.0f} ms (minimal app)",
-                f"{mine * 1000:.0f} ms ({min(app) * 1000:.0f}-{max(app) * 1000:.0f})",
-                f"{mine / base:.2f}x", "<= 2x", mine <= 2 * base)]
+    return [
+        Row(
+            "launch to first frame (tmux 100x30)",
+            f"{base * 1000:.0f} ms (minimal app)",
+            f"{mine * 1000:.0f} ms ({min(app) * 1000:.0f}-{max(app) * 1000:.0f})",
+            f"{mine / base:.2f}x",
+            "<= 2x",
+            mine <= 2 * base,
+        )
+    ]
 
 
 def format_table(rows: list[Row]) -> str:
@@ -168,8 +221,14 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks.tui_speed import compare_tui
             from dae_tui.core.config import TrainConfig
 
-            config = TrainConfig(dataset=data.dataset, source=data.source, data_dir=data.data_dir,
-                                 epochs=2, train_limit=min(args.tui_limit, data.train_size), device="cpu")
+            config = TrainConfig(
+                dataset=data.dataset,
+                source=data.source,
+                data_dir=data.data_dir,
+                epochs=2,
+                train_limit=min(args.tui_limit, data.train_size),
+                device="cpu",
+            )
             _log(f"tui: {config.epochs} epochs of {config.train_limit:,} images, in the app and alone")
             rows += _tui_rows(*compare_tui(config, max(2, args.rounds - 1), _log))
         if "start" in parts:
@@ -186,18 +245,30 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 notes.append("gpu: skipped, CUDA is not available here (figures still to be measured)")
 
-    machine = (f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-               f"torch {torch.__version__}, Python {platform.python_version()}")
+    machine = (
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}, Python {platform.python_version()}"
+    )
     print(f"\ndae-tui speed benchmark — {data.label}\n{machine}\n")
     print(format_table(rows))
     for note in notes:
         print(f"\n{note}")
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "data": data.label, "machine": machine, "notes": notes,
-            "rows": [dict(zip(["figure", "reference", "dae_tui", "ratio", "target", "met"], r.cells(),
-                              strict=True)) for r in rows],
-        }, indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "data": data.label,
+                    "machine": machine,
+                    "notes": notes,
+                    "rows": [
+                        dict(zip(["figure", "reference", "dae_tui", "ratio", "target", "met"], r.cells(), strict=True))
+                        for r in rows
+                    ],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0 if all(r.met is not False for r in rows) else 1
 
 

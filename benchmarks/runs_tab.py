@@ -106,8 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3000, help="run folders to write (3000)")
     parser.add_argument("--epochs", type=int, default=10, help="epochs in each run's metrics (10)")
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each; the median counts (3)")
-    parser.add_argument("--train-rounds", type=int, default=1,
-                        help="training runs in the app in each folder, empty and big (1; 0: none)")
+    parser.add_argument(
+        "--train-rounds",
+        type=int,
+        default=1,
+        help="training runs in the app in each folder, empty and big (1; 0: none)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         runs_dir = Path(tmp) / "runs"
@@ -134,12 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|")
     print(f"| r to a painted table | {ref_ms:.0f} ms | {tab_ms:.0f} ms | {tab_ms / ref_ms:.1f}x |")
     print(f"| worst event-loop lag while it fills | | {statistics.median(lag):.0f} ms | |")
-    print(f"| re-sort (o) to a painted table | {tab_ms:.0f} ms (first showing) | {sort_ms:.0f} ms | "
-          f"{sort_ms / tab_ms:.2f}x |")
+    print(
+        f"| re-sort (o) to a painted table | {tab_ms:.0f} ms (first showing) | {sort_ms:.0f} ms | "
+        f"{sort_ms / tab_ms:.2f}x |"
+    )
     if empty_speed:
         empty_ips, big_ips = statistics.median(empty_speed), statistics.median(big_speed)
-        print(f"| training img/s in the app, empty folder vs {args.runs} runs | {empty_ips:,.0f} | "
-              f"{big_ips:,.0f} | {big_ips / empty_ips:.2f}x |")
+        print(
+            f"| training img/s in the app, empty folder vs {args.runs} runs | {empty_ips:,.0f} | "
+            f"{big_ips:,.0f} | {big_ips / empty_ips:.2f}x |"
+        )
     return 0
 
 

@@ -51,24 +51,50 @@ def write_runs(runs_dir: Path, count: int, epochs: int) -> list[Path]:
         lines = []
         for epoch in range(1, epochs + 1):
             mse = 0.02 / epoch
-            lines.append(json.dumps({
-                "epoch": epoch, "epochs": epochs, "train_mse": mse * 1.1, "test_mse": mse,
-                "test_psnr": 17.0 + epoch / 10, "noisy_psnr": 9.3, "seconds": 4.7 + i % 7 / 10,
-                "images_per_s": 12500.0, "checkpoint": str(folder / "checkpoint.pt"),
-                "dataset": "fashion-mnist", "source": "local", "offline_sample": False,
-            }))
+            lines.append(
+                json.dumps(
+                    {
+                        "epoch": epoch,
+                        "epochs": epochs,
+                        "train_mse": mse * 1.1,
+                        "test_mse": mse,
+                        "test_psnr": 17.0 + epoch / 10,
+                        "noisy_psnr": 9.3,
+                        "seconds": 4.7 + i % 7 / 10,
+                        "images_per_s": 12500.0,
+                        "checkpoint": str(folder / "checkpoint.pt"),
+                        "dataset": "fashion-mnist",
+                        "source": "local",
+                        "offline_sample": False,
+                    }
+                )
+            )
         (folder / METRICS_NAME).write_text("\n".join(lines) + "\n")
         live = i % 20 == 0
-        (folder / STATUS_NAME).write_text(json.dumps({
-            "status": "running" if live else "finished", "message": "", "last_epoch": epochs,
-            "epochs": epochs, "started": datetime(2024, 1, 1).astimezone().isoformat(),
-            "ended": None if live else now_iso(),
-        }))
+        (folder / STATUS_NAME).write_text(
+            json.dumps(
+                {
+                    "status": "running" if live else "finished",
+                    "message": "",
+                    "last_epoch": epochs,
+                    "epochs": epochs,
+                    "started": datetime(2024, 1, 1).astimezone().isoformat(),
+                    "ended": None if live else now_iso(),
+                }
+            )
+        )
         if live:
-            atomic_write_json(folder / LOCK_NAME, {
-                "pid": os.getpid(), "host": this_host(), "started": now_iso(), "updated": now_iso(),
-                "epoch": epochs, "paused": False,
-            })
+            atomic_write_json(
+                folder / LOCK_NAME,
+                {
+                    "pid": os.getpid(),
+                    "host": this_host(),
+                    "started": now_iso(),
+                    "updated": now_iso(),
+                    "epoch": epochs,
+                    "paused": False,
+                },
+            )
             running.append(folder)
         # As old as the runs a dashboard meets: a folder changed in the last seconds is looked
         # at file by file (see `runstore.SETTLE_S`).

@@ -26,18 +26,45 @@ import time
 from pathlib import Path
 
 
-def sweep(runs: Path, trials: int, jobs: int, epochs: int, train_limit: int,
-          prune: bool) -> tuple[float, dict[str, int]]:
+def sweep(
+    runs: Path, trials: int, jobs: int, epochs: int, train_limit: int, prune: bool
+) -> tuple[float, dict[str, int]]:
     """(wall seconds, trials by state) of one sweep."""
     common = ["--runs-dir", str(runs), "--study", "bench"]
     extra = [] if prune else ["--no-prune"]
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dae_tui", "sweep", "--source", "bundled", "--train-limit", str(train_limit),
-                    "--epochs", str(epochs), "--trials", str(trials), "--jobs", str(jobs), *common, *extra],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dae_tui",
+            "sweep",
+            "--source",
+            "bundled",
+            "--train-limit",
+            str(train_limit),
+            "--epochs",
+            str(epochs),
+            "--trials",
+            str(trials),
+            "--jobs",
+            str(jobs),
+            *common,
+            *extra,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     seconds = time.perf_counter() - start
-    doc = json.loads(subprocess.run([sys.executable, "-m", "dae_tui", "sweep", "--status", "--json", *common],
-                                    check=True, capture_output=True, text=True).stdout)
+    doc = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "dae_tui", "sweep", "--status", "--json", *common],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     states: dict[str, int] = {}
     for trial in doc["trials"]:
         states[trial["state"]] = states.get(trial["state"], 0) + 1

@@ -63,8 +63,9 @@ class Series:
         return f"{min(self.seconds):.2f}-{max(self.seconds):.2f}"
 
 
-def prepare_data(data_dir: str | None, workdir: Path, dataset: str = "fashion-mnist",
-                 train_limit: int | None = None) -> Data:
+def prepare_data(
+    data_dir: str | None, workdir: Path, dataset: str = "fashion-mnist", train_limit: int | None = None
+) -> Data:
     """Full Fashion-MNIST from `data_dir` or Debian's package when present, else the bundled sample.
 
     With `train_limit`, both sides train on the first N training images only.
@@ -84,16 +85,14 @@ def prepare_data(data_dir: str | None, workdir: Path, dataset: str = "fashion-mn
     train = (loaded.train.images[:train_limit], loaded.train.labels[:train_limit])
     if train_limit is not None:
         label += f", first {len(train[0]):,} only"
-    root = write_torchvision_root(workdir / "torchvision", dataset, train,
-                                  (loaded.test.images, loaded.test.labels))
+    root = write_torchvision_root(workdir / "torchvision", dataset, train, (loaded.test.images, loaded.test.labels))
     return Data(dataset, source, data_dir, label, len(train[0]), train_limit, root)
 
 
 def run_child(args: list[str], timeout: float = 900.0) -> ChildResult:
     """Run a command, return its last stdout line as JSON and its peak RSS (Linux: kB -> MB)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=REPO, env=env)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
     out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -104,8 +103,18 @@ def run_child(args: list[str], timeout: float = 900.0) -> ChildResult:
 
 
 def _child(kind: str, data: Data, device: str, epochs: int, extra: list[str] = ()) -> ChildResult:
-    args = [sys.executable, "-m", "benchmarks.child", kind, "--dataset", data.dataset, "--device", device,
-            "--epochs", str(epochs)]
+    args = [
+        sys.executable,
+        "-m",
+        "benchmarks.child",
+        kind,
+        "--dataset",
+        data.dataset,
+        "--device",
+        device,
+        "--epochs",
+        str(epochs),
+    ]
     if kind == "reference":
         args += ["--root", str(data.root)]
     else:
@@ -130,17 +139,33 @@ def compare_training(data: Data, device: str, rounds: int, epochs: int = 2, log=
             series.epoch_seconds.append(result.report["epoch_seconds"][-1])
             series.psnr.extend(result.report.get("test_psnr", [])[-1:])
             series.rss_mb.append(result.max_rss_mb)
-            log(f"  round {r + 1}/{rounds} {device} {series.name}: {series.seconds[-1]:.2f} s/epoch, "
-                f"peak RSS {result.max_rss_mb:.0f} MB")
+            log(
+                f"  round {r + 1}/{rounds} {device} {series.name}: {series.seconds[-1]:.2f} s/epoch, "
+                f"peak RSS {result.max_rss_mb:.0f} MB"
+            )
     return contenders
 
 
 def headless_rss(data: Data, device: str = "cpu") -> tuple[ChildResult, float]:
     """The real `dae-tui train` for one epoch: (its result, its wall seconds per epoch)."""
     with tempfile.TemporaryDirectory() as runs:
-        args = [sys.executable, "-m", "dae_tui", "train", "--dataset", data.dataset,
-                "--source", data.source, "--epochs", "1", "--device", device, "--json",
-                "--runs-dir", runs]
+        args = [
+            sys.executable,
+            "-m",
+            "dae_tui",
+            "train",
+            "--dataset",
+            data.dataset,
+            "--source",
+            data.source,
+            "--epochs",
+            "1",
+            "--device",
+            device,
+            "--json",
+            "--runs-dir",
+            runs,
+        ]
         if data.data_dir:
             args += ["--data-dir", data.data_dir]
         if data.train_limit:

@@ -93,8 +93,9 @@ def first_frames_pty(runs: int) -> tuple[list[float], list[float]]:
 
 def quit_mid_epoch() -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        command = shlex.join([DAE_TUI, "--dataset", "fashion-mnist", "--epochs", "5",
-                              "--runs-dir", str(Path(tmp) / "runs")])
+        command = shlex.join(
+            [DAE_TUI, "--dataset", "fashion-mnist", "--epochs", "5", "--runs-dir", str(Path(tmp) / "runs")]
+        )
         session = TmuxSession(command, Path(tmp), width=100, height=30)
         try:
             session.wait_for("● idle")
@@ -148,14 +149,18 @@ def first_frames(runs: int, log=None) -> tuple[list[float], list[float]]:
         ref.append(first_frame(reference, ("● idle", "Quit")))
         app.append(first_frame(ours, ("● idle", "Quit", "Dataset")))
         if log:
-            log(f"  round {r + 1}/{runs} first frame: minimal app {ref[-1] * 1000:.0f} ms, "
-                f"dae-tui {app[-1] * 1000:.0f} ms")
+            log(
+                f"  round {r + 1}/{runs} first frame: minimal app {ref[-1] * 1000:.0f} ms, "
+                f"dae-tui {app[-1] * 1000:.0f} ms"
+            )
     return ref, app
 
 
 def describe(name: str, values: list[float]) -> str:
-    return (f"{name:<34} median {statistics.median(values) * 1000:7.0f} ms   "
-            f"min {min(values) * 1000:5.0f}   max {max(values) * 1000:5.0f}   (n={len(values)})")
+    return (
+        f"{name:<34} median {statistics.median(values) * 1000:7.0f} ms   "
+        f"min {min(values) * 1000:5.0f}   max {max(values) * 1000:5.0f}   (n={len(values)})"
+    )
 
 
 def main() -> None:

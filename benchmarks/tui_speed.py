@@ -117,8 +117,10 @@ def compare_tui(config: TrainConfig, rounds: int, log=print) -> tuple[list[TuiRu
     for r in range(rounds):
         start = time.perf_counter()
         app_runs.append(asyncio.run(_in_app(config)))
-        log(f"  round {r + 1}/{rounds} in the app: {app_runs[-1].images_per_s:,.0f} img/s, UI thread "
-            f"{app_runs[-1].ui_cpu_share:.0%} of a core ({time.perf_counter() - start:.1f} s)")
+        log(
+            f"  round {r + 1}/{rounds} in the app: {app_runs[-1].images_per_s:,.0f} img/s, UI thread "
+            f"{app_runs[-1].ui_cpu_share:.0%} of a core ({time.perf_counter() - start:.1f} s)"
+        )
         engine_runs.append(_engine_alone(config))
         log(f"  round {r + 1}/{rounds} engine alone: {engine_runs[-1].images_per_s:,.0f} img/s")
     return app_runs, engine_runs

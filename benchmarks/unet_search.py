@@ -37,8 +37,7 @@ from dae_tui.training.models import SeedAutoencoder, UNet, count_parameters, ful
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
 
-ACTS = {"relu": lambda x: F.relu(x, inplace=True), "silu": lambda x: F.silu(x, inplace=True),
-        "gelu": F.gelu}
+ACTS = {"relu": lambda x: F.relu(x, inplace=True), "silu": lambda x: F.silu(x, inplace=True), "gelu": F.gelu}
 
 
 def cosine(epoch: int, epochs: int) -> float:
@@ -62,9 +61,20 @@ class Search(nn.Module):
     clamp(x - head) (predicts the noise). `norm`: none, or BatchNorm after every inner conv.
     """
 
-    def __init__(self, c1: int = 16, c2: int = 32, latent: int | None = 64, refine: int = 1,
-                 unshuffle: bool = False, skip: str = "cat", act: str = "relu", norm: bool = False,
-                 out: str = "sigmoid", lr_factor=None, refine7: int | None = None) -> None:
+    def __init__(
+        self,
+        c1: int = 16,
+        c2: int = 32,
+        latent: int | None = 64,
+        refine: int = 1,
+        unshuffle: bool = False,
+        skip: str = "cat",
+        act: str = "relu",
+        norm: bool = False,
+        out: str = "sigmoid",
+        lr_factor=None,
+        refine7: int | None = None,
+    ) -> None:
         super().__init__()
         self.act, self.unshuffle, self.skip, self.out = ACTS[act], unshuffle, skip, out
         if lr_factor is not None:
@@ -86,8 +96,11 @@ class Search(nn.Module):
         self.up = nn.ConvTranspose2d(c2, c1, 3, stride=2, padding=1, output_padding=1)
         self.merge1 = conv(2 * c1, c1) if skip == "cat" else None
         self.dec1 = nn.ModuleList(conv(c1, c1) for _ in range(refine))
-        self.head = nn.Conv2d(c1, 4, 3, padding=1) if unshuffle else nn.ConvTranspose2d(
-            c1, 1, 3, stride=2, padding=1, output_padding=1)
+        self.head = (
+            nn.Conv2d(c1, 4, 3, padding=1)
+            if unshuffle
+            else nn.ConvTranspose2d(c1, 1, 3, stride=2, padding=1, output_padding=1)
+        )
 
     def _run(self, layers, h: torch.Tensor) -> torch.Tensor:
         for layer in layers:
@@ -141,21 +154,26 @@ CANDIDATES = {
     "psa16l128": lambda: Search(16, 32, 128, refine=1, unshuffle=True, skip="add"),
     "psa16_48": lambda: Search(16, 48, 64, refine=1, unshuffle=True, skip="add"),
     "psa16r72": lambda: Search(16, 32, 64, refine=1, unshuffle=True, skip="add", refine7=2),
-    "psa16bnwc2": lambda: Search(16, 32, 64, refine=1, unshuffle=True, skip="add", norm=True,
-                                 lr_factor=warm_cosine(2.0)),
+    "psa16bnwc2": lambda: Search(
+        16, 32, 64, refine=1, unshuffle=True, skip="add", norm=True, lr_factor=warm_cosine(2.0)
+    ),
     "psa20bn": lambda: Search(20, 40, 64, refine=1, unshuffle=True, skip="add", norm=True),
     "psa24bn": lambda: Search(24, 48, 64, refine=1, unshuffle=True, skip="add", norm=True),
     "psa16bnr72": lambda: Search(16, 32, 64, refine=1, unshuffle=True, skip="add", norm=True, refine7=2),
     "pscat16bn": lambda: Search(16, 32, 64, refine=0, unshuffle=True, norm=True),
-    "psa24bnwc2": lambda: Search(24, 48, 64, refine=1, unshuffle=True, skip="add", norm=True,
-                                 lr_factor=warm_cosine(2.0)),
-    "psa16bnr14": lambda: Search(16, 32, 64, refine=2, unshuffle=True, skip="add", norm=True, refine7=1,
-                                 lr_factor=warm_cosine(2.0)),
+    "psa24bnwc2": lambda: Search(
+        24, 48, 64, refine=1, unshuffle=True, skip="add", norm=True, lr_factor=warm_cosine(2.0)
+    ),
+    "psa16bnr14": lambda: Search(
+        16, 32, 64, refine=2, unshuffle=True, skip="add", norm=True, refine7=1, lr_factor=warm_cosine(2.0)
+    ),
     "pscat16bnr1": lambda: Search(16, 32, 64, refine=1, unshuffle=True, norm=True, lr_factor=warm_cosine(2.0)),
-    "psa24_32bn": lambda: Search(24, 32, 64, refine=1, unshuffle=True, skip="add", norm=True,
-                                 lr_factor=warm_cosine(2.0)),
-    "psa24bnwc3": lambda: Search(24, 48, 64, refine=1, unshuffle=True, skip="add", norm=True,
-                                 lr_factor=warm_cosine(3.0)),
+    "psa24_32bn": lambda: Search(
+        24, 32, 64, refine=1, unshuffle=True, skip="add", norm=True, lr_factor=warm_cosine(2.0)
+    ),
+    "psa24bnwc3": lambda: Search(
+        24, 48, 64, refine=1, unshuffle=True, skip="add", norm=True, lr_factor=warm_cosine(3.0)
+    ),
     "unet": UNet,
     "u24": lambda: Search(24, 48, 64, refine=1),
     "u32": lambda: Search(32, 64, 128, refine=1),
@@ -199,13 +217,19 @@ def child(name: str, data_dir: str, train_limit: int | None, epochs: int) -> dic
         torch.manual_seed(config.seed)
         model = CANDIDATES[label]().to(device, memory_format=layout)
         optimizer = make_optimizer(model, config, device)
-        runs.append({
-            "label": label, "model": model, "optimizer": optimizer,
-            "step": make_train_step(model, optimizer, device, config.batch_size),
-            "shuffle": torch.Generator().manual_seed(config.seed),
-            "noise": torch.Generator().manual_seed(config.seed + 1),
-            "seconds": [], "psnr": [], "params": count_parameters(model),
-        })
+        runs.append(
+            {
+                "label": label,
+                "model": model,
+                "optimizer": optimizer,
+                "step": make_train_step(model, optimizer, device, config.batch_size),
+                "shuffle": torch.Generator().manual_seed(config.seed),
+                "noise": torch.Generator().manual_seed(config.seed + 1),
+                "seconds": [],
+                "psnr": [],
+                "params": count_parameters(model),
+            }
+        )
 
     def train_epoch(run: dict, epoch: int) -> None:
         factor = getattr(run["model"], "lr_factor", None)
@@ -216,7 +240,7 @@ def child(name: str, data_dir: str, train_limit: int | None, epochs: int) -> dic
         perm = torch.randperm(n, generator=run["shuffle"])
         loss_sum = torch.zeros(())
         for b in range(batches):
-            idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
+            idx = perm[b * config.batch_size : (b + 1) * config.batch_size]
             clean = images[idx].unsqueeze(1).float().div_(255.0).contiguous(memory_format=layout)
             noisy = add_noise(clean, config.noise, config.noise_factor, run["noise"], config.clamp)
             loss_sum += run["step"](noisy.contiguous(memory_format=layout), clean) * idx.numel()
@@ -235,10 +259,16 @@ def child(name: str, data_dir: str, train_limit: int | None, epochs: int) -> dic
     later = slice(1, None) if epochs > 1 else slice(None)
     ratios = [c / s for c, s in zip(cand["seconds"][later], seed["seconds"][later], strict=True)]
     return {
-        "model": name, "train_size": n, "epochs": epochs, "threads": torch.get_num_threads(),
+        "model": name,
+        "train_size": n,
+        "epochs": epochs,
+        "threads": torch.get_num_threads(),
         "ratio": statistics.median(ratios),
-        **{f"{k}_{key}": (statistics.median(r["seconds"][later]) if key == "s_epoch" else r[key])
-           for k, r in (("seed", seed), ("cand", cand)) for key in ("params", "psnr", "s_epoch")},
+        **{
+            f"{k}_{key}": (statistics.median(r["seconds"][later]) if key == "s_epoch" else r[key])
+            for k, r in (("seed", seed), ("cand", cand))
+            for key in ("params", "psnr", "s_epoch")
+        },
     }
 
 
@@ -259,8 +289,10 @@ def time_steps(names: list[str], steps: int = 60, rounds: int = 3) -> None:
         for label in ("seed", name):
             torch.manual_seed(0)
             model = CANDIDATES[label]().to(device, memory_format=layout)
-            steps_by[label] = (make_train_step(model, make_optimizer(model, config, device), device, 64),
-                               count_parameters(model))
+            steps_by[label] = (
+                make_train_step(model, make_optimizer(model, config, device), device, 64),
+                count_parameters(model),
+            )
         times: dict[str, list[float]] = {"seed": [], name: []}
         for _ in range(rounds):
             for label, (step, _) in steps_by.items():
@@ -276,6 +308,7 @@ def time_steps(names: list[str], steps: int = 60, rounds: int = 3) -> None:
 
 def wait_for_quiet(busy_max: float = 0.25, timeout_s: float = 900.0) -> float:
     """Wait until the other processes use under `busy_max` of the CPUs over a 2 s window; the busy share."""
+
     def sample() -> tuple[int, int]:
         fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
         return sum(fields), fields[3] + fields[4]  # total, idle + iowait
@@ -310,13 +343,25 @@ def main(argv: list[str] | None = None) -> None:
     if args.time_only:
         time_steps(names)
         return
-    print(f"{'model':10} {'params':>8} {'s/ep':>6} {'seed s/ep':>9} {'ratio':>6} {'PSNR':>6} "
-          f"{'seed':>6} {'delta':>6}  PSNR by epoch (candidate | seed)", flush=True)
+    print(
+        f"{'model':10} {'params':>8} {'s/ep':>6} {'seed s/ep':>9} {'ratio':>6} {'PSNR':>6} "
+        f"{'seed':>6} {'delta':>6}  PSNR by epoch (candidate | seed)",
+        flush=True,
+    )
     for name in names:
         if Path("/proc/stat").exists():
             wait_for_quiet()
-        cmd = [sys.executable, "-m", "benchmarks.unet_search", "--child", name, "--epochs", str(args.epochs),
-               "--data-dir", args.data_dir]
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.unet_search",
+            "--child",
+            name,
+            "--epochs",
+            str(args.epochs),
+            "--data-dir",
+            args.data_dir,
+        ]
         if args.train_limit:
             cmd += ["--train-limit", str(args.train_limit)]
         proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
@@ -324,14 +369,17 @@ def main(argv: list[str] | None = None) -> None:
         if line is None:
             print(f"{name:10} failed: {proc.stderr.strip().splitlines()[-1:]}", flush=True)
             continue
-        r = json.loads(line[len("RESULT "):])
+        r = json.loads(line[len("RESULT ") :])
         if args.json:
             with open(args.json, "a") as f:
                 f.write(json.dumps(r) + "\n")
         by_epoch = " ".join(f"{p:.2f}" for p in r["cand_psnr"]) + " | " + " ".join(f"{p:.2f}" for p in r["seed_psnr"])
-        print(f"{name:10} {r['cand_params']:8,} {r['cand_s_epoch']:6.2f} {r['seed_s_epoch']:9.2f} "
-              f"{r['ratio']:6.2f} {r['cand_psnr'][-1]:6.2f} {r['seed_psnr'][-1]:6.2f} "
-              f"{r['cand_psnr'][-1] - r['seed_psnr'][-1]:+6.2f}  {by_epoch}", flush=True)
+        print(
+            f"{name:10} {r['cand_params']:8,} {r['cand_s_epoch']:6.2f} {r['seed_s_epoch']:9.2f} "
+            f"{r['ratio']:6.2f} {r['cand_psnr'][-1]:6.2f} {r['seed_psnr'][-1]:6.2f} "
+            f"{r['cand_psnr'][-1] - r['seed_psnr'][-1]:+6.2f}  {by_epoch}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

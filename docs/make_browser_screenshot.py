@@ -38,8 +38,18 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         runs = work / "runs"
-        flags = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "4000", "--epochs", "3",
-                 "--runs-dir", str(runs)]
+        flags = [
+            "--dataset",
+            "mnist",
+            "--source",
+            "bundled",
+            "--train-limit",
+            "4000",
+            "--epochs",
+            "3",
+            "--runs-dir",
+            str(runs),
+        ]
         with ServeProcess(work, *flags) as server:
             print(f"page answered {server.wait_ready():.2f} s after dae-tui serve started")
             browser = Browser(1200, 800)

@@ -34,8 +34,22 @@ async def finish(app: DaeApp, pilot) -> None:
 
 def make_runs(runs: Path) -> None:
     for lr in ("3e-4", "1e-3", "3e-3"):
-        flags = ["--dataset", "fashion-mnist", "--source", "bundled", "--train-limit", "4000",
-                 "--epochs", "4", "--lr", lr, "--threads", "1", "--runs-dir", str(runs)]
+        flags = [
+            "--dataset",
+            "fashion-mnist",
+            "--source",
+            "bundled",
+            "--train-limit",
+            "4000",
+            "--epochs",
+            "4",
+            "--lr",
+            lr,
+            "--threads",
+            "1",
+            "--runs-dir",
+            str(runs),
+        ]
         cli.main(["train", *flags])
         time.sleep(1.1)
     from dae_tui.training.trainer import Trainer
@@ -53,8 +67,11 @@ async def inspect_with_a_drawing(app: DaeApp, pilot) -> None:
     from dae_tui.ui.widgets.robustness_chart import RobustnessChart
 
     await pilot.press("n")
-    while not (app.query(InspectView) and app.query_one(InspectView).samples is not None
-               and app.query_one(RobustnessChart).done):
+    while not (
+        app.query(InspectView)
+        and app.query_one(InspectView).samples is not None
+        and app.query_one(RobustnessChart).done
+    ):
         await pilot.pause(0.2)
     await pilot.press(*["plus"] * 5)  # gaussian 1.0: twice the trained noise
     # A 7: the bar, then the stroke down and to the left (offsets count the canvas's border).
@@ -94,9 +111,31 @@ async def main() -> None:
         sweeps = Path(tmp) / "sweeps"
         space = Path(tmp) / "space.toml"
         space.write_text("lr = {log = [1e-4, 1e-2]}\nbatch_size = {choice = [32, 64, 128]}\n")
-        cli.main(["sweep", "--dataset", "fashion-mnist", "--source", "bundled", "--train-limit", "2000",
-                  "--epochs", "3", "--threads", "1", "--seed", "0", "--runs-dir", str(sweeps), "--space", str(space),
-                  "--trials", "6", "--study", "fashion-lr-batch"])
+        cli.main(
+            [
+                "sweep",
+                "--dataset",
+                "fashion-mnist",
+                "--source",
+                "bundled",
+                "--train-limit",
+                "2000",
+                "--epochs",
+                "3",
+                "--threads",
+                "1",
+                "--seed",
+                "0",
+                "--runs-dir",
+                str(sweeps),
+                "--space",
+                str(space),
+                "--trials",
+                "6",
+                "--study",
+                "fashion-lr-batch",
+            ]
+        )
         app = DaeApp(TrainConfig(**BASE), runs_dir=sweeps)
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.press("w")

@@ -18,8 +18,7 @@ def idx_bytes(data: bytes, shape: tuple[int, ...], magic: int) -> bytes:
     return struct.pack(">i", magic) + struct.pack(f">{len(shape)}I", *shape) + data
 
 
-def write_idx_set(folder: Path, n_train: int = 40, n_test: int = 20, gz: bool = False,
-                  seed: int = 0) -> Path:
+def write_idx_set(folder: Path, n_train: int = 40, n_test: int = 20, gz: bool = False, seed: int = 0) -> Path:
     """The four standard IDX files with random-ish images and labels 0..9 in `folder`."""
     import random
 
@@ -91,8 +90,9 @@ def no_global_state_left_behind():
         assert (torch.get_num_threads(), torch.get_default_dtype()) == before, "a test changed torch's settings"
     # pytest's own marker, and the cache folder torch's compiler sets once, on its first import.
     ignored = ("PYTEST_CURRENT_TEST", "TORCHINDUCTOR_CACHE_DIR")
-    changed = sorted(k for k in set(environ) | set(os.environ)
-                     if environ.get(k) != os.environ.get(k) and k not in ignored)
+    changed = sorted(
+        k for k in set(environ) | set(os.environ) if environ.get(k) != os.environ.get(k) and k not in ignored
+    )
     assert not changed, f"a test changed the environment: {changed}"
 
 

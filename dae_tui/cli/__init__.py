@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "EXIT_USAGE", "Invocation", "UsageError", "build_parser", "main",
-           "parse_invocation"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_STOPPED",
+    "EXIT_USAGE",
+    "Invocation",
+    "UsageError",
+    "build_parser",
+    "main",
+    "parse_invocation",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -122,8 +122,9 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
         return report("denoise", error, err)
     if not picture.any():
         # Not an error (a blank page is a picture), but a blank result should never pass unremarked.
-        print(f"note: {printable(str(source))} shows no figure (one flat colour): the model sees a blank frame",
-              file=err)
+        print(
+            f"note: {printable(str(source))} shows no figure (one flat colour): the model sees a blank frame", file=err
+        )
     noisy = picture if factor is None else fixed_noise(picture, config.noise, factor, config.clamp)
     denoised = denoise(model, noisy)
     shown = side_by_side([picture, noisy, denoised]) if invocation.side_by_side else denoised
@@ -140,6 +141,9 @@ def run_denoise(invocation: Invocation, err: TextIO | None = None) -> int:
         return EXIT_FAILED
     noise = f", {config.noise} noise {format_number(factor)} added" if factor is not None else ""
     what = "input | noisy | denoised" if invocation.side_by_side else "denoised"
-    print(f"wrote {printable(str(output))} ({what}; model {config.model} of "
-          f"{printable(Path(invocation.target).name)}{noise})", file=err)
+    print(
+        f"wrote {printable(str(output))} ({what}; model {config.model} of "
+        f"{printable(Path(invocation.target).name)}{noise})",
+        file=err,
+    )
     return EXIT_OK

@@ -49,9 +49,12 @@ def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | No
         factors = parse_factors(invocation.factors, kind) if invocation.factors else default_factors(kind, trained)
     except DaeError as error:  # a ConfigError exits 2, a DataError (an unreadable checkpoint, say) 1
         return report("eval", error, err)
-    print(f"{printable(str(invocation.target))}: model {config.model} on {len(data.test):,} {config.dataset} "
-          f"test images ({data.source}), {kind} noise{' (clamped)' if config.clamp else ''}; trained at "
-          f"{config.noise} {format_number(config.noise_factor)}", file=err)
+    print(
+        f"{printable(str(invocation.target))}: model {config.model} on {len(data.test):,} {config.dataset} "
+        f"test images ({data.source}), {kind} noise{' (clamped)' if config.clamp else ''}; trained at "
+        f"{config.noise} {format_number(config.noise_factor)}",
+        file=err,
+    )
     print(f"{'factor':>8} {'noisy PSNR':>10} {'PSNR':>7} {'gain':>7} {'SSIM':>6} {'MSE':>8}", file=err)
     started = time.monotonic()
     for done, point in enumerate(robustness(model, data.test.images, kind, factors, config.clamp), 1):
@@ -59,14 +62,22 @@ def run_eval(invocation: Invocation, out: TextIO | None = None, err: TextIO | No
         clean = point.noisy_psnr >= 100.0  # no noise: the input is the clean image (PSNR capped)
         noisy = f"{'∞' if clean else f'{point.noisy_psnr:.2f}':>10}"
         gain = f"{'' if clean else f'{point.test_psnr - point.noisy_psnr:+.2f}':>7}"
-        print(f"{format_number(point.factor):>8} {noisy} {point.test_psnr:>7.2f} {gain} {point.test_ssim:>6.3f} "
-              f"{point.test_mse:>8.5f}{mark}", file=err, flush=True)
+        print(
+            f"{format_number(point.factor):>8} {noisy} {point.test_psnr:>7.2f} {gain} {point.test_ssim:>6.3f} "
+            f"{point.test_mse:>8.5f}{mark}",
+            file=err,
+            flush=True,
+        )
         if invocation.json:
             out.write(json.dumps(point.to_json()) + "\n")
             out.flush()
         if done == 1 and len(factors) > 1:
             each = time.monotonic() - started
             if each * len(factors) > ESTIMATE_AFTER_S:
-                print(f"  ({plural(len(factors), 'factor')} at about {each:.1f} s each: "
-                      f"{format_eta(each * (len(factors) - 1))} more)", file=err, flush=True)
+                print(
+                    f"  ({plural(len(factors), 'factor')} at about {each:.1f} s each: "
+                    f"{format_eta(each * (len(factors) - 1))} more)",
+                    file=err,
+                    flush=True,
+                )
     return EXIT_OK

@@ -16,8 +16,17 @@ from typing import Any, TextIO
 from dae_tui.core.config import ConfigError, TrainConfig
 
 __all__ = [
-    "COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_SIGNAL_BASE", "EXIT_STOPPED", "EXIT_USAGE", "HANGUP_CHOICES",
-    "HANGUP_ENV", "Invocation", "report", "signal_exit",
+    "COMMANDS",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_SIGNAL_BASE",
+    "EXIT_STOPPED",
+    "EXIT_USAGE",
+    "HANGUP_CHOICES",
+    "HANGUP_ENV",
+    "Invocation",
+    "report",
+    "signal_exit",
 ]
 
 HANGUP_CHOICES = ("continue", "stop")
@@ -57,6 +66,7 @@ def report(command: str, error: Exception, err: TextIO) -> int:
 def signal_exit(signum: int) -> int:
     """The exit code of a run stopped by signal `signum`."""
     return EXIT_SIGNAL_BASE + int(signum)
+
 
 COMMANDS: tuple[str, ...] = ("app", "train", "runs", "eval", "denoise", "sweep", "serve")
 """What an invocation can ask for: the dashboard, a headless run, the list of runs, a run's

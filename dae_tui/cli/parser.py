@@ -48,8 +48,14 @@ from dae_tui.core.formatting import printable
 
 # The exit codes and Invocation live in the leaf `invocation` module; named here too, as before.
 __all__ = [
-    "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "EXIT_USAGE",
-    "Invocation", "build_parser", "main", "parse_invocation",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_STOPPED",
+    "EXIT_USAGE",
+    "Invocation",
+    "build_parser",
+    "main",
+    "parse_invocation",
 ]
 
 
@@ -83,8 +89,10 @@ def _help(name: str) -> str:
     default = getattr(TrainConfig(), name)
     shown = "none" if default is None else str(default).lower() if isinstance(default, bool) else default
     if name == "noise_factor":
-        kinds = "; ".join(f"{kind}: {facts.factor}, {facts.allowed()}, default {format_number(facts.default)}"
-                          for kind, facts in NOISE_KINDS.items())
+        kinds = "; ".join(
+            f"{kind}: {facts.factor}, {facts.allowed()}, default {format_number(facts.default)}"
+            for kind, facts in NOISE_KINDS.items()
+        )
         return f"{spec.label}, by noise kind ({kinds})".replace("%", "%%")
     return f"{spec.label}: {spec.allowed()} (default {shown})".replace("%", "%%")
 
@@ -95,7 +103,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         if spec.kind == "bool":
             group.add_argument(spec.flag, dest=name, action="store_const", const="true", help=_help(name))
             group.add_argument(
-                "--no-" + spec.flag[2:], dest=name, action="store_const", const="false",
+                "--no-" + spec.flag[2:],
+                dest=name,
+                action="store_const",
+                const="false",
                 help=f"turn {spec.flag} off",
             )
         else:
@@ -106,14 +117,18 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     runs = parser.add_argument_group("run folders")
     runs.add_argument("--runs-dir", metavar="DIR", help="where run folders go (default: the user data dir)")
     runs.add_argument("--resume", metavar="PATH", help="continue the run in this folder (or checkpoint file)")
-    runs.add_argument("--on-hangup", metavar="{continue,stop}",
-                      help="when the terminal hangs up (SSH dropped) mid-run: continue training in the "
-                      f"background or stop (default: ${HANGUP_ENV} if set, else continue)")
+    runs.add_argument(
+        "--on-hangup",
+        metavar="{continue,stop}",
+        help="when the terminal hangs up (SSH dropped) mid-run: continue training in the "
+        f"background or stop (default: ${HANGUP_ENV} if set, else continue)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser: `dae-tui [flags]`, `dae-tui train [flags] [--json]` and `dae-tui runs`."""
     from dae_tui.cli.eval import MAX_FACTORS
+
     sources = "; ".join(f"{k}: {v}" for k, v in SOURCES.items())
     parser = _Parser(
         prog="dae-tui",
@@ -124,13 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dae-tui {__version__}")
     _add_config_flags(parser)
-    parser.add_argument("--storage", metavar="URL", help="the sweep storage the Sweep tab shows "
-                        "(default: sqlite in the runs dir; see dae-tui sweep)")
-    parser.add_argument("--attach", metavar="RUN", help="open the dashboard on a run training in another "
-                        "process here (a run folder): watch it live, p pauses, x stops it")
+    parser.add_argument(
+        "--storage",
+        metavar="URL",
+        help="the sweep storage the Sweep tab shows (default: sqlite in the runs dir; see dae-tui sweep)",
+    )
+    parser.add_argument(
+        "--attach",
+        metavar="RUN",
+        help="open the dashboard on a run training in another "
+        "process here (a run folder): watch it live, p pauses, x stops it",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     train = sub.add_parser(
-        "train", help="train headless: progress on stderr, results in the run folder",
+        "train",
+        help="train headless: progress on stderr, results in the run folder",
         description="Train without the dashboard. Progress goes to stderr; with --json, stdout "
         "carries one JSON object per epoch and nothing else.",
         argument_default=argparse.SUPPRESS,
@@ -139,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
     train.add_argument("--take-over", metavar="PID", help=argparse.SUPPRESS)  # a dashboard's hand-over
     runs = sub.add_parser(
-        "runs", help="list the runs in the runs folder, newest first",
+        "runs",
+        help="list the runs in the runs folder, newest first",
         description=f"List the run folders, newest first: status ({STATUS_LIST}), dataset, model, noise, "
         "epochs, best and last test PSNR, seconds per epoch. --json adds the last test SSIM, the config "
         "and more (the README lists every key).",
@@ -149,26 +173,35 @@ def build_parser() -> argparse.ArgumentParser:
     output = runs.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON object per run on stdout")
     output.add_argument(
-        "--csv", action="store_true",
+        "--csv",
+        action="store_true",
         help="every epoch of every run as CSV: run, epoch, figures, then every config field",
     )
     evaluate = sub.add_parser(
-        "eval", help="a run's model at a range of noise strengths: its robustness curve",
+        "eval",
+        help="a run's model at a range of noise strengths: its robustness curve",
         description="The model of RUN on the run's own held-out test set at each noise factor, with "
         "noise from a fixed seed (repeatable): the noisy input's and the model's PSNR, SSIM and MSE. "
         "The table goes to stderr; with --json, one JSON object per factor goes to stdout.",
         argument_default=argparse.SUPPRESS,
     )
     evaluate.add_argument("target", metavar="RUN", help="a run folder (or its checkpoint.pt)")
-    evaluate.add_argument("--noise", metavar="{" + ",".join(NOISE_KINDS) + "}",
-                          help="the noise kind (default: the one the run trained with)")
-    evaluate.add_argument("--factors", metavar="LIST",
-                          help=f"comma-separated factors, at most {MAX_FACTORS} (default: 0 to the kind's largest in "
-                          "11 steps, plus the one the run trained at)")
+    evaluate.add_argument(
+        "--noise",
+        metavar="{" + ",".join(NOISE_KINDS) + "}",
+        help="the noise kind (default: the one the run trained with)",
+    )
+    evaluate.add_argument(
+        "--factors",
+        metavar="LIST",
+        help=f"comma-separated factors, at most {MAX_FACTORS} (default: 0 to the kind's largest in "
+        "11 steps, plus the one the run trained at)",
+    )
     evaluate.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     evaluate.add_argument("--json", action="store_true", help="one JSON object per factor on stdout")
     denoise = sub.add_parser(
-        "denoise", help="a run's model on a picture of your own, written as a PNG",
+        "denoise",
+        help="a run's model on a picture of your own, written as a PNG",
         description="Fit INPUT (any size, grayscale or colour) to 28x28 as the training images are "
         "(grayscale, light on dark, cropped, scaled, centred), optionally add the run's kind of noise, "
         "and write the denoised picture as a PNG.",
@@ -176,17 +209,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     denoise.add_argument("target", metavar="RUN", help="a run folder (or its checkpoint.pt)")
     denoise.add_argument("picture", metavar="INPUT", help="a picture file Pillow reads (PNG, JPEG, ...)")
-    denoise.add_argument("-o", "--output", metavar="OUTPUT.png",
-                         help="where to write it (default: INPUT's folder, <name>-denoised.png); never the "
-                         "input itself nor inside a run folder")
+    denoise.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT.png",
+        help="where to write it (default: INPUT's folder, <name>-denoised.png); never the "
+        "input itself nor inside a run folder",
+    )
     denoise.add_argument("--force", action="store_true", help="replace OUTPUT if it exists (refused without it)")
-    denoise.add_argument("--noise-factor", dest="picture_noise", metavar="F",
-                         help="add the run's kind of noise at this factor first (fixed seed)")
+    denoise.add_argument(
+        "--noise-factor",
+        dest="picture_noise",
+        metavar="F",
+        help="add the run's kind of noise at this factor first (fixed seed)",
+    )
     denoise.add_argument("--side-by-side", action="store_true", help="input, noisy and denoised in one PNG")
     denoise.add_argument("--scale", metavar="N", help="draw each pixel N x N (1 to 32; default 4)")
     denoise.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     sweep = sub.add_parser(
-        "sweep", help="search hyperparameters with Optuna: trials are ordinary runs",
+        "sweep",
+        help="search hyperparameters with Optuna: trials are ordinary runs",
         description="Search settings with Optuna: each trial is a run folder; the train flags fix what "
         "every trial shares, --space names what is searched. SQLite in the runs folder by default (one "
         "machine); the same command with a PostgreSQL --storage on several machines shares one study.",
@@ -194,38 +236,62 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_flags(sweep)
     sweep.add_argument("--study", metavar="NAME", help="the study (default: named after the fixed settings)")
-    sweep.add_argument("--storage", metavar="URL",
-                       help="sqlite:///PATH or postgresql://USER@HOST/DB, the password in PGPASSWORD or ~/.pgpass "
-                       "(default: sqlite in the runs dir)")
+    sweep.add_argument(
+        "--storage",
+        metavar="URL",
+        help="sqlite:///PATH or postgresql://USER@HOST/DB, the password in PGPASSWORD or ~/.pgpass "
+        "(default: sqlite in the runs dir)",
+    )
     sweep.add_argument("--trials", metavar="N", help="trials in the study in all, every process counted (default 20)")
     sweep.add_argument("--jobs", metavar="J", help="trial processes on this machine (default 1)")
-    sweep.add_argument("--gpus", metavar="LIST", help="with --jobs: the GPUs the jobs share, e.g. 0,2 (job i gets "
-                       "GPU i mod N; default: every GPU, or those CUDA_VISIBLE_DEVICES lists)")
-    sweep.add_argument("--space", metavar="FILE", help="TOML file of searched settings (default: lr, batch "
-                       "size, weight decay)")
+    sweep.add_argument(
+        "--gpus",
+        metavar="LIST",
+        help="with --jobs: the GPUs the jobs share, e.g. 0,2 (job i gets "
+        "GPU i mod N; default: every GPU, or those CUDA_VISIBLE_DEVICES lists)",
+    )
+    sweep.add_argument(
+        "--space", metavar="FILE", help="TOML file of searched settings (default: lr, batch size, weight decay)"
+    )
     sweep.add_argument("--metric", metavar="{test_psnr,test_mse}", help="what the study optimises (default test_psnr)")
-    sweep.add_argument("--prune", dest="prune", action="store_const", const=True,
-                       help="stop poor trials early (median pruner; the default)")
+    sweep.add_argument(
+        "--prune",
+        dest="prune",
+        action="store_const",
+        const=True,
+        help="stop poor trials early (median pruner; the default)",
+    )
     sweep.add_argument("--no-prune", dest="prune", action="store_const", const=False, help="never prune")
     sweep.add_argument("--status", action="store_true", help="show the study's trials, the best, importance")
     sweep.add_argument("--json", action="store_true", help="with --status: one JSON object")
     sweep.add_argument("--heartbeat", metavar="S", help="seconds between a trial's heartbeats (default 10)")
     sweep.add_argument("--worker", metavar="I", help=argparse.SUPPRESS)
     serve = sub.add_parser(
-        "serve", help="the dashboard in a web browser: a dashboard of its own for each tab",
+        "serve",
+        help="the dashboard in a web browser: a dashboard of its own for each tab",
         description="Serve the dashboard to web browsers through textual-serve: each tab runs its own "
         "dashboard, with the flags given here. Loopback only unless --allow-remote: from another machine, "
         "forward the port with ssh -L. Anyone who reaches the port controls the runs.",
         argument_default=argparse.SUPPRESS,
     )
     _add_config_flags(serve)
-    serve.add_argument("--storage", metavar="URL", help="the sweep storage the Sweep tab shows "
-                       "(default: sqlite in the runs dir; see dae-tui sweep)")
-    serve.add_argument("--host", metavar="ADDR", help="the address to listen on (default 127.0.0.1); other than "
-                       "127.0.0.1, ::1 or localhost only with --allow-remote")
+    serve.add_argument(
+        "--storage",
+        metavar="URL",
+        help="the sweep storage the Sweep tab shows (default: sqlite in the runs dir; see dae-tui sweep)",
+    )
+    serve.add_argument(
+        "--host",
+        metavar="ADDR",
+        help="the address to listen on (default 127.0.0.1); other than "
+        "127.0.0.1, ::1 or localhost only with --allow-remote",
+    )
     serve.add_argument("--port", metavar="N", help="the TCP port to listen on (default 8000)")
-    serve.add_argument("--allow-remote", action="store_true",
-                       help="let --host be an address other machines reach (warned about on every start)")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --host be an address other machines reach (warned about on every start)",
+    )
     return parser
 
 
@@ -250,9 +316,12 @@ def _serve_request(parser: argparse.ArgumentParser, args: dict[str, Any]) -> Ser
     host = args.get("host", "127.0.0.1").strip()
     if not host:
         raise UsageError("--host needs an address (got an empty string)")
-    return ServeRequest(host=host, port=_whole(args, "port", 8000, 1, 65535),
-                        allow_remote=bool(args.get("allow_remote", False)),
-                        dashboard_flags=_dashboard_flags(parser, args))
+    return ServeRequest(
+        host=host,
+        port=_whole(args, "port", 8000, 1, 65535),
+        allow_remote=bool(args.get("allow_remote", False)),
+        dashboard_flags=_dashboard_flags(parser, args),
+    )
 
 
 def _whole(args: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
@@ -275,10 +344,16 @@ def _sweep_request(args: dict[str, Any]) -> SweepRequest:
 
     return SweepRequest(
         gpus=parse_gpus(args["gpus"]) if "gpus" in args else None,
-        study=args.get("study"), storage=args.get("storage"), trials=_whole(args, "trials", 20, 1, 100_000),
-        jobs=_whole(args, "jobs", 1, 1, 64), space=args.get("space"), metric=metric,
-        prune=args.get("prune", True), status=bool(args.get("status", False)),
-        heartbeat=_whole(args, "heartbeat", 10, 1, 3600), worker=_whole(args, "worker", 0, 0, 64),
+        study=args.get("study"),
+        storage=args.get("storage"),
+        trials=_whole(args, "trials", 20, 1, 100_000),
+        jobs=_whole(args, "jobs", 1, 1, 64),
+        space=args.get("space"),
+        metric=metric,
+        prune=args.get("prune", True),
+        status=bool(args.get("status", False)),
+        heartbeat=_whole(args, "heartbeat", 10, 1, 3600),
+        worker=_whole(args, "worker", 0, 0, 64),
     )
 
 
@@ -288,8 +363,9 @@ def _check_factor_count(text: str) -> None:
     from dae_tui.cli.eval import MAX_FACTORS
 
     if not text.strip():
-        raise UsageError("--factors needs comma-separated numbers (got an empty string; leave it out for "
-                         "the default curve)")
+        raise UsageError(
+            "--factors needs comma-separated numbers (got an empty string; leave it out for the default curve)"
+        )
     count = text.count(",") + 1
     if count > MAX_FACTORS:
         raise UsageError(f"--factors takes at most {MAX_FACTORS} factors (got {count:,})")
@@ -332,8 +408,11 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
         if "resume" not in args:
             raise UsageError("--take-over needs --resume RUN")
     if "attach" in args and (not args["attach"].strip() or "resume" in args):
-        raise UsageError("--attach needs a run folder" if not args["attach"].strip()
-                         else "--attach and --resume do not go together: attach watches a run training elsewhere")
+        raise UsageError(
+            "--attach needs a run folder"
+            if not args["attach"].strip()
+            else "--attach and --resume do not go together: attach watches a run training elsewhere"
+        )
     return Invocation(
         on_hangup=on_hangup,
         take_over=take_over,

@@ -60,9 +60,14 @@ def write_csv(runs: list[RunInfo], out: TextIO) -> None:
         for record in info.records:
             figures = [record.get(name) for name in ("epoch", *EPOCH_FIGURES)]
             later = [record.get(name) for name in LATER_FIGURES]  # empty for runs from before SSIM
-            writer.writerow([printable(info.name), *("" if v is None else v for v in figures),
-                             *(printable(v) if isinstance(v, str) else v for v in settings),
-                             *("" if v is None else v for v in later)])
+            writer.writerow(
+                [
+                    printable(info.name),
+                    *("" if v is None else v for v in figures),
+                    *(printable(v) if isinstance(v, str) else v for v in settings),
+                    *("" if v is None else v for v in later),
+                ]
+            )
 
 
 def run_listing(invocation: Invocation, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -74,8 +74,10 @@ def host_problem(request: ServeRequest) -> str | None:
     """Why `request` may not listen where it asks, in one line; None when it may."""
     if request.allow_remote or _is_loopback(request.host):
         return None
-    return (f"--host {request.host} is not loopback: anyone who reaches it would control the runs; "
-            f"pass --allow-remote to serve it anyway (or use ssh -L to 127.0.0.1)")
+    return (
+        f"--host {request.host} is not loopback: anyone who reaches it would control the runs; "
+        f"pass --allow-remote to serve it anyway (or use ssh -L to 127.0.0.1)"
+    )
 
 
 def tab_command(request: ServeRequest) -> str:
@@ -165,13 +167,22 @@ def _greet(request: ServeRequest, err: TextIO) -> None:
     wildcard = _bare(request.host) in ("0.0.0.0", "::")
     shown = socket.gethostname() if wildcard else request.host
     if not _is_loopback(request.host):
-        _say(f"dae-tui serve: warning: listening on {request.host}, not loopback: anyone who reaches port {port} "
-             "controls the dashboard and its runs (no password, no encryption)", err)
-    _say(f"dae-tui serve: the dashboard at http://{_in_url(shown)}:{port}/ (each browser tab gets its own; "
-         "Ctrl-C stops)", err)
+        _say(
+            f"dae-tui serve: warning: listening on {request.host}, not loopback: anyone who reaches port {port} "
+            "controls the dashboard and its runs (no password, no encryption)",
+            err,
+        )
+    _say(
+        f"dae-tui serve: the dashboard at http://{_in_url(shown)}:{port}/ (each browser tab gets its own; "
+        "Ctrl-C stops)",
+        err,
+    )
     target = "127.0.0.1" if wildcard else _in_url(request.host)
-    _say(f"dae-tui serve: from another machine: ssh -L {port}:{target}:{port} user@host, then open "
-         f"http://127.0.0.1:{port}/ there", err)
+    _say(
+        f"dae-tui serve: from another machine: ssh -L {port}:{target}:{port} user@host, then open "
+        f"http://127.0.0.1:{port}/ there",
+        err,
+    )
 
 
 def _make_server(request: ServeRequest, err: TextIO) -> Any:

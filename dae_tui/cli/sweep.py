@@ -60,12 +60,16 @@ def status_lines(doc: dict[str, Any], metric: str = "test_psnr") -> list[str]:
             run = f"{run} on {t['host']}"  # the same runs path elsewhere holds other folders
         run = printable(run)
         gpu = f"  GPU {printable(str(t['gpu']))}" if t.get("gpu") is not None else ""
-        lines.append(f"  #{t['trial']:<3} {t['state']:<8} {format_metric(t['value'], metric):>10}  "
-                     f"epochs {t['epochs']:<3} {_params(t['params'])}  {run}{gpu}")
+        lines.append(
+            f"  #{t['trial']:<3} {t['state']:<8} {format_metric(t['value'], metric):>10}  "
+            f"epochs {t['epochs']:<3} {_params(t['params'])}  {run}{gpu}"
+        )
     best = doc["best"]
     if best:
-        lines.append(f"best: trial #{best['trial']} {format_metric(best['value'], metric)} {_params(best['params'])} "
-                     f"in {best['run_dir']}")
+        lines.append(
+            f"best: trial #{best['trial']} {format_metric(best['value'], metric)} {_params(best['params'])} "
+            f"in {best['run_dir']}"
+        )
     if doc["importance"]:
         shares = ", ".join(f"{k} {v:.0%}" for k, v in doc["importance"].items())
         lines.append(f"importance: {shares}")
@@ -136,16 +140,23 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
     from dae_tui.system.gpus import JOB_GPU_ENV
 
     gpu = os.environ.get(JOB_GPU_ENV) or None
-    print(f"{tag}study {printable(name)} in {printable(sweeps.redact(url))}: searching {searched}; "
-          f"{request.trials} trials in all" + (f"; on GPU {printable(gpu)}" if gpu else ""),
-          file=err, flush=True)
+    print(
+        f"{tag}study {printable(name)} in {printable(sweeps.redact(url))}: searching {searched}; "
+        f"{request.trials} trials in all" + (f"; on GPU {printable(gpu)}" if gpu else ""),
+        file=err,
+        flush=True,
+    )
 
     def on_trial(outcome: Any) -> None:
         took = f"{outcome.seconds:.1f} s"
         value = format_metric(outcome.value, request.metric)
         detail = f" ({outcome.message})" if outcome.message else ""
-        print(f"{tag}trial #{outcome.number} {outcome.state} after {plural(outcome.epochs, 'epoch')}: {value}, "
-              f"{_params(outcome.params)}, {took}{detail}", file=err, flush=True)
+        print(
+            f"{tag}trial #{outcome.number} {outcome.state} after {plural(outcome.epochs, 'epoch')}: {value}, "
+            f"{_params(outcome.params)}, {took}{detail}",
+            file=err,
+            flush=True,
+        )
 
     from dae_tui.sweeps import trials  # torch, through the trainer: only where trials run
 
@@ -153,12 +164,25 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
     start = time.monotonic()
     with _stop_on_signals(stopper, f"{tag}dae-tui sweep", err) as stopped_by:
         try:
-            tally = trials.run_trials(study, storage, fixed, space, runs_dir, request.trials, request.metric,
-                                      request.prune, on_trial, storage_url=sweeps.redact(url), stopper=stopper,
-                                      gpu=gpu)
+            tally = trials.run_trials(
+                study,
+                storage,
+                fixed,
+                space,
+                runs_dir,
+                request.trials,
+                request.metric,
+                request.prune,
+                on_trial,
+                storage_url=sweeps.redact(url),
+                stopper=stopper,
+                gpu=gpu,
+            )
         except trials.TrialStopped:
-            print(f"{tag}sweep stopped; the study keeps its trials (the stopped one is replaced by the next "
-                  "sweep)", file=err)
+            print(
+                f"{tag}sweep stopped; the study keeps its trials (the stopped one is replaced by the next sweep)",
+                file=err,
+            )
             return signal_exit(stopped_by[0]) if stopped_by else EXIT_STOPPED
         except DaeError as error:  # a ConfigError exits 2, a StorageFailed 1
             return report("sweep", error, err)
@@ -167,14 +191,22 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
     if not request.worker:
         doc = sweeps.study_report(study)
         best = doc["best"]
-        print(f"study {printable(name)}: {plural(len(doc['trials']), 'trial')}, {time.monotonic() - start:.1f} s here",
-              file=err)
+        print(
+            f"study {printable(name)}: {plural(len(doc['trials']), 'trial')}, {time.monotonic() - start:.1f} s here",
+            file=err,
+        )
         if best:
-            print(f"best: trial #{best['trial']} {format_metric(best['value'], request.metric)} "
-                  f"{_params(best['params'])} in {printable(str(best['run_dir']))}", file=err)
+            print(
+                f"best: trial #{best['trial']} {format_metric(best['value'], request.metric)} "
+                f"{_params(best['params'])} in {printable(str(best['run_dir']))}",
+                file=err,
+            )
     if tally.gave_up or (tally.failed and not (tally.finished or tally.pruned)):
-        why = (f"{trials.FAILURES_IN_A_ROW} trials failed in a row here, so this process stopped"
-               if tally.gave_up else f"every trial here failed ({plural(tally.failed, 'trial')})")
+        why = (
+            f"{trials.FAILURES_IN_A_ROW} trials failed in a row here, so this process stopped"
+            if tally.gave_up
+            else f"every trial here failed ({plural(tally.failed, 'trial')})"
+        )
         print(f"{tag}dae-tui sweep: failed: {why}; the last: {printable(str(tally.last_failure))}", file=err)
         return EXIT_FAILED
     return EXIT_OK
@@ -232,8 +264,11 @@ def _parallel(argv: list[str], jobs: int, name: str, url: str, err: TextIO, gpus
 
     def on_signal(signum: int, frame: Any) -> None:
         if not received:
-            _say(f"dae-tui sweep: {signal.Signals(signum).name}: stopping every job after its batch "
-                 f"({signal.Signals(signum).name} again aborts them)", err)
+            _say(
+                f"dae-tui sweep: {signal.Signals(signum).name}: stopping every job after its batch "
+                f"({signal.Signals(signum).name} again aborts them)",
+                err,
+            )
         received.append(signum)
         for child in children:
             if child.poll() is None:
@@ -243,29 +278,33 @@ def _parallel(argv: list[str], jobs: int, name: str, url: str, err: TextIO, gpus
                     pass
 
     # process_group is Python 3.11's; 3.10 sets the group in the child before it runs.
-    own_group: dict[str, Any] = ({"process_group": 0} if sys.version_info >= (3, 11)
-                                 else {"preexec_fn": os.setpgrp})
+    own_group: dict[str, Any] = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
     restore = handle_stop_signals(on_signal)
     try:
         for i in range(jobs):
             if received:
                 break  # stopped while the jobs were starting: start no more
             gpu = gpus[i]
-            children.append(subprocess.Popen(
-                [sys.executable, "-m", "dae_tui", *child_argv, "--study", name, "--worker", str(i + 1)],
-                env=env if gpu is None else {**env, "CUDA_VISIBLE_DEVICES": gpu, JOB_GPU_ENV: gpu}, **own_group))
+            children.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "dae_tui", *child_argv, "--study", name, "--worker", str(i + 1)],
+                    env=env if gpu is None else {**env, "CUDA_VISIBLE_DEVICES": gpu, JOB_GPU_ENV: gpu},
+                    **own_group,
+                )
+            )
             if received:
                 on_signal(received[0], None)  # the one just started missed it
         codes = [child.wait() for child in children]
     finally:
         restore()
     if received:
-        print(f"dae-tui sweep: stopped by {signal.Signals(received[0]).name}; the study keeps its trials",
-              file=err)
+        print(f"dae-tui sweep: stopped by {signal.Signals(received[0]).name}; the study keeps its trials", file=err)
         return signal_exit(received[0])
-    print(f"dae-tui sweep: {jobs} jobs done in {time.monotonic() - start:.1f} s "
-          f"(exit codes {', '.join(map(str, codes))}); dae-tui sweep --status --study {name} shows the study",
-          file=err)
+    print(
+        f"dae-tui sweep: {jobs} jobs done in {time.monotonic() - start:.1f} s "
+        f"(exit codes {', '.join(map(str, codes))}); dae-tui sweep --status --study {name} shows the study",
+        file=err,
+    )
     if any(code == EXIT_USAGE for code in codes):
         return EXIT_USAGE
     return EXIT_OK if all(code == 0 for code in codes) else EXIT_FAILED

@@ -52,9 +52,7 @@ from dae_tui.core.formatting import (
 __all__ = ["run_headless"]
 
 
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 """Signals that stop a run at the next batch, keeping its checkpoint: Ctrl-C, `kill`, and the
 hang-up a dropped SSH session sends. A second one aborts at once."""
 
@@ -265,14 +263,18 @@ def run_headless(invocation: Invocation) -> int:
                             continue  # the bar is for people at a terminal, not for a log file
                         description = f"epoch {event.epoch}/{event.epochs}"
                         fields: dict[str, Any] = dict(  # rich's task fields: any values
-                            mse=f"{event.train_mse:.5f}", speed=f"{event.images_per_s:,.0f}",
+                            mse=f"{event.train_mse:.5f}",
+                            speed=f"{event.images_per_s:,.0f}",
                             eta=format_eta(event.eta_s),
                         )
                         if task is None:
                             task = progress.add_task(description, total=event.batches, **fields)
                         progress.update(
-                            task, description=description, completed=event.batch,
-                            total=event.batches, **fields,
+                            task,
+                            description=description,
+                            completed=event.batch,
+                            total=event.batches,
+                            **fields,
                         )
                         try:
                             progress.refresh()
@@ -307,8 +309,10 @@ def run_headless(invocation: Invocation) -> int:
         if out.stdout_error == "closed":
             return signal_exit(signal.SIGPIPE) if hasattr(signal, "SIGPIPE") else EXIT_STOPPED
         where = f"; resume with --resume {run_dir}" if code == EXIT_STOPPED and run_dir else ""
-        out.line(f"dae-tui train: error: cannot write the JSON to stdout ({out.stdout_error}); "
-                 f"the run stopped, its checkpoint kept{where}")
+        out.line(
+            f"dae-tui train: error: cannot write the JSON to stdout ({out.stdout_error}); "
+            f"the run stopped, its checkpoint kept{where}"
+        )
         return EXIT_FAILED
     if stopped_by and code == EXIT_STOPPED:
         return signal_exit(stopped_by[0])

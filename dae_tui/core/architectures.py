@@ -93,14 +93,16 @@ MODEL_SPECS: dict[str, ModelSpec] = {
         "small U-Net at 14x14 and 7x7 with skips, BatchNorm and its own lr schedule: +1 dB",
         {
             "stem": conv(4, 16, 3, padding=1),  # on the pixel-unshuffled 4x14x14
-            **_block("enc14.0", 16, 16), **_block("enc14.1", 16, 16),
+            **_block("enc14.0", 16, 16),
+            **_block("enc14.1", 16, 16),
             **_block("down", 16, 32, stride=2),  # 14 -> 7
             **_block("enc7", 32, 32),
             "to_latent": conv(32, 64, 7),  # 7 -> 1
             "from_latent": conv_t(64, 32, 7),  # 1 -> 7
             **_block("dec7", 32, 32),
             "up": conv_t(32, 16, 3, stride=2, padding=1, output_padding=1),  # 7 -> 14
-            **_block("dec14.0", 16, 16), **_block("dec14.1", 16, 16),
+            **_block("dec14.0", 16, 16),
+            **_block("dec14.1", 16, 16),
             "head": conv(16, 4, 3, padding=1),  # pixel-shuffled back to 1x28x28
         },
     ),

@@ -60,8 +60,16 @@ DATASETS: dict[str, str] = {
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(f"digit {d}" for d in range(10)),
     "fashion-mnist": (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
     ),
     # torchvision's KMNIST.classes: the romanised hiragana (one cell wide in every terminal).
     "kmnist": ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
@@ -78,6 +86,7 @@ SOURCES: dict[str, str] = {
 
 BUNDLED: tuple[str, ...] = ("mnist", "fashion-mnist")
 """Datasets whose test set ships inside the package (kmnist's licence keeps it out)."""
+
 
 @dataclass(frozen=True)
 class NoiseKind:
@@ -106,21 +115,46 @@ class NoiseKind:
 
 NOISE_KINDS: dict[str, NoiseKind] = {
     "gaussian": NoiseKind(
-        "image + randn * factor (the reference)", "standard deviation of the added noise",
-        "std of added noise", 0.5, 0.0, 5.0),
+        "image + randn * factor (the reference)",
+        "standard deviation of the added noise",
+        "std of added noise",
+        0.5,
+        0.0,
+        5.0,
+    ),
     "salt-pepper": NoiseKind(
-        "pixels set to black or white at random", "fraction of pixels set to 0 or 1, half each",
-        "share of pixels to 0/1", 0.2, 0.0, 1.0),
+        "pixels set to black or white at random",
+        "fraction of pixels set to 0 or 1, half each",
+        "share of pixels to 0/1",
+        0.2,
+        0.0,
+        1.0,
+    ),
     "speckle": NoiseKind(
-        "multiplicative: image + image * randn * factor", "standard deviation relative to each pixel",
-        "std relative to pixel", 0.5, 0.0, 5.0),
+        "multiplicative: image + image * randn * factor",
+        "standard deviation relative to each pixel",
+        "std relative to pixel",
+        0.5,
+        0.0,
+        5.0,
+    ),
     "poisson": NoiseKind(
         "shot noise: photon counts at 1/factor^2 photons for white",
         "noise's std on a white pixel, 1/sqrt(photons); larger is noisier",
-        "1/√(photons at white)", 0.5, 0.0, 2.0, low_open=True),
+        "1/√(photons at white)",
+        0.5,
+        0.0,
+        2.0,
+        low_open=True,
+    ),
     "mask": NoiseKind(
-        "2x2 blocks dropped to black at random (inpainting)", "fraction of 2x2 pixel blocks dropped to 0",
-        "share of 2x2 blocks→0", 0.25, 0.0, 0.9),
+        "2x2 blocks dropped to black at random (inpainting)",
+        "fraction of 2x2 pixel blocks dropped to 0",
+        "share of 2x2 blocks→0",
+        0.25,
+        0.0,
+        0.9,
+    ),
 }
 """Noise kinds. `dae_tui.training.noise` implements each one."""
 
@@ -266,9 +300,7 @@ class FieldSpec:
         folder's config is judged when a runs folder is listed, and 3,000 runs spent 0.1 s
         writing messages for values that were fine); else a message of its own."""
         if self.kind == "choice":
-            ok = isinstance(value, str) and (
-                value in self.choices or (self.also is not None and self.also(value))
-            )
+            ok = isinstance(value, str) and (value in self.choices or (self.also is not None and self.also(value)))
             return None if ok else ""
         if self.kind == "bool":
             return None if isinstance(value, bool) else ""
@@ -335,8 +367,15 @@ _T = TypeVar("_T")
 
 
 def _field(
-    default: _T, label: str, kind: str, choices: tuple[str, ...] = (), *, low: float | None = None,
-    high: float | None = None, low_open: bool = False, also: Callable[[str], bool] | None = None,
+    default: _T,
+    label: str,
+    kind: str,
+    choices: tuple[str, ...] = (),
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    also: Callable[[str], bool] | None = None,
     said: str = "",
 ) -> _T:
     """A `TrainConfig` field with its default and its `FieldSpec` (in the field's metadata; the
@@ -365,8 +404,9 @@ class TrainConfig:
     noise: str = _field("gaussian", "Noise", "choice", tuple(NOISE_KINDS))
     """Noise kind added to the clean images: a key of `NOISE_KINDS`."""
 
-    noise_factor: float = _field(0.5, "Noise factor", "float", low=0.0, high=5.0,
-                                 said="a number in the noise kind's range")  # judged with the kind in `validate`
+    noise_factor: float = _field(
+        0.5, "Noise factor", "float", low=0.0, high=5.0, said="a number in the noise kind's range"
+    )  # judged with the kind in `validate`
     """Noise strength; its meaning and range depend on the kind (`NOISE_KINDS`). The reference:
     gaussian 0.5. A kind named without a factor (a flag, a form, a sweep, a config.json) takes
     its own default through `with_changes`; `TrainConfig(noise=...)` alone keeps 0.5."""
@@ -395,8 +435,9 @@ class TrainConfig:
     seed: int = _field(0, "Seed", "int", low=0, high=2**31 - 1)
     """Seed for weights, shuffling and noise; the same seed gives the same run."""
 
-    device: str = _field("auto", "Device", "choice", DEVICES, also=_is_cuda_index,
-                         said=f"one of {', '.join(DEVICES)} or cuda:N")
+    device: str = _field(
+        "auto", "Device", "choice", DEVICES, also=_is_cuda_index, said=f"one of {', '.join(DEVICES)} or cuda:N"
+    )
     """Where to train: auto, cpu, cuda, cuda:N or mps."""
 
     train_limit: int | None = _field(None, "Train limit", "optional-int", low=1, high=10_000_000)
@@ -424,9 +465,15 @@ class TrainConfig:
             kind = NOISE_KINDS[self.noise]
             errors = [e for e in errors if e.field != "noise_factor"]
             if not kind.accepts(factor):
-                errors.append(FieldError("noise_factor", (
-                    f"must be {kind.allowed()} for {self.noise} noise, the {kind.factor} "
-                    f"(got {_describe(self.noise_factor)})")))
+                errors.append(
+                    FieldError(
+                        "noise_factor",
+                        (
+                            f"must be {kind.allowed()} for {self.noise} noise, the {kind.factor} "
+                            f"(got {_describe(self.noise_factor)})"
+                        ),
+                    )
+                )
         if not any(e.field in ("dataset", "source", "data_dir") for e in errors):
             errors += self._source_errors()
         return errors
@@ -436,13 +483,25 @@ class TrainConfig:
         rather than by the loader after Start (`dae_tui.training.data` raises the same for safety)."""
         if self.source == "bundled" and self.dataset not in BUNDLED:
             *others, last = (s for s in SOURCES if s != "bundled")
-            return [FieldError("source", (
-                f"must be {', '.join(others)} or {last} for {self.dataset}: its licence keeps it out of "
-                f"the bundled sample (got 'bundled')"))]
+            return [
+                FieldError(
+                    "source",
+                    (
+                        f"must be {', '.join(others)} or {last} for {self.dataset}: its licence keeps it out of "
+                        f"the bundled sample (got 'bundled')"
+                    ),
+                )
+            ]
         if self.source == "local" and not self.data_dir and self.dataset != "fashion-mnist":
-            return [FieldError("data_dir", (
-                f"must name the folder holding {self.dataset}'s four IDX files when the source is "
-                f"local (only fashion-mnist has one without it: Debian's package)"))]
+            return [
+                FieldError(
+                    "data_dir",
+                    (
+                        f"must name the folder holding {self.dataset}'s four IDX files when the source is "
+                        f"local (only fashion-mnist has one without it: Debian's package)"
+                    ),
+                )
+            ]
         return []
 
     def to_dict(self) -> dict[str, Any]:
@@ -482,9 +541,15 @@ class TrainConfig:
         # the run unreadable.
         stale = set() if folders_exist else {(e.field, e.message) for e in config._source_errors()}
         errors = [
-            error for error in config.validate()
-            if (folders_exist or error.field != "data_dir" or not isinstance(config.data_dir, str)
-                or not config.data_dir) and (error.field, error.message) not in stale
+            error
+            for error in config.validate()
+            if (
+                folders_exist
+                or error.field != "data_dir"
+                or not isinstance(config.data_dir, str)
+                or not config.data_dir
+            )
+            and (error.field, error.message) not in stale
         ]
         if errors:
             raise ConfigError.from_errors(errors)
@@ -499,8 +564,7 @@ def recipe_changes(saved: TrainConfig, values: Mapping[str, Any]) -> list[str]:
     """The fields of `saved`'s recipe (those outside `RESUME_OVERRIDABLE`) that `values` (field
     name -> typed value) would change, in `values`' order: the one rule of what a resumed run may
     not change, whether flags ask for it (`check_resume_overrides`) or its config.json says it."""
-    return [name for name, value in values.items()
-            if name not in RESUME_OVERRIDABLE and getattr(saved, name) != value]
+    return [name for name, value in values.items() if name not in RESUME_OVERRIDABLE and getattr(saved, name) != value]
 
 
 def check_resume_overrides(saved: TrainConfig, overrides: Mapping[str, Any]) -> None:
@@ -631,4 +695,3 @@ def config_from_strings(values: Mapping[str, str], base: TrainConfig | None = No
 
 RUN_CONFIG_NAME = "config.json"
 """The file in each run folder that holds the run's `TrainConfig` as JSON."""
-

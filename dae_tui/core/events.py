@@ -216,7 +216,15 @@ class RunFailed:
 
 
 Event = Union[
-    RunStarted, Notice, BatchProgress, EpochEnd, Samples, Paused, Resumed,
-    RunFinished, RunStopped, RunFailed,
+    RunStarted,
+    Notice,
+    BatchProgress,
+    EpochEnd,
+    Samples,
+    Paused,
+    Resumed,
+    RunFinished,
+    RunStopped,
+    RunFailed,
 ]
 """Anything a run yields."""

@@ -17,10 +17,26 @@ from dae_tui.core.events import EpochEnd, RunStarted
 if TYPE_CHECKING:
     from dae_tui.runs.info import RunInfo
 
-__all__ = ["RUN_COLUMNS", "UNREADABLE", "cells", "fit_first", "fit_items", "fit_words", "format_epoch",
-           "format_eta", "format_figure", "format_finished", "format_kept", "format_metric",
-           "format_setting", "format_started", "plural", "printable", "printable_lines",
-           "run_cells"]
+__all__ = [
+    "RUN_COLUMNS",
+    "UNREADABLE",
+    "cells",
+    "fit_first",
+    "fit_items",
+    "fit_words",
+    "format_epoch",
+    "format_eta",
+    "format_figure",
+    "format_finished",
+    "format_kept",
+    "format_metric",
+    "format_setting",
+    "format_started",
+    "plural",
+    "printable",
+    "printable_lines",
+    "run_cells",
+]
 
 
 def plural(count: int, noun: str) -> str:
@@ -97,8 +113,11 @@ def format_eta(seconds: float | None) -> str:
 
 def format_metric(value: float | None, metric: str, missing: str = "—") -> str:
     """A sweep's metric as read: test PSNR in dB (2 decimals), test MSE to 5 decimals."""
-    return format_figure(value, ".2f", " dB", missing) if metric == "test_psnr" else format_figure(value, ".5f",
-                                                                                                  missing=missing)
+    return (
+        format_figure(value, ".2f", " dB", missing)
+        if metric == "test_psnr"
+        else format_figure(value, ".5f", missing=missing)
+    )
 
 
 def format_setting(value: object) -> str:
@@ -148,7 +167,16 @@ def format_finished(epochs: int, best_test_mse: float | None) -> str:
 
 
 RUN_COLUMNS: tuple[str, ...] = (
-    "run", "status", "dataset", "model", "noise", "epochs", "best PSNR", "last PSNR", "s/epoch", "started",
+    "run",
+    "status",
+    "dataset",
+    "model",
+    "noise",
+    "epochs",
+    "best PSNR",
+    "last PSNR",
+    "s/epoch",
+    "started",
 )
 """The columns of a list of runs (`dae-tui runs`), in order; `run_cells` fills them."""
 
@@ -163,8 +191,15 @@ def run_cells(info: RunInfo) -> tuple[str, ...]:
     best = _db(info.best_test_psnr) + (f" @ {info.best_epoch}" if info.best_epoch is not None else "")
     per_epoch = format_figure(info.seconds_per_epoch, ".1f")
     return (
-        info.name, info.status, info.dataset or "—", info.model or "—", noise,
-        f"{info.epochs_done}/{info.epochs or '?'}", best, _db(info.last_test_psnr), per_epoch,
+        info.name,
+        info.status,
+        info.dataset or "—",
+        info.model or "—",
+        noise,
+        f"{info.epochs_done}/{info.epochs or '?'}",
+        best,
+        _db(info.last_test_psnr),
+        per_epoch,
         info.started.astimezone().strftime("%Y-%m-%d %H:%M"),
     )
 
@@ -191,8 +226,14 @@ def printable(text: str) -> str:
     move the cursor, recolour the screen or break a one-line layout. Everything else is kept."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() or c == " " else
-                   _shown(c) if unicodedata.category(c) in ("Cc", "Cs") or ord(c) in _BIDI else c for c in text)
+    return "".join(
+        c
+        if c.isprintable() or c == " "
+        else _shown(c)
+        if unicodedata.category(c) in ("Cc", "Cs") or ord(c) in _BIDI
+        else c
+        for c in text
+    )
 
 
 def printable_lines(text: str) -> str:

@@ -269,8 +269,12 @@ class FileTooLarge(ValueError, DaeError):
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a plain file"
@@ -423,14 +427,13 @@ def pid_stopped(pid: int) -> bool:
     except OSError:
         return False
     # The state follows the command name in parentheses, and that name may hold ") " itself.
-    state = stat[stat.rfind(b")") + 2:][:1]
+    state = stat[stat.rfind(b")") + 2 :][:1]
     return state in (b"T", b"t")
 
 
 def suspended_note(pid: object, host: object) -> str:
     """The one line that says a run's process is suspended and what to do about it."""
-    return (f"process {pid} on {host} is suspended (SIGSTOP); `kill -CONT {pid}` to continue it, "
-            "or stop it first")
+    return f"process {pid} on {host} is suspended (SIGSTOP); `kill -CONT {pid}` to continue it, or stop it first"
 
 
 def folder_busy(folder: Path) -> bool | None:
@@ -482,12 +485,12 @@ def live_lock(run_dir: Path) -> dict[str, Any] | None:
 class RunMarker:
     """The lock and status files of one run, kept up by the process that trains it.
 
-        marker = RunMarker(run_dir, epochs)
-        marker.acquire()               # one owner: ConfigError naming the other's pid and host
-        marker.start(last_epoch)       # status "running", first heartbeat
-        marker.beat(epoch)             # from the loop: writes at most every HEARTBEAT_INTERVAL_S
-        marker.end("finished", "", last_epoch)   # status.json, then the lock goes
-        marker.end("stopped", why, last_epoch, partial_batch=38, batches=94)   # stopped mid-epoch
+    marker = RunMarker(run_dir, epochs)
+    marker.acquire()               # one owner: ConfigError naming the other's pid and host
+    marker.start(last_epoch)       # status "running", first heartbeat
+    marker.beat(epoch)             # from the loop: writes at most every HEARTBEAT_INTERVAL_S
+    marker.end("finished", "", last_epoch)   # status.json, then the lock goes
+    marker.end("stopped", why, last_epoch, partial_batch=38, batches=94)   # stopped mid-epoch
     """
 
     def __init__(self, run_dir: Path, epochs: int, interval_s: float | None = None) -> None:
@@ -546,13 +549,19 @@ class RunMarker:
         if not self._held or (not force and now - self._last_beat < self.interval_s):
             return
         self._last_beat = now
-        atomic_write_json(self.run_dir / LOCK_NAME, {
-            "pid": os.getpid(), "host": this_host(), "started": self.started, "updated": now_iso(),
-            "epoch": epoch, "paused": paused,
-        })
+        atomic_write_json(
+            self.run_dir / LOCK_NAME,
+            {
+                "pid": os.getpid(),
+                "host": this_host(),
+                "started": self.started,
+                "updated": now_iso(),
+                "epoch": epoch,
+                "paused": paused,
+            },
+        )
 
-    def end(self, status: str, message: str, last_epoch: int, *, partial_batch: int = 0,
-            batches: int = 0) -> None:
+    def end(self, status: str, message: str, last_epoch: int, *, partial_batch: int = 0, batches: int = 0) -> None:
         """Write the final status.json ("finished", "stopped" or "failed"), then drop the lock.
 
         `partial_batch` > 0: the run stopped after that many of its `batches` of epoch
@@ -577,12 +586,19 @@ class RunMarker:
         fd, self._folder_fd = self._folder_fd, None
         _close(fd)
 
-    def _write_status(self, status: str, message: str, last_epoch: int, ended: str | None,
-                      **extra: int) -> None:
-        atomic_write_json(self.run_dir / STATUS_NAME, {
-            "status": status, "message": message, "last_epoch": last_epoch, "epochs": self.epochs,
-            "started": self._first_started, "ended": ended, **extra,
-        })
+    def _write_status(self, status: str, message: str, last_epoch: int, ended: str | None, **extra: int) -> None:
+        atomic_write_json(
+            self.run_dir / STATUS_NAME,
+            {
+                "status": status,
+                "message": message,
+                "last_epoch": last_epoch,
+                "epochs": self.epochs,
+                "started": self._first_started,
+                "ended": ended,
+                **extra,
+            },
+        )
 
 
 def busy_message(run_dir: Path, holder: Mapping[str, Any] | None) -> str:

@@ -58,8 +58,13 @@ def continue_in_background(run_dir: str | os.PathLike[str], env: dict[str, str] 
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}: taking over from pid {os.getpid()}\n".encode())
         log.flush()
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True,
-            start_new_session=True, env={**os.environ, **(env or {})},
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            close_fds=True,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
     return Background(process.pid, this_host(), log_path)
 
@@ -91,6 +96,8 @@ def take_over(run_dir: Path, from_pid: int, wait_s: float = HANDOVER_WAIT_S) -> 
             if not pid_alive(from_pid):
                 raise  # the process handing over is gone, and another holds the folder
             if time.monotonic() >= deadline:
-                raise ConfigError(f"{run_dir}: process {from_pid} did not let the run folder go within "
-                                  f"{wait_s:.0f} s; resume it later with: dae-tui train --resume {run_dir}") from None
+                raise ConfigError(
+                    f"{run_dir}: process {from_pid} did not let the run folder go within "
+                    f"{wait_s:.0f} s; resume it later with: dae-tui train --resume {run_dir}"
+                ) from None
             time.sleep(0.02)

@@ -167,15 +167,29 @@ class RunInfo:
     def to_json(self) -> dict[str, Any]:
         """A plain JSON-able dict: what `dae-tui runs --json` prints for each run."""
         return {
-            "run": self.name, "path": str(self.path), "status": self.status, "message": self.message,
-            "dataset": self.dataset, "source": self.source, "model": self.model, "noise": self.noise,
-            "noise_factor": self.noise_factor, "epochs_done": self.epochs_done, "epochs": self.epochs,
-            "best_test_psnr": self.best_test_psnr, "best_epoch": self.best_epoch,
-            "last_test_psnr": self.last_test_psnr, "last_test_ssim": self.last_test_ssim,
+            "run": self.name,
+            "path": str(self.path),
+            "status": self.status,
+            "message": self.message,
+            "dataset": self.dataset,
+            "source": self.source,
+            "model": self.model,
+            "noise": self.noise,
+            "noise_factor": self.noise_factor,
+            "epochs_done": self.epochs_done,
+            "epochs": self.epochs,
+            "best_test_psnr": self.best_test_psnr,
+            "best_epoch": self.best_epoch,
+            "last_test_psnr": self.last_test_psnr,
+            "last_test_ssim": self.last_test_ssim,
             "seconds_per_epoch": self.seconds_per_epoch,
-            "started": self.started.isoformat(), "ended": self.ended.isoformat() if self.ended else None,
-            "config": self.config.to_dict() if self.config else None, "warnings": list(self.warnings),
-            "study": self.study, "trial": self.trial, "partial_batch": self.partial_batch,
+            "started": self.started.isoformat(),
+            "ended": self.ended.isoformat() if self.ended else None,
+            "config": self.config.to_dict() if self.config else None,
+            "warnings": list(self.warnings),
+            "study": self.study,
+            "trial": self.trial,
+            "partial_batch": self.partial_batch,
         }
 
 
@@ -293,9 +307,15 @@ MAX_EPOCH = 1_000_000
 """The largest epoch (and epoch count) a run file may name; past it the number is not believed."""
 
 FIGURE_RANGES: dict[str, tuple[float, float]] = {
-    "train_mse": (0.0, 1e12), "test_mse": (0.0, 1e12), "test_psnr": (-1e4, 1e4), "noisy_psnr": (-1e4, 1e4),
-    "test_ssim": (-1.001, 1.001), "noisy_ssim": (-1.001, 1.001), "seconds": (0.0, 1e9),
-    "images_per_s": (0.0, 1e12), "peak_memory_mb": (0.0, 1e9),
+    "train_mse": (0.0, 1e12),
+    "test_mse": (0.0, 1e12),
+    "test_psnr": (-1e4, 1e4),
+    "noisy_psnr": (-1e4, 1e4),
+    "test_ssim": (-1.001, 1.001),
+    "noisy_ssim": (-1.001, 1.001),
+    "seconds": (0.0, 1e9),
+    "images_per_s": (0.0, 1e12),
+    "peak_memory_mb": (0.0, 1e9),
 }
 """The plausible range of each figure in a metrics line. Outside it (or not finite: Python's json
 reads `NaN` and `Infinity`, and a 401-digit integer overflows every float format) a figure is left
@@ -330,8 +350,11 @@ def clean_record(record: object) -> tuple[dict[str, Any] | None, int]:
     A clean record is returned as it is (no copy: most are)."""
     if not isinstance(record, dict) or plausible_int(record.get("epoch"), 1) is None:
         return None, 0
-    bad = [key for key, (low, high) in FIGURE_RANGES.items()
-           if key in record and plausible_number(record[key], low, high) is None]
+    bad = [
+        key
+        for key, (low, high) in FIGURE_RANGES.items()
+        if key in record and plausible_number(record[key], low, high) is None
+    ]
     if "epochs" in record and plausible_int(record["epochs"], 1) is None:
         bad.append("epochs")
     if not bad:
@@ -355,16 +378,17 @@ def _read_records(folder: str, warnings: list[str]) -> list[dict[str, Any]]:
         warnings.append(f"{METRICS_NAME}: unreadable ({err.strerror or err})")
         return []
     if skipped:
-        warnings.append(f"{METRICS_NAME}: larger than {MAX_METRICS_BYTES >> 20} MiB; read its last "
-                        f"{MAX_METRICS_BYTES >> 20} MiB only (the first {skipped:,} bytes left out)")
+        warnings.append(
+            f"{METRICS_NAME}: larger than {MAX_METRICS_BYTES >> 20} MiB; read its last "
+            f"{MAX_METRICS_BYTES >> 20} MiB only (the first {skipped:,} bytes left out)"
+        )
     if not data:
         return []
     lines = [line for line in data.splitlines() if line.strip()]
     long = sum(len(line) > MAX_LINE_BYTES for line in lines)
     if long:
         lines = [line for line in lines if len(line) <= MAX_LINE_BYTES]
-        warnings.append(f"{METRICS_NAME}: skipped {long} line{'s' if long > 1 else ''} over "
-                        f"{MAX_LINE_BYTES:,} bytes")
+        warnings.append(f"{METRICS_NAME}: skipped {long} line{'s' if long > 1 else ''} over {MAX_LINE_BYTES:,} bytes")
     by_epoch: dict[int, dict[str, Any]] = {}
     bad = dropped = 0
     for value in _parse_lines(lines):
@@ -377,14 +401,21 @@ def _read_records(folder: str, warnings: list[str]) -> list[dict[str, Any]]:
     if bad:
         warnings.append(f"{METRICS_NAME}: skipped {bad} unreadable line{'s' if bad > 1 else ''}")
     if dropped:
-        warnings.append(f"{METRICS_NAME}: left out {dropped} figure{'s' if dropped > 1 else ''} not "
-                        "plausible as a number (NaN, infinite or out of range)")
+        warnings.append(
+            f"{METRICS_NAME}: left out {dropped} figure{'s' if dropped > 1 else ''} not "
+            "plausible as a number (NaN, infinite or out of range)"
+        )
     return [by_epoch[e] for e in sorted(by_epoch)]
 
 
 def _judge(
-    status_doc: dict[str, Any] | None, lock: dict[str, Any] | None, lock_mtime: float | None,
-    epochs_done: int, epochs: int, now: float, folder: str | None = None,
+    status_doc: dict[str, Any] | None,
+    lock: dict[str, Any] | None,
+    lock_mtime: float | None,
+    epochs_done: int,
+    epochs: int,
+    now: float,
+    folder: str | None = None,
 ) -> tuple[str, str]:
     """(status, message) by the rule in the module docstring; `folder` (the run's) lets this
     host's flock decide."""
@@ -408,8 +439,7 @@ def _judge(
     return INTERRUPTED, ""
 
 
-def _local_liveness(lock: dict[str, Any], lock_mtime: float | None, now: float,
-                    folder: str | None) -> str | None:
+def _local_liveness(lock: dict[str, Any], lock_mtime: float | None, now: float, folder: str | None) -> str | None:
     """RUNNING, SUSPENDED or INTERRUPTED for a lock of this host; None for another host's (only
     its heartbeat tells). The flock decides who is alive (a pid in the lock may since belong to
     another program); the pid's state and the heartbeat decide whether it is suspended."""
@@ -430,8 +460,7 @@ def _local_liveness(lock: dict[str, Any], lock_mtime: float | None, now: float,
     return SUSPENDED if stale or pid_stopped(pid) else RUNNING
 
 
-def _started(status_doc: dict[str, Any] | None, lock: dict[str, Any] | None, name: str,
-             fallback: float) -> datetime:
+def _started(status_doc: dict[str, Any] | None, lock: dict[str, Any] | None, name: str, fallback: float) -> datetime:
     for doc in (status_doc, lock):
         moment = parse_time(doc.get("started")) if doc else None
         if moment is not None:
@@ -468,8 +497,7 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
     for candidate in ((status_doc or {}).get("epochs"), records[-1].get("epochs") if records else None):
         if not epochs and plausible_int(candidate, 1) is not None:
             epochs = candidate  # type: ignore[assignment]
-    best = best_epoch(((r["epoch"], r["test_psnr"]) for r in records if _is_number(r.get("test_psnr"))),
-                      higher=True)
+    best = best_epoch(((r["epoch"], r["test_psnr"]) for r in records if _is_number(r.get("test_psnr"))), higher=True)
     seconds = [r["seconds"] for r in records if _is_number(r.get("seconds"))]
     last_psnr = records[-1].get("test_psnr") if records else None
     last_ssim = records[-1].get("test_ssim") if records else None
@@ -485,14 +513,26 @@ def read_folder(folder: str, name: str, signature: Signature, now: float) -> Fol
     if status == STOPPED and status_doc is not None and status_doc.get("last_epoch") == epochs_done:
         partial_batch = plausible_int(status_doc.get("partial_batch"), 1) or 0
     info = RunInfo(
-        name=name, path=Path(folder), status=status, config=config, epochs_done=epochs_done,
-        epochs=epochs, records=tuple(records), best_test_psnr=best[1] if best else None,
+        name=name,
+        path=Path(folder),
+        status=status,
+        config=config,
+        epochs_done=epochs_done,
+        epochs=epochs,
+        records=tuple(records),
+        best_test_psnr=best[1] if best else None,
         best_epoch=best[0] if best else None,
         last_test_psnr=last_psnr if _is_number(last_psnr) else None,
         last_test_ssim=last_ssim if _is_number(last_ssim) else None,
         seconds_per_epoch=sum(seconds) / len(seconds) if seconds else None,
-        started=_started(status_doc, lock, name, mtime), mtime=mtime, message=message,
-        ended=ended, warnings=tuple(warnings), study=study, trial=trial, partial_batch=partial_batch,
+        started=_started(status_doc, lock, name, mtime),
+        mtime=mtime,
+        message=message,
+        ended=ended,
+        warnings=tuple(warnings),
+        study=study,
+        trial=trial,
+        partial_batch=partial_batch,
     )
     return FolderState(signature, info, lock, lock_mtime, status_doc)
 
@@ -508,15 +548,14 @@ def read_run(path: str | os.PathLike[str]) -> RunInfo | None:
     return read_folder(folder, os.path.basename(os.path.normpath(folder)), signature, time.time()).info
 
 
-
-
 def rejudge(state: FolderState, now: float) -> FolderState:
     """The state with its run's status judged again at `now`, from the lock and status read before."""
     info = state.info
     if info is None:
         return state
-    status, message = _judge(state.status_doc, state.lock, state.lock_mtime, info.epochs_done,
-                             info.epochs, now, os.fspath(info.path))
+    status, message = _judge(
+        state.status_doc, state.lock, state.lock_mtime, info.epochs_done, info.epochs, now, os.fspath(info.path)
+    )
     if (status, message) == (info.status, info.message):
         return state
     return replace(state, info=replace(info, status=status, message=message))

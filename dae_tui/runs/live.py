@@ -57,8 +57,16 @@ from dae_tui.runs.info import read_metrics
 from dae_tui.runs.samples import load_samples
 
 __all__ = [
-    "COMMANDS", "CONTROL_LOCK_NAME", "CONTROL_NAME", "LIVE_INTERVAL_S", "LIVE_NAME", "AttachedRun", "ControlReader",
-    "LiveWriter", "NotLive", "check_live",
+    "COMMANDS",
+    "CONTROL_LOCK_NAME",
+    "CONTROL_NAME",
+    "LIVE_INTERVAL_S",
+    "LIVE_NAME",
+    "AttachedRun",
+    "ControlReader",
+    "LiveWriter",
+    "NotLive",
+    "check_live",
 ]
 
 LIVE_NAME = "live.json"
@@ -98,22 +106,43 @@ class LiveWriter:
             return
         self._last = now
         try:
-            _write_json_quick(self.path, {
-                "pid": os.getpid(), "host": this_host(), "updated": now_iso(), "paused": self.paused,
-                "started": self._started, **self._state,
-            })
+            _write_json_quick(
+                self.path,
+                {
+                    "pid": os.getpid(),
+                    "host": this_host(),
+                    "updated": now_iso(),
+                    "paused": self.paused,
+                    "started": self._started,
+                    **self._state,
+                },
+            )
         except OSError:
             pass
 
     def started(self, event: RunStarted) -> None:
         self._started = {name: value for name, value in asdict(event).items() if name not in ("config", "earlier")}
-        self._state = {"epoch": event.start_epoch, "epochs": event.config.epochs, "batch": event.start_batch,
-                       "batches": event.batches_per_epoch, "train_mse": None, "images_per_s": None, "eta_s": None}
+        self._state = {
+            "epoch": event.start_epoch,
+            "epochs": event.config.epochs,
+            "batch": event.start_batch,
+            "batches": event.batches_per_epoch,
+            "train_mse": None,
+            "images_per_s": None,
+            "eta_s": None,
+        }
         self._write(force=True)
 
     def progress(self, event: BatchProgress) -> None:
-        self._state.update(epoch=event.epoch, epochs=event.epochs, batch=event.batch, batches=event.batches,
-                           train_mse=event.train_mse, images_per_s=event.images_per_s, eta_s=event.eta_s)
+        self._state.update(
+            epoch=event.epoch,
+            epochs=event.epochs,
+            batch=event.batch,
+            batches=event.batches,
+            train_mse=event.train_mse,
+            images_per_s=event.images_per_s,
+            eta_s=event.eta_s,
+        )
         self._write()
 
     def set_paused(self, paused: bool) -> None:
@@ -161,7 +190,7 @@ class ControlReader:
         except (OSError, ValueError) as err:
             self.notes.append(f"{CONTROL_NAME}: ignored ({err})")
             return None
-        if (not isinstance(doc, dict) or type(doc.get("seq")) is not int or doc.get("command") not in COMMANDS):
+        if not isinstance(doc, dict) or type(doc.get("seq")) is not int or doc.get("command") not in COMMANDS:
             self.notes.append(f"{CONTROL_NAME}: ignored (not a control command)")
             return None
         return doc
@@ -210,8 +239,10 @@ def check_live(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if owner is None:
         raise NotLive(f"{path} is not training: no process holds it (open it instead: Enter on the Runs tab)")
     if owner.get("host") != this_host():
-        raise NotLive(f"{path.name} trains on {owner.get('host')} (pid {owner.get('pid')}): it can be shown "
-                      "read-only here; attach from that machine")
+        raise NotLive(
+            f"{path.name} trains on {owner.get('host')} (pid {owner.get('pid')}): it can be shown "
+            "read-only here; attach from that machine"
+        )
     return owner
 
 
@@ -283,8 +314,9 @@ class AttachedRun:
             seq = 0
         seq = max(seq, int(time.time() * 1000))  # above any command a dead dashboard left
         try:
-            _write_json_quick(path, {"seq": seq, "command": command, "pid": os.getpid(), "host": this_host(),
-                                     "at": now_iso()})
+            _write_json_quick(
+                path, {"seq": seq, "command": command, "pid": os.getpid(), "host": this_host(), "at": now_iso()}
+            )
         except OSError:
             return False
         return True
@@ -333,8 +365,12 @@ class AttachedRun:
             return {}
         return doc if isinstance(doc, dict) else {}
 
-    def _started_event(self, config: TrainConfig, records: list[dict[str, Any]], live: dict[str, Any] | None,
-                       ) -> RunStarted:
+    def _started_event(
+        self,
+        config: TrainConfig,
+        records: list[dict[str, Any]],
+        live: dict[str, Any] | None,
+    ) -> RunStarted:
         started = (live or {}).get("started") or {}
 
         def get(name: str, kind: type, default: Any) -> Any:
@@ -343,13 +379,22 @@ class AttachedRun:
 
         done = records[-1]["epoch"] if records else 0
         return RunStarted(
-            config=config, run_dir=str(self.run_dir), source=get("source", str, config.source),
-            source_detail=get("source_detail", str, ""), dataset_label=get("dataset_label", str, config.dataset),
-            device=get("device", str, "?"), train_size=get("train_size", int, 0), test_size=get("test_size", int, 0),
-            batches_per_epoch=get("batches_per_epoch", int, 0), start_epoch=done + 1,
-            parameters=get("parameters", int, 0), threads=get("threads", int, 0), resumed_from=None,
-            earlier=tuple((r["epoch"], r.get("train_mse", float("nan")), r.get("test_mse", float("nan")))
-                          for r in records),
+            config=config,
+            run_dir=str(self.run_dir),
+            source=get("source", str, config.source),
+            source_detail=get("source_detail", str, ""),
+            dataset_label=get("dataset_label", str, config.dataset),
+            device=get("device", str, "?"),
+            train_size=get("train_size", int, 0),
+            test_size=get("test_size", int, 0),
+            batches_per_epoch=get("batches_per_epoch", int, 0),
+            start_epoch=done + 1,
+            parameters=get("parameters", int, 0),
+            threads=get("threads", int, 0),
+            resumed_from=None,
+            earlier=tuple(
+                (r["epoch"], r.get("train_mse", float("nan")), r.get("test_mse", float("nan"))) for r in records
+            ),
             start_batch=(live or {}).get("batch", 0) if isinstance((live or {}).get("batch"), int) else 0,
         )
 
@@ -380,8 +425,15 @@ class AttachedRun:
                         seen_epochs.add(record["epoch"])
                         records.append(record)
                         yield _event_from_record(record, config.epochs, self.run_dir)
-                new = {epoch: samples for epoch, samples in load_samples(self.run_dir).items()
-                       if epoch not in seen_samples} if len(seen_samples) < len(seen_epochs) + 1 else {}
+                new = (
+                    {
+                        epoch: samples
+                        for epoch, samples in load_samples(self.run_dir).items()
+                        if epoch not in seen_samples
+                    }
+                    if len(seen_samples) < len(seen_epochs) + 1
+                    else {}
+                )
                 for epoch in sorted(new):
                     seen_samples.add(epoch)
                     yield new[epoch]
@@ -392,10 +444,16 @@ class AttachedRun:
                         self._paused = paused
                         position = (live.get("epoch", 0), live.get("batch", 0))
                         yield (Paused if paused else Resumed)(*(int(v) if isinstance(v, int) else 0 for v in position))
-                    figures = tuple(live.get(k) for k in ("epoch", "epochs", "batch", "batches", "train_mse",
-                                                            "images_per_s", "eta_s"))
-                    if (figures != last_batch and not paused and figures[2]
-                            and all(isinstance(v, (int, float)) for v in figures[:6])):
+                    figures = tuple(
+                        live.get(k)
+                        for k in ("epoch", "epochs", "batch", "batches", "train_mse", "images_per_s", "eta_s")
+                    )
+                    if (
+                        figures != last_batch
+                        and not paused
+                        and figures[2]
+                        and all(isinstance(v, (int, float)) for v in figures[:6])
+                    ):
                         last_batch = figures
                         yield BatchProgress(*figures)  # type: ignore[arg-type]
                 end = self._end(records)
@@ -428,9 +486,13 @@ class AttachedRun:
             return RunFinished(str(self.run_dir), int(status.get("epochs") or done), best[1] if best else None)
         if kind == "stopped":
             batch, batches = status.get("partial_batch"), status.get("batches")
-            return RunStopped(str(self.run_dir), done, batch if type(batch) is int else 0,
-                              batches if type(batches) is int else 0)
+            return RunStopped(
+                str(self.run_dir), done, batch if type(batch) is int else 0, batches if type(batches) is int else 0
+            )
         if kind in ("failed", "pruned"):
             return RunFailed(str(status.get("message") or kind), str(self.run_dir))
-        return RunFailed(f"its process (pid {self.pid}) ended without a word (killed?); the run is interrupted "
-                         f"after epoch {done}: resume it", str(self.run_dir))
+        return RunFailed(
+            f"its process (pid {self.pid}) ended without a word (killed?); the run is interrupted "
+            f"after epoch {done}: resume it",
+            str(self.run_dir),
+        )

@@ -103,10 +103,15 @@ class SampleRecorder:
         self.folder.mkdir(exist_ok=True)
         width, height = (samples.clean[0].width, samples.clean[0].height) if samples.clean else (0, 0)
         index: dict[str, Any] = {
-            "format": SAMPLES_FORMAT, "width": width, "height": height,
-            "indices": list(samples.indices), "labels": list(samples.labels),
-            "noisy_psnr": list(samples.noisy_psnr), "epochs": {},
-            "noisy_ssim": list(samples.noisy_ssim), "ssim_epochs": {},
+            "format": SAMPLES_FORMAT,
+            "width": width,
+            "height": height,
+            "indices": list(samples.indices),
+            "labels": list(samples.labels),
+            "noisy_psnr": list(samples.noisy_psnr),
+            "epochs": {},
+            "noisy_ssim": list(samples.noisy_ssim),
+            "ssim_epochs": {},
         }
         clean, noisy = _pack(samples.clean), _pack(samples.noisy)
         try:
@@ -114,8 +119,12 @@ class SampleRecorder:
             same_pictures = read_file(self.folder / "clean.u8", len(clean)) == clean
         except (OSError, ValueError):
             earlier, same_pictures = None, False
-        if (same_pictures and isinstance(earlier, dict) and isinstance(earlier.get("epochs"), dict)
-                and all(earlier.get(k) == index[k] for k in ("format", "width", "height", "indices", "labels"))):
+        if (
+            same_pictures
+            and isinstance(earlier, dict)
+            and isinstance(earlier.get("epochs"), dict)
+            and all(earlier.get(k) == index[k] for k in ("format", "width", "height", "indices", "labels"))
+        ):
             index["epochs"] = earlier["epochs"]
             ssim = earlier.get("ssim_epochs")
             index["ssim_epochs"] = ssim if isinstance(ssim, dict) else {}
@@ -162,9 +171,15 @@ def load_samples(run_dir: str | os.PathLike[str]) -> dict[int, Samples]:
         if len(data) != size or len(epochs[epoch]) != count:
             continue
         found[epoch] = Samples(
-            epoch=epoch, indices=indices, labels=labels, clean=clean, noisy=noisy,
-            denoised=_unpack(data, count, width, height), noisy_psnr=noisy_psnr,
-            denoised_psnr=epochs[epoch], noisy_ssim=noisy_ssim if len(noisy_ssim) == count else (),
+            epoch=epoch,
+            indices=indices,
+            labels=labels,
+            clean=clean,
+            noisy=noisy,
+            denoised=_unpack(data, count, width, height),
+            noisy_psnr=noisy_psnr,
+            denoised_psnr=epochs[epoch],
+            noisy_ssim=noisy_ssim if len(noisy_ssim) == count else (),
             denoised_ssim=ssim_epochs.get(epoch, ()) if len(ssim_epochs.get(epoch, ())) == count else (),
         )
     return found

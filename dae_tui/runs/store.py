@@ -159,8 +159,9 @@ class RunStore:
                 if entry.info is not None:
                     (changed if old is not None and old.info is not None else added).append(entry.info)
             entries[name] = entry
-        removed = tuple(n for n, e in self._entries.items() if e.info is not None and
-                        (n not in entries or entries[n].info is None))
+        removed = tuple(
+            n for n, e in self._entries.items() if e.info is not None and (n not in entries or entries[n].info is None)
+        )
         self._entries = entries
         changes = RunChanges(tuple(added), tuple(changed), removed)
         if changes:
@@ -211,8 +212,9 @@ def delete_run(path: str | os.PathLike[str]) -> None:
         fd = own_folder(info.path)
     except ConfigError as err:  # taken since it was read
         again = read_run(info.path)
-        raise RunStoreError(_still_live(again) if again and again.status in _LIVE else
-                            f"{info.name} is not deleted: {err}") from None
+        raise RunStoreError(
+            _still_live(again) if again and again.status in _LIVE else f"{info.name} is not deleted: {err}"
+        ) from None
     try:
         shutil.rmtree(info.path)
     except OSError as err:

@@ -53,7 +53,7 @@ class Dimension:
         return self.kind != "choice" and all(isinstance(v, int) and not isinstance(v, bool) for v in self.values)
 
     def describe(self, limit: int | None = SHOWN_CHOICES) -> str:
-        """"batch_size choice [32, 64, 128]": at most `limit` values (None: all of them, for the
+        """ "batch_size choice [32, 64, 128]": at most `limit` values (None: all of them, for the
         study's name), so thousands of choices still make a short line."""
         values = self.values if limit is None or len(self.values) <= limit else self.values[:limit]
         shown = ", ".join(format_number(v) if isinstance(v, float) else str(v) for v in values)
@@ -76,8 +76,9 @@ def read_space(path: str | Path, fixed: TrainConfig) -> tuple[Dimension, ...]:
         # read_file: a FIFO or a device named as the space would hang or never end.
         data = tomllib.loads(read_file(path, MAX_SPACE_BYTES).decode("utf-8"))
     except FileTooLarge as err:
-        raise ConfigError(f"{where}: {err.size:,} bytes is not a space file (at most {MAX_SPACE_BYTES:,}; "
-                          "a space is a few lines)") from None
+        raise ConfigError(
+            f"{where}: {err.size:,} bytes is not a space file (at most {MAX_SPACE_BYTES:,}; a space is a few lines)"
+        ) from None
     except OSError as err:
         raise ConfigError(f"{where}: cannot read it ({err.strerror or err})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
@@ -98,8 +99,10 @@ def parse_space(data: dict[str, Any], fixed: TrainConfig, where: str = "the spac
         if name in NOT_SEARCHED:
             raise ConfigError(f"{where}: {name} is fixed for a study (set it with --{name.replace('_', '-')})")
         if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in KINDS:
-            raise ConfigError(f"{where}: {name} must be one of {{log = [low, high]}}, {{range = [low, high]}} "
-                              "or {choice = [a, b, ...]}")
+            raise ConfigError(
+                f"{where}: {name} must be one of {{log = [low, high]}}, {{range = [low, high]}} "
+                "or {choice = [a, b, ...]}"
+            )
         kind, values = next(iter(spec.items()))
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{where}: {name} {kind} needs a list of values")

@@ -40,9 +40,26 @@ from dae_tui.runs.files import pid_alive, this_host
 from dae_tui.runs.info import SWEEP_NAME
 from dae_tui.sweeps.space import Dimension
 
-__all__ = ["DEFAULT_DB", "METRICS", "SWEEP_FILE", "SQLAlchemyError", "StorageFailed", "counted", "default_storage",
-           "describe_study", "fail_dead_trials", "fail_stale_trials", "open_storage", "open_study", "redact",
-           "sqlite_file", "storage_failure", "study_name_for", "study_names", "study_report"]
+__all__ = [
+    "DEFAULT_DB",
+    "METRICS",
+    "SWEEP_FILE",
+    "SQLAlchemyError",
+    "StorageFailed",
+    "counted",
+    "default_storage",
+    "describe_study",
+    "fail_dead_trials",
+    "fail_stale_trials",
+    "open_storage",
+    "open_study",
+    "redact",
+    "sqlite_file",
+    "storage_failure",
+    "study_name_for",
+    "study_names",
+    "study_report",
+]
 
 DEFAULT_DB = "sweeps.db"
 """The SQLite file in the runs folder that holds this machine's studies."""
@@ -81,7 +98,7 @@ def sqlite_file(url: str) -> Path | None:
     other storage."""
     if not url.startswith("sqlite:///"):
         return None
-    return Path(url[len("sqlite:///"):].split("?", 1)[0]).expanduser()
+    return Path(url[len("sqlite:///") :].split("?", 1)[0]).expanduser()
 
 
 def redact(url: str) -> str:
@@ -111,8 +128,7 @@ def redact(url: str) -> str:
         return f"{clip(scheme, 40)}://***"
     shown = (parsed.set(password="***") if secret else parsed).set(query={})
     text = shown.render_as_string(hide_password=True)
-    pairs = [(key, v) for key, value in parsed.query.items()
-             for v in (value if isinstance(value, tuple) else (value,))]
+    pairs = [(key, v) for key, value in parsed.query.items() for v in (value if isinstance(value, tuple) else (value,))]
     if pairs:
         text += "?" + "&".join(f"{key}={'***' if _secret_key(key) else value}" for key, value in pairs)
     return clip(text, URL_CLIP)
@@ -143,8 +159,9 @@ def storage_failure(err: BaseException, url: str) -> StorageFailed:
     lines = str(getattr(err, "orig", None) or err).strip().splitlines()
     reason = lines[0] if lines else type(err).__name__
     if any(word in reason for word in FULL):
-        return StorageFailed(f"disk full under the storage {redact(url)} ({reason}); the trials already "
-                             "recorded are kept")
+        return StorageFailed(
+            f"disk full under the storage {redact(url)} ({reason}); the trials already recorded are kept"
+        )
     return StorageFailed(f"the storage {redact(url)} failed ({clip(reason, URL_CLIP)})")
 
 
@@ -172,16 +189,19 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_S, create_folder: bool = F
         raise ConfigError(f"--storage {shown}: expected sqlite:///PATH or postgresql://USER@HOST/DB")
     netloc = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
     if netloc.count("@") > 1:
-        raise ConfigError(f"--storage {shown}: an @ in the user name or password must be written %40 "
-                          "(or leave the password out: PGPASSWORD or ~/.pgpass)")
+        raise ConfigError(
+            f"--storage {shown}: an @ in the user name or password must be written %40 "
+            "(or leave the password out: PGPASSWORD or ~/.pgpass)"
+        )
 
     def make() -> optuna.storages.RDBStorage:
         with _quiet(), warnings.catch_warnings():
             # SQLAlchemy's note that SQLite ignores a query key (a ?password= meant for another
             # database): harmless, and not worth a warning with a traceback-like source line.
             warnings.simplefilter("ignore", sqlalchemy.exc.SAWarning)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
-                                              grace_period=3 * heartbeat)
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat, grace_period=3 * heartbeat
+            )
 
     # On SQLite, processes on one machine take turns at creating the tables (the trials' lock).
     try:
@@ -198,23 +218,30 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_S, create_folder: bool = F
 def _check_sqlite_file(database: Path, shown: str, create_folder: bool) -> None:
     """Refuse, in one line, an SQLite path that cannot be a database here."""
     if not database.name or str(database).endswith("/"):
-        raise ConfigError(f"--storage {shown}: names no database file (sqlite:///PATH, e.g. "
-                          "sqlite:////home/me/sweeps.db or sqlite:///sweeps.db beside you)")
+        raise ConfigError(
+            f"--storage {shown}: names no database file (sqlite:///PATH, e.g. "
+            "sqlite:////home/me/sweeps.db or sqlite:///sweeps.db beside you)"
+        )
     folder = database.parent
     try:
         if create_folder:
             folder.mkdir(parents=True, exist_ok=True)
         elif not folder.is_dir():
-            raise ConfigError(f"--storage {shown}: the folder {clip(str(folder), URL_CLIP)} does not exist "
-                              "(create it first; nothing was created)")
+            raise ConfigError(
+                f"--storage {shown}: the folder {clip(str(folder), URL_CLIP)} does not exist "
+                "(create it first; nothing was created)"
+            )
         if database.exists() and not database.is_file():
             raise ConfigError(f"--storage {shown}: {clip(str(database), URL_CLIP)} is not a regular file")
         if not os.access(folder, os.W_OK):
-            raise ConfigError(f"--storage {shown}: the folder {clip(str(folder), URL_CLIP)} cannot be written "
-                              "(SQLite keeps a journal and our lock file beside the database)")
+            raise ConfigError(
+                f"--storage {shown}: the folder {clip(str(folder), URL_CLIP)} cannot be written "
+                "(SQLite keeps a journal and our lock file beside the database)"
+            )
     except OSError as err:
-        raise ConfigError(f"--storage {shown}: {clip(str(folder), URL_CLIP)} cannot be used "
-                          f"({err.strerror or err})") from None
+        raise ConfigError(
+            f"--storage {shown}: {clip(str(folder), URL_CLIP)} cannot be used ({err.strerror or err})"
+        ) from None
 
 
 RACES = ("duplicate key", "UNIQUE constraint", "already exists", "locked", "deadlock", "could not serialize")
@@ -247,8 +274,13 @@ def study_name_for(fixed: TrainConfig, space: tuple[Dimension, ...]) -> str:
     return f"{fixed.dataset}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
-def open_study(name: str, storage: optuna.storages.RDBStorage, metric: str = "test_psnr",
-               seed: int | None = None, create: bool = True) -> optuna.Study:
+def open_study(
+    name: str,
+    storage: optuna.storages.RDBStorage,
+    metric: str = "test_psnr",
+    seed: int | None = None,
+    create: bool = True,
+) -> optuna.Study:
     """The study `name`, created on first use; `ConfigError` when it exists for the other metric
     (or, with `create` False, does not exist)."""
     if not create:
@@ -259,26 +291,36 @@ def open_study(name: str, storage: optuna.storages.RDBStorage, metric: str = "te
             known = f"; studies there: {', '.join(names)}" if names else "; it holds no study yet"
             raise ConfigError(f"--study {name}: no such study in {redact(storage.url)}{known}") from None
     direction = METRICS[metric]
-    study = _retrying(lambda: optuna.create_study(
-        study_name=name, storage=storage, direction=direction, load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=4),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
-    ), f"--study {name}: cannot create it in {redact(storage.url)}")
+    study = _retrying(
+        lambda: optuna.create_study(
+            study_name=name,
+            storage=storage,
+            direction=direction,
+            load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=4),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
+        ),
+        f"--study {name}: cannot create it in {redact(storage.url)}",
+    )
     if study.direction.name.lower() != direction:
-        raise ConfigError(f"--study {name} exists to {study.direction.name.lower()} its metric, not {metric}: "
-                          "name another study")
+        raise ConfigError(
+            f"--study {name} exists to {study.direction.name.lower()} its metric, not {metric}: name another study"
+        )
     return study
 
 
 def study_names(storage: optuna.storages.RDBStorage) -> list[str]:
     """The storage's studies, oldest first."""
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
-    return [s.study_name for s in sorted(summaries, key=lambda s: (s.datetime_start is not None,
-                                                                       s.datetime_start or 0, s._study_id))]
+    return [
+        s.study_name
+        for s in sorted(summaries, key=lambda s: (s.datetime_start is not None, s.datetime_start or 0, s._study_id))
+    ]
 
 
-def describe_study(study: optuna.Study, metric: str, space: tuple[Dimension, ...], fixed: TrainConfig,
-                   heartbeat: int = HEARTBEAT_S) -> None:
+def describe_study(
+    study: optuna.Study, metric: str, space: tuple[Dimension, ...], fixed: TrainConfig, heartbeat: int = HEARTBEAT_S
+) -> None:
     """Record what the study searches and optimises, and how often its trials beat, for
     `--status` and the dashboard."""
     if study.user_attrs.get("space") is None:
@@ -398,13 +440,22 @@ def study_report(study: optuna.Study) -> dict[str, Any]:
     rows = []
     for t in trials:
         last_epoch = max(t.intermediate_values, default=0)
-        rows.append({
-            "trial": t.number, "state": t.state.name.lower(), "params": t.params, "value": t.value,
-            "epochs": last_epoch, "last": t.intermediate_values.get(last_epoch),
-            "run_dir": t.user_attrs.get("run_dir"), "host": t.user_attrs.get("host"), "gpu": t.user_attrs.get("gpu"),
-            "seconds": (t.datetime_complete - t.datetime_start).total_seconds()
-            if t.datetime_complete and t.datetime_start else None,
-        })
+        rows.append(
+            {
+                "trial": t.number,
+                "state": t.state.name.lower(),
+                "params": t.params,
+                "value": t.value,
+                "epochs": last_epoch,
+                "last": t.intermediate_values.get(last_epoch),
+                "run_dir": t.user_attrs.get("run_dir"),
+                "host": t.user_attrs.get("host"),
+                "gpu": t.user_attrs.get("gpu"),
+                "seconds": (t.datetime_complete - t.datetime_start).total_seconds()
+                if t.datetime_complete and t.datetime_start
+                else None,
+            }
+        )
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = None
     if complete:
@@ -419,6 +470,12 @@ def study_report(study: optuna.Study) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - too few or too alike trials: no importance, not an error
             importance = {}
     attrs = study.user_attrs
-    return {"study": study.study_name, "direction": study.direction.name.lower(),
-            "metric": attrs.get("metric", "test_psnr"), "space": attrs.get("space") or {}, "trials": rows,
-            "best": best, "importance": importance}
+    return {
+        "study": study.study_name,
+        "direction": study.direction.name.lower(),
+        "metric": attrs.get("metric", "test_psnr"),
+        "space": attrs.get("space") or {},
+        "trials": rows,
+        "best": best,
+        "importance": importance,
+    }

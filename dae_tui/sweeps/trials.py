@@ -39,8 +39,17 @@ from dae_tui.sweeps.study import (
 from dae_tui.training.data import DataError
 from dae_tui.training.trainer import Trainer
 
-__all__ = ["FAILURES_IN_A_ROW", "Stopper", "SweepTally", "TrialFailed", "TrialOutcome", "TrialStopped", "run_trials",
-           "suggest"]
+__all__ = [
+    "FAILURES_IN_A_ROW",
+    "Stopper",
+    "SweepTally",
+    "TrialFailed",
+    "TrialOutcome",
+    "TrialStopped",
+    "run_trials",
+    "suggest",
+]
+
 
 class TrialFailed(Exception):
     """The trial's run failed (its message is the run's); the study goes on."""
@@ -121,10 +130,20 @@ class TrialStopped(Exception):
     """The trial's run stopped on a signal (its status.json says so); the sweep stops too."""
 
 
-def run_trials(study: optuna.Study, storage: optuna.storages.RDBStorage, fixed: TrainConfig,
-               space: tuple[Dimension, ...], runs_dir: str | Path, total: int, metric: str = "test_psnr",
-               prune: bool = True, on_trial: Callable[[TrialOutcome], None] = lambda outcome: None,
-               storage_url: str = "", stopper: Stopper | None = None, gpu: str | None = None) -> SweepTally:
+def run_trials(
+    study: optuna.Study,
+    storage: optuna.storages.RDBStorage,
+    fixed: TrainConfig,
+    space: tuple[Dimension, ...],
+    runs_dir: str | Path,
+    total: int,
+    metric: str = "test_psnr",
+    prune: bool = True,
+    on_trial: Callable[[TrialOutcome], None] = lambda outcome: None,
+    storage_url: str = "",
+    stopper: Stopper | None = None,
+    gpu: str | None = None,
+) -> SweepTally:
     """Run trials in this process until the study holds `total` trials that count (`counted`: a
     failed one is replaced), from every process; return what this process's trials came to.
 
@@ -158,8 +177,9 @@ def run_trials(study: optuna.Study, storage: optuna.storages.RDBStorage, fixed: 
             with _Heartbeat(storage, trial._trial_id) as beat:
                 # skip_if_finished: a trial another process already failed (stale heartbeat) stays so.
                 try:
-                    value = _trial(study, trial, fixed, space, runs_dir, metric, prune, on_trial, storage_url,
-                                   beat, stopper)
+                    value = _trial(
+                        study, trial, fixed, space, runs_dir, metric, prune, on_trial, storage_url, beat, stopper
+                    )
                 except optuna.TrialPruned:
                     study.tell(trial, state=optuna.trial.TrialState.PRUNED, skip_if_finished=True)
                     tally.pruned += 1
@@ -214,8 +234,7 @@ class _Heartbeat:
                 return None
             if state.is_finished() and not self.stopped.is_set():
                 silent = time.monotonic() - self.last_beat
-                self.lost = (f"the study failed this trial (no heartbeat for {silent:.0f} s; "
-                             "was the process suspended?)")
+                self.lost = f"the study failed this trial (no heartbeat for {silent:.0f} s; was the process suspended?)"
         return self.lost
 
     def _beat(self) -> None:
@@ -241,9 +260,19 @@ class _Heartbeat:
         self.thread.join(5)
 
 
-def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: tuple[Dimension, ...],
-           runs_dir: str | Path, metric: str, prune: bool, on_trial: Callable[[TrialOutcome], None],
-           storage_url: str, beat: _Heartbeat, stopper: Stopper) -> float:
+def _trial(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    fixed: TrainConfig,
+    space: tuple[Dimension, ...],
+    runs_dir: str | Path,
+    metric: str,
+    prune: bool,
+    on_trial: Callable[[TrialOutcome], None],
+    storage_url: str,
+    beat: _Heartbeat,
+    stopper: Stopper,
+) -> float:
     """One trial: its run, reported epoch by epoch; raises `TrialPruned`, `TrialFailed` or
     `TrialStopped`. The study's verdict is read before each epoch is saved (`beat.check`) and by
     the heartbeat between batches: a trial it failed stops at once, its run folder `failed`."""
@@ -259,15 +288,27 @@ def _trial(study: optuna.Study, trial: optuna.Trial, fixed: TrainConfig, space: 
     beat.on_lost = trainer.request_stop
     stopper.attach(trainer)
     try:
-        return _follow(study, trial, trainer, config, params, metric, prune, on_trial, storage_url, beat, stopper,
-                       start)
+        return _follow(
+            study, trial, trainer, config, params, metric, prune, on_trial, storage_url, beat, stopper, start
+        )
     finally:
         stopper.attach(None)
 
 
-def _follow(study: optuna.Study, trial: optuna.Trial, trainer: Trainer, config: TrainConfig,
-            params: dict[str, Any], metric: str, prune: bool, on_trial: Callable[[TrialOutcome], None],
-            storage_url: str, beat: _Heartbeat, stopper: Stopper, start: float) -> float:
+def _follow(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    trainer: Trainer,
+    config: TrainConfig,
+    params: dict[str, Any],
+    metric: str,
+    prune: bool,
+    on_trial: Callable[[TrialOutcome], None],
+    storage_url: str,
+    beat: _Heartbeat,
+    stopper: Stopper,
+    start: float,
+) -> float:
     """The trial's run, event by event, turned into reports to the study and the trial's end."""
     outcome: dict[str, Any] = dict(number=trial.number, params=params, run_dir=None, epochs=0)
     pruned_at, value = None, None
@@ -276,10 +317,17 @@ def _follow(study: optuna.Study, trial: optuna.Trial, trainer: Trainer, config: 
             case RunStarted():
                 outcome["run_dir"] = event.run_dir
                 trial.set_user_attr("run_dir", event.run_dir)
-                atomic_write_json(Path(event.run_dir) / SWEEP_FILE, {
-                    "study": study.study_name, "trial": trial.number, "storage": storage_url,
-                    "params": params, "metric": metric, "host": this_host(),
-                })
+                atomic_write_json(
+                    Path(event.run_dir) / SWEEP_FILE,
+                    {
+                        "study": study.study_name,
+                        "trial": trial.number,
+                        "storage": storage_url,
+                        "params": params,
+                        "metric": metric,
+                        "host": this_host(),
+                    },
+                )
             case EpochEnd():
                 value = _metric(event, metric)
                 outcome["epochs"] = event.epoch
@@ -291,29 +339,46 @@ def _follow(study: optuna.Study, trial: optuna.Trial, trainer: Trainer, config: 
                     # has counted it as failed, so it stops here rather than report into a closed trial.
                     lost = beat.check() or "the study failed this trial meanwhile (a heartbeat it saw as stale)"
                     trainer.request_stop(lost)
-                    on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
-                                          message=lost, **outcome))
+                    on_trial(
+                        TrialOutcome(
+                            state="failed", value=value, seconds=time.monotonic() - start, message=lost, **outcome
+                        )
+                    )
                     raise TrialFailed(lost) from None
                 if prunable:
                     pruned_at = event.epoch
                     trainer.request_stop(f"pruned by study {study.study_name} after epoch {event.epoch}")
             case RunFailed():
-                on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
-                                      message=event.message, **outcome))
+                on_trial(
+                    TrialOutcome(
+                        state="failed", value=value, seconds=time.monotonic() - start, message=event.message, **outcome
+                    )
+                )
                 raise TrialFailed(event.message)
             case RunStopped():
                 assert event.run_dir is not None  # the trainer stops between epochs, in its folder
                 if beat.lost is not None:  # the heartbeat found the trial failed by the study
                     _mark_status(Path(event.run_dir), "failed", beat.lost)
-                    on_trial(TrialOutcome(state="failed", value=value, seconds=time.monotonic() - start,
-                                          message=beat.lost, **outcome))
+                    on_trial(
+                        TrialOutcome(
+                            state="failed", value=value, seconds=time.monotonic() - start, message=beat.lost, **outcome
+                        )
+                    )
                     raise TrialFailed(beat.lost)
                 if pruned_at is None:  # stopped by a signal: the sweep stops too
-                    on_trial(TrialOutcome(state="stopped", value=value, seconds=time.monotonic() - start,
-                                          message=stopper.reason or "stopped", **outcome))
+                    on_trial(
+                        TrialOutcome(
+                            state="stopped",
+                            value=value,
+                            seconds=time.monotonic() - start,
+                            message=stopper.reason or "stopped",
+                            **outcome,
+                        )
+                    )
                     raise TrialStopped(stopper.reason or "stopped")
-                _mark_status(Path(event.run_dir), "pruned",
-                             f"pruned by study {study.study_name} after epoch {pruned_at}")
+                _mark_status(
+                    Path(event.run_dir), "pruned", f"pruned by study {study.study_name} after epoch {pruned_at}"
+                )
                 on_trial(TrialOutcome(state="pruned", value=value, seconds=time.monotonic() - start, **outcome))
                 raise optuna.TrialPruned(f"after epoch {pruned_at}")
             case RunFinished():

@@ -56,8 +56,9 @@ def parse_gpus(text: str) -> tuple[int, ...]:
     return indices
 
 
-def job_gpus(chosen: Sequence[int] | None, count: int | None,
-             environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+def job_gpus(
+    chosen: Sequence[int] | None, count: int | None, environ: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
     """The GPUs the jobs share, as CUDA_VISIBLE_DEVICES entries: `chosen` (`--gpus`, checked
     against `count` when it is known), else the user's own CUDA_VISIBLE_DEVICES, else every one of
     the `count` GPUs; () for none (no GPU here, or CUDA_VISIBLE_DEVICES empty or -1)."""

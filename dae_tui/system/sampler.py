@@ -21,8 +21,19 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FIXED_SAMPLE", "NO_GPU", "SAMPLE_INTERVAL_S", "GpuSample", "SystemSample", "SystemSampler", "gpu_item",
-           "run_gpu_index", "short_gpu_name", "system_items", "unavailable"]
+__all__ = [
+    "FIXED_SAMPLE",
+    "NO_GPU",
+    "SAMPLE_INTERVAL_S",
+    "GpuSample",
+    "SystemSample",
+    "SystemSampler",
+    "gpu_item",
+    "run_gpu_index",
+    "short_gpu_name",
+    "system_items",
+    "unavailable",
+]
 
 SAMPLE_INTERVAL_S = 1.5
 """Seconds between two readings in the dashboard: fresh enough to see a stall, and the figures of
@@ -114,8 +125,10 @@ class SystemSampler:
             pynvml.nvmlInit()
         except pynvml.NVMLError as err:
             code = getattr(err, "value", None)
-            absent = (getattr(pynvml, "NVML_ERROR_LIBRARY_NOT_FOUND", 12),
-                      getattr(pynvml, "NVML_ERROR_DRIVER_NOT_LOADED", 9))
+            absent = (
+                getattr(pynvml, "NVML_ERROR_LIBRARY_NOT_FOUND", 12),
+                getattr(pynvml, "NVML_ERROR_DRIVER_NOT_LOADED", 9),
+            )
             if code in absent and not _nvidia_device_nodes():
                 self.gpu_note = NO_GPU
             elif code == absent[0]:
@@ -156,21 +169,32 @@ class SystemSampler:
             if memory is not None:
                 ram_used, ram_total = int(memory.used), int(memory.total)
             rss = _read(lambda: int(self._process.memory_info().rss))
-        return SystemSample(cpu_percent=cpu, ram_used=ram_used, ram_total=ram_total, rss=rss,
-                            gpus=tuple(self._gpu(index, handle, name) for index, handle, name in self._handles),
-                            gpu_note=self.gpu_note)
+        return SystemSample(
+            cpu_percent=cpu,
+            ram_used=ram_used,
+            ram_total=ram_total,
+            rss=rss,
+            gpus=tuple(self._gpu(index, handle, name) for index, handle, name in self._handles),
+            gpu_note=self.gpu_note,
+        )
 
     def _gpu(self, index: int, handle: Any, name: str) -> GpuSample:
         nvml = self._nvml
         utilization = _read(lambda: float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu), nvml.NVMLError)
         memory = _read(lambda: nvml.nvmlDeviceGetMemoryInfo(handle), nvml.NVMLError)
-        temperature = _read(lambda: int(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)),
-                            nvml.NVMLError)
+        temperature = _read(
+            lambda: int(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)), nvml.NVMLError
+        )
         power = _read(lambda: nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0, nvml.NVMLError)  # milliwatts
-        return GpuSample(index=index, name=name, utilization=utilization,
-                         memory_used=None if memory is None else int(memory.used),
-                         memory_total=None if memory is None else int(memory.total),
-                         temperature=temperature, power_w=power)
+        return GpuSample(
+            index=index,
+            name=name,
+            utilization=utilization,
+            memory_used=None if memory is None else int(memory.used),
+            memory_total=None if memory is None else int(memory.total),
+            temperature=temperature,
+            power_w=power,
+        )
 
     def close(self) -> None:
         """Let NVML go (the library counts its users: one shutdown for our one init)."""
@@ -238,8 +262,7 @@ def run_gpu_index(device: str, visible: str | None = None) -> int | None:
     return cuda
 
 
-def system_items(sample: SystemSample, *, images_per_s: float | None = None,
-                 run_gpu: int | None = None) -> list[str]:
+def system_items(sample: SystemSample, *, images_per_s: float | None = None, run_gpu: int | None = None) -> list[str]:
     """The reading as items for one line, the ones to keep longest first: each GPU (img/s of the
     run beside the utilization of `run_gpu`), CPU %, RAM, RSS, then why no GPU is shown."""
     items = [gpu_item(gpu, images_per_s if gpu.index == run_gpu else None) for gpu in sample.gpus]

@@ -137,7 +137,9 @@ def _save(path: Path, state: dict[str, Any], sums: Path, what: str) -> None:
     digest = hashlib.sha256(data).hexdigest()
     both = [d for d in [_file_digest(path)] if d and d != digest] + [digest]
     atomic_write(
-        path, lambda f: f.write(data), what=what,
+        path,
+        lambda f: f.write(data),
+        what=what,
         before_replace=lambda: _write_digests(sums, path.name, both, what),
     )
     try:
@@ -206,16 +208,17 @@ def load_partial(path: Path, notes: list[str] | None = None) -> dict[str, Any]:
     return read_checkpoint(path, notes, sums=path.with_name(PARTIAL_CHECKSUM_NAME))[0]
 
 
-def read_checkpoint(path: Path, notes: list[str] | None = None,
-                    sums: Path | None = None) -> tuple[dict[str, Any], str]:
+def read_checkpoint(path: Path, notes: list[str] | None = None, sums: Path | None = None) -> tuple[dict[str, Any], str]:
     """`load_checkpoint`, and the SHA-256 of the very bytes loaded: what a result computed from
     this model is keyed by (read once, so a checkpoint saved meanwhile cannot be mixed in).
     `sums`: the checksum file to check it against (checkpoint.pt.sha256 beside it by default)."""
     try:
         data = read_file(path, MAX_CHECKPOINT_BYTES)  # regular files only: a FIFO must not hang eval
     except FileTooLarge as err:
-        raise CheckpointError(f"{path}: {err.size:,} bytes, not a checkpoint of these models "
-                              f"(at most {MAX_CHECKPOINT_BYTES:,}); refusing it") from None
+        raise CheckpointError(
+            f"{path}: {err.size:,} bytes, not a checkpoint of these models "
+            f"(at most {MAX_CHECKPOINT_BYTES:,}); refusing it"
+        ) from None
     except OSError as err:
         raise CheckpointError(f"{path}: cannot read the checkpoint ({err.strerror or err})") from None
     digest = hashlib.sha256(data).hexdigest()
@@ -233,8 +236,9 @@ def read_checkpoint(path: Path, notes: list[str] | None = None,
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - pickle, zip and OS errors all mean "unusable"
         first = str(err).strip().splitlines()
-        raise CheckpointError(f"{path}: truncated or not a checkpoint file",
-                              f"{type(err).__name__}: {first[0] if first else ''}") from None
+        raise CheckpointError(
+            f"{path}: truncated or not a checkpoint file", f"{type(err).__name__}: {first[0] if first else ''}"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not a dae-tui checkpoint (format {CHECKPOINT_FORMAT} expected)")
     for key, kind in _STATE_TYPES.items():

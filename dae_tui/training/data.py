@@ -211,9 +211,7 @@ def read_idx_pair(images_path: Path, labels_path: Path) -> DataSplit:
     images = read_idx(images_path, _IDX_IMAGES_MAGIC)
     labels = read_idx(labels_path, _IDX_LABELS_MAGIC)
     if labels.shape[0] != images.shape[0]:
-        raise DataError(
-            f"{labels_path}: {labels.shape[0]} labels for {images.shape[0]} images in {images_path.name}"
-        )
+        raise DataError(f"{labels_path}: {labels.shape[0]} labels for {images.shape[0]} images in {images_path.name}")
     return DataSplit(images, labels.long())
 
 
@@ -298,8 +296,7 @@ def _download(config: TrainConfig, root: Path) -> LoadedData:
     """torchvision's own download (or its cached copy) under `root`."""
     from torchvision import datasets
 
-    cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST, "kmnist": datasets.KMNIST}[
-        config.dataset]
+    cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST, "kmnist": datasets.KMNIST}[config.dataset]
     mirrors = list(cls.mirrors)
     raw = Path(root) / cls.__name__ / "raw"
     # The same test torchvision makes before it downloads: a cached copy needs no network.

@@ -11,8 +11,7 @@ import torch
 
 from dae_tui.core.config import ConfigError
 
-__all__ = ["apply_threads", "device_name", "flush_denormals", "peak_memory_mb", "reset_peak_memory",
-           "resolve_device"]
+__all__ = ["apply_threads", "device_name", "flush_denormals", "peak_memory_mb", "reset_peak_memory", "resolve_device"]
 
 
 def _mps_available() -> bool:

@@ -86,8 +86,7 @@ class Inspector:
         self._prefix = _as_float(test.images[: max(indices) + 1])
         # Read here, in the loading thread, so the tab asking for a cached curve never reads a
         # file on the UI thread.
-        self._cache: dict[str, list[CurvePoint]] = _read_cache(self.run_dir / CURVE_CACHE, self.digest,
-                                                               self.test_size)
+        self._cache: dict[str, list[CurvePoint]] = _read_cache(self.run_dir / CURVE_CACHE, self.digest, self.test_size)
         self.save_error: str | None = None
         """Why the last computed curve could not be saved in the run folder, a few words for under
         the chart ("disk full", "a folder is named robustness.json"); None: it was saved."""
@@ -150,7 +149,9 @@ class Inspector:
 
     def _save_curves(self) -> None:
         doc = {
-            "format": CACHE_FORMAT, "checkpoint_sha256": self.digest, "epoch": self.epoch,
+            "format": CACHE_FORMAT,
+            "checkpoint_sha256": self.digest,
+            "epoch": self.epoch,
             "test_size": self.test_size,
             "curves": {kind: [p.to_json() for p in points] for kind, points in self._curves().items()},
         }
@@ -176,8 +177,13 @@ def _read_cache(path: Path, digest: str, test_size: int) -> dict[str, list[Curve
         doc = read_json(path)
     except (OSError, ValueError):
         return {}
-    if not (isinstance(doc, dict) and doc.get("format") == CACHE_FORMAT and doc.get("checkpoint_sha256") == digest
-            and doc.get("test_size") == test_size and isinstance(doc.get("curves"), dict)):
+    if not (
+        isinstance(doc, dict)
+        and doc.get("format") == CACHE_FORMAT
+        and doc.get("checkpoint_sha256") == digest
+        and doc.get("test_size") == test_size
+        and isinstance(doc.get("curves"), dict)
+    ):
         return {}
     curves = {}
     for kind, points in doc["curves"].items():

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["SSIM_SIGMA", "SSIM_WINDOW", "per_image_mse", "per_image_ssim", "psnr_from_mse"]
 
 
-
 def per_image_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean squared error of each image: (B, ...) x (B, ...) -> (B,) in float32."""
     diff = a.float() - b.float()
@@ -57,5 +56,3 @@ def per_image_ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     contrast_structure = (2 * (ab - mu_ab) + _SSIM_C2) / ((aa - mu_aa) + (bb - mu_bb) + _SSIM_C2)
     luminance = (2 * mu_ab + _SSIM_C1) / (mu_aa + mu_bb + _SSIM_C1)
     return (luminance * contrast_structure).flatten(1).mean(dim=1)
-
-

@@ -53,10 +53,18 @@ def _layer(layer: Layer) -> nn.Module:
     if layer.kind == "norm":
         return nn.BatchNorm2d(layer.out_channels)
     if layer.kind == "conv_t":
-        return nn.ConvTranspose2d(layer.in_channels, layer.out_channels, layer.kernel, stride=layer.stride,
-                                  padding=layer.padding, output_padding=layer.output_padding, bias=layer.bias)
-    return nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel, stride=layer.stride,
-                     padding=layer.padding, bias=layer.bias)
+        return nn.ConvTranspose2d(
+            layer.in_channels,
+            layer.out_channels,
+            layer.kernel,
+            stride=layer.stride,
+            padding=layer.padding,
+            output_padding=layer.output_padding,
+            bias=layer.bias,
+        )
+    return nn.Conv2d(
+        layer.in_channels, layer.out_channels, layer.kernel, stride=layer.stride, padding=layer.padding, bias=layer.bias
+    )
 
 
 def build_layers(name: str) -> dict[str, nn.Module]:
@@ -84,8 +92,7 @@ def full_conv_transpose(z: torch.Tensor, conv: nn.ConvTranspose2d) -> torch.Tens
     w = conv.weight  # (in, out, kh, kw)
     c_in, c_out, kh, kw = w.shape
     assert conv.bias is not None
-    out = torch.addmm(conv.bias.repeat(kh * kw), z.reshape(z.shape[0], c_in),
-                      w.permute(0, 2, 3, 1).reshape(c_in, -1))
+    out = torch.addmm(conv.bias.repeat(kh * kw), z.reshape(z.shape[0], c_in), w.permute(0, 2, 3, 1).reshape(c_in, -1))
     return out.view(-1, kh, kw, c_out).permute(0, 3, 1, 2)
 
 

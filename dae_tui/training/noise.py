@@ -60,7 +60,11 @@ def mask(clean: torch.Tensor, factor: float, generator: torch.Generator) -> torc
 
 
 NOISES: dict[str, NoiseFn] = {
-    "gaussian": gaussian, "salt-pepper": salt_pepper, "speckle": speckle, "poisson": poisson, "mask": mask,
+    "gaussian": gaussian,
+    "salt-pepper": salt_pepper,
+    "speckle": speckle,
+    "poisson": poisson,
+    "mask": mask,
 }
 """Noise functions by name (the config's `NOISE_KINDS` says what each factor means and allows)."""
 

@@ -20,11 +20,11 @@ __all__ = ["Pace"]
 class Pace:
     """Seconds per batch from the batches of the last `window_s` seconds.
 
-        pace = Pace()
-        pace.restart()                 # a new epoch, or after a pause
-        pace.add(now, batches_done)    # after each batch (perf_counter seconds, a running count)
-        pace.epoch_done(seconds, n)    # a whole epoch: the pace if no window settled in it
-        pace.seconds_per_batch()       # None until settled
+    pace = Pace()
+    pace.restart()                 # a new epoch, or after a pause
+    pace.add(now, batches_done)    # after each batch (perf_counter seconds, a running count)
+    pace.epoch_done(seconds, n)    # a whole epoch: the pace if no window settled in it
+    pace.seconds_per_batch()       # None until settled
     """
 
     def __init__(self, window_s: float = 3.0, settle_s: float = 0.5, settle_batches: int = 5) -> None:

@@ -71,8 +71,12 @@ def fit_picture(image: Image.Image) -> torch.Tensor:
     crop = pixels[top:bottom, left:right]
     scale = FIGURE / max(crop.shape)
     size = (max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale)))
-    resized = torch.nn.functional.interpolate(crop[None, None], size=size, mode="area" if scale < 1 else "bilinear",
-                                              **({} if scale < 1 else {"align_corners": False}))[0, 0]
+    resized = torch.nn.functional.interpolate(
+        crop[None, None],
+        size=size,
+        mode="area" if scale < 1 else "bilinear",
+        **({} if scale < 1 else {"align_corners": False}),
+    )[0, 0]
     y, x = (SIDE - size[0]) // 2, (SIDE - size[1]) // 2
     frame[y : y + size[0], x : x + size[1]] = resized
     return (frame / 255.0).clamp(0.0, 1.0).view(1, 1, SIDE, SIDE)

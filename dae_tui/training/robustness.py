@@ -77,8 +77,9 @@ def parse_factors(text: str, kind: str) -> list[float]:
         if errors or not raw:
             facts = NOISE_KINDS[kind]
             shown = raw if len(raw) <= 40 else raw[:39] + "…"
-            raise ConfigError(f"--factors must be numbers {facts.allowed()} for {kind} noise, separated by "
-                              f"commas (got {shown!r})")
+            raise ConfigError(
+                f"--factors must be numbers {facts.allowed()} for {kind} noise, separated by commas (got {shown!r})"
+            )
         values.append(value)
     return sorted(set(values))
 
@@ -117,8 +118,9 @@ def load_run_model(run: str | Path, device: str = "cpu", with_data: bool = True)
     return LoadedRun(model.to(resolve_device(device)).eval(), config, data, state["epoch"], path, digest)
 
 
-def robustness(model: torch.nn.Module, images: torch.Tensor, kind: str, factors: list[float],
-               clamp: bool = False) -> Iterator[CurvePoint]:
+def robustness(
+    model: torch.nn.Module, images: torch.Tensor, kind: str, factors: list[float], clamp: bool = False
+) -> Iterator[CurvePoint]:
     """The model's figures at each factor of noise `kind` on `images` (uint8 (N, 28, 28)), one
     point at a time (each factor is a pass over the whole test split, as long as an epoch's
     test)."""
@@ -129,7 +131,10 @@ def robustness(model: torch.nn.Module, images: torch.Tensor, kind: str, factors:
         noisy_psnr, noisy_ssim = input_scores(clean, noisy)
         test_mse, test_ssim = evaluate_scores(model, clean.to(device), noisy.to(device))
         yield CurvePoint(
-            factor=factor, noisy_psnr=noisy_psnr, test_psnr=psnr_from_mse(test_mse.mean().item()),
+            factor=factor,
+            noisy_psnr=noisy_psnr,
+            test_psnr=psnr_from_mse(test_mse.mean().item()),
             test_ssim=test_ssim.mean().item(),  # type: ignore[union-attr]
-            test_mse=test_mse.mean().item(), noisy_ssim=noisy_ssim,
+            test_mse=test_mse.mean().item(),
+            noisy_ssim=noisy_ssim,
         )

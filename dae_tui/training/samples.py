@@ -35,8 +35,9 @@ def to_pictures(images: torch.Tensor) -> tuple[Picture, ...]:
     return tuple(Picture(int(width), int(height), bytes(img.flatten().tolist())) for img in data)
 
 
-def make_samples(epoch: int, indices: list[int], labels: list[int], clean: torch.Tensor, noisy: torch.Tensor,
-                 denoised: torch.Tensor) -> Samples:
+def make_samples(
+    epoch: int, indices: list[int], labels: list[int], clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor
+) -> Samples:
     """The `Samples` of pictures `indices` (labels `labels`): `clean`, the model's input `noisy`
     (clamped here for display and scoring, as a viewer sees it) and its output `denoised`, all
     (B, 1, H, W) floats, with each picture's PSNR and SSIM against `clean`."""

@@ -21,8 +21,16 @@ import torch.nn.functional as F
 
 from dae_tui.core.config import TrainConfig
 
-__all__ = ["CudaGraphStep", "EagerStep", "load_optimizer_state", "losses", "make_optimizer",
-           "make_train_step", "memory_format", "preload"]
+__all__ = [
+    "CudaGraphStep",
+    "EagerStep",
+    "load_optimizer_state",
+    "losses",
+    "make_optimizer",
+    "make_train_step",
+    "memory_format",
+    "preload",
+]
 
 _GROUP_FLAGS = ("fused", "foreach", "capturable")
 _WARMUP_STEPS = 3
@@ -48,8 +56,9 @@ def memory_format(device: torch.device, fast: bool = True) -> torch.memory_forma
     return torch.channels_last if fast and device.type == "cpu" else torch.contiguous_format
 
 
-def make_optimizer(model: torch.nn.Module, config: TrainConfig, device: torch.device,
-                   fast: bool = True) -> torch.optim.Adam:
+def make_optimizer(
+    model: torch.nn.Module, config: TrainConfig, device: torch.device, fast: bool = True
+) -> torch.optim.Adam:
     """Adam with the config's lr and weight decay, in the fastest form the device has.
 
     Fused (one kernel for all parameters) on CPU and CUDA, capturable on CUDA so that its step can
@@ -123,8 +132,9 @@ class CudaGraphStep:
     and Adam's state are put back exactly as they were before the graph is recorded.
     """
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch_size: int,
-                 loss: str = "mse") -> None:
+    def __init__(
+        self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch_size: int, loss: str = "mse"
+    ) -> None:
         self.eager = EagerStep(model, optimizer, loss)
         self.batch_size = batch_size
         self.graph: torch.cuda.CUDAGraph | None = None
@@ -153,8 +163,11 @@ class CudaGraphStep:
         self._noisy, self._clean = noisy.clone(), clean.clone()
         params = [p for group in optimizer.param_groups for p in group["params"]]
         saved_params = [p.detach().clone() for p in params]
-        saved_state = {p: {k: v.clone() for k, v in optimizer.state[p].items() if isinstance(v, torch.Tensor)}
-                       for p in params if p in optimizer.state}
+        saved_state = {
+            p: {k: v.clone() for k, v in optimizer.state[p].items() if isinstance(v, torch.Tensor)}
+            for p in params
+            if p in optimizer.state
+        }
 
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
@@ -185,8 +198,14 @@ class CudaGraphStep:
         self.graph = graph
 
 
-def make_train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, device: torch.device,
-                    batch_size: int, fast: bool = True, loss: str = "mse") -> EagerStep | CudaGraphStep:
+def make_train_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    batch_size: int,
+    fast: bool = True,
+    loss: str = "mse",
+) -> EagerStep | CudaGraphStep:
     """The fastest correct step for the device: a CUDA graph on CUDA, eager elsewhere."""
     capturable = all(group.get("capturable") for group in optimizer.param_groups)
     if fast and device.type == "cuda" and capturable:

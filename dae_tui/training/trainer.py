@@ -73,8 +73,15 @@ from dae_tui.training.pace import Pace
 from dae_tui.training.samples import make_samples, pick_sample_indices
 from dae_tui.training.steps import load_optimizer_state, make_optimizer, make_train_step, memory_format
 
-__all__ = ["RESUME_OVERRIDABLE", "TEST_NOISE_SEED", "Trainer", "evaluate", "evaluate_scores", "fixed_noise",
-           "input_scores"]
+__all__ = [
+    "RESUME_OVERRIDABLE",
+    "TEST_NOISE_SEED",
+    "Trainer",
+    "evaluate",
+    "evaluate_scores",
+    "fixed_noise",
+    "input_scores",
+]
 
 TEST_NOISE_SEED = 20240531
 """Seed of the fixed noise on the test split: the same for every run, so runs compare."""
@@ -144,13 +151,27 @@ class _Position:
     """True when partial.pt already holds exactly this place (a resume stopped again at once)."""
 
     def to_state(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "batch": self.batch, "batches": self.batches, "perm": self.perm,
-                "loss_sum": self.loss_sum, "losses": self.losses, "seen": self.seen, "seconds": self.seconds}
+        return {
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "batches": self.batches,
+            "perm": self.perm,
+            "loss_sum": self.loss_sum,
+            "losses": self.losses,
+            "seen": self.seen,
+            "seconds": self.seconds,
+        }
 
 
 _POSITION_TYPES: dict[str, type | tuple[type, ...]] = {
-    "epoch": int, "batch": int, "batches": int, "perm": torch.Tensor, "loss_sum": torch.Tensor, "losses": torch.Tensor,
-    "seen": int, "seconds": (int, float),
+    "epoch": int,
+    "batch": int,
+    "batches": int,
+    "perm": torch.Tensor,
+    "loss_sum": torch.Tensor,
+    "losses": torch.Tensor,
+    "seen": int,
+    "seconds": (int, float),
 }
 
 
@@ -210,8 +231,10 @@ def _restore_noise(gen: torch.Generator, rng: Mapping[str, Any], fallback_seed: 
         except RuntimeError:  # an old checkpoint without noise_device, from another device kind
             saved_on = "another kind of device"
     gen.manual_seed(fallback_seed)
-    return (f"the noise stream restarts: it was saved on {saved_on} and cannot continue on {here}, "
-            "so later epochs see different (equally random) noise than an unbroken run would")
+    return (
+        f"the noise stream restarts: it was saved on {saved_on} and cannot continue on {here}, "
+        "so later epochs see different (equally random) noise than an unbroken run would"
+    )
 
 
 def _check_config_file(folder: Path, saved: TrainConfig, on_disk: TrainConfig) -> TrainConfig:
@@ -221,8 +244,10 @@ def _check_config_file(folder: Path, saved: TrainConfig, on_disk: TrainConfig) -
     edited = recipe_changes(saved, {name: getattr(on_disk, name) for name in FIELD_SPECS})
     if edited:
         name = edited[0]
-        shown = [format_number(v) if not isinstance(v, str) else repr(v)
-                 for v in (getattr(on_disk, name), getattr(saved, name))]
+        shown = [
+            format_number(v) if not isinstance(v, str) else repr(v)
+            for v in (getattr(on_disk, name), getattr(saved, name))
+        ]
         raise ConfigError(
             f"{folder / ckpt.CONFIG_NAME}: {FIELD_SPECS[name].flag} is {shown[0]} there but the "
             f"checkpoint was trained with {shown[1]} (the file was edited?); put it back: a run's "
@@ -296,8 +321,9 @@ def _partial_mismatch(partial: dict[str, Any], config: TrainConfig, state: dict[
     done = int(state["epoch"]) if state is not None else 0
     place = partial.get("partial")
     if not isinstance(place, dict) or any(
-            not isinstance(place.get(key), kind) or isinstance(place.get(key), bool)
-            for key, kind in _POSITION_TYPES.items()):
+        not isinstance(place.get(key), kind) or isinstance(place.get(key), bool)
+        for key, kind in _POSITION_TYPES.items()
+    ):
         return "it does not say where in its epoch it stopped"
     rng = partial["rng"]
     if not all(isinstance(rng.get(key), torch.Tensor) for key in ("shuffle", "noise")):
@@ -322,8 +348,7 @@ def _position_misfit(place: dict[str, Any], n: int, batches: int) -> str | None:
     perm, losses = place["perm"], place["losses"]
     if place["batches"] != batches:
         return f"its epoch had {place['batches']} batches, this one has {batches}"
-    if (perm.dtype != torch.int64 or perm.shape != (n,)
-            or not torch.equal(perm.sort().values, torch.arange(n))):
+    if perm.dtype != torch.int64 or perm.shape != (n,) or not torch.equal(perm.sort().values, torch.arange(n)):
         return f"its data order does not fit these {n:,} training images"
     if not 0 < place["batch"] < batches or losses.shape != (batches,) or place["loss_sum"].shape != ():
         return f"its place (batch {place['batch']} of {batches}) does not fit this epoch"
@@ -488,8 +513,9 @@ class Trainer:
         except ConfigError as err:
             yield RunFailed(str(err), self._run_dir_str(), usage=True)
         except LossNotFinite as err:
-            kept = (f"; the checkpoint of epoch {self._epochs_done} is kept" if self._epochs_done
-                    else "; nothing was saved")
+            kept = (
+                f"; the checkpoint of epoch {self._epochs_done} is kept" if self._epochs_done else "; nothing was saved"
+            )
             yield RunFailed(f"{err}; try a lower learning rate{kept}", self._run_dir_str())
         except EpochRefused as err:
             yield RunFailed(str(err), self._run_dir_str())
@@ -581,9 +607,7 @@ class Trainer:
         if self._control is not None:
             self._apply_control()
 
-    def _train_one_epoch(
-        self, loop: _Loop, epoch: int
-    ) -> Generator[Event, None, tuple[float, float, float] | None]:
+    def _train_one_epoch(self, loop: _Loop, epoch: int) -> Generator[Event, None, tuple[float, float, float] | None]:
         """One pass over the shuffled training set, yielding progress.
 
         Returns (mean train MSE, training seconds, paused seconds), or None when stopped (with
@@ -619,8 +643,15 @@ class Trainer:
             if self._stop.is_set():
                 if b > 0:
                     loop.stopped_at = _Position(
-                        epoch, b, loop.batches, perm.cpu(), loss_sum.detach().cpu().clone(), losses.cpu().clone(), seen,
-                        time.perf_counter() - loop.epoch_start - paused_s, on_disk=at is not None and b == first,
+                        epoch,
+                        b,
+                        loop.batches,
+                        perm.cpu(),
+                        loss_sum.detach().cpu().clone(),
+                        losses.cpu().clone(),
+                        seen,
+                        time.perf_counter() - loop.epoch_start - paused_s,
+                        on_disk=at is not None and b == first,
                     )
                 return None
             self._beat(epoch)  # writes only every HEARTBEAT_INTERVAL_S: a clock read per batch
@@ -639,10 +670,19 @@ class Trainer:
                 active = now - loop.epoch_start - paused_s
                 per_batch = loop.pace.seconds_per_batch()
                 remaining = (loop.batches - b - 1) + (config.epochs - epoch) * loop.batches
-                eta = (None if per_batch is None else
-                       remaining * per_batch + (config.epochs - epoch + 1) * loop.eval_seconds)
+                eta = (
+                    None
+                    if per_batch is None
+                    else remaining * per_batch + (config.epochs - epoch + 1) * loop.eval_seconds
+                )
                 yield BatchProgress(
-                    epoch, config.epochs, b + 1, loop.batches, mean, seen / max(active, 1e-9), eta,
+                    epoch,
+                    config.epochs,
+                    b + 1,
+                    loop.batches,
+                    mean,
+                    seen / max(active, 1e-9),
+                    eta,
                 )
         train_seconds = time.perf_counter() - loop.epoch_start - paused_s
         loop.pace.epoch_done(train_seconds, loop.batches)
@@ -721,8 +761,14 @@ class Trainer:
         if partial is not None:
             place = partial["partial"]
             position = _Position(
-                place["epoch"], place["batch"], batches, place["perm"], place["loss_sum"], place["losses"],
-                place["seen"], float(place["seconds"]),
+                place["epoch"],
+                place["batch"],
+                batches,
+                place["perm"],
+                place["loss_sum"],
+                place["losses"],
+                place["seen"],
+                float(place["seconds"]),
             )
             global_rng = partial["rng"].get("torch")
             if isinstance(global_rng, torch.Tensor):  # nothing draws from it today; restored all the same
@@ -739,10 +785,18 @@ class Trainer:
         recorder = SampleRecorder(self.run_dir)
 
         yield RunStarted(
-            config=config, run_dir=str(self.run_dir), source=data.source,
-            source_detail=data.detail, dataset_label=dataset_label, device=str(device),
-            train_size=n, test_size=len(test.clean), batches_per_epoch=batches,
-            start_epoch=start_epoch, parameters=count_parameters(model), threads=threads,
+            config=config,
+            run_dir=str(self.run_dir),
+            source=data.source,
+            source_detail=data.detail,
+            dataset_label=dataset_label,
+            device=str(device),
+            train_size=n,
+            test_size=len(test.clean),
+            batches_per_epoch=batches,
+            start_epoch=start_epoch,
+            parameters=count_parameters(model),
+            threads=threads,
             resumed_from=str(self.resume_path) if self.resume_path else None,
             earlier=tuple((r["epoch"], r["train_mse"], r["test_mse"]) for r in records),
             start_batch=position.batch if position is not None else 0,
@@ -761,8 +815,9 @@ class Trainer:
             reset_peak_memory(device)
             trained = yield from self._train_one_epoch(loop, epoch)
             if trained is None:
-                kept = yield from self._keep_partial(loop, model, optimizer, records, device, data.source,
-                                                     dataset_label, position)
+                kept = yield from self._keep_partial(
+                    loop, model, optimizer, records, device, data.source, dataset_label, position
+                )
                 yield RunStopped(str(self.run_dir), epoch - 1, batch=kept, batches=batches)
                 return
             train_mse, train_seconds, paused_s = trained
@@ -778,20 +833,38 @@ class Trainer:
             loop.eval_seconds = max(0.0, epoch_seconds - train_seconds)
             path = self.run_dir / ckpt.CHECKPOINT_NAME
             end = EpochEnd(
-                epoch=epoch, epochs=config.epochs, train_mse=train_mse, test_mse=test_mse,
-                test_psnr=psnr_from_mse(test_mse), noisy_psnr=test.noisy_psnr,
-                test_ssim=test_ssim, noisy_ssim=test.noisy_ssim,
-                seconds=epoch_seconds, images_per_s=n / max(train_seconds, 1e-9),
-                checkpoint=str(path), device_name=board, peak_memory_mb=peak_memory_mb(device),
+                epoch=epoch,
+                epochs=config.epochs,
+                train_mse=train_mse,
+                test_mse=test_mse,
+                test_psnr=psnr_from_mse(test_mse),
+                noisy_psnr=test.noisy_psnr,
+                test_ssim=test_ssim,
+                noisy_ssim=test.noisy_ssim,
+                seconds=epoch_seconds,
+                images_per_s=n / max(train_seconds, 1e-9),
+                checkpoint=str(path),
+                device_name=board,
+                peak_memory_mb=peak_memory_mb(device),
             )
             records.append(end.to_json(config.dataset, data.source))
-            ckpt.save_checkpoint(path, {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "config": config.to_dict(), "epoch": epoch, "metrics": records,
-                "rng": {"shuffle": shuffle_gen.get_state(), "noise": noise_gen.get_state(),
-                        "noise_device": device.type},
-                "source": data.source, "dataset_label": dataset_label,
-            })
+            ckpt.save_checkpoint(
+                path,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "config": config.to_dict(),
+                    "epoch": epoch,
+                    "metrics": records,
+                    "rng": {
+                        "shuffle": shuffle_gen.get_state(),
+                        "noise": noise_gen.get_state(),
+                        "noise_device": device.type,
+                    },
+                    "source": data.source,
+                    "dataset_label": dataset_label,
+                },
+            )
             ckpt.write_metrics(self.run_dir, records)
             self._epochs_done = epoch
             position = None
@@ -835,8 +908,14 @@ class Trainer:
         return f"{head}; epoch {epoch} starts again from its first batch"
 
     def _keep_partial(
-        self, loop: _Loop, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-        records: list[dict[str, Any]], device: torch.device, source: str, dataset_label: str,
+        self,
+        loop: _Loop,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        records: list[dict[str, Any]],
+        device: torch.device,
+        source: str,
+        dataset_label: str,
         resumed: _Position | None,
     ) -> Generator[Event, None, int]:
         """Save the stopped epoch's place (partial.pt); the batches it keeps (0: none).
@@ -853,15 +932,26 @@ class Trainer:
             return place.batch
         loss = place.loss_sum.item()
         if not math.isfinite(loss):
-            yield Notice(f"epoch {place.epoch}'s {place.batch} batches are not kept: the loss became "
-                         f"{_name(loss)} at batch {place.batch} or before")
+            yield Notice(
+                f"epoch {place.epoch}'s {place.batch} batches are not kept: the loss became "
+                f"{_name(loss)} at batch {place.batch} or before"
+            )
             return earlier
         state = {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "config": loop.config.to_dict(), "epoch": place.epoch - 1, "metrics": records,
-            "rng": {"shuffle": loop.shuffle_gen.get_state(), "noise": loop.noise_gen.get_state(),
-                    "noise_device": device.type, "torch": torch.get_rng_state()},
-            "source": source, "dataset_label": dataset_label, "partial": place.to_state(),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "config": loop.config.to_dict(),
+            "epoch": place.epoch - 1,
+            "metrics": records,
+            "rng": {
+                "shuffle": loop.shuffle_gen.get_state(),
+                "noise": loop.noise_gen.get_state(),
+                "noise_device": device.type,
+                "torch": torch.get_rng_state(),
+            },
+            "source": source,
+            "dataset_label": dataset_label,
+            "partial": place.to_state(),
         }
         try:
             ckpt.save_partial(self.run_dir / PARTIAL_NAME, state)
@@ -877,8 +967,10 @@ class Trainer:
         try:
             ckpt.remove_partial(self.run_dir)
         except OSError as err:
-            return (f"cannot remove {self.run_dir / PARTIAL_NAME} ({err.strerror or err}); "
-                    "a resume passes over it, as it belongs to a finished epoch")
+            return (
+                f"cannot remove {self.run_dir / PARTIAL_NAME} ({err.strerror or err}); "
+                "a resume passes over it, as it belongs to a finished epoch"
+            )
         return None
 
     @staticmethod
@@ -888,14 +980,13 @@ class Trainer:
         clean = _as_float(data.test.images)
         noisy = fixed_noise(clean, config.noise, config.noise_factor, config.clamp)
         return _TestSet(
-            clean.to(device, memory_format=layout), noisy.to(device, memory_format=layout),
+            clean.to(device, memory_format=layout),
+            noisy.to(device, memory_format=layout),
             *input_scores(clean, noisy),
         )
 
     @staticmethod
-    def _samples(
-        model: torch.nn.Module, test: _TestSet, idx: list[int], data: LoadedData, epoch: int
-    ) -> Samples:
+    def _samples(model: torch.nn.Module, test: _TestSet, idx: list[int], data: LoadedData, epoch: int) -> Samples:
         with _inference(model):
             denoised = model(test.noisy[idx])
         labels = [int(data.test.labels[i]) for i in idx]

@@ -37,8 +37,15 @@ def make_app(invocation: Invocation, read_only: str | None = None) -> DaeApp:
         resume = ResumeInfo.read(invocation.resume)
         check_resume_overrides(resume.config, invocation.given)
         config = replace(resume.config, **invocation.given)
-    return DaeApp(config, runs_dir=invocation.runs_dir, resume=resume, storage=invocation.storage,
-                  read_only=read_only, on_hangup=invocation.on_hangup, attach=invocation.attach)
+    return DaeApp(
+        config,
+        runs_dir=invocation.runs_dir,
+        resume=resume,
+        storage=invocation.storage,
+        read_only=read_only,
+        on_hangup=invocation.on_hangup,
+        attach=invocation.attach,
+    )
 
 
 TRAINER_EXIT_WAIT_S = 10.0
@@ -73,8 +80,11 @@ def run_app(invocation: Invocation, read_only: str | None = None) -> NoReturn:
         # Without a terminal Textual would wait for keys that never come. A driver named in
         # TEXTUAL_DRIVER needs none: textual-serve's web driver (`dae-tui serve`, a browser tab)
         # speaks its own protocol over the pipes.
-        print("dae-tui: error: the dashboard needs a terminal (stdin and stdout are not one); "
-              "to train without one, use: dae-tui train [flags]", file=sys.stderr)
+        print(
+            "dae-tui: error: the dashboard needs a terminal (stdin and stdout are not one); "
+            "to train without one, use: dae-tui train [flags]",
+            file=sys.stderr,
+        )
         sys.stderr.flush()
         os._exit(EXIT_USAGE)
     if os.environ.get("TEXTUAL_DRIVER"):

@@ -77,53 +77,164 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-medium"), (45, "-tall")]
 
     BINDINGS = [
-        Key("s", "start", "Start",
+        Key(
+            "s",
+            "start",
+            "Start",
             help="start a run with the form's settings (or continue the run being resumed)",
-            palette="Start a run", palette_help="Train with the form's settings"),
-        Key("p", "pause", "Pause", help="pause the run at the next batch; p again continues",
-            palette="Pause the run", palette_help="Hold at the next batch"),
+            palette="Start a run",
+            palette_help="Train with the form's settings",
+        ),
+        Key(
+            "p",
+            "pause",
+            "Pause",
+            help="pause the run at the next batch; p again continues",
+            palette="Pause the run",
+            palette_help="Hold at the next batch",
+        ),
         Key("p", "unpause", "Continue", palette="Continue the run", palette_help="Go on after a pause"),
         Binding("p", "not_running('p')", show=False),
-        Key("x", "stop", "Stop",
+        Key(
+            "x",
+            "stop",
+            "Stop",
             help="stop at the next batch (the last finished epoch is kept); cancels a pending start",
-            palette="Stop the run", palette_help="Stop at the next batch, keeping the last epoch"),
+            palette="Stop the run",
+            palette_help="Stop at the next batch, keeping the last epoch",
+        ),
         Binding("x", "not_running('x')", show=False),
-        Key("N", "new_run", "New run", help="while resuming a run: forget it and start a new run instead",
-            palette="New run instead of resuming", palette_help="Forget the run being resumed"),
-        Key("q", "quit", "Quit", help_keys="q  Ctrl+C",
-            help="quit; asks first while a run is going (a second q or Ctrl+C: yes), then says how to resume"),
+        Key(
+            "N",
+            "new_run",
+            "New run",
+            help="while resuming a run: forget it and start a new run instead",
+            palette="New run instead of resuming",
+            palette_help="Forget the run being resumed",
+        ),
+        Key(
+            "q",
+            "quit",
+            "Quit",
+            help_keys="q  Ctrl+C",
+            help="quit; asks first while a run is going (a second q or Ctrl+C: yes), then says how to resume",
+        ),
         # Ctrl+C quits as in any terminal program (Textual's own only says to press ctrl+q),
         # over a field's copy and over dialogs alike.
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Key("g", "log_scale", "Log scale", tabs=("train",), help="chart: linear or log MSE axis",
-            palette="Log scale", palette_help="Chart: linear or log MSE axis", palette_always=True),
-        Key("m", "metric", "MSE/PSNR", tabs=("train", "runs"),
+        Key(
+            "g",
+            "log_scale",
+            "Log scale",
+            tabs=("train",),
+            help="chart: linear or log MSE axis",
+            palette="Log scale",
+            palette_help="Chart: linear or log MSE axis",
+            palette_always=True,
+        ),
+        Key(
+            "m",
+            "metric",
+            "MSE/PSNR",
+            tabs=("train", "runs"),
             help="charts (Train and Runs): MSE or PSNR on the y axis",
-            palette="MSE or PSNR", palette_help="Charts: the y axis in MSE or PSNR", palette_always=True),
-        Key("a", "overlay_train", "Train curves", tabs=("train", "runs"),
+            palette="MSE or PSNR",
+            palette_help="Charts: the y axis in MSE or PSNR",
+            palette_always=True,
+        ),
+        Key(
+            "a",
+            "overlay_train",
+            "Train curves",
+            tabs=("train", "runs"),
             help="charts: the marked runs' train curves too, or only their test curves",
-            palette="Train curves of marked runs", palette_help="Charts: show or hide them", palette_always=True),
-        Key("t", "show_tab('train')", "Train", show=False, help_keys="t  i  n  r  w  l",
+            palette="Train curves of marked runs",
+            palette_help="Charts: show or hide them",
+            palette_always=True,
+        ),
+        Key(
+            "t",
+            "show_tab('train')",
+            "Train",
+            show=False,
+            help_keys="t  i  n  r  w  l",
             help="show the Train, Images, Inspect, Runs, Sweep or Log tab",
-            palette="Train tab", palette_help="Show the Train tab", palette_always=True),
-        Key("i", "show_tab('images')", "Images", show=False,
-            palette="Images tab", palette_help="Show the Images tab", palette_always=True),
-        Key("n", "show_tab('inspect')", "Inspect", show=False,
-            palette="Inspect tab", palette_help="Show the Inspect tab", palette_always=True),
-        Key("r", "show_tab('runs')", "Runs", show=False,
-            palette="Runs tab", palette_help="Show the Runs tab", palette_always=True),
-        Key("w", "show_tab('sweep')", "Sweep", show=False,
-            palette="Sweep tab", palette_help="Show the Sweep tab", palette_always=True),
-        Key("l", "show_tab('log')", "Log", show=False,
-            palette="Log tab", palette_help="Show the Log tab", palette_always=True),
-        Key("question_mark,f1", "help", "Help", key_display="?", help_keys="? F1",
+            palette="Train tab",
+            palette_help="Show the Train tab",
+            palette_always=True,
+        ),
+        Key(
+            "i",
+            "show_tab('images')",
+            "Images",
+            show=False,
+            palette="Images tab",
+            palette_help="Show the Images tab",
+            palette_always=True,
+        ),
+        Key(
+            "n",
+            "show_tab('inspect')",
+            "Inspect",
+            show=False,
+            palette="Inspect tab",
+            palette_help="Show the Inspect tab",
+            palette_always=True,
+        ),
+        Key(
+            "r",
+            "show_tab('runs')",
+            "Runs",
+            show=False,
+            palette="Runs tab",
+            palette_help="Show the Runs tab",
+            palette_always=True,
+        ),
+        Key(
+            "w",
+            "show_tab('sweep')",
+            "Sweep",
+            show=False,
+            palette="Sweep tab",
+            palette_help="Show the Sweep tab",
+            palette_always=True,
+        ),
+        Key(
+            "l",
+            "show_tab('log')",
+            "Log",
+            show=False,
+            palette="Log tab",
+            palette_help="Show the Log tab",
+            palette_always=True,
+        ),
+        Key(
+            "question_mark,f1",
+            "help",
+            "Help",
+            key_display="?",
+            help_keys="? F1",
             help="this help, at the tab's keys: ↑ ↓ PgUp PgDn Home End space scroll, / filters, Esc closes",
-            palette="Keys", palette_help="Every key of every tab", palette_always=True),
-        Key("A", "attach_newest", "Attach",
+            palette="Keys",
+            palette_help="Every key of every tab",
+            palette_always=True,
+        ),
+        Key(
+            "A",
+            "attach_newest",
+            "Attach",
             help="attach to the newest run training in the background here (handed over, or dae-tui train)",
-            palette="Attach to a background run", palette_help="The newest run another process trains here"),
-        Key("escape", "leave_field", "Leave field", show=False, section="Train",
-            help="leave a text field, so the keys above work again"),
+            palette="Attach to a background run",
+            palette_help="The newest run another process trains here",
+        ),
+        Key(
+            "escape",
+            "leave_field",
+            "Leave field",
+            show=False,
+            section="Train",
+            help="leave a text field, so the keys above work again",
+        ),
     ]
 
     dashboard: DashboardScreen
@@ -216,8 +327,10 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
         whole tree for them held the first frame back (benchmarks/NOTES.md, "Profile first"); with
         them in place that resize changes nothing."""
         width, height = self.size
-        classes = [breakpoint_class(width, self.HORIZONTAL_BREAKPOINTS),
-                   breakpoint_class(height, self.VERTICAL_BREAKPOINTS)]
+        classes = [
+            breakpoint_class(width, self.HORIZONTAL_BREAKPOINTS),
+            breakpoint_class(height, self.VERTICAL_BREAKPOINTS),
+        ]
         self.dashboard = DashboardScreen(id="_default", classes=" ".join(c for c in classes if c))
         return self.dashboard
 
@@ -398,16 +511,21 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
             for key in palette_keys(owner):
                 _, name, parameters = parse_action(key.action)
                 works = node.check_action(name, parameters) is not False and (
-                    node is self or node is self.dashboard.keys_owner)
+                    node is self or node is self.dashboard.keys_owner
+                )
                 if key.palette_always or works:
-                    yield SystemCommand(key.palette, f"{key.palette_help or key.help} ({key_label(key)})",
-                                        partial(self.run_action, key.action, node))
+                    yield SystemCommand(
+                        key.palette,
+                        f"{key.palette_help or key.help} ({key_label(key)})",
+                        partial(self.run_action, key.action, node),
+                    )
         for command in super().get_system_commands(screen):
             if command.title != "Keys":
                 yield command
 
-    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
-                           time_format: str | None = None) -> str | None:
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
         """Save an SVG screenshot in the runs folder (or the current folder) and say where:
         a server over SSH has no Downloads folder to put it in."""
         folder = Path(path) if path else self._screenshot_folder()
@@ -418,8 +536,12 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
             # Through a temp file: a full disk left a 0-byte or cut SVG that looked like a screenshot.
             atomic_write(folder / name, lambda handle: handle.write(svg), what=f"the screenshot {name}")
         except OSError as err:
-            self.notify(str(err) if isinstance(err, SaveError) else
-                        f"cannot save a screenshot in {folder}: {err.strerror or err}", severity="error")
+            self.notify(
+                str(err)
+                if isinstance(err, SaveError)
+                else f"cannot save a screenshot in {folder}: {err.strerror or err}",
+                severity="error",
+            )
             return None
         self.notify(str(folder / name), title="Screenshot saved")
         return str(folder / name)
@@ -445,10 +567,15 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
         """Add a line to the Log tab (plain text: paths and messages are never read as markup)."""
         self.query_one(LogView).write(plain(text, style=style))
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Every notification as plain text, whatever a caller asks (widgets' `notify` land here
         too): they carry run names, paths and messages read from files, never our own markup."""
-        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
-                       markup=False)
-
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False)

@@ -49,9 +49,18 @@ READ_ONLY_STATUS = "browsing only: runs folder not writable; --runs-dir to train
 class CurrentRun(DashboardBase):
     """The run on screen, and the engine's events."""
 
-    def _switch_run(self, folder: str | None, dataset: str, planned: int, *, name: str | None = None,
-                    points: Iterable[tuple[int, float, float]] = (), title: str = "MSE per epoch",
-                    state: str | None = None, **figures: Any) -> None:
+    def _switch_run(
+        self,
+        folder: str | None,
+        dataset: str,
+        planned: int,
+        *,
+        name: str | None = None,
+        points: Iterable[tuple[int, float, float]] = (),
+        title: str = "MSE per epoch",
+        state: str | None = None,
+        **figures: Any,
+    ) -> None:
         """Make `folder` the run that every figure on screen speaks of (None: a new run that has
         not started): the chart (its `points`, `planned` epochs), the status lines (`state` and
         `figures` as `RunStatus.show` takes them; the rest cleared, the best from the chart),
@@ -233,9 +242,7 @@ class CurrentRun(DashboardBase):
         status.epoch, status.epochs = event.start_epoch - 1, event.config.epochs
         status.set_batch(0, event.batches_per_epoch)
         status.device = f"{event.device} ×{event.threads}" if event.device == "cpu" else event.device
-        status.where = (
-            f"{event.dataset_label} · {event.train_size:,}/{event.test_size:,} train/test · {event.source}"
-        )
+        status.where = f"{event.dataset_label} · {event.train_size:,}/{event.test_size:,} train/test · {event.source}"
         # A resumed run's chart starts where it left off.
         chart = self.query_one("#chart", LossChart)
         chart.reset(f"{event.config.model} on {event.config.dataset}", event.earlier, event.config.epochs)
@@ -245,8 +252,9 @@ class CurrentRun(DashboardBase):
         browser = self.query_one(ImageBrowser)
         if browser.folder is not None and Path(browser.folder).resolve() == Path(event.run_dir).resolve():
             # A resumed run: the pictures of its earlier epochs (read on R) stay, the new ones join.
-            browser.show_run(None, event.config.dataset, event.config.epochs, browser.history, event.run_dir,
-                             reading=browser.reading)
+            browser.show_run(
+                None, event.config.dataset, event.config.epochs, browser.history, event.run_dir, reading=browser.reading
+            )
         elif browser.folder is None:  # unless the user opened another run in Images meanwhile
             browser.reset(event.config.dataset, event.config.epochs, event.run_dir)
         self.log_line(format_started(event))

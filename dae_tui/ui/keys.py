@@ -24,8 +24,19 @@ from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
 from textual.screen import Screen
 
-__all__ = ["NOTES", "SECTIONS", "DashboardScreen", "Key", "TabKeys", "help_sections", "key_label", "key_section",
-           "owners", "palette_keys", "tab_limits"]
+__all__ = [
+    "NOTES",
+    "SECTIONS",
+    "DashboardScreen",
+    "Key",
+    "TabKeys",
+    "help_sections",
+    "key_label",
+    "key_section",
+    "owners",
+    "palette_keys",
+    "tab_limits",
+]
 
 SECTIONS = ("Everywhere", "Train", "Images", "Inspect", "Runs", "Sweep")
 """The help's sections, in its order: one per tab, after the keys that work on every tab."""
@@ -59,24 +70,35 @@ class Key(Binding):
 
 
 NOTES: dict[str, tuple[Row, ...]] = {
-    "Everywhere": (
-        ("Ctrl+P", "command palette: the actions above, themes, a screenshot"),
-    ),
+    "Everywhere": (("Ctrl+P", "command palette: the actions above, themes, a screenshot"),),
     "Train": (
         ("Tab Shift+Tab", "move through the form; a bad field turns red and says what is allowed"),
         ("Enter  ← →", "on a choice field: open its list / step to the previous or next option"),
         ("space", "toggle Clamp"),
     ),
-    "Inspect": (
-        ("mouse", "on the canvas: the left button paints, the right button erases"),
-    ),
+    "Inspect": (("mouse", "on the canvas: the left button paints, the right button erases"),),
 }
 """Help rows for keys no binding of ours declares: Textual's focus keys and palette, the form's
 own widgets and the mouse."""
 
-NAMES = {"left": "←", "right": "→", "up": "↑", "down": "↓", "left_square_bracket": "[",
-         "right_square_bracket": "]", "question_mark": "?", "f1": "F1", "escape": "Esc", "ctrl+c": "Ctrl+C",
-         "space": "space", "enter": "Enter", "slash": "/", "minus": "-", "plus": "+", "equals_sign": "+"}
+NAMES = {
+    "left": "←",
+    "right": "→",
+    "up": "↑",
+    "down": "↓",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "question_mark": "?",
+    "f1": "F1",
+    "escape": "Esc",
+    "ctrl+c": "Ctrl+C",
+    "space": "space",
+    "enter": "Enter",
+    "slash": "/",
+    "minus": "-",
+    "plus": "+",
+    "equals_sign": "+",
+}
 """How the help writes the keys Textual names by word."""
 
 
@@ -117,8 +139,13 @@ def owners() -> list[tuple[str, type[DOMNode]]]:
     from dae_tui.ui.panes.runs import RunsView
     from dae_tui.ui.panes.sweep import SweepView
 
-    return [("Everywhere", DaeApp), ("Images", ImageBrowser), ("Inspect", InspectView), ("Runs", RunsView),
-            ("Sweep", SweepView)]
+    return [
+        ("Everywhere", DaeApp),
+        ("Images", ImageBrowser),
+        ("Inspect", InspectView),
+        ("Runs", RunsView),
+        ("Sweep", SweepView),
+    ]
 
 
 def keys() -> Iterator[tuple[str, Binding]]:
@@ -138,8 +165,11 @@ def key_section(key: Key) -> str:
 def tab_limits(owner: type[DOMNode]) -> dict[str, tuple[tuple[str, ...], bool]]:
     """Action name -> (the tabs where it works, whether it is a priority key), for the keys of
     `owner` that work on some tabs only: what its `check_action` asks of every binding."""
-    return {parse_action(key.action)[1]: (key.tabs, key.priority)
-            for key in owner.BINDINGS if isinstance(key, Key) and key.tabs}
+    return {
+        parse_action(key.action)[1]: (key.tabs, key.priority)
+        for key in owner.BINDINGS
+        if isinstance(key, Key) and key.tabs
+    }
 
 
 def help_sections() -> tuple[tuple[str, tuple[Row, ...]], ...]:

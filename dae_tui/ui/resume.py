@@ -76,8 +76,10 @@ class ResumeInfo:
         return best_epoch((epoch, mse) for epoch, _, mse in self.points)
 
     def finished_hint(self) -> str:
-        return (f"{self.name} has finished all {plural(self.epochs_done, 'epoch')}: "
-                "raise Epochs to train it longer, or press N for a new run")
+        return (
+            f"{self.name} has finished all {plural(self.epochs_done, 'epoch')}: "
+            "raise Epochs to train it longer, or press N for a new run"
+        )
 
     def status_line(self, epochs: int | None = None) -> str:
         """'resuming <run> at epoch N/M: s continues' (M: the form's epochs when given)."""

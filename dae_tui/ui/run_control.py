@@ -130,8 +130,12 @@ class RunControl(DashboardBase):
         else:
             # A new run: nothing of the run shown before belongs to it (a start that fails at
             # once read `failed  Epoch 0/6 · best test MSE … @ epoch 6`, an earlier run's best).
-            self._switch_run(None, form.config.dataset, form.config.epochs,
-                             where=f"new run: {form.config.model} on {form.config.dataset}")
+            self._switch_run(
+                None,
+                form.config.dataset,
+                form.config.epochs,
+                where=f"new run: {form.config.model} on {form.config.dataset}",
+            )
         self.state = "loading"
         if not self.engine_loaded:
             self.start_when_loaded = True
@@ -203,8 +207,9 @@ class RunControl(DashboardBase):
         self.background_runs = message.runs
         if message.runs and self.state not in ACTIVE_STATES and self.resume is None and self.attached is None:
             count = len(message.runs)
-            text = (f"{plural(count, 'run')} training in the background: A attaches "
-                    f"{'it' if count == 1 else 'the newest'}")
+            text = (
+                f"{plural(count, 'run')} training in the background: A attaches {'it' if count == 1 else 'the newest'}"
+            )
             self.query_one(RunStatus).message = text
             self.log_line(f"{text} ({message.runs[0].name}); r lists them, A there attaches the one under the cursor")
         self.refresh_bindings()
@@ -249,10 +254,18 @@ class RunControl(DashboardBase):
             self._leave_resume()
         from dae_tui.ui.widgets.loss_chart import Series
 
-        self._switch_run(str(handle.run_dir), run.config.dataset, run.config.epochs, name=run.name,
-                         points=Series.of_run(run, 1, "").points, title=run.name, epoch=run.epochs_done,
-                         ssim=run.last_test_ssim, where=f"run folder {handle.run_dir}",
-                         message=f"attaching to {run.name} (pid {handle.pid})")
+        self._switch_run(
+            str(handle.run_dir),
+            run.config.dataset,
+            run.config.epochs,
+            name=run.name,
+            points=Series.of_run(run, 1, "").points,
+            title=run.name,
+            epoch=run.epochs_done,
+            ssim=run.last_test_ssim,
+            where=f"run folder {handle.run_dir}",
+            message=f"attaching to {run.name} (pid {handle.pid})",
+        )
         self.query_one(ConfigForm).set_config(run.config)  # what it trains, greyed while it does
         self.attached, self.trainer = handle, handle
         self.background_runs = tuple(other for other in self.background_runs if other.path.resolve() != handle.run_dir)
@@ -287,8 +300,13 @@ class RunControl(DashboardBase):
         name = self.resume.name
         self._leave_resume()
         config = self.query_one(ConfigForm).config
-        self._switch_run(None, config.dataset if config else self.run_dataset, config.epochs if config else 0,
-                         epochs=0, where="New run: set up the form and press s.")
+        self._switch_run(
+            None,
+            config.dataset if config else self.run_dataset,
+            config.epochs if config else 0,
+            epochs=0,
+            where="New run: set up the form and press s.",
+        )
         self.log_line(f"no longer resuming {name}: Start trains a new run")
 
     async def action_quit(self) -> None:
@@ -323,8 +341,10 @@ class RunControl(DashboardBase):
         kept = f"epoch {done}/{epochs} is saved and can be resumed" if done else "no epoch has finished yet"
         if not self._can_hand_over():
             return f"A run is going. Quit? It stops at the next batch; {kept}."
-        return (f"A run is going. Quit and leave it training in the background, or stop it at the "
-                f"next batch? {kept[0].upper()}{kept[1:]}.")
+        return (
+            f"A run is going. Quit and leave it training in the background, or stop it at the "
+            f"next batch? {kept[0].upper()}{kept[1:]}."
+        )
 
     def _can_hand_over(self) -> bool:
         """Whether the run can go on in a process of its own: it has a run folder (it has
@@ -393,20 +413,27 @@ class RunControl(DashboardBase):
         run_dir = self.run_dir or (str(self.trainer.run_dir) if self.trainer.run_dir else None)
         if self.attached is not None and run_dir is not None:
             attach = shlex.join(["dae-tui", "--attach", run_dir])
-            return (f"dae-tui: detached from {Path(run_dir).name}; it keeps training: pid {self.attached.pid} on "
-                    f"{self.attached.host}; watch it again with: {attach}")
+            return (
+                f"dae-tui: detached from {Path(run_dir).name}; it keeps training: pid {self.attached.pid} on "
+                f"{self.attached.host}; watch it again with: {attach}"
+            )
         if self.handed_to is not None and run_dir is not None:
             attach = shlex.join(["dae-tui", "--attach", run_dir])
-            return (f"dae-tui: run {Path(run_dir).name} keeps training in the background: "
-                    f"{self.handed_to.describe()}; watch it again with: {attach} (or dae-tui, then r and A)")
+            return (
+                f"dae-tui: run {Path(run_dir).name} keeps training in the background: "
+                f"{self.handed_to.describe()}; watch it again with: {attach} (or dae-tui, then r and A)"
+            )
         epochs = self.run_epochs or "?"
         done = self.last_epoch_done
         why = f"{self.hand_over_error}; " if self.hand_over_error else ""
         batch = self._kept_batch(run_dir)
         if run_dir is not None and batch:
             command = shlex.join(["dae-tui", "--resume", run_dir])
-            after = f"after epoch {done}/{epochs} and {batch} batches of epoch {done + 1}" if done else \
-                f"in epoch 1 after {batch} batches"
+            after = (
+                f"after epoch {done}/{epochs} and {batch} batches of epoch {done + 1}"
+                if done
+                else f"in epoch 1 after {batch} batches"
+            )
             return f"dae-tui: {why}run {run_dir} stopped {after}; resume it with: {command}"
         if run_dir is None or not done:
             where = f" (run folder {run_dir})" if run_dir else ""
@@ -440,10 +467,19 @@ class RunControl(DashboardBase):
         form.lock_fields(fixed, f"Resuming {info.name}: greyed fields are its recipe (N: new run instead)")
         # The dashboard is about this run now, not the one it trained or showed before: its
         # state, epochs, best and SSIM, its curves, its saved pictures, its model on Inspect.
-        self._switch_run(info.path, config.dataset, config.epochs, name=info.name, points=info.points,
-                         title=f"{config.model} on {config.dataset}", state=info.status, epoch=info.epochs_done,
-                         ssim=info.ssim, where=f"run folder {info.path}",
-                         message=info.status_line(overrides.get("epochs")))
+        self._switch_run(
+            info.path,
+            config.dataset,
+            config.epochs,
+            name=info.name,
+            points=info.points,
+            title=f"{config.model} on {config.dataset}",
+            state=info.status,
+            epoch=info.epochs_done,
+            ssim=info.ssim,
+            where=f"run folder {info.path}",
+            message=info.status_line(overrides.get("epochs")),
+        )
         self.log_line(f"Start continues the run in {info.path}")
         self.refresh_bindings()
 

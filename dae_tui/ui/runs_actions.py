@@ -35,9 +35,14 @@ class RunsActions(DashboardBase):
 
     @while_shown
     def on_run_chosen(self, message: RunChosen) -> None:
-        {"open": self.open_run, "clone": self.clone_run, "resume": self.resume_run,
-         "delete": self.delete_run, "inspect": self.inspect_run,
-         "attach": lambda run: self.attach_run(run.path)}[message.action](message.run)
+        {
+            "open": self.open_run,
+            "clone": self.clone_run,
+            "resume": self.resume_run,
+            "delete": self.delete_run,
+            "inspect": self.inspect_run,
+            "attach": lambda run: self.attach_run(run.path),
+        }[message.action](message.run)
 
     @while_shown
     def on_run_marks_changed(self, message: RunMarksChanged) -> None:
@@ -69,16 +74,31 @@ class RunsActions(DashboardBase):
             browser.show_run(run.name, dataset, run.epochs, {}, str(run.path), reading=True)
             self._read_pictures(str(run.path))
             self.inspect_run(run, show=False)
-            self.notify(f"Opened {run.name} in the Images tab (i); the chart keeps the run that is "
-                        "training here: mark the other with space to overlay it.", timeout=6)
+            self.notify(
+                f"Opened {run.name} in the Images tab (i); the chart keeps the run that is "
+                "training here: mark the other with space to overlay it.",
+                timeout=6,
+            )
             return
         # Its own state (finished, pruned, stopped…), never what this dashboard's last run ended in.
-        self._switch_run(str(run.path), dataset, run.epochs, name=run.name, title=run.name,
-                         points=Series.of_run(run, 1, "").points, state=run.status, epoch=run.epochs_done,
-                         ssim=run.last_test_ssim, where=f"run folder {run.path}",
-                         message=f"showing {run.name}: s trains the form's settings")
-        pictures = ("its pictures in the Images tab (i), [ ] step epochs" if (run.path / "samples").is_dir()
-                    else "no pictures saved")
+        self._switch_run(
+            str(run.path),
+            dataset,
+            run.epochs,
+            name=run.name,
+            title=run.name,
+            points=Series.of_run(run, 1, "").points,
+            state=run.status,
+            epoch=run.epochs_done,
+            ssim=run.last_test_ssim,
+            where=f"run folder {run.path}",
+            message=f"showing {run.name}: s trains the form's settings",
+        )
+        pictures = (
+            "its pictures in the Images tab (i), [ ] step epochs"
+            if (run.path / "samples").is_dir()
+            else "no pictures saved"
+        )
         self.notify(f"Opened {run.name}: its curves on the Train tab (t), {pictures}.", timeout=6)
 
     def clone_run(self, run: RunInfo) -> None:
@@ -141,8 +161,10 @@ class RunsActions(DashboardBase):
             self.notify(self.read_only, title="Not deleted", severity="warning")
             return
         best = f", best {run.best_test_psnr:.2f} dB" if run.best_test_psnr is not None else ""
-        question = (f"Delete run {run.name} ({run.epochs_done}/{run.epochs} epochs{best})?\n"
-                    f"Its folder {run.path} and its checkpoint are removed for good.")
+        question = (
+            f"Delete run {run.name} ({run.epochs_done}/{run.epochs} epochs{best})?\n"
+            f"Its folder {run.path} and its checkpoint are removed for good."
+        )
 
         def answered(yes: bool | None) -> None:
             if not yes:
@@ -165,8 +187,14 @@ class RunsActions(DashboardBase):
             if self.resume and Path(self.resume.path) == run.path.resolve():
                 self.action_new_run()
             elif mine:  # the current run: its figures and pictures go with it
-                self._switch_run(None, self.run_dataset, run.epochs, epochs=0, message=f"deleted {run.name}",
-                                 where="New run: set up the form and press s.")
+                self._switch_run(
+                    None,
+                    self.run_dataset,
+                    run.epochs,
+                    epochs=0,
+                    message=f"deleted {run.name}",
+                    where="New run: set up the form and press s.",
+                )
             self.log_line(f"deleted {run.path}")
             self.notify(f"Deleted {run.name}.")
             cast("RunsView", self.query_one("#runs-view")).poll_now()

@@ -33,9 +33,7 @@ EXIT_GRACE_S = 3.0
 """How long the app gets, after its run is idle, to restore the terminal and leave by itself
 (it takes a fraction of a second) before the process is ended regardless."""
 
-STOP_SIGNALS: tuple[int, ...] = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
+STOP_SIGNALS: tuple[int, ...] = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def install_stop_signals(on_signal: Callable[[int], None]) -> Callable[[], None]:

@@ -22,10 +22,21 @@ pytestmark = [
 
 
 def test_train_two_epochs_in_tmux_and_quit(tmp_path):
-    command = shlex.join([
-        str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
-        "--epochs", "2", "--train-limit", "2000", "--runs-dir", str(tmp_path / "runs"),
-    ])
+    command = shlex.join(
+        [
+            str(Path(sys.executable).with_name("dae-tui")),
+            "--dataset",
+            "mnist",
+            "--source",
+            "bundled",
+            "--epochs",
+            "2",
+            "--train-limit",
+            "2000",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     session = TmuxSession(command, tmp_path, width=100, height=30)
     try:
         session.wait_for("Start", "Quit", "● idle")
@@ -80,10 +91,23 @@ def test_inspect_tab_in_tmux_curve_what_if_and_a_drawn_digit(tmp_path, trained_r
 @pytest.mark.parametrize("width, height", [(80, 24)])
 def test_quit_mid_run_asks_then_prints_how_to_resume(tmp_path, width, height):
     runs = tmp_path / "runs"
-    command = shlex.join([
-        str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
-        "--epochs", "50", "--batch-size", "16", "--train-limit", "4000", "--runs-dir", str(runs),
-    ])
+    command = shlex.join(
+        [
+            str(Path(sys.executable).with_name("dae-tui")),
+            "--dataset",
+            "mnist",
+            "--source",
+            "bundled",
+            "--epochs",
+            "50",
+            "--batch-size",
+            "16",
+            "--train-limit",
+            "4000",
+            "--runs-dir",
+            str(runs),
+        ]
+    )
     session = TmuxSession(command, tmp_path, width=width, height=height, hold=True)
     try:
         session.wait_for("Start", "● idle")
@@ -95,8 +119,9 @@ def test_quit_mid_run_asks_then_prints_how_to_resume(tmp_path, width, height):
         assert session.wait_exit() == 0
         # The line printed on the restored terminal, wrapped at its width. tmux paints what the
         # process wrote on its own schedule, so the exit file can land before the last line shows.
-        text = "".join(session.wait_until(
-            lambda screen: "resumeitwith:" in "".join(screen.split()), timeout=10).split())
+        text = "".join(
+            session.wait_until(lambda screen: "resumeitwith:" in "".join(screen.split()), timeout=10).split()
+        )
         (run_dir,) = runs.iterdir()
         assert "stoppedafterepoch" in text and "resumeitwith:dae-tui--resume" in text
         assert "".join(str(run_dir).split()) in text
@@ -120,11 +145,25 @@ def _terminal_modes(session: TmuxSession) -> str:
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_a_signal_stops_the_dashboard_run_and_restores_the_terminal(tmp_path, signum, code):
     runs = tmp_path / "runs"
-    command = shlex.join([
-        str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
-        "--epochs", "50", "--batch-size", "16", "--train-limit", "4000", "--runs-dir", str(runs),
-        "--on-hangup", "stop",  # today's default hands a hung-up run over (tests/e2e/test_leave.py)
-    ])
+    command = shlex.join(
+        [
+            str(Path(sys.executable).with_name("dae-tui")),
+            "--dataset",
+            "mnist",
+            "--source",
+            "bundled",
+            "--epochs",
+            "50",
+            "--batch-size",
+            "16",
+            "--train-limit",
+            "4000",
+            "--runs-dir",
+            str(runs),
+            "--on-hangup",
+            "stop",  # today's default hands a hung-up run over (tests/e2e/test_leave.py)
+        ]
+    )
     session = TmuxSession(command, tmp_path, width=80, height=24, hold=True)
     try:
         session.wait_for("Start", "● idle")
@@ -148,11 +187,25 @@ def test_closing_the_terminal_stops_the_run_cleanly_with_on_hangup_stop(tmp_path
     """What a dropped SSH session does: the terminal goes, its processes get SIGHUP; with
     --on-hangup stop the run stops (the default hands it over: tests/e2e/test_leave.py)."""
     runs = tmp_path / "runs"
-    command = shlex.join([
-        str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
-        "--epochs", "50", "--batch-size", "16", "--train-limit", "4000", "--runs-dir", str(runs),
-        "--on-hangup", "stop",
-    ])
+    command = shlex.join(
+        [
+            str(Path(sys.executable).with_name("dae-tui")),
+            "--dataset",
+            "mnist",
+            "--source",
+            "bundled",
+            "--epochs",
+            "50",
+            "--batch-size",
+            "16",
+            "--train-limit",
+            "4000",
+            "--runs-dir",
+            str(runs),
+            "--on-hangup",
+            "stop",
+        ]
+    )
     session = TmuxSession(command, tmp_path, width=100, height=30)
     session.wait_for("Start", "● idle")
     session.press("s")

@@ -18,10 +18,21 @@ from dae_tui.runs.info import read_run
 from dae_tui.training import checkpoints as ckpt
 
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
-TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "512", "--batch-size", "32",
-        "--threads", "1"]
-SLOW = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "4000", "--batch-size", "16",
-        "--epochs", "50", "--threads", "1"]
+TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "512", "--batch-size", "32", "--threads", "1"]
+SLOW = [
+    "--dataset",
+    "mnist",
+    "--source",
+    "bundled",
+    "--train-limit",
+    "4000",
+    "--batch-size",
+    "16",
+    "--epochs",
+    "50",
+    "--threads",
+    "1",
+]
 
 
 def wait_for_checkpoint(runs: Path, proc: subprocess.Popen, timeout: float = 90) -> Path:
@@ -38,8 +49,12 @@ def wait_for_checkpoint(runs: Path, proc: subprocess.Popen, timeout: float = 90)
 def test_a_signal_stops_a_headless_run_at_the_next_batch_and_keeps_its_checkpoint(tmp_path, signum, code):
     runs = tmp_path / "runs"
     # --on-hangup stop: by default a hang-up keeps a headless run going (tests/e2e/test_leave.py).
-    proc = subprocess.Popen([DAE_TUI, "train", *SLOW, "--runs-dir", str(runs), "--on-hangup", "stop"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [DAE_TUI, "train", *SLOW, "--runs-dir", str(runs), "--on-hangup", "stop"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     run_dir = wait_for_checkpoint(runs, proc)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
@@ -56,8 +71,9 @@ def test_a_signal_stops_a_headless_run_at_the_next_batch_and_keeps_its_checkpoin
 
 def test_a_second_signal_aborts_at_once_quietly(tmp_path):
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([DAE_TUI, "train", *SLOW, "--runs-dir", str(runs)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [DAE_TUI, "train", *SLOW, "--runs-dir", str(runs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     run_dir = wait_for_checkpoint(runs, proc)
     # The first stop is held until the next batch; the second comes before it can finish.
     # (Two of one kind would merge into one while it is stopped: the kernel keeps one pending.)
@@ -72,10 +88,17 @@ def test_a_second_signal_aborts_at_once_quietly(tmp_path):
 
 
 def test_ctrl_c_while_torch_loads_is_quiet(tmp_path):
-    script = ("import sys; from dae_tui.cli import main; print('ready', flush=True); "
-              f"sys.exit(main(['train', *{TINY!r}, '--runs-dir', {str(tmp_path)!r}]))")
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    script = (
+        "import sys; from dae_tui.cli import main; print('ready', flush=True); "
+        f"sys.exit(main(['train', *{TINY!r}, '--runs-dir', {str(tmp_path)!r}]))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert proc.stdout.readline() == "ready\n"
     # A moment for main() to begin (a signal landing on the print itself would be outside it);
     # torch's import takes seconds more.
@@ -88,8 +111,11 @@ def test_ctrl_c_while_torch_loads_is_quiet(tmp_path):
 
 def test_a_closed_stdout_stops_the_run_quietly_like_sigpipe(tmp_path):
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([DAE_TUI, "train", *TINY, "--epochs", "4", "--json", "--runs-dir", str(runs)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [DAE_TUI, "train", *TINY, "--epochs", "4", "--json", "--runs-dir", str(runs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     first = proc.stdout.readline()
     proc.stdout.close()  # `| head -n 1`
     err = proc.stderr.read().decode()
@@ -105,13 +131,20 @@ def test_a_closed_stdout_stops_the_run_quietly_like_sigpipe(tmp_path):
 def test_a_full_stdout_is_one_line_and_exit_1(tmp_path):
     runs = tmp_path / "runs"
     with open("/dev/full", "w") as full:
-        out = subprocess.run([DAE_TUI, "train", *TINY, "--epochs", "3", "--json", "--runs-dir", str(runs)],
-                             stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+        out = subprocess.run(
+            [DAE_TUI, "train", *TINY, "--epochs", "3", "--json", "--runs-dir", str(runs)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     assert out.returncode == 1 and "Traceback" not in out.stderr
     (run_dir,) = runs.iterdir()
     last = out.stderr.strip().splitlines()[-1]
-    assert last == (f"dae-tui train: error: cannot write the JSON to stdout (No space left on device); "
-                    f"the run stopped, its checkpoint kept; resume with --resume {run_dir}")
+    assert last == (
+        f"dae-tui train: error: cannot write the JSON to stdout (No space left on device); "
+        f"the run stopped, its checkpoint kept; resume with --resume {run_dir}"
+    )
     assert ckpt.load_checkpoint(run_dir / "checkpoint.pt")["epoch"] == 1
 
 
@@ -123,46 +156,64 @@ def test_an_empty_runs_dir_is_usage_not_the_default(command):
     assert out.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("where, says", [
-    ("a-file", "not a folder"),
-    ("a-file/runs", "cannot write there (Not a directory)"),
-])
+@pytest.mark.parametrize(
+    "where, says",
+    [
+        ("a-file", "not a folder"),
+        ("a-file/runs", "cannot write there (Not a directory)"),
+    ],
+)
 def test_a_bad_runs_dir_is_judged_before_torch_loads(tmp_path, where, says):
     (tmp_path / "a-file").write_text("not a folder")
     target = tmp_path / where
-    script = ("import sys; from dae_tui.cli import main; code = main(sys.argv[1:]); "
-              "print('torch' in sys.modules); sys.exit(code)")
-    out = subprocess.run([sys.executable, "-c", script, "train", *TINY, "--runs-dir", str(target)],
-                         capture_output=True, text=True, timeout=60)
+    script = (
+        "import sys; from dae_tui.cli import main; code = main(sys.argv[1:]); "
+        "print('torch' in sys.modules); sys.exit(code)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, "train", *TINY, "--runs-dir", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and out.stdout == "False\n"
     assert out.stderr == f"dae-tui train: error: --runs-dir {target}: {says}\n"
 
 
 def test_the_dashboard_without_a_terminal_says_so_and_exits_2(tmp_path):
-    out = subprocess.run([DAE_TUI, "--runs-dir", str(tmp_path)], stdin=subprocess.DEVNULL,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [DAE_TUI, "--runs-dir", str(tmp_path)], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 2 and out.stderr == (
         "dae-tui: error: the dashboard needs a terminal (stdin and stdout are not one); "
-        "to train without one, use: dae-tui train [flags]\n")
+        "to train without one, use: dae-tui train [flags]\n"
+    )
 
 
-@pytest.mark.parametrize("doc, says", [
-    ([], "holds a JSON list, expected an object of config fields"),
-    ({"dataset": 5}, "--dataset must be one of mnist, fashion-mnist, kmnist (got 5)"),
-])
+@pytest.mark.parametrize(
+    "doc, says",
+    [
+        ([], "holds a JSON list, expected an object of config fields"),
+        ({"dataset": 5}, "--dataset must be one of mnist, fashion-mnist, kmnist (got 5)"),
+    ],
+)
 @pytest.mark.parametrize("command", [[], ["train"]])
 def test_a_hostile_config_json_is_one_line_for_resume(tmp_path, doc, says, command):
     (tmp_path / "config.json").write_text(json.dumps(doc))  # killed before its first checkpoint
-    out = subprocess.run([DAE_TUI, *command, "--resume", str(tmp_path)], stdin=subprocess.DEVNULL,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [DAE_TUI, *command, "--resume", str(tmp_path)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.count("\n") == 1 and says in out.stderr and str(tmp_path / "config.json") in out.stderr
 
 
 def test_a_checkpoint_error_is_one_line_with_torch_s_words_only_in_a_note(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"PK\x03\x04 truncated zip")
-    out = subprocess.run([DAE_TUI, "train", "--resume", str(tmp_path)], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([DAE_TUI, "train", "--resume", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith(f"dae-tui train: failed: {tmp_path / 'checkpoint.pt'}: truncated or not a checkpoint file")
@@ -185,8 +236,15 @@ def launch_on_pty(argv: list[str]) -> tuple[subprocess.Popen, int]:
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, preexec_fn=controlling_tty,
-                            env={**os.environ, "TERM": "xterm-256color"}, close_fds=True)
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        preexec_fn=controlling_tty,
+        env={**os.environ, "TERM": "xterm-256color"},
+        close_fds=True,
+    )
     os.close(slave)
     return proc, master
 
@@ -297,8 +355,9 @@ def test_a_screenshot_on_a_full_disk_leaves_no_file_and_says_so_in_one_line(tmp_
 
         resource.setrlimit(resource.RLIMIT_FSIZE, (2000, resource.RLIM_INFINITY))
 
-    proc = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True,
-                          preexec_fn=small_files, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(folder)], capture_output=True, text=True, preexec_fn=small_files, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     returned, messages = proc.stdout.splitlines()[-2:]
     assert returned == "None" and "disk full while saving the screenshot dae-tui-" in messages
@@ -314,8 +373,28 @@ def test_eval_denoise_and_sweep_print_a_hostile_name_with_its_controls_visible(t
     from dae_tui.cli import main
 
     runs = tmp_path / "runs"
-    assert main(["train", "--dataset", "mnist", "--source", "bundled", "--train-limit", "64", "--batch-size", "32",
-                 "--epochs", "1", "--threads", "1", "--runs-dir", str(runs)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "mnist",
+                "--source",
+                "bundled",
+                "--train-limit",
+                "64",
+                "--batch-size",
+                "32",
+                "--epochs",
+                "1",
+                "--threads",
+                "1",
+                "--runs-dir",
+                str(runs),
+            ]
+        )
+        == 0
+    )
     (run,) = runs.iterdir()
     hostile = run.rename(runs / "\x1b]0;pwned\x07run\x1b[2J")
 

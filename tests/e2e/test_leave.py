@@ -21,8 +21,20 @@ from dae_tui.runs.files import pid_alive
 pytestmark = pytest.mark.slow  # and e2e, as every test in this folder (conftest)
 
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
-FLAGS = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "4000", "--batch-size", "16",
-         "--threads", "1", "--epochs", "6"]
+FLAGS = [
+    "--dataset",
+    "mnist",
+    "--source",
+    "bundled",
+    "--train-limit",
+    "4000",
+    "--batch-size",
+    "16",
+    "--threads",
+    "1",
+    "--epochs",
+    "6",
+]
 
 
 def figures(run_dir: Path) -> list[tuple[int, float, float]]:
@@ -59,8 +71,9 @@ def test_a_run_survives_its_terminal_and_a_new_dashboard_attaches_and_sees_it_fi
         (run_dir,) = runs.iterdir()
         dashboard = owner(run_dir)
         first.close()  # the terminal goes away: SIGHUP
-        background = wait_for(lambda: (pid := owner(run_dir)) and pid != dashboard and pid, 30,
-                              "no background process took the run over")
+        background = wait_for(
+            lambda: (pid := owner(run_dir)) and pid != dashboard and pid, 30, "no background process took the run over"
+        )
         wait_for(lambda: not pid_alive(dashboard), 30, "the dashboard did not leave")
         log = (run_dir / "train.log").read_text()
         assert f"taking over from pid {dashboard}" in log
@@ -124,10 +137,16 @@ def test_on_hangup_takes_only_continue_or_stop(tmp_path):
     out = subprocess.run([DAE_TUI, "train", "--on-hangup", "later"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--on-hangup must be one of continue, stop (got 'later')" in out.stderr
     env = {**os.environ, "DAE_TUI_ON_HANGUP": "sometimes"}
-    out = subprocess.run([DAE_TUI, "train", "--epochs", "1", "--runs-dir", str(tmp_path)], capture_output=True,
-                         text=True, timeout=60, env=env)
+    out = subprocess.run(
+        [DAE_TUI, "train", "--epochs", "1", "--runs-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert out.returncode == 2 and "$DAE_TUI_ON_HANGUP must be one of continue, stop" in out.stderr
     assert not list(tmp_path.iterdir())  # refused before anything ran
-    out = subprocess.run([DAE_TUI, "runs", "--runs-dir", str(tmp_path)], capture_output=True, text=True,
-                         timeout=60, env=env)
+    out = subprocess.run(
+        [DAE_TUI, "runs", "--runs-dir", str(tmp_path)], capture_output=True, text=True, timeout=60, env=env
+    )
     assert out.returncode == 0  # the variable is about runs that train, not about listing them

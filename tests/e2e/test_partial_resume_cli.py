@@ -21,8 +21,9 @@ RUN = ["--dataset", "mnist", "--source", "bundled", "--batch-size", "16", "--epo
 
 def test_ctrl_c_mid_epoch_keeps_the_epoch_and_resume_continues_after_its_batch(tmp_path):
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([DAE_TUI, "train", *RUN, "--runs-dir", str(runs)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [DAE_TUI, "train", *RUN, "--runs-dir", str(runs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 90
     # The samples index is written just before the first batch: a moment later the run is inside epoch 1.
     while not list(runs.glob("*/samples/index.json")):
@@ -43,8 +44,9 @@ def test_ctrl_c_mid_epoch_keeps_the_epoch_and_resume_continues_after_its_batch(t
     status = json.loads((run_dir / "status.json").read_text())
     assert (status["status"], status["last_epoch"], status["partial_batch"]) == ("stopped", epoch - 1, batch)
 
-    done = subprocess.run([DAE_TUI, "train", "--resume", str(run_dir), "--json"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [DAE_TUI, "train", "--resume", str(run_dir), "--json"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert f"continuing epoch {epoch} after batch {batch}/500" in done.stderr
     assert [json.loads(line)["epoch"] for line in done.stdout.splitlines()] == list(range(epoch, 3))

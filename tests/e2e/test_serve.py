@@ -54,8 +54,10 @@ def test_the_page_is_textual_serves_and_sigterm_ends_it(tmp_path):
         status, body = fetch(server.url, host=f"evil.example:{server.port}")
         assert status == 403 and "not a loopback address" in body
         lines = server.stderr().splitlines()
-        assert lines[0] == (f"dae-tui serve: the dashboard at http://127.0.0.1:{server.port}/ (each browser tab "
-                            "gets its own; Ctrl-C stops)")
+        assert lines[0] == (
+            f"dae-tui serve: the dashboard at http://127.0.0.1:{server.port}/ (each browser tab "
+            "gets its own; Ctrl-C stops)"
+        )
         assert f"ssh -L {server.port}:127.0.0.1:{server.port} user@host" in lines[1]
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(30) == 143
@@ -109,8 +111,22 @@ async def test_a_closed_tab_leaves_its_run_training_and_the_next_tab_attaches(tm
     import aiohttp
 
     runs = tmp_path / "runs"
-    flags = ("--dataset", "mnist", "--source", "bundled", "--train-limit", "4000", "--batch-size", "16",
-             "--threads", "1", "--epochs", "40", "--runs-dir", str(runs))
+    flags = (
+        "--dataset",
+        "mnist",
+        "--source",
+        "bundled",
+        "--train-limit",
+        "4000",
+        "--batch-size",
+        "16",
+        "--threads",
+        "1",
+        "--epochs",
+        "40",
+        "--runs-dir",
+        str(runs),
+    )
     background = None
     with ServeProcess(tmp_path, *flags) as server:
         server.wait_ready()
@@ -123,8 +139,9 @@ async def test_a_closed_tab_leaves_its_run_training_and_the_next_tab_attaches(tm
                     (dashboard,) = server.tabs()
                     await tab.send("stdin", "s")
                     await tab.wait_for("training", timeout=120)
-                    run_dir = await asyncio.to_thread(wait_until, lambda: next(iter(runs.glob("*/run.lock")), None),
-                                                      60, "the run to start")
+                    run_dir = await asyncio.to_thread(
+                        wait_until, lambda: next(iter(runs.glob("*/run.lock")), None), 60, "the run to start"
+                    )
                 # The tab closed mid-run: the run is handed over, the tab's dashboard leaves.
                 await asyncio.to_thread(wait_until, lambda: not alive(dashboard), 60, "the tab's dashboard to leave")
 
@@ -165,8 +182,11 @@ async def test_a_tab_closed_before_the_first_frame_still_leaves(tmp_path):
         assert server.proc.poll() is None
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)],
-                         ids=["SIGINT", "SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize(
+    "signum, code",
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)],
+    ids=["SIGINT", "SIGTERM", "SIGKILL"],
+)
 async def test_a_signal_ends_the_server_and_every_tabs_dashboard(tmp_path, signum, code):
     import aiohttp
 
@@ -195,14 +215,17 @@ async def test_a_signal_ends_the_server_and_every_tabs_dashboard(tmp_path, signu
 
 def test_allow_remote_serves_another_address_and_warns(tmp_path):
     # 127.0.0.2 answers on this machine only, but is not one of the names serve takes as loopback.
-    with ServeProcess(tmp_path, "--host", "127.0.0.2", "--allow-remote", "--runs-dir", str(tmp_path / "runs"),
-                      host="127.0.0.2") as server:
+    with ServeProcess(
+        tmp_path, "--host", "127.0.0.2", "--allow-remote", "--runs-dir", str(tmp_path / "runs"), host="127.0.0.2"
+    ) as server:
         server.wait_ready()
         status, page = fetch(server.url)
         assert status == 200 and f"ws://127.0.0.2:{server.port}/ws" in page
         first = server.stderr().splitlines()[0]
-        assert first.startswith("dae-tui serve: warning: listening on 127.0.0.2, not loopback: anyone who reaches "
-                                f"port {server.port} controls the dashboard and its runs")
+        assert first.startswith(
+            "dae-tui serve: warning: listening on 127.0.0.2, not loopback: anyone who reaches "
+            f"port {server.port} controls the dashboard and its runs"
+        )
         assert f"ssh -L {server.port}:127.0.0.2:{server.port}" in server.stderr()
 
 
@@ -249,4 +272,4 @@ async def test_chromium_opens_the_dashboard_and_types_into_it(tmp_path):
         finally:
             await browser.close()
         log = " ".join(server.stderr().split())  # the log wraps at 80 columns
-        assert "\"GET /ws?width=" in log and "HTTP/1.1\" 101" in log
+        assert '"GET /ws?width=' in log and 'HTTP/1.1" 101' in log

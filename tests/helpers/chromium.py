@@ -38,10 +38,22 @@ class Browser:
         assert CHROMIUM is not None, "chromium is not installed"
         self.profile = Path(tempfile.mkdtemp(prefix="dae-tui-chromium-"))
         self.proc = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-extensions", "--disable-background-networking", f"--user-data-dir={self.profile}",
-             "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-extensions",
+                "--disable-background-networking",
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-port=0",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         self.size = (width, height)
@@ -70,8 +82,9 @@ class Browser:
         self._page = page["id"]
         self._ws = await self._session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0)
         width, height = self.size
-        await self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
-                        mobile=False)
+        await self.call(
+            "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+        )
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One DevTools command; its result (events that come meanwhile are dropped)."""

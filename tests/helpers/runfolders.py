@@ -25,9 +25,18 @@ def record(epoch: int, epochs: int, psnr: float | None = None) -> dict[str, Any]
     psnr = 10.0 + epoch if psnr is None else psnr
     mse = 10 ** (-psnr / 10)
     return {
-        "epoch": epoch, "epochs": epochs, "train_mse": mse * 1.1, "test_mse": mse, "test_psnr": psnr,
-        "noisy_psnr": 9.3, "seconds": 2.0, "images_per_s": 1000.0, "checkpoint": "checkpoint.pt",
-        "dataset": "mnist", "source": "bundled", "offline_sample": True,
+        "epoch": epoch,
+        "epochs": epochs,
+        "train_mse": mse * 1.1,
+        "test_mse": mse,
+        "test_psnr": psnr,
+        "noisy_psnr": 9.3,
+        "seconds": 2.0,
+        "images_per_s": 1000.0,
+        "checkpoint": "checkpoint.pt",
+        "dataset": "mnist",
+        "source": "bundled",
+        "offline_sample": True,
     }
 
 
@@ -56,10 +65,18 @@ def make_run(
     lines = b"".join(json.dumps(record(e, epochs)).encode() + b"\n" for e in range(1, done + 1))
     (folder / "metrics.jsonl").write_bytes(lines + b"".join(extra_lines))
     if status is not None:
-        (folder / "status.json").write_text(json.dumps({
-            "status": status, "message": message, "last_epoch": done, "epochs": epochs,
-            "started": started or iso(3600), "ended": None if status == "running" else iso(3000),
-        }))
+        (folder / "status.json").write_text(
+            json.dumps(
+                {
+                    "status": status,
+                    "message": message,
+                    "last_epoch": done,
+                    "epochs": epochs,
+                    "started": started or iso(3600),
+                    "ended": None if status == "running" else iso(3000),
+                }
+            )
+        )
     if lock is not None:
         (folder / "run.lock").write_text(json.dumps(lock))
     return folder
@@ -68,8 +85,12 @@ def make_run(
 def lock(pid: int | None = None, host: str | None = None, age_s: float = 0.0, paused: bool = False) -> dict:
     """A run.lock: this process on this host with a fresh heartbeat unless told otherwise."""
     return {
-        "pid": os.getpid() if pid is None else pid, "host": host or this_host(),
-        "started": iso(600), "updated": iso(age_s), "epoch": 2, "paused": paused,
+        "pid": os.getpid() if pid is None else pid,
+        "host": host or this_host(),
+        "started": iso(600),
+        "updated": iso(age_s),
+        "epoch": 2,
+        "paused": paused,
     }
 
 

@@ -87,8 +87,11 @@ class ServeProcess:
         self.started = time.monotonic()
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
-                [DAE_TUI, "serve", "--port", str(self.port), *flags], stdin=subprocess.DEVNULL,
-                stdout=out, stderr=err, start_new_session=True,
+                [DAE_TUI, "serve", "--port", str(self.port), *flags],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
             )
 
     def stderr(self) -> str:

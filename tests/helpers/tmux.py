@@ -16,8 +16,7 @@ from pathlib import Path
 class TmuxSession:
     """One detached tmux session on its own server socket, running one shell command."""
 
-    def __init__(self, command: str, workdir: Path, width: int = 100, height: int = 30,
-                 hold: bool = False) -> None:
+    def __init__(self, command: str, workdir: Path, width: int = 100, height: int = 30, hold: bool = False) -> None:
         """`hold`: keep the pane open after the command ends, to read what it left on screen."""
         if not shutil.which("tmux"):
             raise FileNotFoundError("tmux")
@@ -28,12 +27,21 @@ class TmuxSession:
             wrapped += "; sleep 120"
         env = {**os.environ, "COLORTERM": "truecolor"}
         self.started = time.perf_counter()
-        self._tmux("new-session", "-d", "-s", "e2e", "-x", str(width), "-y", str(height),
-                   f"bash -c {shlex.quote(wrapped)}", env=env)
+        self._tmux(
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            str(width),
+            "-y",
+            str(height),
+            f"bash -c {shlex.quote(wrapped)}",
+            env=env,
+        )
 
     def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
-        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                                text=True, env=env)
+        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, env=env)
         return result.stdout
 
     def screen(self) -> str:

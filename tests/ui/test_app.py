@@ -26,14 +26,15 @@ def tiny(**changes) -> TrainConfig:
     return TrainConfig(**{**base, **changes})
 
 
-
-
 @pytest.mark.parametrize(
     "field, text, message",
     [
         ("noise_factor", "lots", "must be a number in the noise kind's range (got 'lots')"),
-        ("noise_factor", "7",
-         "must be from 0 to 5 for gaussian noise, the standard deviation of the added noise (got 7)"),
+        (
+            "noise_factor",
+            "7",
+            "must be from 0 to 5 for gaussian noise, the standard deviation of the added noise (got 7)",
+        ),
         ("batch_size", "0", "must be a whole number from 1 to 8192 (got 0)"),
         ("lr", "0", "must be a number above 0 to 1 (got 0)"),
         ("weight_decay", "-1", "must be a number from 0 to 1 (got -1)"),
@@ -403,8 +404,9 @@ async def test_a_source_that_cannot_serve_the_dataset_is_judged_as_it_is_chosen(
         app.query_one("#field-dataset", Choice).value = "kmnist"
         await wait_until(pilot, lambda: bool(app.query("#error-source.-shown")), timeout=10)
         shown = str(app.query_one("#error-source", Static).render())
-        assert shown == ("must be auto, local or download for kmnist: its licence keeps it out of the bundled "
-                         "sample (got 'bundled')")
+        assert shown == (
+            "must be auto, local or download for kmnist: its licence keeps it out of the bundled sample (got 'bundled')"
+        )
         assert app.query_one("#row-source").has_class("-invalid") and form.config is None
         await pilot.press("escape", "s")
         await pilot.pause(0.2)

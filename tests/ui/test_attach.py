@@ -25,8 +25,7 @@ from dae_tui.ui.dialogs.screens import QuitScreen
 pytestmark = pytest.mark.slow
 
 DAE_TUI = str(Path(sys.executable).with_name("dae-tui"))
-FLAGS = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "2000", "--batch-size", "16",
-         "--threads", "1"]
+FLAGS = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "2000", "--batch-size", "16", "--threads", "1"]
 SIZE = (100, 30)
 
 
@@ -36,8 +35,12 @@ def config(epochs: int) -> TrainConfig:
 
 def start_training(runs: Path, epochs: int) -> tuple[subprocess.Popen, Path]:
     """A real `dae-tui train` in another process, and its run folder once it is live."""
-    proc = subprocess.Popen([DAE_TUI, "train", *FLAGS, "--epochs", str(epochs), "--runs-dir", str(runs)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [DAE_TUI, "train", *FLAGS, "--epochs", str(epochs), "--runs-dir", str(runs)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 90
     while not list(runs.glob("*/live.json")):
         assert proc.poll() is None, proc.communicate()
@@ -84,8 +87,9 @@ async def test_quit_keeps_the_run_training_in_the_background_and_it_ends_as_if_n
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await pilot.press("s")
         # In the middle of epoch 2: its first batches are trained here, the rest in the background.
-        await wait_until(pilot, lambda: any(isinstance(e, BatchProgress) and e.epoch == 2 and e.batch > 20
-                                            for e in seen), 120)
+        await wait_until(
+            pilot, lambda: any(isinstance(e, BatchProgress) and e.epoch == 2 and e.batch > 20 for e in seen), 120
+        )
         await pilot.press("p")  # held there, so the hand-over's batch is known: in epoch 2
         await wait_until(pilot, lambda: app.state == "paused", 30)
         await pilot.press("q")
@@ -118,8 +122,12 @@ async def test_quit_keeps_the_run_training_in_the_background_and_it_ends_as_if_n
     assert "continuing epoch 2 after batch" in log and "finished 5 epochs" in log
     # The same run left alone, for comparison: every epoch's figures equal, bit for bit.
     alone = tmp_path / "alone"
-    subprocess.run([DAE_TUI, "train", *FLAGS, "--epochs", "5", "--runs-dir", str(alone)], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [DAE_TUI, "train", *FLAGS, "--epochs", "5", "--runs-dir", str(alone)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (reference,) = alone.iterdir()
     assert records(run_dir) == records(reference)
     import torch

@@ -83,8 +83,9 @@ async def test_messages_after_the_widgets_are_gone_are_dropped(tmp_path):
         assert not app.shown
         form = app.query_one(ConfigForm)
         app.post_message(ConfigForm.Changed(form, form.config, form.errors))
-        app.post_message(wrap(BatchProgress(epoch=1, epochs=1, batch=1, batches=8, train_mse=0.1,
-                                            images_per_s=100.0, eta_s=1.0)))
+        app.post_message(
+            wrap(BatchProgress(epoch=1, epochs=1, batch=1, batches=8, train_mse=0.1, images_per_s=100.0, eta_s=1.0))
+        )
         app.post_message(EngineLoaded("ImportError: gone"))
         await pilot.pause(0.2)
         assert app.state == "idle"  # the failed engine load was not applied either
@@ -127,7 +128,7 @@ async def test_run_names_show_literally_in_the_table_legend_and_toasts_and_click
         await pilot.press("r")
         await pilot.pause(0.2)
         # A click on what markup would have made a link ("y" after [@click=app.quit]).
-        (row, line), = [(i, s) for i, s in enumerate(screen_text(app).splitlines()) if HOSTILE in s]
+        ((row, line),) = [(i, s) for i, s in enumerate(screen_text(app).splitlines()) if HOSTILE in s]
         await pilot.click(offset=(line.index(HOSTILE) + len(HOSTILE) - 1, row))
         await pilot.pause(0.3)
         assert app.is_running and app.return_code is None

@@ -34,7 +34,7 @@ def dialog_text(app) -> str:
     lines = screen_text(app).splitlines()
     top = next(i for i, line in enumerate(lines) if "╭" in line)
     bottom = next(i for i, line in enumerate(lines) if "╰" in line and i > top)
-    return "\n".join(line[line.index("│") + 1:line.rindex("│")] for line in lines[top + 1:bottom])
+    return "\n".join(line[line.index("│") + 1 : line.rindex("│")] for line in lines[top + 1 : bottom])
 
 
 def footer_line(app) -> str:
@@ -52,11 +52,14 @@ async def open_help(pilot, tab_key: str | None = None) -> HelpScreen:
     return app.screen
 
 
-@pytest.mark.parametrize("tab_key, section, row", [
-    ("r", "Runs", "delete it, after asking"),
-    ("n", "Inspect", "clear the canvas"),
-    ("w", "Sweep", "the previous / next study in the storage"),
-])
+@pytest.mark.parametrize(
+    "tab_key, section, row",
+    [
+        ("r", "Runs", "delete it, after asking"),
+        ("n", "Inspect", "clear the canvas"),
+        ("w", "Sweep", "the previous / next study in the storage"),
+    ],
+)
 async def test_help_opens_at_the_tabs_own_keys(tmp_path, tab_key, section, row):
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=SMALL) as pilot:
@@ -199,10 +202,23 @@ async def test_ctrl_c_quits_when_nothing_runs(tmp_path):
 def test_ctrl_c_in_a_real_terminal_asks_mid_run_and_a_second_one_quits(tmp_path):
     from helpers.tmux import TmuxSession
 
-    command = shlex.join([
-        str(Path(sys.executable).with_name("dae-tui")), "--dataset", "mnist", "--source", "bundled",
-        "--epochs", "50", "--batch-size", "16", "--train-limit", "4000", "--runs-dir", str(tmp_path / "runs"),
-    ])
+    command = shlex.join(
+        [
+            str(Path(sys.executable).with_name("dae-tui")),
+            "--dataset",
+            "mnist",
+            "--source",
+            "bundled",
+            "--epochs",
+            "50",
+            "--batch-size",
+            "16",
+            "--train-limit",
+            "4000",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     session = TmuxSession(command, tmp_path, width=80, height=24, hold=True)
     try:
         session.wait_for("Start", "● idle")
@@ -238,9 +254,11 @@ def test_runs_help_and_the_readme_name_every_status_and_json_key(capsys, tmp_pat
     shown = " ".join(capsys.readouterr().out.split())
     assert f"status ({', '.join(STATUSES)})" in shown and "<statuses>" not in shown
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## `dae-tui runs`"):readme.index("## `dae-tui sweep`")]
+    section = readme[readme.index("## `dae-tui runs`") : readme.index("## `dae-tui sweep`")]
     for status in STATUSES:
         assert f"`{status}`" in section, status
     keys = read_run(make_run(tmp_path, "20240101-120000-mnist-seed")).to_json()
-    documented = set(re.findall(r"`(\w+)`", section[section.index("`--json` prints"):section.index("`--csv` prints")]))
+    documented = set(
+        re.findall(r"`(\w+)`", section[section.index("`--json` prints") : section.index("`--csv` prints")])
+    )
     assert set(keys) <= documented, set(keys) - documented

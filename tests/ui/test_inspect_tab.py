@@ -97,8 +97,9 @@ async def test_a_curve_that_cannot_be_saved_says_so_and_one_no_chart_can_draw_is
     app = DaeApp(runs_dir=runs)
     async with app.run_test(size=(100, 30)) as pilot:
         await open_inspect(pilot)
-        await wait_until(pilot, lambda: f"2,000 test images · not saved: a folder is named {CURVE_CACHE}"
-                                        in screen_text(app))
+        await wait_until(
+            pilot, lambda: f"2,000 test images · not saved: a folder is named {CURVE_CACHE}" in screen_text(app)
+        )
         assert "saved in" not in screen_text(app) and "'s cache" not in screen_text(app)
     (run / CURVE_CACHE).rmdir()
     (run / CURVE_CACHE).write_text(json.dumps(doc))
@@ -211,9 +212,30 @@ async def test_drawing_with_the_mouse_changes_the_input_and_the_output(runs):
 async def test_a_run_picked_on_the_runs_tab_is_inspected(runs, trained_run):
     # A second, newer run: the Inspect tab starts on the newest one; n on the Runs tab picks another.
     # (No sleep: folder names carry a random part, so one started in the same second is apart.)
-    assert cli.main(["train", "--dataset", "mnist", "--source", "bundled", "--train-limit", "256",
-                     "--batch-size", "32", "--epochs", "1", "--noise", "mask", "--noise-factor", "0.3",
-                     "--runs-dir", str(runs)]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--dataset",
+                "mnist",
+                "--source",
+                "bundled",
+                "--train-limit",
+                "256",
+                "--batch-size",
+                "32",
+                "--epochs",
+                "1",
+                "--noise",
+                "mask",
+                "--noise-factor",
+                "0.3",
+                "--runs-dir",
+                str(runs),
+            ]
+        )
+        == 0
+    )
     (newest,) = [p.name for p in runs.iterdir() if p.is_dir() and p.name != trained_run.name]
     app = DaeApp(runs_dir=runs)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -39,20 +39,18 @@ def long_run() -> TrainConfig:
     return tiny(train_limit=None, batch_size=8, epochs=20)
 
 
-
-
 async def finish(pilot) -> None:
     await pilot.press("s")
     await wait_until(pilot, lambda: pilot.app.state == "finished")
     await pilot.pause(0.2)
 
 
-
 # --- sizes ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("width, height, all_eight", [(80, 24, False), (100, 30, False), (120, 40, True),
-                                                      (200, 60, True)])
+@pytest.mark.parametrize(
+    "width, height, all_eight", [(80, 24, False), (100, 30, False), (120, 40, True), (200, 60, True)]
+)
 async def test_images_tab_shows_all_three_rows_without_scrolling(width, height, all_eight, tmp_path):
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=(width, height)) as pilot:
@@ -91,8 +89,10 @@ async def test_selection_and_zoom_keep_the_selected_picture_in_view(tmp_path):
             await pilot.pause(0.1)
             assert "#8 digit 7" in screen_text(app)
             # The row labels never scroll away sideways.
-            assert any(line.startswith("clean") for line in screen_text(app).splitlines()) or \
-                app.query_one(ImageBrowser).zoom == "full"
+            assert (
+                any(line.startswith("clean") for line in screen_text(app).splitlines())
+                or app.query_one(ImageBrowser).zoom == "full"
+            )
 
 
 def test_choose_fit_judges_width_and_height():
@@ -306,8 +306,9 @@ async def test_resuming_a_finished_run_asks_for_more_epochs_and_n_starts_afresh(
 
 def test_a_bad_resume_path_is_one_line_and_exit_2_at_launch(tmp_path):
     script = Path(sys.executable).with_name("dae-tui")
-    out = subprocess.run([str(script), "--resume", str(tmp_path / "nothing")], capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [str(script), "--resume", str(tmp_path / "nothing")], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.count("\n") == 1 and "no checkpoint there" in out.stderr
 
@@ -428,8 +429,11 @@ def test_help_names_every_bound_key():
         for binding in owner.BINDINGS:
             assert isinstance(binding, Binding)
             where = key_section(binding) or section if isinstance(binding, Key) else None
-            listed = " ".join(f"{keys} {does}" for keys, does in sections[where]) if where else \
-                " ".join(f"{keys} {does}" for rows in sections.values() for keys, does in rows)
+            listed = (
+                " ".join(f"{keys} {does}" for keys, does in sections[where])
+                if where
+                else " ".join(f"{keys} {does}" for rows in sections.values() for keys, does in rows)
+            )
             for key in binding.key.split(","):
                 label = binding.key_display if binding.key_display and "," not in binding.key else NAMES.get(key, key)
                 assert label in listed, (owner.__name__, key)
@@ -532,11 +536,26 @@ CONNECTIVES = {"on", "to", "of", "vs", "at", "by", "and", "with", "from", "in"}
 def studied_runs(tmp_path_factory) -> Path:
     """A finished Fashion-MNIST run and a 3-trial sweep over two log settings and a choice."""
     runs = tmp_path_factory.mktemp("cuts") / "runs"
-    tiny_flags = ["--dataset", "fashion-mnist", "--source", "bundled", "--train-limit", "256", "--batch-size", "32",
-                  "--threads", "1", "--epochs", "1", "--runs-dir", str(runs)]
+    tiny_flags = [
+        "--dataset",
+        "fashion-mnist",
+        "--source",
+        "bundled",
+        "--train-limit",
+        "256",
+        "--batch-size",
+        "32",
+        "--threads",
+        "1",
+        "--epochs",
+        "1",
+        "--runs-dir",
+        str(runs),
+    ]
     space = runs.parent / "space.toml"
-    space.write_text('lr = {log = [1e-4, 1e-2]}\nweight_decay = {log = [1e-6, 1e-3]}\n'
-                     'batch_size = {choice = [32, 64]}\n')
+    space.write_text(
+        "lr = {log = [1e-4, 1e-2]}\nweight_decay = {log = [1e-6, 1e-3]}\nbatch_size = {choice = [32, 64]}\n"
+    )
     for command in (["train", *tiny_flags], ["sweep", *tiny_flags, "--space", str(space), "--trials", "3"]):
         subprocess.run([sys.executable, "-m", "dae_tui", *command], check=True, capture_output=True, timeout=240)
     return runs
@@ -554,8 +573,19 @@ def known_words(runs: Path) -> set[str]:
     labels += [spec.label for spec in FIELD_SPECS.values()] + [kind.short for kind in NOISE_KINDS.values()]
     labels += [b.description for b in [*DaeApp.BINDINGS, *RunsView.BINDINGS, *SweepView.BINDINGS]]
     labels += list(SETTING_NAMES.values())  # the settings column's abbreviations (`ep 1`, `cl off`)
-    labels += [p.name for p in runs.iterdir()] + ["lr", "weight_decay", "batch_size", "complete", "pruned",
-                                                  "trials", "finished", "epoch", "denoised", "noisy", "clean"]
+    labels += [p.name for p in runs.iterdir()] + [
+        "lr",
+        "weight_decay",
+        "batch_size",
+        "complete",
+        "pruned",
+        "trials",
+        "finished",
+        "epoch",
+        "denoised",
+        "noisy",
+        "clean",
+    ]
     words = {word for label in labels for word in label.split()}
     # Whole words the app and its README use (MSE, No, ...), which a longer label may start with.
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
@@ -632,8 +662,15 @@ async def test_no_tab_shows_a_word_cut_short(width, height, studied_runs):
 
 def test_the_cut_scan_catches_the_cuts_once_seen():
     vocabulary = {"Pullover", "T-shirt/top", "Start", "lr", "20261203-165857-fashion-mnist-seed", "MSE/PSNR"}
-    for seen in ("#3 Pullove   #1 T-shi", "o Sort s St", "─PSNR dB ↑ vs l…──", "best 0.0412 (13.5…",
-                 "mark trial run │ 202", "20261203-165857-fashion-mnist-seed · seed on", "↳ share of pixels to"):
+    for seen in (
+        "#3 Pullove   #1 T-shi",
+        "o Sort s St",
+        "─PSNR dB ↑ vs l…──",
+        "best 0.0412 (13.5…",
+        "mark trial run │ 202",
+        "20261203-165857-fashion-mnist-seed · seed on",
+        "↳ share of pixels to",
+    ):
         assert cut_words(seen, vocabulary), seen
     assert cut_words("#3 Pullover · s Start · lr 2e-3 · share of pixels…", vocabulary) == []
 

@@ -24,8 +24,9 @@ def read_only_runs(tmp_path):
     source, folder = tmp_path / "source", tmp_path / "runs"
     make_run(source, "20240101-120000-mnist-seed-ab12")
     folder.mkdir()
-    mounted = subprocess.run(["mount", "--bind", "-o", "ro", str(source), str(folder)],
-                             capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(["mount", "--bind", "-o", "ro", str(source), str(folder)], capture_output=True).returncode == 0
+    )
     if not mounted:
         pytest.skip("a read-only bind mount needs root (CI and the dev machines run as root)")
     try:
@@ -57,8 +58,10 @@ async def test_the_dashboard_browses_a_read_only_folder_and_refuses_to_start(rea
         await wait_until(pilot, lambda: "browsing only" in screen_text(app))
         assert app.query_one(RunStatus).message == READ_ONLY_STATUS
         await pilot.press("l")  # the whole reason, with the folder, is in the Log
-        await wait_until(pilot, lambda: "browsing only: --runs-dir" in screen_text(app)
-                         and "Read-only file system" in screen_text(app))
+        await wait_until(
+            pilot,
+            lambda: "browsing only: --runs-dir" in screen_text(app) and "Read-only file system" in screen_text(app),
+        )
         await pilot.press("r")
         await wait_until(pilot, lambda: "20240101-120000-mnist-seed-ab12" in screen_text(app))
         # R and d would write in the folder: refused at once, with the reason, no question asked.
@@ -83,8 +86,12 @@ async def test_the_dashboard_browses_a_read_only_folder_and_refuses_to_start(rea
 
 def test_train_and_sweep_still_refuse_a_read_only_folder_in_one_line(read_only_runs):
     for command in (["train", "--source", "bundled", "--epochs", "1"], ["sweep", "--trials", "1"]):
-        done = subprocess.run([sys.executable, "-m", "dae_tui", *command, "--runs-dir", str(read_only_runs)],
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "dae_tui", *command, "--runs-dir", str(read_only_runs)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 2, done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "cannot write there (Read-only file system)" in lines[0], done.stderr

@@ -38,8 +38,10 @@ def four_runs(tmp_path_factory) -> Path:
         time.sleep(1.1)  # folder names are stamped to the second
     from dae_tui.training.trainer import Trainer
 
-    trainer = Trainer(TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32,
-                                  epochs=3, lr=3e-4, threads=1), runs_dir=runs)
+    trainer = Trainer(
+        TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=3, lr=3e-4, threads=1),
+        runs_dir=runs,
+    )
     for event in trainer.run():
         if isinstance(event, EpochEnd):
             trainer.request_stop()
@@ -52,8 +54,6 @@ def runs(four_runs, tmp_path) -> Path:
     copy = tmp_path / "runs"
     shutil.copytree(four_runs, copy)
     return copy
-
-
 
 
 async def open_runs_tab(pilot, count: int = 4) -> RunsView:
@@ -80,8 +80,10 @@ def table_names(view: RunsView) -> list[str]:
 def test_settings_sort_by_value_not_text():
     from dae_tui.ui.runlabels import settings_key
 
-    configs = [TrainConfig(lr=lr) for lr in (1e-2, 1e-3, 3e-3)] + [TrainConfig(lr=1e-3, train_limit=None),
-                                                                 TrainConfig(lr=1e-3, train_limit=512)]
+    configs = [TrainConfig(lr=lr) for lr in (1e-2, 1e-3, 3e-3)] + [
+        TrainConfig(lr=1e-3, train_limit=None),
+        TrainConfig(lr=1e-3, train_limit=512),
+    ]
     ordered = sorted([*configs, None], key=settings_key)
     assert ordered[-1] is None  # a run without a readable config goes last
     assert [c.lr for c in ordered[:-1]] == [1e-3, 1e-3, 1e-3, 3e-3, 1e-2]
@@ -308,9 +310,26 @@ async def test_a_headless_run_in_another_process_appears_and_advances_live(tmp_p
         assert "No runs yet" in screen_text(app)
         script = Path(sys.executable).with_name("dae-tui")
         proc = subprocess.Popen(
-            [str(script), "train", "--dataset", "mnist", "--source", "bundled", "--train-limit", "2000",
-             "--batch-size", "16", "--epochs", "5", "--threads", "1", "--runs-dir", str(runs)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(script),
+                "train",
+                "--dataset",
+                "mnist",
+                "--source",
+                "bundled",
+                "--train-limit",
+                "2000",
+                "--batch-size",
+                "16",
+                "--epochs",
+                "5",
+                "--threads",
+                "1",
+                "--runs-dir",
+                str(runs),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             await wait_until(pilot, lambda: len(view.runs) == 1, 60)
@@ -426,8 +445,9 @@ async def test_r_after_a_run_here_shows_the_resumed_runs_figures_pictures_and_mo
         assert caption(app).startswith(f"{stopped} · epoch 1/3 (latest)")
         # The Inspect tab shows its model, not the run trained here a moment ago.
         await pilot.press("n")
-        await wait_until(pilot, lambda: app.query("#inspect-view") and
-                         app.query_one("#inspect-view").target == run.path.resolve())
+        await wait_until(
+            pilot, lambda: app.query("#inspect-view") and app.query_one("#inspect-view").target == run.path.resolve()
+        )
         await pilot.press("t", "s")
         await wait_until(pilot, lambda: app.state == "finished", 60)
         # Between s and the run's first event: none of the earlier run's figures.

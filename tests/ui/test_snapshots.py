@@ -36,8 +36,9 @@ def no_batch_progress(monkeypatch):
 
 def tiny_app(runs_dir) -> DaeApp:
     # One thread: the same arithmetic, so the same curves and pictures, on every machine.
-    config = TrainConfig(dataset="mnist", source="bundled", train_limit=512, batch_size=32,
-                         epochs=2, seed=0, threads=1, device="cpu")
+    config = TrainConfig(
+        dataset="mnist", source="bundled", train_limit=512, batch_size=32, epochs=2, seed=0, threads=1, device="cpu"
+    )
     app = DaeApp(config, runs_dir=runs_dir)
     app.fixed_system = FIXED_SAMPLE  # the machine's figures change with its load: these never do
     return app

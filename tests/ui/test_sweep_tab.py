@@ -28,16 +28,38 @@ def study_runs(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("sweep")
     space = folder / "space.toml"
     space.write_text("lr = {log = [1e-3, 1e-2]}\nbatch_size = {choice = [32, 64]}\n")
-    assert main(["sweep", *TINY, "--runs-dir", str(folder / "runs"), "--space", str(space), "--trials", "5",
-                 "--study", "tab", "--no-prune"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                *TINY,
+                "--runs-dir",
+                str(folder / "runs"),
+                "--space",
+                str(space),
+                "--trials",
+                "5",
+                "--study",
+                "tab",
+                "--no-prune",
+            ]
+        )
+        == 0
+    )
     return folder / "runs"
 
 
 async def open_sweep_tab(pilot, trials: int) -> SweepView:
     app = pilot.app
     await pilot.press("w")
-    await wait_until(pilot, lambda: app.query(SweepView) and app.query_one(SweepView).report is not None
-                     and len(app.query_one(SweepView).report["trials"]) >= trials)
+    await wait_until(
+        pilot,
+        lambda: (
+            app.query(SweepView)
+            and app.query_one(SweepView).report is not None
+            and len(app.query_one(SweepView).report["trials"]) >= trials
+        ),
+    )
     view = app.query_one(SweepView)
     await wait_until(pilot, lambda: f"{trials} trials" in screen_text(app))
     return view
@@ -87,15 +109,34 @@ async def test_a_sweep_in_another_process_appears_live(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("w")
         await wait_until(pilot, lambda: "no sweeps yet" in screen_text(app))
-        proc = subprocess.Popen([sys.executable, "-m", "dae_tui", "sweep", *TINY, "--runs-dir", str(runs),
-                                 "--space", str(space), "--trials", "3", "--study", "live"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dae_tui",
+                "sweep",
+                *TINY,
+                "--runs-dir",
+                str(runs),
+                "--space",
+                str(space),
+                "--trials",
+                "3",
+                "--study",
+                "live",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             view = app.query_one(SweepView)
             await wait_until(pilot, lambda: view.report is not None and len(view.report["trials"]) >= 1, 120)
             seen = len(view.report["trials"])
-            await wait_until(pilot, lambda: len(view.report["trials"]) == 3 and all(
-                t["state"] != "running" for t in view.report["trials"]), 120)
+            await wait_until(
+                pilot,
+                lambda: len(view.report["trials"]) == 3 and all(t["state"] != "running" for t in view.report["trials"]),
+                120,
+            )
             assert seen <= 3 and "3 trials" in screen_text(app) and "study live" in screen_text(app)
             assert proc.wait(60) == 0
         finally:
@@ -143,10 +184,16 @@ async def test_a_trial_from_another_host_says_where_its_run_folder_is(study_runs
     runs.mkdir()
     (runs / "sweeps.db").write_bytes((study_runs / "sweeps.db").read_bytes())
     with sqlite3.connect(runs / "sweeps.db") as db:
-        db.execute("UPDATE trial_user_attributes SET value_json = '\"gpu-box-2\"' WHERE key = 'host' AND "
-                   "trial_id = (SELECT MIN(trial_id) FROM trial_user_attributes)")
-    done = subprocess.run([sys.executable, "-m", "dae_tui", "sweep", "--runs-dir", str(runs), "--status"],
-                          capture_output=True, text=True, timeout=120)
+        db.execute(
+            "UPDATE trial_user_attributes SET value_json = '\"gpu-box-2\"' WHERE key = 'host' AND "
+            "trial_id = (SELECT MIN(trial_id) FROM trial_user_attributes)"
+        )
+    done = subprocess.run(
+        [sys.executable, "-m", "dae_tui", "sweep", "--runs-dir", str(runs), "--status"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert sum(" on gpu-box-2" in line for line in done.stderr.splitlines() + done.stdout.splitlines()) == 1
     app = DaeApp(runs_dir=runs)
@@ -199,13 +246,30 @@ async def test_the_sweep_tab_follows_the_newest_study_until_one_is_picked(study_
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         view = await open_sweep_tab(pilot, 5)
         assert view.study == "tab" and view.picked is None
-        proc = subprocess.Popen([sys.executable, "-m", "dae_tui", "sweep", *TINY, "--runs-dir", str(runs),
-                                 "--space", str(space), "--trials", "1", "--study", "newer"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dae_tui",
+                "sweep",
+                *TINY,
+                "--runs-dir",
+                str(runs),
+                "--space",
+                str(space),
+                "--trials",
+                "1",
+                "--study",
+                "newer",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             await wait_until(pilot, lambda: view.study == "newer", 120)
-            await wait_until(pilot, lambda: view.report["trials"] and view.report["trials"][0]["state"] == "complete",
-                             120)
+            await wait_until(
+                pilot, lambda: view.report["trials"] and view.report["trials"][0]["state"] == "complete", 120
+            )
             assert proc.wait(60) == 0
         finally:
             if proc.poll() is None:

@@ -72,11 +72,22 @@ async def test_under_30_rows_the_figures_end_the_second_line_and_go_first(tmp_pa
 
 async def test_a_run_on_a_gpu_puts_its_img_s_beside_that_gpus_utilization(tmp_path, monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    gpus = tuple(GpuSample(index=i, name="NVIDIA H200", utilization=100.0, memory_used=12 * 2**30,
-                           memory_total=140 * 2**30, temperature=61, power_w=310.0) for i in range(2))
+    gpus = tuple(
+        GpuSample(
+            index=i,
+            name="NVIDIA H200",
+            utilization=100.0,
+            memory_used=12 * 2**30,
+            memory_total=140 * 2**30,
+            temperature=61,
+            power_w=310.0,
+        )
+        for i in range(2)
+    )
     app = DaeApp(CONFIG, runs_dir=tmp_path)
-    app.fixed_system = SystemSample(cpu_percent=37.0, ram_used=6 * 2**30, ram_total=23 * 2**30, rss=812 * 2**20,
-                                    gpus=gpus)
+    app.fixed_system = SystemSample(
+        cpu_percent=37.0, ram_used=6 * 2**30, ram_total=23 * 2**30, rss=812 * 2**20, gpus=gpus
+    )
     async with app.run_test(size=(200, 60)) as pilot:
         await pilot.pause()
         status = app.query_one(RunStatus)
@@ -84,8 +95,10 @@ async def test_a_run_on_a_gpu_puts_its_img_s_beside_that_gpus_utilization(tmp_pa
         status.state, status.device, status.images_per_s = "training", "cuda:1", 5120.0
         await pilot.pause()
         line = screen_text(app).splitlines()[-2].strip()
-        assert line == ("GPU0 H200 100% 12.0/140 GB 61°C 310 W · GPU1 H200 100% 5,120 img/s 12.0/140 GB 61°C 310 W · "
-                        "CPU 37% · RAM 6.0/23.0 GB · RSS 812 MB")
+        assert line == (
+            "GPU0 H200 100% 12.0/140 GB 61°C 310 W · GPU1 H200 100% 5,120 img/s 12.0/140 GB 61°C 310 W · "
+            "CPU 37% · RAM 6.0/23.0 GB · RSS 812 MB"
+        )
 
 
 async def test_a_narrow_line_keeps_whole_items(tmp_path):
@@ -95,5 +108,8 @@ async def test_a_narrow_line_keeps_whole_items(tmp_path):
         await pilot.pause()
         status = app.query_one(RunStatus)
         assert [status.system_line(width).plain for width in (10, 30, 40, 47)] == [
-            "CPU 12%", "CPU 12% · RAM 3.0/16.0 GB", "CPU 12% · RAM 3.0/16.0 GB · RSS 512 MB",
-            "CPU 12% · RAM 3.0/16.0 GB · RSS 512 MB · no GPU"]
+            "CPU 12%",
+            "CPU 12% · RAM 3.0/16.0 GB",
+            "CPU 12% · RAM 3.0/16.0 GB · RSS 512 MB",
+            "CPU 12% · RAM 3.0/16.0 GB · RSS 512 MB · no GPU",
+        ]

@@ -99,8 +99,20 @@ UI_AT_TOP = {"core", "runs", "system", "ui", "cli"}  # training and sweeps load 
 
 
 def test_every_module_is_in_a_boundary():
-    assert {where(m) for m in modules()} <= {"dae_tui", "__main__", "core", "runs", "training", "sweeps.space",
-                                              "sweeps.study", "sweeps.trials", "sweeps", "system", "cli", "ui"}
+    assert {where(m) for m in modules()} <= {
+        "dae_tui",
+        "__main__",
+        "core",
+        "runs",
+        "training",
+        "sweeps.space",
+        "sweeps.study",
+        "sweeps.trials",
+        "sweeps",
+        "system",
+        "cli",
+        "ui",
+    }
 
 
 @pytest.mark.parametrize("module", sorted(modules()))
@@ -124,8 +136,10 @@ def test_imports_keep_to_the_boundaries(module):
 def test_the_rules_catch_a_breach(tmp_path):
     # The walk itself: a lazy torch import deep in a function is found, and named as not at the top.
     bad = tmp_path / "bad.py"
-    bad.write_text("import os\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import optuna\n\n"
-                   "class C:\n    def f(self):\n        if True:\n            from torch import nn\n")
+    bad.write_text(
+        "import os\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import optuna\n\n"
+        "class C:\n    def f(self):\n        if True:\n            from torch import nn\n"
+    )
     assert sorted(imports(bad)) == [("optuna", "typing"), ("os", "top"), ("torch", "lazy"), ("typing", "top")]
 
 

@@ -30,8 +30,17 @@ def test_json_prints_one_object_per_epoch_and_nothing_else(capsys, tmp_path):
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["epoch"] for r in records] == [1, 2]
-    for key in ("epoch", "train_mse", "test_mse", "test_psnr", "noisy_psnr", "seconds",
-                "images_per_s", "dataset", "source"):
+    for key in (
+        "epoch",
+        "train_mse",
+        "test_mse",
+        "test_psnr",
+        "noisy_psnr",
+        "seconds",
+        "images_per_s",
+        "dataset",
+        "source",
+    ):
         assert key in records[0]
     assert records[0]["dataset"] == "mnist" and records[0]["source"] == "bundled"
     assert records[0]["offline_sample"] is True
@@ -70,8 +79,10 @@ def test_local_source_without_data_dir_exits_2(capsys, tmp_path, no_debian):
     code, out, err = train(capsys, tmp_path, "--dataset", "mnist", "--source", "local")
     assert code == 2 and out == ""
     # Judged by the config's validator, so before torch loads and as the form is typed.
-    assert err.strip() == ("dae-tui train: error: --data-dir must name the folder holding mnist's four IDX "
-                           "files when the source is local (only fashion-mnist has one without it: Debian's package)")
+    assert err.strip() == (
+        "dae-tui train: error: --data-dir must name the folder holding mnist's four IDX "
+        "files when the source is local (only fashion-mnist has one without it: Debian's package)"
+    )
 
 
 def test_broken_local_data_exits_1_naming_the_file(capsys, tmp_path, no_debian):
@@ -79,8 +90,7 @@ def test_broken_local_data_exits_1_naming_the_file(capsys, tmp_path, no_debian):
 
     folder = write_idx_set(tmp_path / "d")
     (folder / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x05")
-    code, out, err = train(capsys, tmp_path, "--dataset", "mnist", "--source", "local",
-                           "--data-dir", str(folder))
+    code, out, err = train(capsys, tmp_path, "--dataset", "mnist", "--source", "local", "--data-dir", str(folder))
     assert code == 1 and out == ""
     assert err.strip().splitlines()[-1].startswith("dae-tui train: failed: ")
     assert "train-images-idx3-ubyte: truncated header" in err
@@ -121,9 +131,24 @@ def test_help_lists_every_config_flag(capsys):
         cli.main(["train", "--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--dataset", "--source", "--data-dir", "--noise-factor", "--clamp", "--model",
-                 "--batch-size", "--lr", "--weight-decay", "--epochs", "--seed", "--device",
-                 "--train-limit", "--runs-dir", "--resume", "--json"):
+    for flag in (
+        "--dataset",
+        "--source",
+        "--data-dir",
+        "--noise-factor",
+        "--clamp",
+        "--model",
+        "--batch-size",
+        "--lr",
+        "--weight-decay",
+        "--epochs",
+        "--seed",
+        "--device",
+        "--train-limit",
+        "--runs-dir",
+        "--resume",
+        "--json",
+    ):
         assert flag in text
 
 
@@ -135,9 +160,25 @@ def _console_script() -> str:
 def test_real_command_ctrl_c_stops_at_the_next_batch_and_exits_130(tmp_path):
     env = {**os.environ, "COLUMNS": "100"}
     proc = subprocess.Popen(
-        [_console_script(), "train", "--dataset", "mnist", "--source", "bundled", "--epochs", "50",
-         "--batch-size", "16", "--runs-dir", str(tmp_path), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            _console_script(),
+            "train",
+            "--dataset",
+            "mnist",
+            "--source",
+            "bundled",
+            "--epochs",
+            "50",
+            "--batch-size",
+            "16",
+            "--runs-dir",
+            str(tmp_path),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob("*/config.json")) and time.monotonic() < deadline:
@@ -151,8 +192,8 @@ def test_real_command_ctrl_c_stops_at_the_next_batch_and_exits_130(tmp_path):
 
 
 def test_real_command_usage_error_has_no_traceback(tmp_path):
-    result = subprocess.run([_console_script(), "train", "--noise-factor", "nan"],
-                            capture_output=True, text=True)
+    result = subprocess.run([_console_script(), "train", "--noise-factor", "nan"], capture_output=True, text=True)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip() == (
-        "dae-tui train: error: --noise-factor must be a number in the noise kind's range (got nan)")
+        "dae-tui train: error: --noise-factor must be a number in the noise kind's range (got nan)"
+    )

@@ -171,15 +171,24 @@ def test_resume_with_the_kind_named_keeps_the_runs_own_factor():
 @pytest.mark.parametrize(
     "changes, field, message",
     [
-        ({"dataset": "kmnist", "source": "bundled"}, "source",
-         "must be auto, local or download for kmnist: its licence keeps it out of the bundled sample "
-         "(got 'bundled')"),
-        ({"dataset": "kmnist", "source": "local"}, "data_dir",
-         "must name the folder holding kmnist's four IDX files when the source is local (only "
-         "fashion-mnist has one without it: Debian's package)"),
-        ({"dataset": "mnist", "source": "local"}, "data_dir",
-         "must name the folder holding mnist's four IDX files when the source is local (only "
-         "fashion-mnist has one without it: Debian's package)"),
+        (
+            {"dataset": "kmnist", "source": "bundled"},
+            "source",
+            "must be auto, local or download for kmnist: its licence keeps it out of the bundled sample "
+            "(got 'bundled')",
+        ),
+        (
+            {"dataset": "kmnist", "source": "local"},
+            "data_dir",
+            "must name the folder holding kmnist's four IDX files when the source is local (only "
+            "fashion-mnist has one without it: Debian's package)",
+        ),
+        (
+            {"dataset": "mnist", "source": "local"},
+            "data_dir",
+            "must name the folder holding mnist's four IDX files when the source is local (only "
+            "fashion-mnist has one without it: Debian's package)",
+        ),
     ],
 )
 def test_a_source_that_cannot_serve_the_dataset_is_refused_before_any_start(changes, field, message):

@@ -22,9 +22,48 @@ from dae_tui.runs.files import load_run_config
 from dae_tui.runs.info import read_run
 
 PIECES = [
-    "", " ", "0", "1", "-", "+", ".", "e", "E", "_", "9" * 50, "nan", "inf", "-inf", "Infinity",
-    "1e308", "1e309", "0x10", "0b1", "１２", "١٢٣", "\x00", "\t", "\n", "∞", "💥", "true", "none",
-    "all", "cuda:", "cuda:0", "mnist", "auto", "/", "~", "é", "'", '"', "\\", "%s", "{}", "[]",
+    "",
+    " ",
+    "0",
+    "1",
+    "-",
+    "+",
+    ".",
+    "e",
+    "E",
+    "_",
+    "9" * 50,
+    "nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e308",
+    "1e309",
+    "0x10",
+    "0b1",
+    "１２",
+    "١٢٣",
+    "\x00",
+    "\t",
+    "\n",
+    "∞",
+    "💥",
+    "true",
+    "none",
+    "all",
+    "cuda:",
+    "cuda:0",
+    "mnist",
+    "auto",
+    "/",
+    "~",
+    "é",
+    "'",
+    '"',
+    "\\",
+    "%s",
+    "{}",
+    "[]",
 ]
 
 
@@ -38,8 +77,10 @@ def hostile_strings(count: int, seed: int = 0) -> list[str]:
         if roll < 0.4:
             out.append("".join(rng.choice(PIECES) for _ in range(rng.randint(1, 6))))
         elif roll < 0.6:
-            out.append(rng.choice(["", "-"]) + "".join(rng.choice("0123456789") for _ in range(rng.choice(
-                [1, 3, 20, 308, 309, 320, 1000, 5000]))))
+            out.append(
+                rng.choice(["", "-"])
+                + "".join(rng.choice("0123456789") for _ in range(rng.choice([1, 3, 20, 308, 309, 320, 1000, 5000])))
+            )
         else:
             out.append("".join(chr(rng.randint(1, 0x2FFF)) for _ in range(rng.randint(1, 80))))
     return out
@@ -83,20 +124,23 @@ def test_huge_numbers_in_float_fields_are_refused_without_overflow():
                 TrainConfig.from_json({name: value})
 
 
-@pytest.mark.parametrize("doc, says", [
-    ([], "holds a JSON list, expected an object of config fields"),
-    ("mnist", "holds the string 'mnist'"),
-    (5, "holds the number 5"),
-    (None, "holds null"),
-    (True, "holds the value true"),
-    ({"dataset": 5}, "--dataset must be one of mnist, fashion-mnist, kmnist (got 5)"),
-    ({"batch_size": "64"}, "--batch-size must be a whole number from 1 to 8192 (got '64')"),
-    ({"batch_size": 64.0}, "--batch-size must be a whole number"),
-    ({"clamp": 1}, "--clamp must be true or false (got 1)"),
-    ({"epochs": int("9" * 400)}, "--epochs must be a whole number from 1 to 10000 (got a number of 400 digits)"),
-    ({"data_dir": 7}, "--data-dir must be an existing folder, or empty for none (got 7)"),
-    ({"lr": None}, "--lr must be a number above"),
-])
+@pytest.mark.parametrize(
+    "doc, says",
+    [
+        ([], "holds a JSON list, expected an object of config fields"),
+        ("mnist", "holds the string 'mnist'"),
+        (5, "holds the number 5"),
+        (None, "holds null"),
+        (True, "holds the value true"),
+        ({"dataset": 5}, "--dataset must be one of mnist, fashion-mnist, kmnist (got 5)"),
+        ({"batch_size": "64"}, "--batch-size must be a whole number from 1 to 8192 (got '64')"),
+        ({"batch_size": 64.0}, "--batch-size must be a whole number"),
+        ({"clamp": 1}, "--clamp must be true or false (got 1)"),
+        ({"epochs": int("9" * 400)}, "--epochs must be a whole number from 1 to 10000 (got a number of 400 digits)"),
+        ({"data_dir": 7}, "--data-dir must be an existing folder, or empty for none (got 7)"),
+        ({"lr": None}, "--lr must be a number above"),
+    ],
+)
 def test_config_json_of_the_wrong_shape_is_one_line_from_the_one_validator(tmp_path, doc, says):
     (tmp_path / "config.json").write_text(json.dumps(doc))
     with pytest.raises(ConfigError) as caught:
@@ -120,11 +164,15 @@ def test_a_json_number_in_a_float_field_is_a_float_and_a_gone_data_dir_is_kept(t
         TrainConfig.from_json(doc)
 
 
-@pytest.mark.parametrize("text", ["[" * 200_000, '{"a": ' * 100_000, "\xff\xfe", "{", "x" * 100_000],
-                         ids=["deep-list", "deep-object", "not-utf8", "cut-short", "long-garbage"])
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 200_000, '{"a": ' * 100_000, "\xff\xfe", "{", "x" * 100_000],
+    ids=["deep-list", "deep-object", "not-utf8", "cut-short", "long-garbage"],
+)
 def test_config_json_that_is_not_json_is_one_line(tmp_path, text):
-    (tmp_path / "config.json").write_bytes(text.encode("utf-8", "surrogateescape")
-                                           if text.isascii() else text.encode("latin-1"))
+    (tmp_path / "config.json").write_bytes(
+        text.encode("utf-8", "surrogateescape") if text.isascii() else text.encode("latin-1")
+    )
     with pytest.raises(ConfigError, match="not a JSON run config") as caught:
         load_run_config(tmp_path)
     assert "\n" not in str(caught.value) and len(str(caught.value)) < 300

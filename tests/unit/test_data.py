@@ -142,10 +142,7 @@ def test_download_through_torchvision_from_a_loopback_mirror(tmp_path, monkeypat
     from torchvision import datasets
 
     served = write_idx_set(tmp_path / "mirror", n_train=16, n_test=8, gz=True)
-    resources = [
-        (p.name, hashlib.md5(p.read_bytes()).hexdigest())
-        for p in sorted(served.iterdir())
-    ]
+    resources = [(p.name, hashlib.md5(p.read_bytes()).hexdigest()) for p in sorted(served.iterdir())]
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *a: None  # type: ignore[attr-defined]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

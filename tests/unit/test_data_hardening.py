@@ -68,8 +68,9 @@ def _maxrss_mb() -> float:
 # --- 1. any decode failure is a DataError ------------------------------------------------------
 
 
-@pytest.mark.parametrize("payload", [_images_payload(), idx_bytes(bytes(range(10)) * 5, (50,), 2049)],
-                         ids=["images", "labels"])
+@pytest.mark.parametrize(
+    "payload", [_images_payload(), idx_bytes(bytes(range(10)) * 5, (50,), 2049)], ids=["images", "labels"]
+)
 def test_fuzzed_gzip_files_load_or_give_one_dataerror_line(tmp_path, payload):
     valid = gzip.compress(payload, mtime=0)
     rng = random.Random(4000)

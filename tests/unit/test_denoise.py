@@ -26,13 +26,17 @@ def ring(size: tuple[int, int], background, ink, mode: str = "RGB") -> Image.Ima
     return image
 
 
-@pytest.mark.parametrize("image", [
-    ring((300, 200), "white", "black"),                       # dark ink on paper: inverted
-    ring((90, 90), "black", "white"),                         # already light on dark
-    ring((123, 457), (250, 240, 200), (20, 40, 160)),          # colour, odd size, tall
-    ring((64, 64), (0, 0, 0, 0), (0, 0, 0, 255), "RGBA"),      # dark ink on a transparent page
-    ring((2000, 37), "white", "black"),                       # very wide
-], ids=["paper", "dark", "colour-tall", "transparent", "wide"])
+@pytest.mark.parametrize(
+    "image",
+    [
+        ring((300, 200), "white", "black"),  # dark ink on paper: inverted
+        ring((90, 90), "black", "white"),  # already light on dark
+        ring((123, 457), (250, 240, 200), (20, 40, 160)),  # colour, odd size, tall
+        ring((64, 64), (0, 0, 0, 0), (0, 0, 0, 255), "RGBA"),  # dark ink on a transparent page
+        ring((2000, 37), "white", "black"),  # very wide
+    ],
+    ids=["paper", "dark", "colour-tall", "transparent", "wide"],
+)
 def test_any_picture_is_fitted_like_the_training_images(image):
     fitted = fit_picture(image)
     assert fitted.shape == (1, 1, 28, 28) and fitted.min() >= 0 and fitted.max() <= 1
@@ -62,8 +66,23 @@ def test_side_by_side_with_noise_is_repeatable(trained_run, tmp_path):
     ring((77, 51), "black", "white").save(source)
     outputs = [tmp_path / "a.png", tmp_path / "b.png"]
     for output in outputs:
-        assert main(["denoise", str(trained_run), str(source), "-o", str(output), "--side-by-side",
-                     "--noise-factor", "0.5", "--scale", "2"]) == 0
+        assert (
+            main(
+                [
+                    "denoise",
+                    str(trained_run),
+                    str(source),
+                    "-o",
+                    str(output),
+                    "--side-by-side",
+                    "--noise-factor",
+                    "0.5",
+                    "--scale",
+                    "2",
+                ]
+            )
+            == 0
+        )
     assert outputs[0].read_bytes() == outputs[1].read_bytes()
     with Image.open(outputs[0]) as image:
         assert image.size == ((3 * 28 + 2 * 2) * 2, 56)
@@ -71,14 +90,24 @@ def test_side_by_side_with_noise_is_repeatable(trained_run, tmp_path):
         assert left.tobytes() != middle.tobytes()  # the noisy one differs from the clean input
 
 
-@pytest.mark.parametrize("make, argv, says", [
-    (lambda p: p.write_text("not a picture"), [], "not a picture Pillow can read"),
-    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40), [], "not a picture Pillow can read"),
-    (lambda p: ring((20, 20), "white", "black").save(p, format="PNG"), ["--noise-factor", "9"],
-     "--noise-factor must be from 0 to 5 for gaussian noise"),
-    (lambda p: ring((20, 20), "white", "black").save(p, format="PNG"), ["--scale", "0"],
-     "--scale must be a whole number from 1 to 32 (got '0')"),
-], ids=["text", "broken-png", "factor", "scale"])
+@pytest.mark.parametrize(
+    "make, argv, says",
+    [
+        (lambda p: p.write_text("not a picture"), [], "not a picture Pillow can read"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40), [], "not a picture Pillow can read"),
+        (
+            lambda p: ring((20, 20), "white", "black").save(p, format="PNG"),
+            ["--noise-factor", "9"],
+            "--noise-factor must be from 0 to 5 for gaussian noise",
+        ),
+        (
+            lambda p: ring((20, 20), "white", "black").save(p, format="PNG"),
+            ["--scale", "0"],
+            "--scale must be a whole number from 1 to 32 (got '0')",
+        ),
+    ],
+    ids=["text", "broken-png", "factor", "scale"],
+)
 def test_what_cannot_be_denoised_is_one_line_and_exit_2(trained_run, tmp_path, capsys, make, argv, says):
     source = tmp_path / "input.png"
     make(source)
@@ -119,12 +148,16 @@ def test_wide_pixels_are_scaled_by_their_own_range_not_clipped(mode):
     assert fitted[:3].max() == 0 and fitted[:, :3].max() == 0
 
 
-@pytest.mark.parametrize("convert", [
-    lambda im: im.convert("1"),
-    lambda im: im.convert("P"),
-    lambda im: im.convert("LA"),
-    lambda im: im.convert("LA").convert("PA"),
-], ids=["1-bit", "palette", "LA", "PA"])
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda im: im.convert("1"),
+        lambda im: im.convert("P"),
+        lambda im: im.convert("LA"),
+        lambda im: im.convert("LA").convert("PA"),
+    ],
+    ids=["1-bit", "palette", "LA", "PA"],
+)
 def test_one_bit_palette_and_grey_alpha_pictures_are_fitted(convert):
     fitted = fit_picture(convert(ring((60, 40), "white", "black", "L")))[0, 0]
     assert fitted.max() > 0.9 and fitted[:3].max() == 0
@@ -161,8 +194,12 @@ def picture(tmp_path) -> Path:
 @pytest.mark.parametrize("name", ["same", "symlink", "hardlink", "dotted"])
 def test_the_input_itself_is_never_the_output_even_with_force(trained_run, picture, capsys, name):
     before = picture.read_bytes()
-    output = {"same": picture, "dotted": picture.parent / "." / ".." / "in" / picture.name,
-              "symlink": picture.parent / "link.png", "hardlink": picture.parent / "hard.png"}[name]
+    output = {
+        "same": picture,
+        "dotted": picture.parent / "." / ".." / "in" / picture.name,
+        "symlink": picture.parent / "link.png",
+        "hardlink": picture.parent / "hard.png",
+    }[name]
     if name == "symlink":
         output.symlink_to(picture)
     elif name == "hardlink":
@@ -181,9 +218,14 @@ def test_nothing_is_written_inside_a_run_or_runs_folder(trained_run, picture, ca
     (half / "sub").mkdir(parents=True, exist_ok=True)
     (half / "metrics.jsonl").write_text("")
     (trained_run / "samples" / "deeper").mkdir(exist_ok=True)
-    output = {"checkpoint": trained_run / "checkpoint.pt", "samples": trained_run / "samples" / "x.png",
-              "deep": trained_run / "samples" / "deeper" / "x.png", "run": trained_run / "new.png",
-              "runs-dir": runs / "x.png", "half-made-run": half / "sub" / "x.png"}[where]
+    output = {
+        "checkpoint": trained_run / "checkpoint.pt",
+        "samples": trained_run / "samples" / "x.png",
+        "deep": trained_run / "samples" / "deeper" / "x.png",
+        "run": trained_run / "new.png",
+        "runs-dir": runs / "x.png",
+        "half-made-run": half / "sub" / "x.png",
+    }[where]
     before = {path: path.read_bytes() for path in trained_run.rglob("*") if path.is_file()}
     assert main(["denoise", str(trained_run), str(picture), "-o", str(output), "--force"]) == 2
     err = capsys.readouterr().err
@@ -231,13 +273,30 @@ def test_a_full_disk_keeps_the_old_output_whole_and_leaves_no_file(trained_run, 
     def small_files() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
 
-    proc = subprocess.run([sys.executable, "-m", "dae_tui", "denoise", str(trained_run), str(picture), "-o",
-                           str(output), "--force", "--scale", "8", "--device", "cpu"],
-                          capture_output=True, text=True, preexec_fn=small_files, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dae_tui",
+            "denoise",
+            str(trained_run),
+            str(picture),
+            "-o",
+            str(output),
+            "--force",
+            "--scale",
+            "8",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=small_files,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.count("\n") == 1 and "disk full while saving out.png" in proc.stderr
     assert ("the previous one is kept" if existing else "nothing was saved") in proc.stderr
-    assert sorted(p.name for p in picture.parent.iterdir()) == (["digit.png", "out.png"] if existing
-                                                                else ["digit.png"])
+    assert sorted(p.name for p in picture.parent.iterdir()) == (["digit.png", "out.png"] if existing else ["digit.png"])
     if existing:
         assert output.read_bytes() == b"x" * 50

@@ -50,7 +50,10 @@ def test_seed_model_is_the_reference_architecture():
     assert out.shape == (5, 1, 28, 28) and out.min() >= 0 and out.max() <= 1
     convs = [m for m in model.encoder if isinstance(m, torch.nn.Conv2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [
-        (1, 16, (3, 3), (2, 2)), (16, 32, (3, 3), (2, 2)), (32, 64, (7, 7), (1, 1))]
+        (1, 16, (3, 3), (2, 2)),
+        (16, 32, (3, 3), (2, 2)),
+        (32, 64, (7, 7), (1, 1)),
+    ]
     assert isinstance(model.decoder[-1], torch.nn.Sigmoid)
 
 

@@ -23,8 +23,10 @@ TINY = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "256", "--
 
 @pytest.mark.slow
 def test_json_and_metrics_name_the_device_and_the_peak_memory(capsys, tmp_path):
-    assert cli.main(["train", *TINY, "--epochs", "2", "--device", "cpu", "--json",
-                     "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert (
+        cli.main(["train", *TINY, "--epochs", "2", "--device", "cpu", "--json", "--runs-dir", str(tmp_path / "runs")])
+        == 0
+    )
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["device_name"] for r in records] == ["cpu", "cpu"]
     # The CPU figure is the process's peak RSS so far: more than the bundled data, never above
@@ -33,7 +35,8 @@ def test_json_and_metrics_name_the_device_and_the_peak_memory(capsys, tmp_path):
     assert 50 < peaks[0] <= peaks[1] <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     (run,) = (tmp_path / "runs").iterdir()
     assert [(r["device_name"], r["peak_memory_mb"]) for r in read_metrics(run)] == [
-        (r["device_name"], r["peak_memory_mb"]) for r in records]
+        (r["device_name"], r["peak_memory_mb"]) for r in records
+    ]
 
 
 def test_an_old_record_without_the_keys_is_clean_and_a_bad_peak_is_left_out():
@@ -57,8 +60,9 @@ def test_a_run_from_before_the_keys_lists_and_resumes(tiny_config, tmp_path):
     (run_dir,) = tmp_path.iterdir()
     # Make it a run written before the keys: neither metrics.jsonl nor the checkpoint has them.
     state = ckpt.load_checkpoint(run_dir / ckpt.CHECKPOINT_NAME)
-    state["metrics"] = [{k: v for k, v in r.items() if k not in ("device_name", "peak_memory_mb")}
-                        for r in state["metrics"]]
+    state["metrics"] = [
+        {k: v for k, v in r.items() if k not in ("device_name", "peak_memory_mb")} for r in state["metrics"]
+    ]
     ckpt.save_checkpoint(run_dir / ckpt.CHECKPOINT_NAME, state)
     ckpt.write_metrics(run_dir, state["metrics"])
     listed = read_run(run_dir)

@@ -15,12 +15,23 @@ from dae_tui.training.data import DataError
 from dae_tui.training.pictures import NotAPicture
 
 
-@pytest.mark.parametrize(("error", "base"), [
-    (ConfigError, ValueError), (FieldError, ValueError), (NoCheckpoint, ConfigError),
-    (SaveError, OSError), (NotRegularFile, OSError), (FileTooLarge, ValueError),
-    (RunStoreError, Exception), (DataError, RuntimeError), (CheckpointError, DataError),
-    (NotAPicture, ValueError), (UsageError, Exception), (StorageFailed, Exception),
-])
+@pytest.mark.parametrize(
+    ("error", "base"),
+    [
+        (ConfigError, ValueError),
+        (FieldError, ValueError),
+        (NoCheckpoint, ConfigError),
+        (SaveError, OSError),
+        (NotRegularFile, OSError),
+        (FileTooLarge, ValueError),
+        (RunStoreError, Exception),
+        (DataError, RuntimeError),
+        (CheckpointError, DataError),
+        (NotAPicture, ValueError),
+        (UsageError, Exception),
+        (StorageFailed, Exception),
+    ],
+)
 def test_each_user_facing_error_is_a_dae_error_and_what_it_was(error, base):
     assert issubclass(error, DaeError) and issubclass(error, base)
 

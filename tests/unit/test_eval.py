@@ -51,11 +51,17 @@ def test_the_table_goes_to_stderr_and_marks_the_trained_factor(capsys, trained_r
     assert "∞" in rows[2] and rows[3].endswith("← trained") and len(rows) == 5
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["--factors", "0,x"], "--factors must be numbers from 0 to 5 for gaussian noise, separated by commas (got 'x')"),
-    (["--noise", "mask", "--factors", "0.95"], "--factors must be numbers from 0 to 0.9 for mask noise"),
-    (["--noise", "bogus"], "--noise must be one of gaussian, salt-pepper, speckle, poisson, mask"),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (
+            ["--factors", "0,x"],
+            "--factors must be numbers from 0 to 5 for gaussian noise, separated by commas (got 'x')",
+        ),
+        (["--noise", "mask", "--factors", "0.95"], "--factors must be numbers from 0 to 0.9 for mask noise"),
+        (["--noise", "bogus"], "--noise must be one of gaussian, salt-pepper, speckle, poisson, mask"),
+    ],
+)
 def test_a_bad_factor_list_or_kind_is_one_line_and_exit_2(capsys, trained_run, argv, says):
     assert main(["eval", str(trained_run), *argv]) == 2
     captured = capsys.readouterr()
@@ -66,7 +72,8 @@ def test_a_folder_without_a_run_is_one_line_and_exit_2(capsys, tmp_path):
     assert main(["eval", str(tmp_path)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == (
-        f"dae-tui eval: error: {tmp_path}: no checkpoint there (expected a run folder or a checkpoint.pt)\n")
+        f"dae-tui eval: error: {tmp_path}: no checkpoint there (expected a run folder or a checkpoint.pt)\n"
+    )
 
 
 def test_default_factors_span_each_kind_and_include_the_trained_one():

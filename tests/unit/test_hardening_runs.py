@@ -71,8 +71,9 @@ def test_a_loss_that_goes_nan_stops_the_run_at_once_and_keeps_the_good_checkpoin
     events = run_all(Trainer(resume=one_epoch, overrides={"epochs": 3}))
     failed = events[-1]
     assert isinstance(failed, RunFailed) and not failed.usage
-    assert failed.message == ("loss became NaN at epoch 2 batch 2; try a lower learning rate; "
-                              "the checkpoint of epoch 1 is kept")
+    assert failed.message == (
+        "loss became NaN at epoch 2 batch 2; try a lower learning rate; the checkpoint of epoch 1 is kept"
+    )
     assert of(EpochEnd, events) == []
     assert (one_epoch / "checkpoint.pt").read_bytes() == good
     assert (one_epoch / "metrics.jsonl").read_text() == metrics
@@ -116,8 +117,10 @@ def test_flipped_bytes_in_a_checkpoint_are_refused_in_one_line(one_epoch):
     path.write_bytes(bytes(data))
     events = run_all(Trainer(resume=one_epoch, overrides={"epochs": 2}))
     assert isinstance(events[-1], RunFailed)
-    assert events[-1].message == (f"{path}: corrupt, it does not match its checksum in checkpoint.pt.sha256 "
-                                  "(changed on disk after it was saved); refusing it")
+    assert events[-1].message == (
+        f"{path}: corrupt, it does not match its checksum in checkpoint.pt.sha256 "
+        "(changed on disk after it was saved); refusing it"
+    )
 
 
 @pytest.mark.slow
@@ -146,10 +149,12 @@ def test_a_kill_between_the_checkpoint_and_its_checksum_still_verifies(one_epoch
 
     def atomic_write_dying(target, write, *, what=None, before_replace=None):
         if target == path:
+
             def hook():
                 before_replace()
                 seen.append((path.with_name("checkpoint.pt.sha256")).read_text())
                 killed_before_replace()
+
             return original(target, write, what=what, before_replace=hook)
         return original(target, write, what=what, before_replace=before_replace)
 
@@ -174,15 +179,24 @@ def test_a_hand_edited_config_json_is_judged_against_the_checkpoint(one_epoch):
     assert isinstance(events[-1], RunFinished) and [e.epoch for e in of(EpochEnd, events)] == [2]
 
 
-@pytest.mark.parametrize("state, says", [
-    ({"format": 1}, "'model' missing or of the wrong type"),
-    ({"format": 1, "model": {}, "optimizer": {}, "config": {}, "epoch": True, "metrics": [], "rng": {}},
-     "'epoch' missing or of the wrong type"),
-    ({"format": 1, "model": {}, "optimizer": {}, "config": [], "epoch": 1, "metrics": [], "rng": {}},
-     "'config' missing or of the wrong type"),
-    ({"format": 1, "model": {}, "optimizer": {}, "config": {"dataset": 5}, "epoch": 1, "metrics": [], "rng": {}},
-     "its config is not usable: --dataset must be one of"),
-])
+@pytest.mark.parametrize(
+    "state, says",
+    [
+        ({"format": 1}, "'model' missing or of the wrong type"),
+        (
+            {"format": 1, "model": {}, "optimizer": {}, "config": {}, "epoch": True, "metrics": [], "rng": {}},
+            "'epoch' missing or of the wrong type",
+        ),
+        (
+            {"format": 1, "model": {}, "optimizer": {}, "config": [], "epoch": 1, "metrics": [], "rng": {}},
+            "'config' missing or of the wrong type",
+        ),
+        (
+            {"format": 1, "model": {}, "optimizer": {}, "config": {"dataset": 5}, "epoch": 1, "metrics": [], "rng": {}},
+            "its config is not usable: --dataset must be one of",
+        ),
+    ],
+)
 def test_a_checkpoint_of_the_wrong_shape_is_one_line(tmp_path, state, says):
     path = tmp_path / "checkpoint.pt"
     torch.save(state, path)
@@ -202,7 +216,10 @@ def test_a_run_folder_without_a_checkpoint_resumes_from_epoch_1_with_its_config(
     run_dir = trainer.run_dir
     (run_dir / "status.json").unlink()  # as a kill -9 leaves it: config.json and metrics.jsonl
     assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) == [
-        "config.json", "metrics.jsonl", "samples"]
+        "config.json",
+        "metrics.jsonl",
+        "samples",
+    ]
     info = ResumeInfo.read(run_dir)
     assert info.epochs_done == 0 and info.config.lr == 3e-3
     events = run_all(Trainer(resume=run_dir))
@@ -227,8 +244,10 @@ def test_one_process_owns_a_run_folder_at_a_time(tmp_path):
     first.start(0)
     with pytest.raises(ConfigError) as caught:
         second.acquire()
-    assert str(caught.value) == (f"{tmp_path} is being trained by process {os.getpid()} on "
-                                 f"{socket.gethostname()}; one process trains a run at a time")
+    assert str(caught.value) == (
+        f"{tmp_path} is being trained by process {os.getpid()} on "
+        f"{socket.gethostname()}; one process trains a run at a time"
+    )
     first.end("stopped", "", 0)
     second.acquire()  # free once the first let go
     second.release()
@@ -238,10 +257,26 @@ def test_one_process_owns_a_run_folder_at_a_time(tmp_path):
 def test_resuming_a_run_another_process_is_training_names_that_process(tmp_path):
     runs = tmp_path / "runs"
     proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dae-tui")), "train", "--dataset", "mnist", "--source", "bundled",
-         "--train-limit", "4000", "--batch-size", "16", "--epochs", "50", "--threads", "1",
-         "--runs-dir", str(runs)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).with_name("dae-tui")),
+            "train",
+            "--dataset",
+            "mnist",
+            "--source",
+            "bundled",
+            "--train-limit",
+            "4000",
+            "--batch-size",
+            "16",
+            "--epochs",
+            "50",
+            "--threads",
+            "1",
+            "--runs-dir",
+            str(runs),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60
@@ -311,8 +346,9 @@ def test_a_folder_that_cannot_be_written_keeps_the_old_file_and_says_why(tmp_pat
     target = tmp_path / "gone" / "checkpoint.pt"
     with pytest.raises(OSError) as caught:
         atomic_write(target, lambda f: f.write(b"x"), what="the checkpoint")
-    assert str(caught.value) == (f"cannot save the checkpoint in {target.parent} "
-                                 "(No such file or directory); nothing was saved")
+    assert str(caught.value) == (
+        f"cannot save the checkpoint in {target.parent} (No such file or directory); nothing was saved"
+    )
 
 
 # --- no global state left behind ----------------------------------------------------------------
@@ -339,8 +375,12 @@ def backdate_heartbeat(run_dir: Path, seconds: float) -> None:
 
 
 def runs_json(runs: Path) -> list[dict]:
-    out = subprocess.run([str(Path(sys.executable).with_name("dae-tui")), "runs", "--json", "--runs-dir", str(runs)],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("dae-tui")), "runs", "--json", "--runs-dir", str(runs)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines()]
 
@@ -351,9 +391,26 @@ def suspended_trainer(tmp_path):
     (the process, its run folder). SIGCONT and wait are the test's; a failing test kills it."""
     runs = tmp_path / "runs"
     proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dae-tui")), "train", "--dataset", "mnist", "--source", "bundled",
-         "--train-limit", "256", "--batch-size", "32", "--epochs", "8", "--threads", "1", "--runs-dir", str(runs)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            str(Path(sys.executable).with_name("dae-tui")),
+            "train",
+            "--dataset",
+            "mnist",
+            "--source",
+            "bundled",
+            "--train-limit",
+            "256",
+            "--batch-size",
+            "32",
+            "--epochs",
+            "8",
+            "--threads",
+            "1",
+            "--runs-dir",
+            str(runs),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 120
@@ -377,8 +434,9 @@ def test_a_suspended_trainer_is_suspended_refuses_delete_and_resume_and_finishes
 
     proc, run_dir = suspended_trainer
     host = socket.gethostname()
-    note = (f"process {proc.pid} on {host} is suspended (SIGSTOP); `kill -CONT {proc.pid}` to continue it, "
-            "or stop it first")
+    note = (
+        f"process {proc.pid} on {host} is suspended (SIGSTOP); `kill -CONT {proc.pid}` to continue it, or stop it first"
+    )
     # Stopped with a fresh heartbeat (state T), then with one long stale: suspended both times.
     for age in (None, 600):
         if age is not None:
@@ -476,14 +534,17 @@ async def test_the_dashboards_delete_refuses_a_suspended_run_even_from_a_table_a
             await pilot.press("d")
             await pilot.pause(0.1)
             assert not isinstance(app.screen, ConfirmScreen)
-            assert any("is not deleted: process" in n.message and "is suspended (SIGSTOP)" in n.message
-                       for n in app._notifications)
+            assert any(
+                "is not deleted: process" in n.message and "is suspended (SIGSTOP)" in n.message
+                for n in app._notifications
+            )
             # The table said "interrupted" a moment ago: the delete itself still refuses.
             app.delete_run(changed(run, status="interrupted", message=""))
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
-            await wait_until(pilot, lambda: any(n.title == "Not deleted" and "suspended" in n.message
-                                                for n in app._notifications))
+            await wait_until(
+                pilot, lambda: any(n.title == "Not deleted" and "suspended" in n.message for n in app._notifications)
+            )
         assert (folder / "metrics.jsonl").is_file()
     finally:
         owner.release()
@@ -524,13 +585,15 @@ def test_the_runs_tab_shows_every_good_run_beside_fifos_and_hostile_numbers_and_
     os.mkfifo(fifo_status / "status.json")
     fifo_lock = make_run(runs, "20240103-120000-mnist-fifo-lock", status=None)
     os.mkfifo(fifo_lock / "run.lock")
-    numbers = (b'{"epoch": 4, "seconds": 1' + b"0" * 400
-               + b', "test_psnr": NaN, "train_mse": 1e308, "test_mse": -Infinity}\n')
+    numbers = (
+        b'{"epoch": 4, "seconds": 1' + b"0" * 400 + b', "test_psnr": NaN, "train_mse": 1e308, "test_mse": -Infinity}\n'
+    )
     make_run(runs, "20240104-120000-mnist-numbers", extra_lines=(numbers,))
     (runs / "loop").symlink_to(runs / "loop")
     tests = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-c", RUNS_TAB, str(runs), str(tests)], capture_output=True,
-                            text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-c", RUNS_TAB, str(runs), str(tests)], capture_output=True, text=True, timeout=180
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert lines[0] == str(sorted(p.name for p in runs.iterdir() if p.name != "loop"))
@@ -538,15 +601,22 @@ def test_the_runs_tab_shows_every_good_run_beside_fifos_and_hostile_numbers_and_
     assert "20240104-120000-mnist-numbers" in result.stdout and "4/3" in result.stdout
 
 
-@pytest.mark.parametrize("name, says", [
-    ("checkpoint.pt.sha256", "corrupt, it does not match its checksum"),
-    ("checkpoint.pt", "no checkpoint there"),
-])
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("checkpoint.pt.sha256", "corrupt, it does not match its checksum"),
+        ("checkpoint.pt", "no checkpoint there"),
+    ],
+)
 @pytest.mark.slow
 def test_a_fifo_as_the_checkpoint_or_its_checksum_is_one_line_from_eval_not_a_hang(one_epoch, name, says):
     (one_epoch / name).unlink()
     os.mkfifo(one_epoch / name)
-    result = subprocess.run([sys.executable, "-m", "dae_tui", "eval", str(one_epoch), "--factors", "0.5"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "dae_tui", "eval", str(one_epoch), "--factors", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode in (1, 2) and says in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

@@ -128,8 +128,9 @@ def test_a_cache_with_a_figure_no_chart_can_draw_counts_as_missing(trained_run, 
     good = (run / CURVE_CACHE).read_text()
     assert Inspector(run).cached_curve("gaussian") == points
     # One figure of one point: the chart's ticks overflow on ±1e308, and NaN is no height at all.
-    (run / CURVE_CACHE).write_text(good.replace(f'"test_psnr": {json.dumps(points[3].test_psnr)}',
-                                                f'"test_psnr": {number}', 1))
+    (run / CURVE_CACHE).write_text(
+        good.replace(f'"test_psnr": {json.dumps(points[3].test_psnr)}', f'"test_psnr": {number}', 1)
+    )
     assert (run / CURVE_CACHE).read_text() != good
     again = Inspector(run)
     assert again.cached_curve("gaussian") is None
@@ -188,8 +189,7 @@ def test_a_fifo_anywhere_the_inspect_tab_reads_never_hangs_it(trained_run, tmp_p
         (run / name).unlink(missing_ok=True)
         os.mkfifo(run / name)  # nobody writes to it: a plain open() blocks for ever
         folders.append(str(run))
-    result = subprocess.run([sys.executable, "-c", READ_ALL, *folders], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run([sys.executable, "-c", READ_ALL, *folders], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == len(FIFO_PLACES)
@@ -209,12 +209,15 @@ def test_an_epoch_whose_scores_are_no_numbers_is_left_out_alone(trained_run, tmp
     assert sorted(samples) == [0, 1, 3] and samples[3].denoised_ssim == ()
 
 
-@pytest.mark.parametrize("change", [
-    lambda doc: doc["noisy_psnr"].__setitem__(1, float("inf")),
-    lambda doc: doc.__setitem__("width", 10**401),
-    lambda doc: doc.__setitem__("height", 1e308),
-    lambda doc: doc["indices"].__setitem__(0, float("inf")),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda doc: doc["noisy_psnr"].__setitem__(1, float("inf")),
+        lambda doc: doc.__setitem__("width", 10**401),
+        lambda doc: doc.__setitem__("height", 1e308),
+        lambda doc: doc["indices"].__setitem__(0, float("inf")),
+    ],
+)
 def test_a_samples_index_with_numbers_no_picture_can_have_shows_none_not_a_crash(trained_run, tmp_path, change):
     run = tmp_path / trained_run.name
     shutil.copytree(trained_run, run)

@@ -29,8 +29,7 @@ def test_kmnist_reads_idx_files_in_torchvisions_layout(tmp_path, offline):
 
 def test_a_kmnist_run_trains_from_local_files(tmp_path, offline):
     write_idx_set(tmp_path / "data", n_train=64, n_test=32)
-    config = TrainConfig(dataset="kmnist", source="local", data_dir=str(tmp_path / "data"), batch_size=16,
-                         epochs=1)
+    config = TrainConfig(dataset="kmnist", source="local", data_dir=str(tmp_path / "data"), batch_size=16, epochs=1)
     events = list(Trainer(config, runs_dir=tmp_path / "runs").run())
     assert isinstance(events[-1], RunFinished)
     started = next(e for e in events if isinstance(e, RunStarted))
@@ -50,12 +49,15 @@ def test_kmnist_is_not_bundled_and_auto_without_a_copy_or_network_says_how_to_ge
 @pytest.mark.slow
 def test_the_command_says_it_in_one_line_without_a_traceback(tmp_path):
     # The download fails at once here (the sandbox has no route to the mirror) or within its 5 s budget.
-    out = subprocess.run([DAE_TUI, "train", "--dataset", "kmnist", "--runs-dir", str(tmp_path / "runs")],
-                         capture_output=True, text=True, timeout=120,
-                         env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(tmp_path)})
+    out = subprocess.run(
+        [DAE_TUI, "train", "--dataset", "kmnist", "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(tmp_path)},
+    )
     if out.returncode == 0:
         pytest.skip("this machine can download KMNIST")
     assert out.returncode == 1 and "Traceback" not in out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("dae-tui train: failed: no kmnist data here") and "rois-codh/kmnist" in last
-

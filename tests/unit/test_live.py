@@ -44,8 +44,9 @@ def test_a_command_is_applied_once_and_one_left_from_before_never(tmp_path):
     assert reader.poll() is None
 
 
-@pytest.mark.parametrize("content", [b"{not json", b'{"seq": "7", "command": "pause"}',
-                                     b'{"seq": 9, "command": "rm -rf"}', b"[]"])
+@pytest.mark.parametrize(
+    "content", [b"{not json", b'{"seq": "7", "command": "pause"}', b'{"seq": 9, "command": "rm -rf"}', b"[]"]
+)
 def test_a_garbled_control_file_is_ignored_and_noted(tmp_path, content):
     reader = ControlReader(tmp_path)
     (tmp_path / CONTROL_NAME).write_bytes(content)
@@ -57,9 +58,21 @@ def test_a_garbled_control_file_is_ignored_and_noted(tmp_path, content):
 
 def test_the_live_file_carries_the_start_and_the_latest_batch(tmp_path):
     writer = LiveWriter(tmp_path)
-    started = RunStarted(config=TrainConfig(), run_dir=str(tmp_path), source="bundled", source_detail="x",
-                         dataset_label="mnist", device="cpu", train_size=256, test_size=100, batches_per_epoch=8,
-                         start_epoch=2, parameters=1000, threads=1, start_batch=3)
+    started = RunStarted(
+        config=TrainConfig(),
+        run_dir=str(tmp_path),
+        source="bundled",
+        source_detail="x",
+        dataset_label="mnist",
+        device="cpu",
+        train_size=256,
+        test_size=100,
+        batches_per_epoch=8,
+        start_epoch=2,
+        parameters=1000,
+        threads=1,
+        start_batch=3,
+    )
     writer.started(started)
     doc = json.loads((tmp_path / LIVE_NAME).read_text())
     assert doc["pid"] == os.getpid() and doc["epoch"] == 2 and doc["batch"] == 3 and doc["batches"] == 8
@@ -77,8 +90,9 @@ def test_only_a_run_training_on_this_host_can_be_attached(tmp_path):
     finished = make_run(tmp_path, "20240101-120000-mnist-seed", status="finished")
     with pytest.raises(NotLive, match="is not training"):
         check_live(finished)
-    elsewhere = make_run(tmp_path, "20240101-120001-mnist-seed", status="running",
-                         lock=lock(pid=4242, host="gpu-box-2"))
+    elsewhere = make_run(
+        tmp_path, "20240101-120001-mnist-seed", status="running", lock=lock(pid=4242, host="gpu-box-2")
+    )
     with pytest.raises(NotLive, match="trains on gpu-box-2"):
         check_live(elsewhere)
     with pytest.raises(NotLive, match="no such run folder"):

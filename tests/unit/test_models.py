@@ -53,9 +53,21 @@ def test_every_weighted_layer_is_the_one_its_spec_describes(name):
         if layer.kind == "norm":
             assert module.num_features == layer.out_channels, place
             continue
-        assert (module.in_channels, module.out_channels, module.kernel_size, module.stride, module.padding,
-                module.bias is not None) == (layer.in_channels, layer.out_channels, (layer.kernel,) * 2,
-                                             (layer.stride,) * 2, (layer.padding,) * 2, layer.bias), place
+        assert (
+            module.in_channels,
+            module.out_channels,
+            module.kernel_size,
+            module.stride,
+            module.padding,
+            module.bias is not None,
+        ) == (
+            layer.in_channels,
+            layer.out_channels,
+            (layer.kernel,) * 2,
+            (layer.stride,) * 2,
+            (layer.padding,) * 2,
+            layer.bias,
+        ), place
         if layer.kind == "conv_t":
             assert module.output_padding == (layer.output_padding,) * 2, place
     assert spec.parameters == MODEL_PARAMETERS[name]

@@ -97,15 +97,19 @@ def test_mask_drops_the_given_fraction_of_2x2_blocks():
     assert abs((blocks[..., 0] == 0).float().mean().item() - 0.4) < 0.01
 
 
-@pytest.mark.parametrize("kind, factor, allowed", [
-    ("salt-pepper", 1.5, "from 0 to 1 for salt-pepper noise, the fraction of pixels set to 0 or 1"),
-    ("mask", 0.95, "from 0 to 0.9 for mask noise"),
-    ("poisson", 0, "above 0 to 2 for poisson noise"),
-    ("gaussian", 6, "from 0 to 5 for gaussian noise, the standard deviation"),
-])
+@pytest.mark.parametrize(
+    "kind, factor, allowed",
+    [
+        ("salt-pepper", 1.5, "from 0 to 1 for salt-pepper noise, the fraction of pixels set to 0 or 1"),
+        ("mask", 0.95, "from 0 to 0.9 for mask noise"),
+        ("poisson", 0, "above 0 to 2 for poisson noise"),
+        ("gaussian", 6, "from 0 to 5 for gaussian noise, the standard deviation"),
+    ],
+)
 def test_the_factor_is_judged_against_its_kind_in_the_cli(kind, factor, allowed):
-    out = subprocess.run([DAE_TUI, "train", "--noise", kind, "--noise-factor", str(factor)],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [DAE_TUI, "train", "--noise", kind, "--noise-factor", str(factor)], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 2 and out.stdout == "" and out.stderr.count("\n") == 1
     assert out.stderr.startswith(f"dae-tui train: error: --noise-factor must be {allowed}")
     assert f"(got {factor})" in out.stderr

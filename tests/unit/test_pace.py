@@ -60,8 +60,7 @@ def test_the_trainer_shows_no_eta_before_its_pace_settles_and_a_plausible_one_af
     from dae_tui.core.events import BatchProgress, RunFinished
     from dae_tui.training.trainer import Trainer
 
-    config = TrainConfig(source="bundled", epochs=2, batch_size=16, train_limit=1600, device="cpu",
-                         threads=1)
+    config = TrainConfig(source="bundled", epochs=2, batch_size=16, train_limit=1600, device="cpu", threads=1)
     events = list(Trainer(config, runs_dir=tmp_path).run())
     progress = [e for e in events if isinstance(e, BatchProgress)]
     assert progress and isinstance(events[-1], RunFinished)

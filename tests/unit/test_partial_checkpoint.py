@@ -92,7 +92,11 @@ def test_a_run_stopped_mid_epoch_resumes_bit_equal_to_one_left_alone(straight, t
         assert ckpt.load_checkpoint(run_dir / ckpt.CHECKPOINT_NAME)["epoch"] == epoch - 1
     status = json.loads((run_dir / "status.json").read_text())
     assert (status["status"], status["last_epoch"], status["partial_batch"], status["batches"]) == (
-        "stopped", epoch - 1, batch, 8)
+        "stopped",
+        epoch - 1,
+        batch,
+        8,
+    )
     info = read_run(run_dir)
     assert info is not None and (info.epochs_done, info.partial_batch) == (epoch - 1, batch)
 
@@ -148,9 +152,11 @@ def test_a_garbled_partial_falls_back_to_the_last_finished_epoch_with_one_line(t
     partial.write_bytes(bytes(data))
     events = list(Trainer(resume=run_dir).run())
     (notice,) = of(Notice, events)
-    assert notice.text == (f"{partial}: corrupt, it does not match its checksum in {PARTIAL_CHECKSUM_NAME} "
-                           "(changed on disk after it was saved); refusing it; "
-                           "epoch 2 starts again from its first batch")
+    assert notice.text == (
+        f"{partial}: corrupt, it does not match its checksum in {PARTIAL_CHECKSUM_NAME} "
+        "(changed on disk after it was saved); refusing it; "
+        "epoch 2 starts again from its first batch"
+    )
     started = of(RunStarted, events)[0]
     assert (started.start_epoch, started.start_batch) == (2, 0)
     assert [e.epoch for e in of(EpochEnd, events)] == [2] and isinstance(events[-1], RunFinished)
@@ -167,7 +173,8 @@ def test_a_partial_of_another_epoch_or_recipe_is_passed_over(tmp_path):
     ckpt.save_partial(partial, {**state, "config": {**state["config"], "lr": 0.01}})
     events = list(Trainer(resume=run_dir).run())
     assert [n.text for n in of(Notice, events)] == [
-        f"{partial}: not used, it was trained with another --lr; epoch 2 starts again from its first batch"]
+        f"{partial}: not used, it was trained with another --lr; epoch 2 starts again from its first batch"
+    ]
     assert of(RunStarted, events)[0].start_batch == 0 and isinstance(events[-1], RunFinished)
 
     # Epoch 2 has finished now: a partial of epoch 2 left behind belongs to no epoch to come.
@@ -180,7 +187,8 @@ def test_a_partial_of_another_epoch_or_recipe_is_passed_over(tmp_path):
             trainer.request_stop()
     assert [n.text for n in of(Notice, events)] == [
         f"{partial}: not used, it belongs to epoch 2, not epoch 3 (after checkpoint.pt's epoch 2); "
-        "epoch 3 starts again from its first batch"]
+        "epoch 3 starts again from its first batch"
+    ]
     assert (of(RunStarted, events)[0].start_epoch, events[-1].batch) == (3, 0)
 
 
@@ -214,7 +222,8 @@ def test_a_full_disk_while_keeping_the_epoch_still_stops_and_says_so(tmp_path, m
     run_dir = Path(stopped.run_dir)
     assert of(Notice, events)[-1].text == (
         f"disk full while saving the mid-epoch checkpoint in {run_dir}; nothing was saved; "
-        "epoch 2's 3 batches are not kept")
+        "epoch 2's 3 batches are not kept"
+    )
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "stopped" and "partial_batch" not in status
     assert ckpt.load_checkpoint(run_dir / ckpt.CHECKPOINT_NAME)["epoch"] == 1
@@ -232,8 +241,14 @@ def test_a_stop_before_the_first_batch_keeps_no_partial(tmp_path):
 
 
 def test_a_partial_has_its_own_checksum_and_leaves_checkpoint_pt_alone(tmp_path):
-    state = {"model": {"w": torch.ones(3)}, "optimizer": {}, "config": CONFIG.to_dict(), "epoch": 1,
-             "metrics": [], "rng": {}}
+    state = {
+        "model": {"w": torch.ones(3)},
+        "optimizer": {},
+        "config": CONFIG.to_dict(),
+        "epoch": 1,
+        "metrics": [],
+        "rng": {},
+    }
     ckpt.save_checkpoint(tmp_path / ckpt.CHECKPOINT_NAME, state)
     sums = (tmp_path / ckpt.CHECKSUM_NAME).read_text()
     ckpt.save_partial(tmp_path / PARTIAL_NAME, {**state, "partial": {"batch": 3}})
@@ -257,7 +272,10 @@ def test_status_json_says_where_a_run_stopped_mid_epoch_only_when_it_did(tmp_pat
         marker.end("stopped", "stopped on request", 2, partial_batch=kept, batches=94)
         status = json.loads((tmp_path / "status.json").read_text())
         assert {k: status[k] for k in ("status", "last_epoch", "epochs")} == {
-            "status": "stopped", "last_epoch": 2, "epochs": 5}
+            "status": "stopped",
+            "last_epoch": 2,
+            "epochs": 5,
+        }
         assert {k: v for k, v in status.items() if k in ("partial_batch", "batches")} == extra
 
 

@@ -47,7 +47,8 @@ def test_a_run_holds_its_lock_while_training_then_says_finished(tiny_config, tmp
     info = read_run(run_dir)
     assert info.status == FINISHED and info.epochs_done == 2 and info.best_epoch in (1, 2)
     assert info.started.isoformat(timespec="milliseconds") == runfiles.parse_time(status["started"]).isoformat(
-        timespec="milliseconds")
+        timespec="milliseconds"
+    )
     assert not list(run_dir.rglob(".*tmp"))
 
 
@@ -164,9 +165,16 @@ def test_closing_the_event_stream_early_drops_the_lock(tiny_config, tmp_path):
 
 def _samples(epoch: int, shade: int = 0) -> Samples:
     pictures = tuple(Picture(28, 28, bytes([(shade + i) % 256]) * 784) for i in range(8))
-    return Samples(epoch, tuple(range(8)), tuple(range(8)), pictures, pictures,
-                   tuple(Picture(28, 28, bytes([epoch]) * 784) for _ in range(8)),
-                   (9.5,) * 8, tuple(10.0 + epoch + i / 10 for i in range(8)))
+    return Samples(
+        epoch,
+        tuple(range(8)),
+        tuple(range(8)),
+        pictures,
+        pictures,
+        tuple(Picture(28, 28, bytes([epoch]) * 784) for _ in range(8)),
+        (9.5,) * 8,
+        tuple(10.0 + epoch + i / 10 for i in range(8)),
+    )
 
 
 def test_sample_recorder_keeps_earlier_epochs_unless_the_pictures_changed(tmp_path):

@@ -39,8 +39,18 @@ def test_table_lists_runs_newest_first_with_their_figures(capsys, tmp_path):
     code, out, err = runs(capsys, "--runs-dir", str(tmp_path))
     assert code == 0 and err == ""
     header, newest, oldest = out.splitlines()
-    for column in ("run", "status", "dataset", "model", "noise", "epochs", "best PSNR", "last PSNR",
-                   "s/epoch", "started"):
+    for column in (
+        "run",
+        "status",
+        "dataset",
+        "model",
+        "noise",
+        "epochs",
+        "best PSNR",
+        "last PSNR",
+        "s/epoch",
+        "started",
+    ):
         assert column in header
     assert newest.split()[:2] == ["20240102-120000-mnist-seed", "running"]
     assert oldest.split()[:2] == ["20240101-120000-mnist-seed", "finished"]
@@ -54,9 +64,24 @@ def test_json_prints_one_object_per_run_with_every_key(capsys, tmp_path):
     assert code == 0 and err == ""
     objects = [json.loads(line) for line in out.splitlines()]
     assert [o["run"] for o in objects] == ["20240102-120000-mnist-seed", "20240101-120000-mnist-seed"]
-    for key in ("run", "path", "status", "dataset", "source", "model", "noise", "noise_factor",
-                "epochs_done", "epochs", "best_test_psnr", "best_epoch", "last_test_psnr",
-                "seconds_per_epoch", "started", "config"):
+    for key in (
+        "run",
+        "path",
+        "status",
+        "dataset",
+        "source",
+        "model",
+        "noise",
+        "noise_factor",
+        "epochs_done",
+        "epochs",
+        "best_test_psnr",
+        "best_epoch",
+        "last_test_psnr",
+        "seconds_per_epoch",
+        "started",
+        "config",
+    ):
         assert key in objects[0], key
     assert objects[1]["status"] == FINISHED and objects[1]["best_epoch"] == 3
     assert objects[1]["config"] == TINY_CONFIG.to_dict()
@@ -67,11 +92,25 @@ def test_csv_has_every_epoch_of_every_run_with_its_config(capsys, tmp_path):
     code, out, err = runs(capsys, "--runs-dir", str(tmp_path), "--csv")
     assert code == 0 and err == ""
     rows = list(csv.reader(io.StringIO(out)))
-    assert rows[0] == ["run", "epoch", "train_mse", "test_mse", "test_psnr", "noisy_psnr", "seconds",
-                       *FIELD_SPECS, "test_ssim", "noisy_ssim"]
+    assert rows[0] == [
+        "run",
+        "epoch",
+        "train_mse",
+        "test_mse",
+        "test_psnr",
+        "noisy_psnr",
+        "seconds",
+        *FIELD_SPECS,
+        "test_ssim",
+        "noisy_ssim",
+    ]
     body = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     assert [(r["run"][:8], r["epoch"]) for r in body] == [
-        ("20240102", "1"), ("20240101", "1"), ("20240101", "2"), ("20240101", "3")]
+        ("20240102", "1"),
+        ("20240101", "1"),
+        ("20240101", "2"),
+        ("20240101", "3"),
+    ]
     assert float(body[-1]["test_psnr"]) == 13.0 and body[-1]["train_limit"] == "256"
     assert body[-1]["data_dir"] == "" and body[-1]["lr"] == "0.001"
 
@@ -107,8 +146,7 @@ def test_what_was_skipped_is_named_once_on_stderr(capsys, tmp_path):
     make_run(tmp_path, "20240101-120000-mnist-seed", extra_lines=(b"garbage\n", b"more garbage\n"))
     code, out, err = runs(capsys, "--runs-dir", str(tmp_path))
     assert code == 0 and len(out.splitlines()) == 2
-    assert err == ("dae-tui runs: warning: 20240101-120000-mnist-seed: "
-                   "metrics.jsonl: skipped 2 unreadable lines\n")
+    assert err == ("dae-tui runs: warning: 20240101-120000-mnist-seed: metrics.jsonl: skipped 2 unreadable lines\n")
 
 
 def _env() -> dict[str, str]:
@@ -123,18 +161,39 @@ def test_the_runs_command_never_imports_torch(tmp_path):
         "import sys; from dae_tui.cli import main; code = main(['runs', '--runs-dir', sys.argv[1]]);"
         "print(code, [m for m in sys.modules if m.split('.')[0] in ('torch', 'textual')])"
     )
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
-                            env=_env(), check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=_env(), check=True
+    )
     assert result.stdout.splitlines()[-1] == "0 []"
 
 
 @pytest.mark.slow
 def test_a_headless_run_shows_up_running_then_finished(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dae_tui", "train", "--dataset", "mnist", "--source", "bundled",
-         "--train-limit", "512", "--batch-size", "32", "--epochs", "6", "--threads", "1",
-         "--runs-dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(),
+        [
+            sys.executable,
+            "-m",
+            "dae_tui",
+            "train",
+            "--dataset",
+            "mnist",
+            "--source",
+            "bundled",
+            "--train-limit",
+            "512",
+            "--batch-size",
+            "32",
+            "--epochs",
+            "6",
+            "--threads",
+            "1",
+            "--runs-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
     )
     store = RunStore(tmp_path)
     seen: list[tuple[str, int]] = []
@@ -160,8 +219,12 @@ def test_a_headless_run_shows_up_running_then_finished(tmp_path):
 def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
     for i in range(40):
         make_run(tmp_path, f"20240101-1200{i:02d}-mnist-seed", config=replace(TINY_CONFIG, epochs=20), done=20)
-    proc = subprocess.Popen([sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(tmp_path), "--csv"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(tmp_path), "--csv"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
     assert proc.stdout.readline().startswith(b"run,epoch,")
     proc.stdout.close()  # as `| head -1` does
     err = proc.stderr.read().decode()
@@ -183,8 +246,12 @@ def test_without_runs_dir_it_lists_the_trainers_default_folder(capsys, tmp_path,
 def runs_process(runs_dir: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     """The real `dae-tui runs` in a process of its own: a hang fails the test in 20 s (never the
     whole session), and what it printed is checked byte for byte."""
-    return subprocess.run([sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(runs_dir), *args],
-                          capture_output=True, env=_env(), timeout=20)
+    return subprocess.run(
+        [sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(runs_dir), *args],
+        capture_output=True,
+        env=_env(),
+        timeout=20,
+    )
 
 
 GOOD = "20240101-120000-mnist-seed"
@@ -259,8 +326,10 @@ def test_numbers_no_figure_can_be_are_left_out_and_said(capsys, tmp_path, key, n
         code, out, err = runs(capsys, "--runs-dir", str(tmp_path), *args)
         assert code == 0 and GOOD in out and BAD in out
         assert "metrics.jsonl: left out 1 figure not plausible as a number" in err
-    docs = [json.loads(line, parse_constant=pytest.fail) for line in runs(capsys, "--runs-dir", str(tmp_path),
-                                                                          "--json")[1].splitlines()]
+    docs = [
+        json.loads(line, parse_constant=pytest.fail)
+        for line in runs(capsys, "--runs-dir", str(tmp_path), "--json")[1].splitlines()
+    ]
     bad = next(d for d in docs if d["run"] == BAD)
     assert bad["epochs_done"] == 4
     if key == "test_psnr":
@@ -351,14 +420,31 @@ def test_a_start_time_no_clock_can_show_falls_back_to_the_folder_name(capsys, tm
 @pytest.mark.slow
 def test_train_and_its_errors_print_a_hostile_runs_folder_with_its_controls_visible(tmp_path):
     runs_dir = tmp_path / f"runs{CONTROLS}"
-    tiny = ["--dataset", "mnist", "--source", "bundled", "--train-limit", "64", "--batch-size", "32",
-            "--epochs", "1", "--threads", "1"]
-    result = subprocess.run([sys.executable, "-m", "dae_tui", "train", *tiny, "--runs-dir", str(runs_dir)],
-                            capture_output=True, env={**_env(), "COLUMNS": "200"}, timeout=300)
+    tiny = [
+        "--dataset",
+        "mnist",
+        "--source",
+        "bundled",
+        "--train-limit",
+        "64",
+        "--batch-size",
+        "32",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "dae_tui", "train", *tiny, "--runs-dir", str(runs_dir)],
+        capture_output=True,
+        env={**_env(), "COLUMNS": "200"},
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert _raw_controls(result.stderr) == [] and "runs␛]0;owned␇".encode() in result.stderr
-    refused = subprocess.run([sys.executable, "-m", "dae_tui", "eval", str(runs_dir / "none")],
-                             capture_output=True, env=_env(), timeout=120)
+    refused = subprocess.run(
+        [sys.executable, "-m", "dae_tui", "eval", str(runs_dir / "none")], capture_output=True, env=_env(), timeout=120
+    )
     assert refused.returncode == 2 and _raw_controls(refused.stderr) == []
     assert len(refused.stderr.splitlines()) == 1
 

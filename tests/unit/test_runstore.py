@@ -40,11 +40,31 @@ def test_a_finished_run_has_its_figures(tmp_path):
     assert info.seconds_per_epoch == 2.0 and info.warnings == ()
     assert info.started.isoformat() == "2024-01-01T12:00:00+00:00" and info.ended is not None
     assert (info.dataset, info.source, info.model, info.noise, info.noise_factor) == (
-        "mnist", "bundled", "seed", "gaussian", 0.5)
+        "mnist",
+        "bundled",
+        "seed",
+        "gaussian",
+        0.5,
+    )
     data = json.loads(json.dumps(info.to_json()))
-    for key in ("run", "path", "status", "dataset", "source", "model", "noise", "noise_factor",
-                "epochs_done", "epochs", "best_test_psnr", "best_epoch", "last_test_psnr",
-                "seconds_per_epoch", "started", "config"):
+    for key in (
+        "run",
+        "path",
+        "status",
+        "dataset",
+        "source",
+        "model",
+        "noise",
+        "noise_factor",
+        "epochs_done",
+        "epochs",
+        "best_test_psnr",
+        "best_epoch",
+        "last_test_psnr",
+        "seconds_per_epoch",
+        "started",
+        "config",
+    ):
         assert key in data
     assert data["run"] == folder.name and data["config"]["train_limit"] == 256
     assert data["started"] == "2024-01-01T12:00:00+00:00"
@@ -121,8 +141,14 @@ def test_a_half_written_last_line_is_skipped_once(tmp_path):
 
 
 def test_garbage_lines_are_skipped_and_counted(tmp_path):
-    junk = (b"\xff\xfe binary\n", b"[1, 2]\n", b'{"no_epoch": 1}\n', b'{"epoch": "3"}\n', b"\n",
-            json.dumps(record(3, 3)).encode() + b"\n")
+    junk = (
+        b"\xff\xfe binary\n",
+        b"[1, 2]\n",
+        b'{"no_epoch": 1}\n',
+        b'{"epoch": "3"}\n',
+        b"\n",
+        json.dumps(record(3, 3)).encode() + b"\n",
+    )
     info = read_run(make_run(tmp_path, done=2, extra_lines=junk))
     assert [r["epoch"] for r in info.records] == [1, 2, 3]
     assert info.warnings == ("metrics.jsonl: skipped 4 unreadable lines",)
@@ -267,8 +293,10 @@ def test_invocation_is_a_leaf_and_the_front_ends_do_not_import_cli():
     # The packages around them are loaded (their __init__ import nothing), the parser is not.
     # core.config brings core.architectures (the models) and core.errors (its errors' base), which
     # import nothing of ours.
-    assert first == ("['dae_tui', 'dae_tui.cli', 'dae_tui.cli.invocation', 'dae_tui.core', "
-                     "'dae_tui.core.architectures', 'dae_tui.core.config', 'dae_tui.core.errors']")
+    assert first == (
+        "['dae_tui', 'dae_tui.cli', 'dae_tui.cli.invocation', 'dae_tui.core', "
+        "'dae_tui.core.architectures', 'dae_tui.core.config', 'dae_tui.core.errors']"
+    )
     assert second == "False"
 
 
@@ -276,11 +304,21 @@ def test_the_benchmark_runs_on_a_small_folder():
     """Its figures are printed; no time is asserted."""
     repo = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
-    result = subprocess.run([sys.executable, "-m", "benchmarks.runstore", "--runs", "40", "--rounds", "1"],
-                            cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.runstore", "--runs", "40", "--rounds", "1"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
-    for figure in ("reference (scandir + raw reads)", "cold list_runs", "no-change refresh",
-                   "refresh after one new epoch"):
+    for figure in (
+        "reference (scandir + raw reads)",
+        "cold list_runs",
+        "no-change refresh",
+        "refresh after one new epoch",
+    ):
         assert figure in result.stdout
 
 

@@ -33,8 +33,10 @@ def one_line(err: str) -> str:
 def test_a_host_past_loopback_needs_allow_remote(capsys, tmp_path, host):
     code, out, err = serve(capsys, "--host", host, "--runs-dir", str(tmp_path))
     assert code == 2 and out == ""
-    assert one_line(err) == (f"dae-tui serve: error: --host {host} is not loopback: anyone who reaches it would "
-                             "control the runs; pass --allow-remote to serve it anyway (or use ssh -L to 127.0.0.1)")
+    assert one_line(err) == (
+        f"dae-tui serve: error: --host {host} is not loopback: anyone who reaches it would "
+        "control the runs; pass --allow-remote to serve it anyway (or use ssh -L to 127.0.0.1)"
+    )
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "localhost", "LocalHost"])
@@ -43,15 +45,18 @@ def test_loopback_hosts_need_nothing_more(host):
     assert host_problem(ServeRequest(host="0.0.0.0", allow_remote=True)) is None
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--port", "0"], "--port must be a whole number from 1 to 65535 (got '0')"),
-    (["--port", "70000"], "--port must be a whole number from 1 to 65535 (got '70000')"),
-    (["--port", "http"], "--port must be a whole number from 1 to 65535 (got 'http')"),
-    (["--host", " "], "--host needs an address (got an empty string)"),
-    (["--host", "no-such-host.invalid", "--allow-remote"], "--host no-such-host.invalid: not an address or name"),
-    (["--lr", "5"], "--lr must be a number above 0 to 1"),
-    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--port", "0"], "--port must be a whole number from 1 to 65535 (got '0')"),
+        (["--port", "70000"], "--port must be a whole number from 1 to 65535 (got '70000')"),
+        (["--port", "http"], "--port must be a whole number from 1 to 65535 (got 'http')"),
+        (["--host", " "], "--host needs an address (got an empty string)"),
+        (["--host", "no-such-host.invalid", "--allow-remote"], "--host no-such-host.invalid: not an address or name"),
+        (["--lr", "5"], "--lr must be a number above 0 to 1"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+)
 def test_bad_flags_are_one_line_and_exit_2(capsys, tmp_path, args, words):
     code, out, err = serve(capsys, *args, "--runs-dir", str(tmp_path))
     assert code == 2 and out == ""
@@ -66,8 +71,9 @@ def test_a_busy_port_is_one_line_and_exit_2(capsys, tmp_path):
         port = taken.getsockname()[1]
         code, out, err = serve(capsys, "--port", str(port), "--runs-dir", str(tmp_path))
     assert code == 2 and out == ""
-    assert one_line(err) == (f"dae-tui serve: error: port {port} on 127.0.0.1 is in use (another dae-tui serve?); "
-                             "pick another with --port")
+    assert one_line(err) == (
+        f"dae-tui serve: error: port {port} on 127.0.0.1 is in use (another dae-tui serve?); pick another with --port"
+    )
 
 
 def test_a_runs_folder_no_dashboard_could_open_is_refused_before_serving(capsys, tmp_path):
@@ -86,14 +92,37 @@ def test_resume_is_judged_once_before_serving(capsys, tmp_path):
 
 
 def test_each_tab_runs_the_dashboard_with_the_global_flags_given(tmp_path):
-    argv = ["--dataset", "mnist", "--storage", "sqlite:///s.db", "serve", "--no-clamp", "--lr", "2e-3",
-            "--runs-dir", str(tmp_path / "my runs"), "--port", "9000", "--host", "localhost", "--train-limit", "500"]
+    argv = [
+        "--dataset",
+        "mnist",
+        "--storage",
+        "sqlite:///s.db",
+        "serve",
+        "--no-clamp",
+        "--lr",
+        "2e-3",
+        "--runs-dir",
+        str(tmp_path / "my runs"),
+        "--port",
+        "9000",
+        "--host",
+        "localhost",
+        "--train-limit",
+        "500",
+    ]
     invocation = parse_invocation(argv)
     request = invocation.serve
     assert request is not None and (request.host, request.port, request.allow_remote) == ("localhost", 9000, False)
-    assert sorted(request.dashboard_flags) == sorted([
-        "--dataset=mnist", "--storage=sqlite:///s.db", "--no-clamp", "--lr=2e-3",
-        f"--runs-dir={tmp_path / 'my runs'}", "--train-limit=500"])
+    assert sorted(request.dashboard_flags) == sorted(
+        [
+            "--dataset=mnist",
+            "--storage=sqlite:///s.db",
+            "--no-clamp",
+            "--lr=2e-3",
+            f"--runs-dir={tmp_path / 'my runs'}",
+            "--train-limit=500",
+        ]
+    )
     words = shlex.split(tab_command(request))
     assert words[:4] == ["exec", sys.executable, "-m", "dae_tui"]
     # The tab's own command line parses to the same dashboard: no serve flag, nothing lost.
@@ -115,8 +144,15 @@ def test_help_lists_the_flags_one_line_each(capsys):
         cli.main(["serve", "--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--host ADDR", "--port N", "--allow-remote", "--runs-dir DIR", "--storage URL", "--dataset",
-                 "--epochs N"):
+    for flag in (
+        "--host ADDR",
+        "--port N",
+        "--allow-remote",
+        "--runs-dir DIR",
+        "--storage URL",
+        "--dataset",
+        "--epochs N",
+    ):
         assert flag in text
     assert "ssh -L" in text and "Anyone who reaches the port controls the runs" in " ".join(text.split())
     with pytest.raises(SystemExit):

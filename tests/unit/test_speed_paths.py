@@ -189,6 +189,8 @@ def test_a_cuda_run_resumes_on_the_cpu(tiny_config, tmp_path):
 
 @pytest.mark.slow
 def test_preload_pays_the_lazy_imports_of_the_first_step():
-    code = ("import sys; from dae_tui.training.steps import preload; "
-            "assert 'torch._dynamo' not in sys.modules; preload(); assert 'torch._dynamo' in sys.modules")
+    code = (
+        "import sys; from dae_tui.training.steps import preload; "
+        "assert 'torch._dynamo' not in sys.modules; preload(); assert 'torch._dynamo' in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -44,12 +44,23 @@ def write_space(tmp_path: Path, text: str) -> Path:
 
 # --- the space ------------------------------------------------------------------------------------
 
+
 def test_a_space_file_is_read_and_judged_by_the_config_rules(tmp_path):
     fixed = TrainConfig()
-    space = read_space(write_space(tmp_path, 'lr = {log = [1e-4, 1e-2]}\nbatch_size = {choice = [32, 64]}\n'
-                                   'model = {choice = ["seed", "unet"]}\nnoise_factor = {range = [0.3, 0.7]}\n'), fixed)
-    assert [(d.name, d.kind) for d in space] == [("lr", "log"), ("batch_size", "choice"), ("model", "choice"),
-                                                  ("noise_factor", "range")]
+    space = read_space(
+        write_space(
+            tmp_path,
+            "lr = {log = [1e-4, 1e-2]}\nbatch_size = {choice = [32, 64]}\n"
+            'model = {choice = ["seed", "unet"]}\nnoise_factor = {range = [0.3, 0.7]}\n',
+        ),
+        fixed,
+    )
+    assert [(d.name, d.kind) for d in space] == [
+        ("lr", "log"),
+        ("batch_size", "choice"),
+        ("model", "choice"),
+        ("noise_factor", "range"),
+    ]
     assert [d.name for d in DEFAULT_SPACE] == ["lr", "batch_size", "weight_decay"]
     bad = {
         "colour = {choice = [1]}": "'colour' is not a setting",
@@ -89,14 +100,30 @@ def test_a_bad_space_or_storage_is_one_line_and_exit_2(tmp_path, capsys):
 
 # --- real studies ---------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_two_processes_on_one_sqlite_study_share_the_trials(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
-    args = [*TINY, "--epochs", "2", "--runs-dir", str(runs), "--space", str(space), "--trials", "4",
-            "--study", "shared"]
-    procs = [subprocess.Popen(sweep_command(*args, "--worker", str(i)), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for i in (1, 2)]
+    args = [
+        *TINY,
+        "--epochs",
+        "2",
+        "--runs-dir",
+        str(runs),
+        "--space",
+        str(space),
+        "--trials",
+        "4",
+        "--study",
+        "shared",
+    ]
+    procs = [
+        subprocess.Popen(
+            sweep_command(*args, "--worker", str(i)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for i in (1, 2)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert all("trial #" in err for _, err in outputs)  # both took part
@@ -104,11 +131,21 @@ def test_two_processes_on_one_sqlite_study_share_the_trials(tmp_path):
     assert len(doc["trials"]) == 4
     assert {t["state"] for t in doc["trials"]} <= {"complete", "pruned"}
     assert doc["best"] is not None and doc["best"]["value"] == max(
-        t["value"] for t in doc["trials"] if t["state"] == "complete")
+        t["value"] for t in doc["trials"] if t["state"] == "complete"
+    )
     # Every trial is an ordinary run folder that knows its study and trial.
-    listed = json.loads("[" + ",".join(subprocess.run(
-        [sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(runs), "--json"],
-        capture_output=True, text=True, check=True).stdout.splitlines()) + "]")
+    listed = json.loads(
+        "["
+        + ",".join(
+            subprocess.run(
+                [sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(runs), "--json"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.splitlines()
+        )
+        + "]"
+    )
     assert sorted(r["trial"] for r in listed) == [0, 1, 2, 3]
     assert {r["study"] for r in listed} == {"shared"}
     assert {t["run_dir"] for t in doc["trials"]} == {r["path"] for r in listed}
@@ -118,8 +155,9 @@ def test_two_processes_on_one_sqlite_study_share_the_trials(tmp_path):
 def test_jobs_run_the_study_in_several_processes_and_the_table_says_so(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
-    done = run_sweep(*TINY, "--epochs", "1", "--runs-dir", str(runs), "--space", str(space), "--trials", "3",
-                     "--jobs", "2")
+    done = run_sweep(
+        *TINY, "--epochs", "1", "--runs-dir", str(runs), "--space", str(space), "--trials", "3", "--jobs", "2"
+    )
     assert done.returncode == 0, done.stderr
     assert "[job 1]" in done.stderr and "[job 2]" in done.stderr and "2 jobs done" in done.stderr
     (study,) = set(re.findall(r"study (\S+) in sqlite", done.stderr))
@@ -137,15 +175,34 @@ def test_a_space_built_to_prune_prunes_and_the_run_says_pruned(tmp_path):
     # One of four rates cannot learn at all: once two trials are complete (the pruner's start-up),
     # a trial on it is below the median after epoch 1 and stopped there.
     space = write_space(tmp_path, "lr = {choice = [5e-3, 4e-3, 3e-3, 1e-9]}\n")
-    done = run_sweep(*TINY, "--epochs", "3", "--runs-dir", str(runs), "--space", str(space), "--trials", "8",
-                     "--study", "prune", "--seed", "2")
+    done = run_sweep(
+        *TINY,
+        "--epochs",
+        "3",
+        "--runs-dir",
+        str(runs),
+        "--space",
+        str(space),
+        "--trials",
+        "8",
+        "--study",
+        "prune",
+        "--seed",
+        "2",
+    )
     assert done.returncode == 0, done.stderr
     doc = status(runs, "--study", "prune")
     hopeless = [t for t in doc["trials"] if t["params"]["lr"] == 1e-9 and t["trial"] >= 2]
     assert hopeless and all(t["state"] == "pruned" and t["epochs"] == 1 for t in hopeless), doc["trials"]
-    listed = [json.loads(line) for line in subprocess.run(
-        [sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(runs), "--json"],
-        capture_output=True, text=True, check=True).stdout.splitlines()]
+    listed = [
+        json.loads(line)
+        for line in subprocess.run(
+            [sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(runs), "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+    ]
     by_trial = {r["trial"]: r for r in listed}
     for trial in doc["trials"]:
         assert by_trial[trial["trial"]]["status"] == ("pruned" if trial["state"] == "pruned" else "finished")
@@ -156,10 +213,26 @@ def test_a_space_built_to_prune_prunes_and_the_run_says_pruned(tmp_path):
 def test_a_killed_trial_process_does_not_hang_the_study(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
-    args = [*TINY, "--train-limit", "2000", "--batch-size", "8", "--epochs", "3", "--runs-dir", str(runs),
-            "--space", str(space), "--study", "killed", "--heartbeat", "1"]
-    victim = subprocess.Popen(sweep_command(*args, "--trials", "3"), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    args = [
+        *TINY,
+        "--train-limit",
+        "2000",
+        "--batch-size",
+        "8",
+        "--epochs",
+        "3",
+        "--runs-dir",
+        str(runs),
+        "--space",
+        str(space),
+        "--study",
+        "killed",
+        "--heartbeat",
+        "1",
+    ]
+    victim = subprocess.Popen(
+        sweep_command(*args, "--trials", "3"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 120
         while not any(runs.glob("*/metrics.jsonl")):  # its first epoch is saved: mid-trial now
@@ -182,7 +255,11 @@ def test_a_killed_trial_process_does_not_hang_the_study(tmp_path):
     assert len(states) == 4 and states.count("fail") == 1, states
     killed = next(t for t in doc["trials"] if t["state"] == "fail")
     # Its run folder is still there, interrupted, and can be resumed like any run.
-    run = subprocess.run([sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(runs), "--json"],
-                         capture_output=True, text=True, check=True).stdout
+    run = subprocess.run(
+        [sys.executable, "-m", "dae_tui", "runs", "--runs-dir", str(runs), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     mine = [json.loads(line) for line in run.splitlines() if json.loads(line)["trial"] == killed["trial"]]
     assert mine and mine[0]["status"] == "interrupted"

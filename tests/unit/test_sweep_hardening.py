@@ -61,14 +61,14 @@ def kill_all(*procs: subprocess.Popen) -> None:
 
 # --- credentials ----------------------------------------------------------------------------------
 
+
 def test_every_credential_form_is_redacted():
     cases = {
         "postgresql://me:s3cret@db.example/dae": "postgresql://me:***@db.example/dae",
         # An @ in the password: everything up to the last @ of the host part is the user part.
         "postgresql://me:p@ss@db/dae": "postgresql://me:***@db/dae",
         "postgresql://db/dae?password=s3cret&application_name=x": "postgresql://db/dae?password=***&application_name=x",
-        "postgresql://me@/dae?host=/run/pg&sslpassword=s3cret&PWD=s3cret&passwd=s3cret":
-            "postgresql://me@/dae?host=/run/pg&sslpassword=***&PWD=***&passwd=***",
+        "postgresql://me@/dae?host=/run/pg&sslpassword=s3cret&PWD=s3cret&passwd=s3cret": "postgresql://me@/dae?host=/run/pg&sslpassword=***&PWD=***&passwd=***",
         "sqlite:////tmp/s.db?password=s3cret": "sqlite:////tmp/s.db?password=***",
         "postgresql://u:s3cret@[::1]:5432/dae": "postgresql://u:***@[::1]:5432/dae",
     }
@@ -86,14 +86,35 @@ def test_a_password_in_the_url_is_never_on_a_command_line_in_stderr_or_in_files(
     runs = tmp_path / "runs"
     url = f"sqlite:///{tmp_path / 'sweeps.db'}?password=s3cret"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
-    parent = subprocess.Popen(sweep_command(*SLOW, "--epochs", "5", "--runs-dir", str(runs), "--space", str(space),
-                                            "--trials", "4", "--jobs", "2", "--storage", url, "--no-prune"),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        sweep_command(
+            *SLOW,
+            "--epochs",
+            "5",
+            "--runs-dir",
+            str(runs),
+            "--space",
+            str(space),
+            "--trials",
+            "4",
+            "--jobs",
+            "2",
+            "--storage",
+            url,
+            "--no-prune",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(lambda: len(list(runs.glob("*/sweep.json"))) == 2, proc=parent)  # both trials started
         table = subprocess.run(["ps", "-ww", "-eo", "pid,ppid,args"], capture_output=True, text=True, check=True).stdout
-        children = [int(line.split()[0]) for line in table.splitlines()[1:]
-                    if line.split()[1] == str(parent.pid) and "--worker" in line]
+        children = [
+            int(line.split()[0])
+            for line in table.splitlines()[1:]
+            if line.split()[1] == str(parent.pid) and "--worker" in line
+        ]
         assert len(children) == 2, table
         # (The parent's own command line is what the user typed: PGPASSWORD keeps it out of there.)
         lines = [line for line in table.splitlines() if "--worker" in line]
@@ -132,13 +153,19 @@ def test_an_at_sign_in_the_password_is_one_line_naming_the_fix(tmp_path, capsys)
 
 # --- signals --------------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_sigterm_stops_a_sweep_mid_trial_like_train(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
-    proc = subprocess.Popen(sweep_command(*SLOW, "--epochs", "5", "--runs-dir", str(runs), "--space", str(space),
-                                          "--trials", "3", "--study", "term"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        sweep_command(
+            *SLOW, "--epochs", "5", "--runs-dir", str(runs), "--space", str(space), "--trials", "3", "--study", "term"
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(lambda: any(n >= 1 for n in epochs_saved(runs).values()), proc=proc)
         os.kill(proc.pid, signal.SIGTERM)
@@ -156,14 +183,27 @@ def test_sigterm_stops_a_sweep_mid_trial_like_train(tmp_path):
 
 # --- a trial the study failed while its process was suspended -------------------------------------
 
+
 @pytest.mark.slow
 def test_a_trial_failed_while_suspended_stops_at_sigcont_and_says_failed(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
-    args = [*SLOW, "--epochs", "6", "--runs-dir", str(runs), "--space", str(space), "--study", "paused",
-            "--heartbeat", "1"]
-    proc = subprocess.Popen(sweep_command(*args, "--trials", "1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    args = [
+        *SLOW,
+        "--epochs",
+        "6",
+        "--runs-dir",
+        str(runs),
+        "--space",
+        str(space),
+        "--study",
+        "paused",
+        "--heartbeat",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        sweep_command(*args, "--trials", "1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         wait_for(lambda: any(n >= 1 for n in epochs_saved(runs).values()), proc=proc)
         os.kill(proc.pid, signal.SIGSTOP)
@@ -189,6 +229,7 @@ def test_a_trial_failed_while_suspended_stops_at_sigcont_and_says_failed(tmp_pat
 
 # --- failures and full disks ----------------------------------------------------------------------
 
+
 def limited(size: int):
     """preexec_fn: files this process writes stop at `size` bytes, as on a full disk (Python
     ignores SIGXFSZ, so a write past it fails with EFBIG instead of killing the process)."""
@@ -200,9 +241,15 @@ def test_a_sweep_whose_every_trial_fails_exits_1_in_one_line(tmp_path):
     runs = tmp_path / "runs"
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
     # 1 MB: the study's database fits, a trial's 2.5 MB checkpoint does not.
-    done = subprocess.run(sweep_command(*TINY, "--epochs", "1", "--runs-dir", str(runs), "--space", str(space),
-                                        "--trials", "2", "--study", "full"),
-                          capture_output=True, text=True, timeout=240, preexec_fn=limited(1 << 20))
+    done = subprocess.run(
+        sweep_command(
+            *TINY, "--epochs", "1", "--runs-dir", str(runs), "--space", str(space), "--trials", "2", "--study", "full"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        preexec_fn=limited(1 << 20),
+    )
     assert done.returncode == 1, done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("dae-tui sweep: failed: 3 trials failed in a row here") and "Traceback" not in done.stderr
@@ -216,15 +263,20 @@ def test_a_full_disk_under_the_sqlite_storage_is_one_line_and_exit_1(tmp_path):
     space = write_space(tmp_path, "lr = {log = [1e-3, 1e-2]}\n")
     # 16 KB: Optuna's tables do not fit in the new database. A full disk is a failure, not a bad
     # request: exit 1, not 2.
-    done = subprocess.run(sweep_command(*TINY, "--epochs", "1", "--runs-dir", str(runs), "--space", str(space),
-                                        "--trials", "1"),
-                          capture_output=True, text=True, timeout=240, preexec_fn=limited(16 << 10))
+    done = subprocess.run(
+        sweep_command(*TINY, "--epochs", "1", "--runs-dir", str(runs), "--space", str(space), "--trials", "1"),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        preexec_fn=limited(16 << 10),
+    )
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
     assert done.stderr.startswith("dae-tui sweep: failed: --storage sqlite:///") and "full" in done.stderr
 
 
 # --- SQLite paths ---------------------------------------------------------------------------------
+
 
 def test_sqlite_urls_that_cannot_be_a_database_are_one_line_and_exit_2(tmp_path, capsys):
     cases = {
@@ -245,8 +297,12 @@ def test_sqlite_urls_that_cannot_be_a_database_are_one_line_and_exit_2(tmp_path,
 def test_a_read_only_filesystem_under_sqlite_is_one_line(tmp_path, capsys):
     folder = tmp_path / "ro"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-                             capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        == 0
+    )
     if not mounted:
         pytest.skip("mounting a tmpfs needs root")
     try:
@@ -258,6 +314,7 @@ def test_a_read_only_filesystem_under_sqlite_is_one_line(tmp_path, capsys):
 
 
 # --- space files built to break the reader -------------------------------------------------------
+
 
 def test_space_files_nested_deep_huge_or_with_thousands_of_choices(tmp_path, capsys):
     fixed = TrainConfig()
@@ -293,9 +350,27 @@ def test_a_fifo_as_the_sweeps_lock_file_is_one_line_not_a_hang(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
     os.mkfifo(runs / "sweeps.db.lock")
-    done = subprocess.run([sys.executable, "-m", "dae_tui", "sweep", "--runs-dir", str(runs), "--trials", "1",
-                           "--source", "bundled", "--epochs", "1", "--train-limit", "64"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dae_tui",
+            "sweep",
+            "--runs-dir",
+            str(runs),
+            "--trials",
+            "1",
+            "--source",
+            "bundled",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "64",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     assert "sweeps.db.lock: the sweep's lock file is not a regular file; remove it" in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr

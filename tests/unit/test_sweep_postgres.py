@@ -46,10 +46,28 @@ def test_two_processes_sweep_one_study_through_postgresql(postgres_url, tmp_path
     space.write_text("lr = {log = [1e-3, 1e-2]}\n")
     # Each process has its own runs folder, as on two machines; only the storage is shared.
     procs = [
-        subprocess.Popen(sweep(*TINY, "--epochs", "2", "--runs-dir", str(tmp_path / f"machine{i}"), "--space",
-                               str(space), "--trials", "4", "--study", study, "--storage", postgres_url,
-                               "--worker", str(i)),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            sweep(
+                *TINY,
+                "--epochs",
+                "2",
+                "--runs-dir",
+                str(tmp_path / f"machine{i}"),
+                "--space",
+                str(space),
+                "--trials",
+                "4",
+                "--study",
+                study,
+                "--storage",
+                postgres_url,
+                "--worker",
+                str(i),
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in (1, 2)
     ]
     try:
@@ -60,9 +78,14 @@ def test_two_processes_sweep_one_study_through_postgresql(postgres_url, tmp_path
                 p.kill()
                 p.wait()
     assert [p.returncode for p in procs] == [0, 0], outputs
-    done = subprocess.run(sweep("--status", "--json", "--study", study, "--storage", postgres_url,
-                                "--runs-dir", str(tmp_path / "machine1")),
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        sweep(
+            "--status", "--json", "--study", study, "--storage", postgres_url, "--runs-dir", str(tmp_path / "machine1")
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert len(doc["trials"]) == 4 and doc["best"] is not None

@@ -65,14 +65,17 @@ def stand_in_nvml(error_value: int, text: str) -> types.ModuleType:
     return module
 
 
-@pytest.mark.parametrize(("code", "text", "nodes", "note"), [
-    (12, "NVML Shared Library Not Found", False, NO_GPU),
-    (12, "NVML Shared Library Not Found", True, "GPU metrics unavailable (libnvidia-ml not found)"),
-    (9, "Driver Not Loaded", False, NO_GPU),
-    (9, "Driver Not Loaded", True, "GPU metrics unavailable (driver not loaded)"),
-    (18, "Driver/library version mismatch", True, "GPU metrics unavailable (driver/library version mismatch)"),
-    (4, "Insufficient Permissions", False, "GPU metrics unavailable (insufficient permissions)"),
-])
+@pytest.mark.parametrize(
+    ("code", "text", "nodes", "note"),
+    [
+        (12, "NVML Shared Library Not Found", False, NO_GPU),
+        (12, "NVML Shared Library Not Found", True, "GPU metrics unavailable (libnvidia-ml not found)"),
+        (9, "Driver Not Loaded", False, NO_GPU),
+        (9, "Driver Not Loaded", True, "GPU metrics unavailable (driver not loaded)"),
+        (18, "Driver/library version mismatch", True, "GPU metrics unavailable (driver/library version mismatch)"),
+        (4, "Insufficient Permissions", False, "GPU metrics unavailable (insufficient permissions)"),
+    ],
+)
 def test_nvml_failing_at_init_is_a_note_with_the_reason(monkeypatch, code, text, nodes, note):
     monkeypatch.setitem(sys.modules, "pynvml", stand_in_nvml(code, text))
     monkeypatch.setattr(system, "_nvidia_device_nodes", lambda: nodes)
@@ -94,7 +97,8 @@ def test_a_gpu_box_reads_each_gpu_and_a_missing_figure_is_left_out(monkeypatch):
     module.nvmlDeviceGetName = lambda handle: b"NVIDIA H200" if handle == 0 else "NVIDIA A100-SXM4-80GB"  # type: ignore[attr-defined]
     module.nvmlDeviceGetUtilizationRates = lambda handle: types.SimpleNamespace(gpu=97)  # type: ignore[attr-defined]
     module.nvmlDeviceGetMemoryInfo = (  # type: ignore[attr-defined]
-        lambda handle: types.SimpleNamespace(used=int(12.3 * 2**30), total=int(139.8 * 2**30)))
+        lambda handle: types.SimpleNamespace(used=int(12.3 * 2**30), total=int(139.8 * 2**30))
+    )
     module.nvmlDeviceGetTemperature = lambda handle, sensor: 61  # type: ignore[attr-defined]
 
     def power(handle: int) -> int:

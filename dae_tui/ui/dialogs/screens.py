@@ -70,8 +70,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("up", "scroll('scroll_up')", "Up", key_display="↑", group=SCROLL, priority=True),
         Binding("down", "scroll('scroll_down')", "Down", key_display="↓", group=SCROLL, priority=True),
         Binding("pageup", "scroll('page_up')", "Page up", key_display=" PgUp", group=SCROLL, priority=True),
-        Binding("pagedown", "scroll('page_down')", "Page down", key_display=" PgDn", group=SCROLL,
-                priority=True),
+        Binding("pagedown", "scroll('page_down')", "Page down", key_display=" PgDn", group=SCROLL, priority=True),
         Binding("space", "scroll('page_down')", "Page down", show=False),
         Binding("home", "scroll('scroll_home')", "Top", show=False),
         Binding("end", "scroll('scroll_end')", "End", show=False),
@@ -95,13 +94,15 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("dae-tui keys", id="help-title")
-            yield Input(placeholder="filter: words in a key or what it does (Esc closes)", compact=True,
-                        id="help-filter")
+            yield Input(
+                placeholder="filter: words in a key or what it does (Esc closes)", compact=True, id="help-filter"
+            )
             with VerticalScroll(id="help-scroll", can_focus=False):
                 for section, keys in self.sections:
                     table = self._table(section, keys)  # None only for a section without rows
-                    yield Static(table if table is not None else "", id=f"help-{section.lower()}",
-                                 classes="help-section")
+                    yield Static(
+                        table if table is not None else "", id=f"help-{section.lower()}", classes="help-section"
+                    )
                 yield Static("", id="help-none")
         yield dialog_footer()
 
@@ -121,8 +122,11 @@ class HelpScreen(ModalScreen[None]):
     def _table(self, section: str, keys: tuple[tuple[str, str], ...]) -> Table | None:
         """One section's rows that hold every filter word at the start of a word (`del` finds
         delete, not model), or None when no row does."""
-        rows = [(key, does) for key, does in keys if all(
-            re.search(rf"(?<!\w){re.escape(word)}", f"{section} {key} {does}".lower()) for word in self.words)]
+        rows = [
+            (key, does)
+            for key, does in keys
+            if all(re.search(rf"(?<!\w){re.escape(word)}", f"{section} {key} {does}".lower()) for word in self.words)
+        ]
         if not rows:
             return None
         table = Table(box=None, show_header=False, padding=(0, 1), expand=False)
@@ -288,8 +292,9 @@ class EpochsScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(plain(f"{self.run_name} finished {plural(self.done, 'epoch')}. Train it to how many "
-                               "epochs in all?"))
+            yield Static(
+                plain(f"{self.run_name} finished {plural(self.done, 'epoch')}. Train it to how many epochs in all?")
+            )
             yield Input(str(self.done * 2), id="epochs-input")
             yield Static("", id="epochs-error")
         yield dialog_footer()
@@ -307,8 +312,10 @@ class EpochsScreen(ModalScreen[int | None]):
             return None, err.errors[0].labelled if err.errors else str(err)
         if epochs <= self.done:
             spec = FIELD_SPECS["epochs"]
-            return None, (f"{spec.label} must be a whole number from {self.done + 1} to {int(spec.high or 0)}: "
-                          f"{self.done} are done (got {epochs})")
+            return None, (
+                f"{spec.label} must be a whole number from {self.done + 1} to {int(spec.high or 0)}: "
+                f"{self.done} are done (got {epochs})"
+            )
         return epochs, ""
 
     def on_input_changed(self, event: Input.Changed) -> None:

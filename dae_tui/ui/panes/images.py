@@ -33,21 +33,55 @@ class ImageBrowser(TabKeys, Vertical):
 
     BINDINGS = [
         # Priority keys: the tab strip, focused, would take ← → otherwise (`TabKeys`).
-        Key("left", "image(-1)", "Prev", show=False, priority=True, help_keys="← →",
-            help="select the previous / next picture (its noisy and denoised PSNR are shown)"),
+        Key(
+            "left",
+            "image(-1)",
+            "Prev",
+            show=False,
+            priority=True,
+            help_keys="← →",
+            help="select the previous / next picture (its noisy and denoised PSNR are shown)",
+        ),
         Binding("right", "image(1)", "Next", show=False, priority=True),
-        Key("left_square_bracket", "epoch(-1)", "Earlier", key_display="[", priority=True,
-            help_keys="[  ]", help="step back / forward through the run's epochs (0 is before training)"),
+        Key(
+            "left_square_bracket",
+            "epoch(-1)",
+            "Earlier",
+            key_display="[",
+            priority=True,
+            help_keys="[  ]",
+            help="step back / forward through the run's epochs (0 is before training)",
+        ),
         Binding("right_square_bracket", "epoch(1)", "Later", key_display="]", priority=True),
-        Key("z", "zoom", "Size", priority=True,
+        Key(
+            "z",
+            "zoom",
+            "Size",
+            priority=True,
             help="picture size: auto (the largest that fits), full, half",
-            palette="Picture size", palette_help="Images: auto, full or half size", palette_always=True),
-        Key("b", "compare", "Compare", priority=True,
+            palette="Picture size",
+            palette_help="Images: auto, full or half size",
+            palette_always=True,
+        ),
+        Key(
+            "b",
+            "compare",
+            "Compare",
+            priority=True,
             help="compare: the marked runs' denoised rows one above the other",
-            palette="Compare marked runs", palette_help="Images: their denoised rows one above the other",
-            palette_always=True),
-        Key("up", "scroll_images(-1)", "Up", show=False, priority=True, help_keys="↑ ↓",
-            help="scroll, when a fixed size is taller than the terminal"),
+            palette="Compare marked runs",
+            palette_help="Images: their denoised rows one above the other",
+            palette_always=True,
+        ),
+        Key(
+            "up",
+            "scroll_images(-1)",
+            "Up",
+            show=False,
+            priority=True,
+            help_keys="↑ ↓",
+            help="scroll, when a fixed size is taller than the terminal",
+        ),
         Binding("down", "scroll_images(1)", "Down", show=False, priority=True),
     ]
 
@@ -91,8 +125,15 @@ class ImageBrowser(TabKeys, Vertical):
         """A new run of this dashboard (in `folder`, once it has one): forget the old images."""
         self.show_run(None, dataset, epochs, {}, folder)
 
-    def show_run(self, name: str | None, dataset: str, epochs: int, history: dict[int, Samples],
-                 folder: str | None = None, reading: bool = False) -> None:
+    def show_run(
+        self,
+        name: str | None,
+        dataset: str,
+        epochs: int,
+        history: dict[int, Samples],
+        folder: str | None = None,
+        reading: bool = False,
+    ) -> None:
         """Show another run's pictures (`name`), at its last epoch; `reading`: they are still
         being read from `folder` (see `add_saved`)."""
         self.history = dict(history)
@@ -256,15 +297,20 @@ class ImageBrowser(TabKeys, Vertical):
         which = f"#{i + 1}/{len(samples.clean)} {name}"
         size_long, size_mid, size_short = size_wordings(self.zoom, self.query_one(ImageStrip).fit)
         if compared:
-            variants = [f"{run}{when}{latest} · comparing {compared} marked runs (b: back) · {which} · {size_long}",
-                        f"{run}{when} · comparing {compared} runs (b: back) · {which} · {size_mid}",
-                        f"{when} · comparing {compared} runs (b: back) · {which} · {size_short}",
-                        f"{when} · {compared} runs · {which} · {size_short}"]
+            variants = [
+                f"{run}{when}{latest} · comparing {compared} marked runs (b: back) · {which} · {size_long}",
+                f"{run}{when} · comparing {compared} runs (b: back) · {which} · {size_mid}",
+                f"{when} · comparing {compared} runs (b: back) · {which} · {size_short}",
+                f"{when} · {compared} runs · {which} · {size_short}",
+            ]
         else:
             has_ssim = len(samples.noisy_ssim) > i and len(samples.denoised_ssim) > i  # older runs have none
             noisy, denoised = f"{samples.noisy_psnr[i]:.2f} dB", f"{samples.denoised_psnr[i]:.2f} dB"
-            full = (f"{noisy} SSIM {samples.noisy_ssim[i]:.2f} → denoised {denoised} SSIM "
-                    f"{samples.denoised_ssim[i]:.2f}") if has_ssim else f"{noisy} → denoised {denoised}"
+            full = (
+                (f"{noisy} SSIM {samples.noisy_ssim[i]:.2f} → denoised {denoised} SSIM {samples.denoised_ssim[i]:.2f}")
+                if has_ssim
+                else f"{noisy} → denoised {denoised}"
+            )
             variants = [
                 f"{run}{when}{latest} · {which}: noisy {full} ({gain:+.2f} dB) · {size_long}",
                 f"{run}{when}{latest} · {which}: noisy {noisy} → denoised {denoised} ({gain:+.2f} dB) · {size_mid}",

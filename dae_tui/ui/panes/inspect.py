@@ -50,24 +50,64 @@ class InspectView(TabKeys, Vertical):
 
     BINDINGS = [
         # Priority keys, as the Images tab's (`TabKeys`); the Runs tab has its own c, o, v.
-        Key("minus", "noise(-1)", "Less noise", key_display="-", priority=True,
-            help_keys="- +", help="less / more noise (or click and drag on the noise line); every picture follows"),
+        Key(
+            "minus",
+            "noise(-1)",
+            "Less noise",
+            key_display="-",
+            priority=True,
+            help_keys="- +",
+            help="less / more noise (or click and drag on the noise line); every picture follows",
+        ),
         Binding("plus,equals_sign", "noise(1)", "More noise", key_display="+", priority=True),
-        Key("k", "noise_kind(1)", "Kind", priority=True, help_keys="k  K",
+        Key(
+            "k",
+            "noise_kind(1)",
+            "Kind",
+            priority=True,
+            help_keys="k  K",
             help="the next / previous noise kind (or click its name)",
-            palette="Next noise kind", palette_help="Inspect: what-if and drawing under the next kind"),
+            palette="Next noise kind",
+            palette_help="Inspect: what-if and drawing under the next kind",
+        ),
         Binding("K", "noise_kind(-1)", "Kind back", show=False, priority=True),
-        Key("o", "trained_noise", "Trained noise", show=False, priority=True,
+        Key(
+            "o",
+            "trained_noise",
+            "Trained noise",
+            show=False,
+            priority=True,
             help="back to the noise the run was trained with",
-            palette="Trained noise", palette_help="Inspect: back to the run's own noise"),
-        Key("v", "inspect_view", "View", priority=True,
-            help="on terminals under 160x45: robustness curve, what-if pictures or the canvas"),
+            palette="Trained noise",
+            palette_help="Inspect: back to the run's own noise",
+        ),
+        Key(
+            "v",
+            "inspect_view",
+            "View",
+            priority=True,
+            help="on terminals under 160x45: robustness curve, what-if pictures or the canvas",
+        ),
         Key("c", "clear_drawing", "Clear drawing", show=False, priority=True, help="clear the canvas"),
-        Key("u", "compute_curve", "Curve", show=False, priority=True,
+        Key(
+            "u",
+            "compute_curve",
+            "Curve",
+            show=False,
+            priority=True,
             help="compute the robustness curve now (not started on its own while a run trains here)",
-            palette="Compute the robustness curve", palette_help="Inspect: now, even while a run trains here"),
-        Key("left", "image(-1)", "Prev", show=False, priority=True, help_keys="← →",
-            help="select the previous / next what-if picture"),
+            palette="Compute the robustness curve",
+            palette_help="Inspect: now, even while a run trains here",
+        ),
+        Key(
+            "left",
+            "image(-1)",
+            "Prev",
+            show=False,
+            priority=True,
+            help_keys="← →",
+            help="select the previous / next what-if picture",
+        ),
         Binding("right", "image(1)", "Next", show=False, priority=True),
     ]
 
@@ -305,8 +345,12 @@ class InspectView(TabKeys, Vertical):
         # At 80x24 beside the view names the line once ended `· seed on`: it says less instead.
         run, model = inspector.name, f"{config.model} on {config.dataset}"
         epoch = f"epoch {inspector.epoch}/{config.epochs}"
-        self._info(f"{run} · {model} · {epoch} · {inspector.test_size:,} test images ({inspector.source})",
-                   f"{run} · {model} · {epoch}", f"{run} · {epoch}", run)
+        self._info(
+            f"{run} · {model} · {epoch} · {inspector.test_size:,} test images ({inspector.source})",
+            f"{run} · {model} · {epoch}",
+            f"{run} · {epoch}",
+            run,
+        )
         slider = self.query_one(NoiseSlider)
         slider.trained = (config.noise, config.noise_factor)
         if not self._keep_noise:  # another run: start from the noise it was trained with
@@ -319,11 +363,16 @@ class InspectView(TabKeys, Vertical):
         self._info_text, self._info_error = wordings, error
         views = ""
         if not self.all_shown:
-            views = "".join(f"[reverse] {label} [/]" if name == self.view else f" {label} "
-                            for name, label in VIEWS.items()) + "[dim](v)[/] │ "
+            views = (
+                "".join(
+                    f"[reverse] {label} [/]" if name == self.view else f" {label} " for name, label in VIEWS.items()
+                )
+                + "[dim](v)[/] │ "
+            )
         # The run's name is text, not markup (a `Text` is never parsed); the view names are ours.
-        self.query_one("#inspect-info", FitLine).say(*wordings, prefix=Text.from_markup(views),
-                                                     style="red" if error else "")
+        self.query_one("#inspect-info", FitLine).say(
+            *wordings, prefix=Text.from_markup(views), style="red" if error else ""
+        )
 
     # --- noise: what-if and the drawing -------------------------------------------------------------
 
@@ -345,8 +394,7 @@ class InspectView(TabKeys, Vertical):
             self._show_curve(kind)
 
     @work(thread=True, group="inspect-whatif", exclusive=True, exit_on_error=False)
-    def _what_if(self, inspector: Any, kind: str, factor: float, generation: int, asked: float,
-                 size: int) -> None:
+    def _what_if(self, inspector: Any, kind: str, factor: float, generation: int, asked: float, size: int) -> None:
         samples = inspector.what_if(kind, factor)
         # The half blocks at the size on screen, made here rather than on the UI thread (they are
         # cached by picture and size): most of an update's UI time, which the event loop no longer
@@ -389,8 +437,10 @@ class InspectView(TabKeys, Vertical):
         name = class_name(names, samples.labels[i])
         gain = samples.denoised_psnr[i] - samples.noisy_psnr[i]
         took = f" · {self.update_ms:.0f} ms" if self.update_ms is not None else ""
-        return (f"what-if {slider.kind} {format_number(slider.factor)} · #{i + 1} {name}: noisy "
-                f"{samples.noisy_psnr[i]:.1f} dB → denoised {samples.denoised_psnr[i]:.1f} dB ({gain:+.1f}){took}")
+        return (
+            f"what-if {slider.kind} {format_number(slider.factor)} · #{i + 1} {name}: noisy "
+            f"{samples.noisy_psnr[i]:.1f} dB → denoised {samples.denoised_psnr[i]:.1f} dB ({gain:+.1f}){took}"
+        )
 
     @on(DrawCanvas.Changed)
     def _canvas_changed(self, message: DrawCanvas.Changed) -> None:
@@ -484,5 +534,6 @@ class InspectView(TabKeys, Vertical):
                 chart.set_note(f"{self.inspector.test_size:,} test images · saved in {self.inspector.name}")
             return
         chart.add(message.point)
-        chart.set_note(f"computing on {self.inspector.test_size:,} test images: "
-                       f"{len(chart.points)}/{len(chart.planned)} factors")
+        chart.set_note(
+            f"computing on {self.inspector.test_size:,} test images: {len(chart.points)}/{len(chart.planned)} factors"
+        )

@@ -33,8 +33,15 @@ class LogView(RichLog):
         """The width the lines were laid out at (0: not yet)."""
         self._rewrapping = False
 
-    def write(self, content: Any, width: int | None = None, expand: bool = False, shrink: bool = True,
-              scroll_end: bool | None = None, animate: bool = False) -> LogView:
+    def write(
+        self,
+        content: Any,
+        width: int | None = None,
+        expand: bool = False,
+        shrink: bool = True,
+        scroll_end: bool | None = None,
+        animate: bool = False,
+    ) -> LogView:
         # Kept once laid out: a write made before the width is known comes back here from
         # RichLog's deferred queue then.
         if self._size_known and not self._rewrapping:

@@ -47,8 +47,20 @@ POLL_SHARE = 0.05
 """At most this share of the time goes on looking: a look that took 80 ms waits 1.6 s, so the
 poller never takes the GIL from a training run for long."""
 MAX_MARKS = 8
-COLUMNS = ("mark", "run", "status", "best PSNR", "epochs", "settings", "dataset", "model", "noise",
-           "last PSNR", "s/epoch", "started")
+COLUMNS = (
+    "mark",
+    "run",
+    "status",
+    "best PSNR",
+    "epochs",
+    "settings",
+    "dataset",
+    "model",
+    "noise",
+    "last PSNR",
+    "s/epoch",
+    "started",
+)
 """The table's columns: what tells runs apart first (best PSNR, settings), then the rest."""
 SORT_KEYS: dict[str, Callable[[RunInfo], Any]] = {
     "run": lambda r: r.name,
@@ -63,8 +75,14 @@ SORT_KEYS: dict[str, Callable[[RunInfo], Any]] = {
     "started": lambda r: r.started,
     "settings": lambda r: settings_key(r.config),
 }
-STATUS_COLOURS = {"running": "green", "failed": "red", "interrupted": "yellow", "stopped": "yellow",
-                  "pruned": "dim", "suspended": "magenta"}
+STATUS_COLOURS = {
+    "running": "green",
+    "failed": "red",
+    "interrupted": "yellow",
+    "stopped": "yellow",
+    "pruned": "dim",
+    "suspended": "magenta",
+}
 
 
 class RunsView(Vertical):
@@ -80,28 +98,67 @@ class RunsView(Vertical):
     """
 
     BINDINGS = [
-        Key("space", "mark", "Mark",
-            help="mark the run for the charts' overlay (up to 8; each keeps its digit and colour)"),
-        Key("enter", "open", "Open", priority=True,
-            help="open it: its curves on the Train chart, its pictures in Images"),
+        Key(
+            "space",
+            "mark",
+            "Mark",
+            help="mark the run for the charts' overlay (up to 8; each keeps its digit and colour)",
+        ),
+        Key(
+            "enter",
+            "open",
+            "Open",
+            priority=True,
+            help="open it: its curves on the Train chart, its pictures in Images",
+        ),
         # Short words, so the tab's keys (with the app's `? Help`) fit 80 columns, none hidden by
         # the footer's last resort; the tooltips say the rest.
-        Key("slash", "filter", "Find", key_display="/", tooltip="keep the runs holding the words typed",
-            help="filter by words in names and settings; Esc clears"),
-        Key("o", "sort(1)", "Sort", help_keys="o  O",
-            help="sort by the next / previous column (or click a column header)"),
+        Key(
+            "slash",
+            "filter",
+            "Find",
+            key_display="/",
+            tooltip="keep the runs holding the words typed",
+            help="filter by words in names and settings; Esc clears",
+        ),
+        Key(
+            "o",
+            "sort(1)",
+            "Sort",
+            help_keys="o  O",
+            help="sort by the next / previous column (or click a column header)",
+        ),
         Binding("O", "reverse_sort", "Reverse", show=False),
-        Key("v", "differing", "Diff", tooltip="all settings, or only those that differ",
-            help="all settings, or only those that differ between the listed runs"),
-        Key("c", "clone", "Copy", tooltip="copy the run's config into the form",
-            help="copy its config into the form, to tweak and start a variant"),
-        Key("n", "inspect", "Inspect",
-            help="inspect its model on the Inspect tab (Enter also makes it the one inspected)"),
+        Key(
+            "v",
+            "differing",
+            "Diff",
+            tooltip="all settings, or only those that differ",
+            help="all settings, or only those that differ between the listed runs",
+        ),
+        Key(
+            "c",
+            "clone",
+            "Copy",
+            tooltip="copy the run's config into the form",
+            help="copy its config into the form, to tweak and start a variant",
+        ),
+        Key(
+            "n",
+            "inspect",
+            "Inspect",
+            help="inspect its model on the Inspect tab (Enter also makes it the one inspected)",
+        ),
         Key("R", "resume", "Resume", help="resume a stopped or interrupted run; extend a finished one"),
         Key("d", "delete", "Delete", help="delete it, after asking (never a run that is training)"),
-        Key("A", "attach", "Attach", show=False,
+        Key(
+            "A",
+            "attach",
+            "Attach",
+            show=False,
             help="attach to it: a run training in another process here becomes the current run, live "
-            "(p / x steer it, q detaches)"),
+            "(p / x steer it, q detaches)",
+        ),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -185,9 +242,13 @@ class RunsView(Vertical):
         """The runs the filter lets through, in the table's order."""
         words = self.filter_text.lower().split()
         runs = [
-            run for run in self.runs.values()
-            if all(w in f"{run.name} {run.status} {run.dataset} {run.model} {run.noise} "
-                   f"{settings_text(run.config)}".lower() for w in words)
+            run
+            for run in self.runs.values()
+            if all(
+                w
+                in f"{run.name} {run.status} {run.dataset} {run.model} {run.noise} {settings_text(run.config)}".lower()
+                for w in words
+            )
         ]
         runs.sort(key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
         return runs
@@ -247,9 +308,12 @@ class RunsView(Vertical):
             info.say(f"cannot read the runs: {error}", error, style="red")
             return
         if not self.runs:
-            info.say(f"No runs yet in {where}: train one (s on the Train tab) and it shows here.",
-                     "No runs yet: train one (s on the Train tab) and it shows here.",
-                     "No runs yet: train one (s on the Train tab).", "No runs yet.")
+            info.say(
+                f"No runs yet in {where}: train one (s on the Train tab) and it shows here.",
+                "No runs yet: train one (s on the Train tab) and it shows here.",
+                "No runs yet: train one (s on the Train tab).",
+                "No runs yet.",
+            )
             return
         arrow = "↓" if self.sort_reverse else "↑"
         total = plural(len(self.runs), "run")
@@ -404,4 +468,3 @@ class RunsView(Vertical):
         field.value = ""
         field.remove_class("-shown")
         self.query_one(RunsTable).focus()
-

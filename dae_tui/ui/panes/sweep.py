@@ -91,8 +91,13 @@ class ScatterChart(PlotextPlot):
         """The border title that fits: three charts side by side at 80 columns once read
         `PSNR dB ↑ vs l…`."""
         room = self.size.width - 2 if self.size.width else 80
-        return fit_first(room, f"{metric} ↑ vs {self.setting} · ● complete ○ pruned", f"{metric} ↑ vs {self.setting}",
-                         f"↑ vs {self.setting}", self.setting)
+        return fit_first(
+            room,
+            f"{metric} ↑ vs {self.setting} · ● complete ○ pruned",
+            f"{metric} ↑ vs {self.setting}",
+            f"↑ vs {self.setting}",
+            self.setting,
+        )
 
     def _log_axis(self, raws: list[float]) -> None:
         """A log setting's axis in the values a user types (`2e-4 1e-3`), not their exponents
@@ -108,8 +113,12 @@ class ScatterChart(PlotextPlot):
         """(x, metric, marker) of each trial that has a value, and the choices' labels by x."""
         report = self.report or {}
         kind = report.get("space", {}).get(self.setting, "")
-        self.choices = sorted({str(t["params"][self.setting]) for t in report.get("trials", [])
-                               if self.setting in t["params"]} if kind == "choice" else set(), key=_choice_order)
+        self.choices = sorted(
+            {str(t["params"][self.setting]) for t in report.get("trials", []) if self.setting in t["params"]}
+            if kind == "choice"
+            else set(),
+            key=_choice_order,
+        )
         out = []
         for t in report.get("trials", []):
             raw = t["params"].get(self.setting)
@@ -142,8 +151,11 @@ class ScatterChart(PlotextPlot):
                 plt.scatter([p[0] for p in chosen], [p[1] for p in chosen], marker=marker, color=colour)
         # plotext leaves out a label wider than the plot (the third chart had none at 100x30).
         plt.xlabel(fit_first(max(0, self.size.width - 6), self.setting, self.setting.split("_")[-1]))
-        raws = [float(t["params"][self.setting]) for t in report.get("trials", [])
-                if isinstance(t["params"].get(self.setting), (int, float)) and t["params"][self.setting] > 0]
+        raws = [
+            float(t["params"][self.setting])
+            for t in report.get("trials", [])
+            if isinstance(t["params"].get(self.setting), (int, float)) and t["params"][self.setting] > 0
+        ]
         if kind == "log" and raws:
             self._log_axis(raws)
         if self.choices:
@@ -167,11 +179,18 @@ class SweepView(Vertical):
 
     BINDINGS = [
         Key("space", "mark", "Mark", help="mark the trial: its curves overlaid on the chart beside the scatter"),
-        Key("enter", "open", "Open", priority=True,
-            help="open its run (curves on the Train chart, pictures in Images)"),
+        Key(
+            "enter", "open", "Open", priority=True, help="open its run (curves on the Train chart, pictures in Images)"
+        ),
         Key("n", "inspect", "Inspect", help="inspect its model on the Inspect tab"),
-        Key("right_square_bracket", "study(1)", "Next study", key_display="]", help_keys="[  ]",
-            help="the previous / next study in the storage"),
+        Key(
+            "right_square_bracket",
+            "study(1)",
+            "Next study",
+            key_display="]",
+            help_keys="[  ]",
+            help="the previous / next study in the storage",
+        ),
         Binding("left_square_bracket", "study(-1)", "Previous study", key_display="[", show=False),
     ]
 
@@ -233,8 +252,11 @@ class SweepView(Vertical):
                     url = self.storage or sweeps.default_storage(self.runs_dir)
                     database = sweeps.sqlite_file(url)
                     if database is not None and not database.exists():
-                        self.post_message(self.Report(requested, [], None, f"no sweeps yet in {self.runs_dir} "
-                                                      "(dae-tui sweep starts one)"))
+                        self.post_message(
+                            self.Report(
+                                requested, [], None, f"no sweeps yet in {self.runs_dir} (dae-tui sweep starts one)"
+                            )
+                        )
                         self._wake.wait(POLL_S)
                         self._wake.clear()
                         continue
@@ -279,8 +301,9 @@ class SweepView(Vertical):
             return
         self.study = self.report["study"]
         self._fill()
-        info.update(plain(self.headline() + (f" · {message.error}" if message.error else ""),
-                         no_wrap=True, overflow="ellipsis"))
+        info.update(
+            plain(self.headline() + (f" · {message.error}" if message.error else ""), no_wrap=True, overflow="ellipsis")
+        )
 
     def on_resize(self) -> None:
         if self.report is not None:
@@ -303,13 +326,22 @@ class SweepView(Vertical):
             value = format_metric(best["value"], metric)
             params = " ".join(f"{k} {format_setting(v)}" for k, v in best["params"].items())
             shown = f" · best #{best['trial']} {value} ({params})"
-        which = f"study {report['study']}" + (f" ({self.studies.index(report['study']) + 1}/{len(self.studies)}, "
-                                              "[ ] other)" if len(self.studies) > 1 else "")
+        which = f"study {report['study']}" + (
+            f" ({self.studies.index(report['study']) + 1}/{len(self.studies)}, [ ] other)"
+            if len(self.studies) > 1
+            else ""
+        )
         room = self.query_one("#sweep-info").content_region.width or 200
         best_only = f" · best #{best['trial']} {format_metric(best['value'], metric)}" if best else ""
         count = plural(len(trials), "trial")  # `1 trials` read wrong
-        return fit_first(room, f"{which} · {count}: {states}{shown}", f"{count}: {states}{shown}",
-                         f"{count}{shown}", f"{count}: {states}{best_only}", f"{count}{best_only}")
+        return fit_first(
+            room,
+            f"{which} · {count}: {states}{shown}",
+            f"{count}: {states}{shown}",
+            f"{count}{shown}",
+            f"{count}: {states}{best_only}",
+            f"{count}{best_only}",
+        )
 
     # --- the table and charts -------------------------------------------------------------------
 
@@ -331,9 +363,14 @@ class SweepView(Vertical):
             mark = self.marks.get(t["run_dir"] or "")
             value = format_metric(t["value"], metric, missing="")
             style = {"complete": "", "pruned": "dim", "fail": "red", "running": "green"}.get(t["state"], "")
-            cells = [Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" "),
-                     f"#{t['trial']}", Text(t["state"], style=style), Text(value, style="bold"), str(t["epochs"]),
-                     *(format_setting(t["params"].get(p, "")) for p in params)]
+            cells = [
+                Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" "),
+                f"#{t['trial']}",
+                Text(t["state"], style=style),
+                Text(value, style="bold"),
+                str(t["epochs"]),
+                *(format_setting(t["params"].get(p, "")) for p in params),
+            ]
             if with_host:
                 cells.append(t.get("host") or "")
             if with_run:
@@ -354,8 +391,10 @@ class SweepView(Vertical):
         importance = report.get("importance") or {}
         bar = " · ".join(f"{name} {'█' * max(1, round(share * 20))} {share:.0%}" for name, share in importance.items())
         self.query_one("#sweep-importance", Static).update(
-            plain(f"importance: {bar}" if bar else "importance: after 4 complete trials that differ", style="dim"
-                 if not bar else "")
+            plain(
+                f"importance: {bar}" if bar else "importance: after 4 complete trials that differ",
+                style="dim" if not bar else "",
+            )
         )
         self._overlay()
 
@@ -370,9 +409,13 @@ class SweepView(Vertical):
             return max(text_cells(v) for v in values) + 2  # a cell of padding either side
 
         trials, metric = report["trials"], report.get("metric", "test_psnr")
-        shown = {"mark": ["●8"], "trial": [f"#{t['trial']}" for t in trials], "state": [t["state"] for t in trials],
-                 "value": [format_metric(t["value"], metric, missing="") for t in trials],
-                 "epochs": [str(t["epochs"]) for t in trials]}
+        shown = {
+            "mark": ["●8"],
+            "trial": [f"#{t['trial']}" for t in trials],
+            "state": [t["state"] for t in trials],
+            "value": [format_metric(t["value"], metric, missing="") for t in trials],
+            "epochs": [str(t["epochs"]) for t in trials],
+        }
         shown.update({p: [format_setting(t["params"].get(p, "")) for t in trials] for p in params})
         if with_host:
             shown["host"] = [t.get("host") or "" for t in trials]

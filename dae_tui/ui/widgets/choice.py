@@ -37,8 +37,9 @@ class ChoiceMenu(ModalScreen[str | None]):
     """
     BINDINGS = [Binding("escape", "dismiss_menu", "Close", show=False)]
 
-    def __init__(self, options: list[str], value: str, at: Offset, width: int,
-                 notes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, options: list[str], value: str, at: Offset, width: int, notes: dict[str, str] | None = None
+    ) -> None:
         super().__init__()
         self.options = options
         self.notes = notes or {}
@@ -48,8 +49,7 @@ class ChoiceMenu(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         pad = max(len(option) for option in self.options) + 2
-        labels = [Text(option.ljust(pad)) + Text(self.notes.get(option, ""), style="dim")
-                  for option in self.options]
+        labels = [Text(option.ljust(pad)) + Text(self.notes.get(option, ""), style="dim") for option in self.options]
         menu = OptionList(*labels, id="choices")
         menu.styles.offset = (max(0, self.at.x - 1), self.at.y)
         menu.styles.min_width = self.width + 2
@@ -101,8 +101,15 @@ class Choice(Widget, can_focus=True):
         def control(self) -> Choice:
             return self.choice
 
-    def __init__(self, options: list[str], value: str, *, tooltip: str | None = None,
-                 notes: dict[str, str] | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        options: list[str],
+        value: str,
+        *,
+        tooltip: str | None = None,
+        notes: dict[str, str] | None = None,
+        **kwargs,
+    ) -> None:
         """`notes`: a few words shown dim after an option (a model's parameter count, say)."""
         super().__init__(**kwargs)
         self.tooltip = tooltip

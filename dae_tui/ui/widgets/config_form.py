@@ -40,7 +40,10 @@ from dae_tui.ui.widgets.fitted import FitLine
 __all__ = ["ConfigForm"]
 
 _CHOICE_HELP = {
-    "dataset": DATASETS, "source": SOURCES, "model": MODELS, "loss": LOSSES,
+    "dataset": DATASETS,
+    "source": SOURCES,
+    "model": MODELS,
+    "loss": LOSSES,
     "noise": {name: f"{kind.description}; factor: {kind.factor}" for name, kind in NOISE_KINDS.items()},
 }
 _CHOICE_NOTES = {"model": {name: f"{count / 1000:,.0f}k params" for name, count in MODEL_PARAMETERS.items()}}
@@ -134,15 +137,20 @@ class ConfigForm(VerticalScroll):
         if spec.kind == "choice":
             helps = _CHOICE_HELP.get(spec.name, {})
             return Choice(
-                list(spec.choices), value, id=widget_id,  # a value not listed (cuda:1) is kept
+                list(spec.choices),
+                value,
+                id=widget_id,  # a value not listed (cuda:1) is kept
                 tooltip="\n".join(f"{k}: {v}" for k, v in helps.items()) or None,
                 notes=_CHOICE_NOTES.get(spec.name),
             )
         if spec.kind == "bool":
             return Toggle("on" if value else "off", value=bool(value), id=widget_id, compact=True)
         return Input(
-            _text(value), placeholder=_PLACEHOLDERS.get(spec.name, ""), compact=True,
-            id=widget_id, tooltip=f"{spec.allowed()}",
+            _text(value),
+            placeholder=_PLACEHOLDERS.get(spec.name, ""),
+            compact=True,
+            id=widget_id,
+            tooltip=f"{spec.allowed()}",
         )
 
     # --- reading and judging ----------------------------------------------------------------

@@ -23,8 +23,7 @@ from dae_tui.core.events import Picture, Samples
 from dae_tui.core.formatting import fit_first
 from dae_tui.ui.halfblock import picture_lines
 
-__all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "class_name", "rows_of",
-           "size_wordings"]
+__all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "class_name", "rows_of", "size_wordings"]
 
 SIZES = (28, 24, 20, 18, 16, 14, 12, 10, 8)
 """Picture sizes in pixels (square), largest first; each takes size/2 terminal rows."""
@@ -122,8 +121,9 @@ def rows_of(samples: Samples, names: Sequence[str]) -> list[PictureRow]:
 class StripRenderable:
     """The rows at `fit`, pictures `first` .. `first + fit.visible - 1`, `selected` highlighted."""
 
-    def __init__(self, rows: Sequence[PictureRow], fit: Fit, first: int, selected: int,
-                 highlight: Style, muted: Style) -> None:
+    def __init__(
+        self, rows: Sequence[PictureRow], fit: Fit, first: int, selected: int, highlight: Style, muted: Style
+    ) -> None:
         self.rows, self.fit, self.first, self.selected = rows, fit, first, selected
         self.highlight, self.muted = highlight, muted
 

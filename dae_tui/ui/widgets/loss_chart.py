@@ -31,8 +31,13 @@ if TYPE_CHECKING:
 __all__ = ["MARK_COLOURS", "LossChart", "Series", "nice_ticks", "round_step", "with_margin"]
 
 MARK_COLOURS: tuple[tuple[str, str], ...] = (
-    ("cyan+", "bright_cyan"), ("magenta+", "bright_magenta"), ("orange+", "orange1"),
-    ("red+", "bright_red"), ("yellow", "yellow"), ("gray+", "grey70"), ("cyan", "cyan"),
+    ("cyan+", "bright_cyan"),
+    ("magenta+", "bright_magenta"),
+    ("orange+", "orange1"),
+    ("red+", "bright_red"),
+    ("yellow", "yellow"),
+    ("gray+", "grey70"),
+    ("cyan", "cyan"),
     ("magenta", "magenta"),
 )
 """(plotext colour, Rich colour) of marked runs 1-8: never the live run's blue and green."""
@@ -61,13 +66,20 @@ class Series:
     def of_run(cls, run: RunInfo, mark: int, label: str) -> Series:
         """A run's per-epoch curves, from its metrics records."""
         curve = run.curve
-        return cls(label, mark, [p[0] for p in curve], [p[1] for p in curve], [p[2] for p in curve],
-                   live=run.status == "running")
+        return cls(
+            label,
+            mark,
+            [p[0] for p in curve],
+            [p[1] for p in curve],
+            [p[2] for p in curve],
+            live=run.status == "running",
+        )
 
     @property
     def points(self) -> list[tuple[int, float, float]]:
         """(epoch, train MSE, test MSE) of each epoch, as `LossChart.reset` takes them."""
         return list(zip(self.epochs, self.train_mse, self.test_mse, strict=True))
+
 
 _FLOOR = 1e-12
 IN_EPOCH_POINTS = 16
@@ -161,8 +173,9 @@ class LossChart(PlotextPlot):
     def on_resize(self) -> None:
         self.replot()  # the border title's wording follows the width
 
-    def reset(self, title: str = "MSE per epoch", points: Iterable[tuple[int, float, float]] = (),
-              planned_epochs: int = 0) -> None:
+    def reset(
+        self, title: str = "MSE per epoch", points: Iterable[tuple[int, float, float]] = (), planned_epochs: int = 0
+    ) -> None:
         """Start the curves afresh (a new run), from `points` (epoch, train MSE, test MSE) if any."""
         points = list(points)
         self.epochs[:] = [p[0] for p in points]
@@ -235,16 +248,22 @@ class LossChart(PlotextPlot):
         best = self.best
         room = self.size.width - 2 if self.size.width else 200  # a cell of rule either side
         if best is None:
-            return fit_first(room, f"{axis} ↑ · ○ train ● test · {self.title}", f"{axis} ↑ · ○ train ● test",
-                             f"{axis} ↑")
+            return fit_first(
+                room, f"{axis} ↑ · ○ train ● test · {self.title}", f"{axis} ↑ · ○ train ● test", f"{axis} ↑"
+            )
         epoch, mse = best
         shown, other = f"{mse:.5f}", f"{psnr_from_mse(mse):.2f} dB"
         if self.metric == "psnr":  # the value on the axis first
             shown, other = other, f"MSE {shown}"
         # At 100x30 in PSNR mode Textual cut the title to `(13.5…`: whole items go instead.
-        return fit_first(room, f"{axis} ↑ · ○ train ● test ◆ best {shown} @ epoch {epoch} ({other})",
-                         f"{axis} ↑ · ○ train ● test ◆ best {shown} @ epoch {epoch}",
-                         f"{axis} ↑ · ◆ best {shown} @ epoch {epoch}", f"{axis} ↑ · ◆ {shown} @ {epoch}", f"{axis} ↑")
+        return fit_first(
+            room,
+            f"{axis} ↑ · ○ train ● test ◆ best {shown} @ epoch {epoch} ({other})",
+            f"{axis} ↑ · ○ train ● test ◆ best {shown} @ epoch {epoch}",
+            f"{axis} ↑ · ◆ best {shown} @ epoch {epoch}",
+            f"{axis} ↑ · ◆ {shown} @ {epoch}",
+            f"{axis} ↑",
+        )
 
     def replot(self) -> None:
         """Draw the curves from scratch: the other runs first, then this run's on top."""
@@ -278,8 +297,7 @@ class LossChart(PlotextPlot):
             plt.plot(series.epochs, [y(v) for v in series.test_mse], marker="braille", color=colour)
             plt.scatter(series.epochs, [y(v) for v in series.test_mse], marker=str(series.mark), color=colour)
         if self.running:
-            plt.plot([p[0] for p in self.running], [y(p[1]) for p in self.running], marker="braille",
-                     color="blue+")
+            plt.plot([p[0] for p in self.running], [y(p[1]) for p in self.running], marker="braille", color="blue+")
         if self.epochs:
             plt.plot(self.epochs, [y(v) for v in self.test_mse], marker="·", color="green+")
             plt.scatter(self.epochs, [y(v) for v in self.train_mse], marker="○", color="blue+")
@@ -287,8 +305,7 @@ class LossChart(PlotextPlot):
             best = self.best
             assert best is not None
             plt.scatter([best[0]], [y(best[1])], marker="◆", color="red+")
-        last_x = max([p[0] for p in self.running] + self.epochs + [0]
-                     + [e for s in self.overlays for e in s.epochs])
+        last_x = max([p[0] for p in self.running] + self.epochs + [0] + [e for s in self.overlays for e in s.epochs])
         right = max(1, self.planned_epochs, math.ceil(last_x))
         first = min(self.epochs[0] - 1 if self.epochs else 0, 0)
         plt.xlim(first, right)

@@ -88,13 +88,25 @@ class RobustnessChart(PlotextPlot):
         trained = f"trained {format_number(self.trained)}" if self.trained is not None else ""
         current = f"what-if {format_number(self.current)}" if self.current is not None else ""
         rules = " ".join(r for r in (f"│ {trained}" if trained else "", f"┆ {current}" if current else "") if r)
-        short = " ".join(r for r in (f"│ {format_number(self.trained)}" if self.trained is not None else "",
-                                     f"┆ {format_number(self.current)}" if self.current is not None else "") if r)
+        short = " ".join(
+            r
+            for r in (
+                f"│ {format_number(self.trained)}" if self.trained is not None else "",
+                f"┆ {format_number(self.current)}" if self.current is not None else "",
+            )
+            if r
+        )
         room = self.size.width - 2 if self.size.width else 200  # a cell of rule either side
         tail = f" {rules}" if rules else ""
-        return fit_first(room, f"PSNR dB ↑ vs {self.kind} factor · ● model ○ noisy input{tail}",
-                         f"PSNR dB ↑ vs {self.kind} · ● model ○ noisy{tail}", f"PSNR dB ↑ · ● model ○ noisy{tail}",
-                         f"PSNR dB ↑{tail}", f"PSNR dB ↑ {short}".rstrip(), "PSNR dB ↑")
+        return fit_first(
+            room,
+            f"PSNR dB ↑ vs {self.kind} factor · ● model ○ noisy input{tail}",
+            f"PSNR dB ↑ vs {self.kind} · ● model ○ noisy{tail}",
+            f"PSNR dB ↑ · ● model ○ noisy{tail}",
+            f"PSNR dB ↑{tail}",
+            f"PSNR dB ↑ {short}".rstrip(),
+            "PSNR dB ↑",
+        )
 
     def at(self, factor: float) -> tuple[float, float] | None:
         """(noisy PSNR, model PSNR) at `factor`, read off the curve between its points."""
@@ -102,8 +114,10 @@ class RobustnessChart(PlotextPlot):
         for a, b in zip(points, points[1:], strict=False):
             if a.factor <= factor <= b.factor:
                 share = (factor - a.factor) / ((b.factor - a.factor) or 1.0)
-                return (a.noisy_psnr + share * (b.noisy_psnr - a.noisy_psnr),
-                        a.test_psnr + share * (b.test_psnr - a.test_psnr))
+                return (
+                    a.noisy_psnr + share * (b.noisy_psnr - a.noisy_psnr),
+                    a.test_psnr + share * (b.test_psnr - a.test_psnr),
+                )
         return None
 
     def replot(self) -> None:

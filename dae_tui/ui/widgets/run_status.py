@@ -102,9 +102,19 @@ class RunStatus(Widget):
         for other in (*STATES, *RUN_STATES):
             self.set_class(other == state, f"-{other}")
 
-    def show(self, *, state: str | None = None, epoch: int = 0, epochs: int = 0,
-             best: tuple[int, float] | None = None, ssim: float | None = None, device: str = "",
-             where: str = NO_RUN, message: str = "", batches: int = 0) -> None:
+    def show(
+        self,
+        *,
+        state: str | None = None,
+        epoch: int = 0,
+        epochs: int = 0,
+        best: tuple[int, float] | None = None,
+        ssim: float | None = None,
+        device: str = "",
+        where: str = NO_RUN,
+        message: str = "",
+        batches: int = 0,
+    ) -> None:
         """Speak of another run: every figure is set at once, and what is not given is cleared.
 
         Set one by one, each path that changed the current run left some figure of the run
@@ -183,13 +193,20 @@ class RunStatus(Widget):
         if self.system is None:
             return []
         training = self.state == "training" and self.images_per_s is not None
-        return system_items(self.system, images_per_s=self.images_per_s if training else None,
-                            run_gpu=run_gpu_index(self.device) if training else None)
+        return system_items(
+            self.system,
+            images_per_s=self.images_per_s if training else None,
+            run_gpu=run_gpu_index(self.device) if training else None,
+        )
 
     def system_line(self, width: int = 200) -> Text:
         """The machine's figures alone, as many whole items as fit."""
-        return Text(fit_items(self.system_items(), width), style=self.get_component_rich_style("run-status--muted"),
-                    no_wrap=True, overflow="ellipsis")
+        return Text(
+            fit_items(self.system_items(), width),
+            style=self.get_component_rich_style("run-status--muted"),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
 
     def second_line(self, width: int = 200, system: bool = False) -> Text:
         """Device and best test value first (they must survive a narrow terminal), then the data;
@@ -209,8 +226,12 @@ class RunStatus(Widget):
             while extra and cells(" · ".join([text, *extra])) > width:
                 extra.pop()
             text = " · ".join([text, *extra])
-        return Text(fit_words(text, width), style=self.get_component_rich_style("run-status--muted"),
-                    no_wrap=True, overflow="ellipsis")
+        return Text(
+            fit_words(text, width),
+            style=self.get_component_rich_style("run-status--muted"),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
 
     def render(self) -> Group:
         width = self.content_region.width or self.size.width or 80

@@ -101,7 +101,9 @@ class RunsTable(ScrollView, can_focus=True):
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "runs-table--header", "runs-table--cursor", "runs-table--even-row",
+        "runs-table--header",
+        "runs-table--cursor",
+        "runs-table--even-row",
     }
 
     # DataTable's look, so the tab reads as it did.
@@ -144,9 +146,7 @@ class RunsTable(ScrollView, can_focus=True):
 
     def __init__(self, columns: Sequence[str], *, zebra_stripes: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.columns: dict[str, Column] = {
-            name: Column(Key(name), Text(name), len(name)) for name in columns
-        }
+        self.columns: dict[str, Column] = {name: Column(Key(name), Text(name), len(name)) for name in columns}
         self.zebra_stripes = zebra_stripes
         self._rows: dict[str, _Row] = {}
         """Every row the view has given, shown or not (a filter keeps the others formatted)."""
@@ -191,8 +191,7 @@ class RunsTable(ScrollView, can_focus=True):
 
     def put(self, name: str, cells: list[Cell]) -> None:
         """Keep `cells` as row `name` (shown once `set_order` names it)."""
-        self._rows[name] = _Row(cells, [cell_len(cell) if isinstance(cell, str) else cell.cell_len
-                                        for cell in cells])
+        self._rows[name] = _Row(cells, [cell_len(cell) if isinstance(cell, str) else cell.cell_len for cell in cells])
 
     def forget(self, names: Iterator[str] | Sequence[str] | set[str]) -> None:
         for name in names:
@@ -373,4 +372,3 @@ class RunsTable(ScrollView, can_focus=True):
         if 0 <= index < len(self._order):
             self.move_cursor(row=index)
             self.post_message(self.RowSelected())
-
