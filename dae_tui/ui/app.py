@@ -462,6 +462,8 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
 
     def on_unmount(self) -> None:
         self._remove_signal_handlers()
+        if self.attached is not None:
+            self.attached.detach()  # the watching thread ends with the app; the run goes on
 
     def action_log_scale(self) -> None:
         """Toggle the chart's MSE axis between linear and log."""

@@ -33,7 +33,7 @@ FLAGS = [
     "--threads",
     "1",
     "--epochs",
-    "6",
+    "12",
 ]
 
 
@@ -67,7 +67,7 @@ def test_a_run_survives_its_terminal_and_a_new_dashboard_attaches_and_sees_it_fi
     try:
         first.wait_for("Start", "● idle")
         first.press("s")
-        first.wait_for("Epoch 2/6", timeout=120)  # epoch 1 is saved; epoch 2 is under way
+        first.wait_for("Epoch 2/12", timeout=120)  # epoch 1 is saved; epoch 2 is under way
         (run_dir,) = runs.iterdir()
         dashboard = owner(run_dir)
         first.close()  # the terminal goes away: SIGHUP
@@ -100,7 +100,7 @@ def test_a_run_survives_its_terminal_and_a_new_dashboard_attaches_and_sees_it_fi
         if background is not None and pid_alive(background):
             os.kill(background, signal.SIGTERM)
     status = json.loads((run_dir / "status.json").read_text())
-    assert status["status"] == "finished" and status["last_epoch"] == 6
+    assert status["status"] == "finished" and status["last_epoch"] == 12
     alone = tmp_path / "alone"
     subprocess.run([DAE_TUI, "train", *FLAGS, "--runs-dir", str(alone)], check=True, capture_output=True, timeout=300)
     (reference,) = alone.iterdir()
@@ -111,16 +111,16 @@ def test_a_headless_run_whose_terminal_hangs_up_keeps_training_into_its_log(tmp_
     runs = tmp_path / "runs"
     session = TmuxSession(shlex.join([DAE_TUI, "train", *FLAGS, "--runs-dir", str(runs)]), tmp_path)
     try:
-        session.wait_for("epoch 1/6", timeout=120)
+        session.wait_for("epoch 1/12", timeout=120)
         (run_dir,) = runs.iterdir()
         pid = owner(run_dir)
     finally:
         session.close()  # SIGHUP
     wait_for(lambda: not pid_alive(pid), 180, "the run did not finish")
     status = json.loads((run_dir / "status.json").read_text())
-    assert status["status"] == "finished" and status["last_epoch"] == 6
+    assert status["status"] == "finished" and status["last_epoch"] == 12
     log = (run_dir / "train.log").read_text()
-    assert "the terminal hung up: training goes on" in log and "finished 6 epochs" in log
+    assert "the terminal hung up: training goes on" in log and "finished 12 epochs" in log
 
 
 @pytest.mark.parametrize("target, words", [("missing", "no such run folder"), ("finished", "is not training")])
