@@ -223,7 +223,8 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
             "A",
             "attach_newest",
             "Attach",
-            help="attach to the newest run training in the background here (handed over, or dae-tui train)",
+            section="Runs",  # listed with the Runs tab's own A, which attaches the run under the cursor
+            help="attach to the newest run another process trains here (on this tab: the one under the cursor)",
             palette="Attach to a background run",
             palette_help="The newest run another process trains here",
         ),

@@ -156,8 +156,7 @@ class RunsView(Vertical):
             "attach",
             "Attach",
             show=False,
-            help="attach to it: a run training in another process here becomes the current run, live "
-            "(p / x steer it, q detaches)",
+            help="",
         ),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
