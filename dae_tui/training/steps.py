@@ -111,13 +111,20 @@ class EagerStep:
     Returns the batch's MSE (the reported figure), whichever loss it minimises.
     """
 
+    batch_dim = 0
+    """The dimension of a batch that counts its images (a packed step's batches lead with members)."""
+
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: str = "mse") -> None:
         self.model = model
         self.optimizer = optimizer
         self.loss = loss
 
+    def objective(self, noisy: torch.Tensor, clean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(what backward starts from, what is reported): the forward pass and its loss."""
+        return losses(self.model(noisy), clean, self.loss)
+
     def __call__(self, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
-        objective, mse = losses(self.model(noisy), clean, self.loss)
+        objective, mse = self.objective(noisy, clean)
         self.optimizer.zero_grad(set_to_none=True)
         objective.backward()
         self.optimizer.step()
@@ -133,9 +140,14 @@ class CudaGraphStep:
     """
 
     def __init__(
-        self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch_size: int, loss: str = "mse"
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        batch_size: int,
+        loss: str = "mse",
+        eager: EagerStep | None = None,
     ) -> None:
-        self.eager = EagerStep(model, optimizer, loss)
+        self.eager = eager or EagerStep(model, optimizer, loss)
         self.batch_size = batch_size
         self.graph: torch.cuda.CUDAGraph | None = None
         self._noisy: torch.Tensor | None = None
@@ -144,12 +156,13 @@ class CudaGraphStep:
         self._lrs: list[float] = []
 
     def __call__(self, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
-        if noisy.shape[0] != self.batch_size:
+        if noisy.shape[self.eager.batch_dim] != self.batch_size:
             return self.eager(noisy, clean)  # the short last batch of an epoch
         lrs = [float(group["lr"]) for group in self.eager.optimizer.param_groups]
-        if self.graph is None or lrs != self._lrs:
+        if self.graph is None or lrs != self._lrs or noisy.shape != self._noisy.shape:  # type: ignore[union-attr]
             # A graph replays the learning rate it was captured with: a scheduled change
-            # (once an epoch, from the model's lr_factor) is a new capture.
+            # (once an epoch, from the model's lr_factor) is a new capture, and so is a pack that
+            # lost a member (fewer members, other shapes).
             self._capture(noisy, clean)
             self._lrs = lrs
         assert self._noisy is not None and self._clean is not None and self._loss is not None
@@ -159,7 +172,7 @@ class CudaGraphStep:
         return self._loss.clone()  # the graph overwrites its output at the next replay
 
     def _capture(self, noisy: torch.Tensor, clean: torch.Tensor) -> None:
-        model, optimizer = self.eager.model, self.eager.optimizer
+        optimizer = self.eager.optimizer
         self._noisy, self._clean = noisy.clone(), clean.clone()
         params = [p for group in optimizer.param_groups for p in group["params"]]
         saved_params = [p.detach().clone() for p in params]
@@ -191,7 +204,7 @@ class CudaGraphStep:
         optimizer.zero_grad(set_to_none=True)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            objective, mse = losses(model(self._noisy), self._clean, self.eager.loss)
+            objective, mse = self.eager.objective(self._noisy, self._clean)
             objective.backward()
             optimizer.step()
         self._loss = mse.detach()
