@@ -176,6 +176,9 @@ class SweepRequest:
     gpus: tuple[int, ...] | None = None
     """`--gpus`: the GPUs (NVML's numbers) the jobs share, job i on GPU i mod N; None: every GPU
     (or those CUDA_VISIBLE_DEVICES lists)."""
+    pack: int = 1
+    """`--pack`: trials each process trains at once as one stacked model (those of one structure;
+    1: one trial at a time). Each job of `--jobs` packs its own."""
 
 
 @dataclass(frozen=True)

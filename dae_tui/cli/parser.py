@@ -251,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
         "GPU i mod N; default: every GPU, or those CUDA_VISIBLE_DEVICES lists)",
     )
     sweep.add_argument(
+        "--pack",
+        metavar="K",
+        help="train K trials of one structure at once as one stacked model, each still its own run "
+        "and trial (default 1)",
+    )
+    sweep.add_argument(
         "--space", metavar="FILE", help="TOML file of searched settings (default: lr, batch size, weight decay)"
     )
     sweep.add_argument("--metric", metavar="{test_psnr,test_mse}", help="what the study optimises (default test_psnr)")
@@ -348,6 +354,7 @@ def _sweep_request(args: dict[str, Any]) -> SweepRequest:
         storage=args.get("storage"),
         trials=_whole(args, "trials", 20, 1, 100_000),
         jobs=_whole(args, "jobs", 1, 1, 64),
+        pack=_whole(args, "pack", 1, 1, 64),
         space=args.get("space"),
         metric=metric,
         prune=args.get("prune", True),

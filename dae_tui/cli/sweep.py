@@ -142,7 +142,9 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
     gpu = os.environ.get(JOB_GPU_ENV) or None
     print(
         f"{tag}study {printable(name)} in {printable(sweeps.redact(url))}: searching {searched}; "
-        f"{request.trials} trials in all" + (f"; on GPU {printable(gpu)}" if gpu else ""),
+        f"{request.trials} trials in all"
+        + (f"; packs of {request.pack}" if request.pack > 1 else "")
+        + (f"; on GPU {printable(gpu)}" if gpu else ""),
         file=err,
         flush=True,
     )
@@ -177,6 +179,7 @@ def run_sweep(invocation: Invocation, argv: list[str], err: TextIO | None = None
                 storage_url=sweeps.redact(url),
                 stopper=stopper,
                 gpu=gpu,
+                pack=request.pack,
             )
         except trials.TrialStopped:
             print(

@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import optuna
 
 from dae_tui.core.config import ConfigError, TrainConfig, with_changes
-from dae_tui.core.events import EpochEnd, RunFailed, RunFinished, RunStarted, RunStopped
+from dae_tui.core.events import EpochEnd, Event, RunFailed, RunFinished, RunStarted, RunStopped
 from dae_tui.runs.files import STATUS_NAME, atomic_write_json, read_json, this_host
 from dae_tui.sweeps.space import Dimension
 from dae_tui.sweeps.study import (
@@ -104,13 +104,19 @@ class SweepTally:
     """True when FAILURES_IN_A_ROW trials failed in a row and this process stopped asking."""
 
 
+class Stoppable(Protocol):
+    """What a stop goes to: a `Trainer`, or a `PackTrainer` (every member)."""
+
+    def request_stop(self, reason: str = ...) -> None: ...
+
+
 class Stopper:
     """A stop asked for from a signal handler (any thread): the trial running now stops at its next
     batch, its checkpoint kept, and no other trial starts."""
 
     def __init__(self) -> None:
         self.reason: str | None = None
-        self._trainer: Trainer | None = None
+        self._trainer: Stoppable | None = None
 
     def request(self, reason: str) -> None:
         if self.reason is None:
@@ -119,7 +125,7 @@ class Stopper:
         if trainer is not None:
             trainer.request_stop(self.reason)
 
-    def attach(self, trainer: Trainer | None) -> None:
+    def attach(self, trainer: Stoppable | None) -> None:
         """The trainer a stop goes to from now on (None between trials)."""
         self._trainer = trainer
         if trainer is not None and self.reason is not None:
@@ -143,6 +149,7 @@ def run_trials(
     storage_url: str = "",
     stopper: Stopper | None = None,
     gpu: str | None = None,
+    pack: int = 1,
 ) -> SweepTally:
     """Run trials in this process until the study holds `total` trials that count (`counted`: a
     failed one is replaced), from every process; return what this process's trials came to.
@@ -157,7 +164,10 @@ def run_trials(
     Optuna trial failed, so a later sweep replaces it) and raises `TrialStopped`.
 
     `gpu`: the GPU this process was given (`dae_tui.system.gpus`), kept with each trial (its user
-    attribute `gpu`) so that the study can say which GPU gave which figure."""
+    attribute `gpu`) so that the study can say which GPU gave which figure.
+
+    `pack` > 1: up to `pack` trials are asked at once and those whose structure matches train
+    together as one stacked model (`sweeps.packs`), each still its own run folder and trial."""
     stopper = stopper or Stopper()
     tally = SweepTally()
     in_a_row = 0
@@ -165,37 +175,31 @@ def run_trials(
         while stopper.reason is None and in_a_row < FAILURES_IN_A_ROW:
             fail_stale_trials(study, storage)
             with _slot(storage, study.study_name):
-                if counted(study) >= total:
+                room = total - counted(study)
+                if room <= 0:
                     break
-                with _quiet():
-                    trial = study.ask()
-                # Who runs it, so that a sweep on this machine can fail it at once if it dies.
-                trial.set_user_attr("host", this_host())
-                trial.set_user_attr("pid", os.getpid())
-                if gpu is not None:
-                    trial.set_user_attr("gpu", gpu)
+                asked = [_ask(study, gpu) for _ in range(min(pack, room))]
+            if len(asked) > 1:
+                from dae_tui.sweeps.packs import run_asked  # the pack's trainer: only where packs run
+
+                verdicts = run_asked(
+                    study, storage, asked, fixed, space, runs_dir, metric, prune, on_trial, storage_url, stopper
+                )
+                for trial, verdict in zip(asked, verdicts, strict=True):
+                    in_a_row = tell(study, trial, verdict, tally, in_a_row)
+                continue
+            trial = asked[0]
             with _Heartbeat(storage, trial._trial_id) as beat:
-                # skip_if_finished: a trial another process already failed (stale heartbeat) stays so.
                 try:
-                    value = _trial(
+                    value: float | BaseException = _trial(
                         study, trial, fixed, space, runs_dir, metric, prune, on_trial, storage_url, beat, stopper
                     )
-                except optuna.TrialPruned:
-                    study.tell(trial, state=optuna.trial.TrialState.PRUNED, skip_if_finished=True)
-                    tally.pruned += 1
-                    in_a_row = 0
-                except (TrialFailed, ConfigError, DataError) as err:
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-                    tally.failed += 1
-                    tally.last_failure = str(err)
-                    in_a_row += 1
+                except (optuna.TrialPruned, TrialFailed, ConfigError, DataError) as err:
+                    value = err
                 except BaseException:  # a signal's stop: the study goes on without this trial
                     study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
                     raise
-                else:
-                    study.tell(trial, value, skip_if_finished=True)
-                    tally.finished += 1
-                    in_a_row = 0
+                in_a_row = tell(study, trial, value, tally, in_a_row)
         tally.gave_up = in_a_row >= FAILURES_IN_A_ROW
     finally:
         try:
@@ -205,6 +209,38 @@ def run_trials(
     if stopper.reason is not None:
         raise TrialStopped(stopper.reason)
     return tally
+
+
+def _ask(study: optuna.Study, gpu: str | None) -> optuna.Trial:
+    """A new trial, marked with who runs it (so a sweep on this machine can fail it at once if it
+    dies); under the study's slot lock."""
+    with _quiet():
+        trial = study.ask()
+    trial.set_user_attr("host", this_host())
+    trial.set_user_attr("pid", os.getpid())
+    if gpu is not None:
+        trial.set_user_attr("gpu", gpu)
+    return trial
+
+
+def tell(
+    study: optuna.Study, trial: optuna.Trial, verdict: float | BaseException, tally: SweepTally, in_a_row: int
+) -> int:
+    """Tell the study how `trial` ended (its value, or TrialPruned, TrialFailed, ConfigError,
+    DataError), count it in `tally`; return the failures in a row since. skip_if_finished: a trial
+    another process already failed (stale heartbeat) stays so."""
+    if isinstance(verdict, optuna.TrialPruned):
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED, skip_if_finished=True)
+        tally.pruned += 1
+        return 0
+    if isinstance(verdict, BaseException):
+        study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+        tally.failed += 1
+        tally.last_failure = str(verdict)
+        return in_a_row + 1
+    study.tell(trial, verdict, skip_if_finished=True)
+    tally.finished += 1
+    return 0
 
 
 class _Heartbeat:
@@ -277,115 +313,129 @@ def _trial(
     `TrialStopped`. The study's verdict is read before each epoch is saved (`beat.check`) and by
     the heartbeat between batches: a trial it failed stops at once, its run folder `failed`."""
     start = time.monotonic()
-    params = suggest(trial, space)
-    outcome: dict[str, Any] = dict(number=trial.number, params=params, run_dir=None, epochs=0)
-    config = with_changes(fixed, params)  # a searched noise kind without a factor: its default
-    errors = config.validate()
-    if errors:  # a combination no single value showed (e.g. a factor the searched noise kind refuses)
-        on_trial(TrialOutcome(state="failed", value=None, seconds=0.0, message=str(errors[0]), **outcome))
-        raise TrialFailed(str(errors[0]))
+    params, config = trial_config(trial, fixed, space, on_trial)
     trainer = Trainer(config, runs_dir=runs_dir, keep_epoch=lambda epoch: beat.check())
     beat.on_lost = trainer.request_stop
     stopper.attach(trainer)
+    follower = Follower(study, trial, config, params, metric, prune, on_trial, storage_url, beat, stopper, start)
+    follower.stop = trainer.request_stop
     try:
-        return _follow(
-            study, trial, trainer, config, params, metric, prune, on_trial, storage_url, beat, stopper, start
-        )
+        for event in trainer.run():
+            follower.on(event)
+        return follower.result()
     finally:
         stopper.attach(None)
 
 
-def _follow(
-    study: optuna.Study,
-    trial: optuna.Trial,
-    trainer: Trainer,
-    config: TrainConfig,
-    params: dict[str, Any],
-    metric: str,
-    prune: bool,
-    on_trial: Callable[[TrialOutcome], None],
-    storage_url: str,
-    beat: _Heartbeat,
-    stopper: Stopper,
-    start: float,
-) -> float:
-    """The trial's run, event by event, turned into reports to the study and the trial's end."""
-    outcome: dict[str, Any] = dict(number=trial.number, params=params, run_dir=None, epochs=0)
-    pruned_at, value = None, None
-    for event in trainer.run():
+def trial_config(
+    trial: optuna.Trial, fixed: TrainConfig, space: tuple[Dimension, ...], on_trial: Callable[[TrialOutcome], None]
+) -> tuple[dict[str, Any], TrainConfig]:
+    """The trial's searched values and its config; `TrialFailed` (told to `on_trial`) for a
+    combination no single value showed (e.g. a factor the searched noise kind refuses)."""
+    params = suggest(trial, space)
+    config = with_changes(fixed, params)  # a searched noise kind without a factor: its default
+    errors = config.validate()
+    if errors:
+        outcome: dict[str, Any] = dict(number=trial.number, params=params, run_dir=None, epochs=0)
+        on_trial(TrialOutcome(state="failed", value=None, seconds=0.0, message=str(errors[0]), **outcome))
+        raise TrialFailed(str(errors[0]))
+    return params, config
+
+
+class Follower:
+    """One trial's run, event by event, turned into reports to the study and the trial's end:
+    `on(event)` raises `TrialPruned`, `TrialFailed` or `TrialStopped` at the event that decides
+    it; `result()` is the trial's value once its run has finished."""
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        trial: optuna.Trial,
+        config: TrainConfig,
+        params: dict[str, Any],
+        metric: str,
+        prune: bool,
+        on_trial: Callable[[TrialOutcome], None],
+        storage_url: str,
+        beat: _Heartbeat,
+        stopper: Stopper,
+        start: float,
+    ) -> None:
+        self.study, self.trial, self.config, self.params = study, trial, config, params
+        self.metric, self.prune, self.on_trial, self.storage_url = metric, prune, on_trial, storage_url
+        self.beat, self.stopper, self.start = beat, stopper, start
+        self.stop: Callable[[str], None] = lambda reason: None
+        """Stops the trial's run before its next batch (its trainer's, or its pack member's)."""
+        self.outcome: dict[str, Any] = dict(number=trial.number, params=params, run_dir=None, epochs=0)
+        self.pruned_at: int | None = None
+        self.value: float | None = None
+
+    def _end(self, state: str, message: str = "") -> None:
+        seconds = time.monotonic() - self.start
+        self.on_trial(TrialOutcome(state=state, value=self.value, seconds=seconds, message=message, **self.outcome))
+
+    def result(self) -> float:
+        assert self.value is not None and math.isfinite(self.value)
+        return self.value
+
+    def on(self, event: Event) -> None:
+        study, trial = self.study, self.trial
         match event:
             case RunStarted():
-                outcome["run_dir"] = event.run_dir
+                self.outcome["run_dir"] = event.run_dir
                 trial.set_user_attr("run_dir", event.run_dir)
                 atomic_write_json(
                     Path(event.run_dir) / SWEEP_FILE,
                     {
                         "study": study.study_name,
                         "trial": trial.number,
-                        "storage": storage_url,
-                        "params": params,
-                        "metric": metric,
+                        "storage": self.storage_url,
+                        "params": self.params,
+                        "metric": self.metric,
                         "host": this_host(),
                     },
                 )
             case EpochEnd():
-                value = _metric(event, metric)
-                outcome["epochs"] = event.epoch
+                self.value = _metric(event, self.metric)
+                self.outcome["epochs"] = event.epoch
                 try:
-                    trial.report(value, event.epoch)
-                    prunable = prune and pruned_at is None and event.epoch < config.epochs and trial.should_prune()
+                    trial.report(self.value, event.epoch)
+                    prunable = (
+                        self.prune
+                        and self.pruned_at is None
+                        and event.epoch < self.config.epochs
+                        and trial.should_prune()
+                    )
                 except optuna.exceptions.UpdateFinishedTrialError:
                     # Another process judged this trial dead (its heartbeat looked stale to it): the study
                     # has counted it as failed, so it stops here rather than report into a closed trial.
-                    lost = beat.check() or "the study failed this trial meanwhile (a heartbeat it saw as stale)"
-                    trainer.request_stop(lost)
-                    on_trial(
-                        TrialOutcome(
-                            state="failed", value=value, seconds=time.monotonic() - start, message=lost, **outcome
-                        )
-                    )
+                    lost = self.beat.check() or "the study failed this trial meanwhile (a heartbeat it saw as stale)"
+                    self.stop(lost)
+                    self._end("failed", lost)
                     raise TrialFailed(lost) from None
                 if prunable:
-                    pruned_at = event.epoch
-                    trainer.request_stop(f"pruned by study {study.study_name} after epoch {event.epoch}")
+                    self.pruned_at = event.epoch
+                    self.stop(f"pruned by study {study.study_name} after epoch {event.epoch}")
             case RunFailed():
-                on_trial(
-                    TrialOutcome(
-                        state="failed", value=value, seconds=time.monotonic() - start, message=event.message, **outcome
-                    )
-                )
+                self._end("failed", event.message)
                 raise TrialFailed(event.message)
             case RunStopped():
                 assert event.run_dir is not None  # the trainer stops between epochs, in its folder
-                if beat.lost is not None:  # the heartbeat found the trial failed by the study
-                    _mark_status(Path(event.run_dir), "failed", beat.lost)
-                    on_trial(
-                        TrialOutcome(
-                            state="failed", value=value, seconds=time.monotonic() - start, message=beat.lost, **outcome
-                        )
-                    )
-                    raise TrialFailed(beat.lost)
-                if pruned_at is None:  # stopped by a signal: the sweep stops too
-                    on_trial(
-                        TrialOutcome(
-                            state="stopped",
-                            value=value,
-                            seconds=time.monotonic() - start,
-                            message=stopper.reason or "stopped",
-                            **outcome,
-                        )
-                    )
-                    raise TrialStopped(stopper.reason or "stopped")
+                if self.beat.lost is not None:  # the heartbeat found the trial failed by the study
+                    _mark_status(Path(event.run_dir), "failed", self.beat.lost)
+                    self._end("failed", self.beat.lost)
+                    raise TrialFailed(self.beat.lost)
+                if self.pruned_at is None:  # stopped by a signal: the sweep stops too
+                    self._end("stopped", self.stopper.reason or "stopped")
+                    raise TrialStopped(self.stopper.reason or "stopped")
                 _mark_status(
-                    Path(event.run_dir), "pruned", f"pruned by study {study.study_name} after epoch {pruned_at}"
+                    Path(event.run_dir), "pruned", f"pruned by study {study.study_name} after epoch {self.pruned_at}"
                 )
-                on_trial(TrialOutcome(state="pruned", value=value, seconds=time.monotonic() - start, **outcome))
-                raise optuna.TrialPruned(f"after epoch {pruned_at}")
+                self._end("pruned")
+                raise optuna.TrialPruned(f"after epoch {self.pruned_at}")
             case RunFinished():
-                assert value is not None
-                on_trial(TrialOutcome(state="finished", value=value, seconds=time.monotonic() - start, **outcome))
-    assert value is not None and math.isfinite(value)
-    return value
+                assert self.value is not None
+                self._end("finished")
 
 
 def _mark_status(run_dir: Path, status: str, message: str) -> None:

@@ -4,13 +4,13 @@ at the top of a module or inside a function) and on what really loads.
     core/      config, errors, events, formatting  imports none of ours but core
     runs/      run folders without torch           core
     training/  torch: trainer, models, data, ...   core, runs
-    sweeps/    optuna: space, study (no torch), trials (the trainer)
+    sweeps/    optuna: space, study (no torch), trials (the trainer), packs (the pack's trainer)
     system/    the machine: GPUs (NVML), CPU, RAM  core (psutil and nvidia-ml-py lazily)
     cli/       one module per command              anything but ui at the top of a module
     ui/        textual                             core, runs; training and sweeps lazily, off the UI thread
 
-A rule kept by memory erodes: this test fails CI on a torch import outside training/ and
-sweeps/trials, textual outside ui/, optuna outside sweeps/, textual-serve outside cli/.
+A rule kept by memory erodes: this test fails CI on a torch import outside training/,
+sweeps/trials and sweeps/packs, textual outside ui/, optuna outside sweeps/, textual-serve outside cli/.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def where(module: str) -> str:
 
 THIRD_PARTY = {
     # package: the boundaries that may import it
-    "torch": {"training", "sweeps.trials"},
+    "torch": {"training", "sweeps.trials", "sweeps.packs"},
     "torchvision": {"training"},
     "PIL": {"training"},
     "textual": {"ui"},
@@ -77,7 +77,7 @@ THIRD_PARTY = {
     "rich": {"ui", "cli"},  # cli: `train`'s progress bars, `serve`'s log
     "textual_serve": {"cli"},  # `serve` alone, inside the command: no other command loads it
     "aiohttp": {"cli"},
-    "optuna": {"sweeps.study", "sweeps.trials"},
+    "optuna": {"sweeps.study", "sweeps.trials", "sweeps.packs"},
     "sqlalchemy": {"sweeps.study"},
     "psycopg": {"sweeps.study"},
     "psutil": {"system"},  # the machine's figures are read in one place (the dashboard, the sweep parent)
@@ -91,7 +91,8 @@ OURS = {
     "training": {"core", "runs", "training"},
     "sweeps.space": {"core", "runs", "sweeps.space"},
     "sweeps.study": {"core", "runs", "sweeps.space", "sweeps.study"},
-    "sweeps.trials": {"core", "runs", "sweeps.space", "sweeps.study", "sweeps.trials", "training"},
+    "sweeps.trials": {"core", "runs", "sweeps.space", "sweeps.study", "sweeps.trials", "sweeps.packs", "training"},
+    "sweeps.packs": {"core", "runs", "sweeps.space", "sweeps.study", "sweeps.trials", "sweeps.packs", "training"},
     "sweeps": set(),
     "system": {"core", "system"},
 }
@@ -108,6 +109,7 @@ def test_every_module_is_in_a_boundary():
         "sweeps.space",
         "sweeps.study",
         "sweeps.trials",
+        "sweeps.packs",
         "sweeps",
         "system",
         "cli",
