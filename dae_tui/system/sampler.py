@@ -25,9 +25,11 @@ __all__ = [
     "FIXED_SAMPLE",
     "NO_GPU",
     "SAMPLE_INTERVAL_S",
+    "GpuProcess",
     "GpuSample",
     "SystemSample",
     "SystemSampler",
+    "gb",
     "gpu_item",
     "run_gpu_index",
     "short_gpu_name",
@@ -52,6 +54,17 @@ def unavailable(why: str) -> str:
 
 
 @dataclass(frozen=True)
+class GpuProcess:
+    """One process holding memory on a GPU (NVML's running compute processes)."""
+
+    pid: int
+    """Its process id, as NVML sees it: in a container with its own process ids NVML may report
+    the host's, and no process of ours matches."""
+    memory_used: int | None = None
+    """Bytes it holds on the GPU; None where the driver will not say (some containers, Windows WDDM)."""
+
+
+@dataclass(frozen=True)
 class GpuSample:
     """One GPU at one moment, as NVML numbers it (not as CUDA_VISIBLE_DEVICES renumbers it)."""
 
@@ -68,6 +81,26 @@ class GpuSample:
     """Degrees Celsius of the GPU die."""
     power_w: float | None = None
     """Watts drawn by the board."""
+    processes: tuple[GpuProcess, ...] = ()
+    """The compute processes on it now, each with its memory: which share of `memory_used` is a
+    run's own (`memory_of`)."""
+
+    @property
+    def memory_free(self) -> int | None:
+        """Bytes not allocated by any process; None when the memory cannot be read."""
+        if self.memory_used is None or self.memory_total is None:
+            return None
+        return max(0, self.memory_total - self.memory_used)
+
+    def memory_of(self, pid: int | None) -> int | None:
+        """The bytes process `pid` holds on this GPU: 0 when it holds none, None when that cannot
+        be told (no pid, or the driver lists processes without their memory)."""
+        if pid is None:
+            return None
+        held = [p.memory_used for p in self.processes if p.pid == pid]
+        if not held:
+            return 0
+        return None if None in held else sum(m for m in held if m is not None)
 
 
 @dataclass(frozen=True)
@@ -186,6 +219,8 @@ class SystemSampler:
             lambda: int(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)), nvml.NVMLError
         )
         power = _read(lambda: nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0, nvml.NVMLError)  # milliwatts
+        # (AttributeError: a build of the bindings without the call; the memory share is lost, not the GPU.)
+        running = _read(lambda: nvml.nvmlDeviceGetComputeRunningProcesses(handle), (nvml.NVMLError, AttributeError))
         return GpuSample(
             index=index,
             name=name,
@@ -194,6 +229,7 @@ class SystemSampler:
             memory_total=None if memory is None else int(memory.total),
             temperature=temperature,
             power_w=power,
+            processes=tuple(_process(p) for p in running or ()),
         )
 
     def close(self) -> None:
@@ -201,6 +237,14 @@ class SystemSampler:
         if self._nvml is not None:
             _read(self._nvml.nvmlShutdown, Exception)
             self._nvml, self._handles = None, []
+
+
+def _process(entry: Any) -> GpuProcess:
+    """NVML's process entry as ours: `usedGpuMemory` is None (or a huge sentinel from older
+    drivers) where it is not available."""
+    memory = getattr(entry, "usedGpuMemory", None)
+    known = isinstance(memory, int) and 0 <= memory < 2**62
+    return GpuProcess(pid=int(entry.pid), memory_used=memory if known else None)
 
 
 def _read(reading: Any, errors: type[BaseException] | tuple[type[BaseException], ...] = Exception) -> Any:
@@ -219,7 +263,7 @@ def _phrase(err: BaseException) -> str:
     return text[:60].lower()
 
 
-def _gb(count: int) -> str:
+def gb(count: int) -> str:
     """Bytes in GB of 2**30 bytes (as htop and nvidia-smi count), three figures at most: 6.1, 139."""
     value = count / GIB
     return f"{value:.0f}" if value >= 99.5 else f"{value:.1f}"
@@ -239,7 +283,7 @@ def gpu_item(gpu: GpuSample, images_per_s: float | None = None) -> str:
     if images_per_s is not None:
         parts.append(f"{images_per_s:,.0f} img/s")
     if gpu.memory_used is not None and gpu.memory_total:
-        parts.append(f"{_gb(gpu.memory_used)}/{_gb(gpu.memory_total)} GB")
+        parts.append(f"{gb(gpu.memory_used)}/{gb(gpu.memory_total)} GB")
     if gpu.temperature is not None:
         parts.append(f"{gpu.temperature}°C")
     if gpu.power_w is not None:
@@ -269,7 +313,7 @@ def system_items(sample: SystemSample, *, images_per_s: float | None = None, run
     if sample.cpu_percent is not None:
         items.append(f"CPU {sample.cpu_percent:.0f}%")
     if sample.ram_used is not None and sample.ram_total:
-        items.append(f"RAM {_gb(sample.ram_used)}/{_gb(sample.ram_total)} GB")
+        items.append(f"RAM {gb(sample.ram_used)}/{gb(sample.ram_total)} GB")
     if sample.rss is not None:
         items.append(f"RSS {sample.rss / MIB:,.0f} MB")
     if sample.gpu_note:

@@ -129,3 +129,41 @@ def test_items_say_nothing_they_cannot_read():
     assert system_items(SystemSample(gpu_note=NO_GPU)) == [NO_GPU]
     assert system.gpu_item(GpuSample(index=3, name="Tesla T4")) == "GPU3 Tesla T4"
     assert system_items(system.FIXED_SAMPLE) == ["CPU 12%", "RAM 3.0/16.0 GB", "RSS 512 MB", NO_GPU]
+
+
+def test_each_gpu_lists_its_processes_so_a_run_knows_its_share(monkeypatch):
+    module = stand_in_nvml(0, "")
+    module.nvmlInit = lambda: None  # type: ignore[attr-defined]
+    module.nvmlShutdown = lambda: None  # type: ignore[attr-defined]
+    module.nvmlDeviceGetCount = lambda: 2  # type: ignore[attr-defined]
+    module.nvmlDeviceGetHandleByIndex = lambda index: index  # type: ignore[attr-defined]
+    module.nvmlDeviceGetName = lambda handle: "NVIDIA H200"  # type: ignore[attr-defined]
+    module.nvmlDeviceGetMemoryInfo = (  # type: ignore[attr-defined]
+        lambda handle: types.SimpleNamespace(used=8 * 2**30, total=140 * 2**30)
+    )
+    me, other = os.getpid(), os.getpid() + 1
+
+    def running(handle: int) -> list[types.SimpleNamespace]:
+        if handle == 1:
+            return [types.SimpleNamespace(pid=me, usedGpuMemory=None)]  # a container hides the figure
+        return [
+            types.SimpleNamespace(pid=me, usedGpuMemory=2 * 2**30),
+            types.SimpleNamespace(pid=other, usedGpuMemory=6 * 2**30),
+        ]
+
+    def not_supported(*args: object) -> None:
+        raise module.NVMLError(3)  # type: ignore[attr-defined]
+
+    module.nvmlDeviceGetComputeRunningProcesses = running  # type: ignore[attr-defined]
+    module.NVML_TEMPERATURE_GPU = 0  # type: ignore[attr-defined]
+    for name in ("nvmlDeviceGetUtilizationRates", "nvmlDeviceGetTemperature", "nvmlDeviceGetPowerUsage"):
+        setattr(module, name, not_supported)
+    monkeypatch.setitem(sys.modules, "pynvml", module)
+    made = SystemSampler()
+    first, second = made.sample().gpus
+    made.close()
+    assert [p.pid for p in first.processes] == [me, other] and first.memory_free == 132 * 2**30
+    assert first.memory_of(me) == 2 * 2**30 and first.memory_of(other + 1) == 0 and first.memory_of(None) is None
+    assert second.memory_of(me) is None  # held, but how much cannot be told
+    # Figures a board does not support (utilization, temperature, power here) are left out, not an error.
+    assert (first.utilization, first.temperature, first.power_w) == (None, None, None)
