@@ -29,7 +29,7 @@ from rich.progress import (
 )
 
 from dae_tui.cli.invocation import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE, Invocation, signal_exit
-from dae_tui.core.config import ConfigError
+from dae_tui.core.config import ConfigError, FieldError, device_problem
 from dae_tui.core.events import (
     BatchProgress,
     EpochEnd,
@@ -178,8 +178,28 @@ def _signals_held() -> Iterator[list[int]]:
         restore()
 
 
+def check_device(invocation: Invocation) -> None:
+    """A `--device cuda:N` this machine lacks is a `ConfigError` naming the GPUs it has, before
+    torch loads (seconds) to say so: NVML counts them (`system.gpus.cuda_choices`), and only
+    for a device that names a GPU. Where NVML cannot tell, torch judges when the run starts."""
+    device = invocation.given.get("device") if invocation.resume else invocation.config.device
+    if not isinstance(device, str) or not device.startswith("cuda"):
+        return
+    from dae_tui.system.gpus import cuda_choices
+
+    problem = device_problem(device, cuda_choices())
+    if problem:
+        raise ConfigError(str(FieldError("device", problem)))
+
+
 def run_headless(invocation: Invocation) -> int:
     """Train per `invocation`, report on stderr/stdout, return the exit code."""
+    try:
+        if invocation.take_over is None:  # a run handed over was judged where it started
+            check_device(invocation)
+    except ConfigError as err:
+        print(f"dae-tui train: error: {printable_lines(str(err))}", file=sys.stderr)
+        return EXIT_USAGE
     marker = None
     if invocation.take_over is not None:
         # A dashboard hands its run over (`runs.handover`): own the folder as soon as it lets go,

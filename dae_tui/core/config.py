@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import Field, asdict, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
@@ -33,6 +33,7 @@ __all__ = [
     "ConfigError",
     "FieldError",
     "FieldSpec",
+    "GpuChoice",
     "LOSSES",
     "NoiseKind",
     "RESUME_OVERRIDABLE",
@@ -42,6 +43,7 @@ __all__ = [
     "check_resume_overrides",
     "clip",
     "config_from_strings",
+    "device_problem",
     "flags_to_labels",
     "format_number",
     "parse_field",
@@ -174,6 +176,48 @@ LOSSES: dict[str, str] = {
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 """Device names; `cuda:N` picks one GPU. `auto` takes cuda, then mps, then cpu."""
+
+
+@dataclass(frozen=True)
+class GpuChoice:
+    """A GPU a run can be given, as `--device cuda:N` names it. The front ends read them from
+    NVML (`dae_tui.system.gpus.cuda_choices`, before torch loads), the trainer from torch."""
+
+    number: int
+    """N of `cuda:N`: CUDA's numbering, after CUDA_VISIBLE_DEVICES (not always nvidia-smi's)."""
+    name: str
+    """The board's name, e.g. 'NVIDIA H200'."""
+    free: int | None = None
+    """Bytes of its memory no process holds; None where unknown."""
+
+    @property
+    def device(self) -> str:
+        """The `--device` value that picks it: 'cuda:0'."""
+        return f"cuda:{self.number}"
+
+    @property
+    def note(self) -> str:
+        """'H200, 127 GB free': every board NVML lists is NVIDIA's, so the prefix says nothing."""
+        name = self.name.removeprefix("NVIDIA ").strip() or self.name
+        return name if self.free is None else f"{name}, {self.free / 2**30:.0f} GB free"
+
+    def describe(self) -> str:
+        """'cuda:0 (H200, 127 GB free)'."""
+        return f"{self.device} ({self.note})"
+
+
+def device_problem(device: object, gpus: Sequence[GpuChoice] | None) -> str | None:
+    """Why `device` names a GPU this machine lacks, as a field message naming the GPUs it has;
+    None when it names one it has, no GPU at all (auto, cpu, mps), or `gpus` is None (NVML could
+    not say: torch judges when the run starts)."""
+    if gpus is None or not isinstance(device, str) or not (device == "cuda" or _is_cuda_index(device)):
+        return None
+    if gpus and (device == "cuda" or int(device.partition(":")[2]) in {gpu.number for gpu in gpus}):
+        return None
+    if not gpus:
+        return f"must be auto or cpu: no NVIDIA GPU is visible here (got {_describe(device)})"
+    listed = ", ".join(gpu.describe() for gpu in gpus)
+    return f"must be auto, cpu, cuda or a GPU this machine has: {listed} (got {_describe(device)})"
 
 
 # --- parsing and checking, one spec per field (declared with the field in `TrainConfig`) -------
@@ -446,17 +490,23 @@ class TrainConfig:
     threads: int = _field(0, "CPU threads", "int", low=0, high=1024)
     """CPU threads torch may use in the training thread; 0: torch's default (all cores)."""
 
-    def validate(self) -> list[FieldError]:
+    def validate(self, gpus: Sequence[GpuChoice] | None = None) -> list[FieldError]:
         """Every problem with this config, one `FieldError` per bad field; empty when it is good.
 
         Fields are judged alone, then together: the noise factor's range depends on the kind, and
         whether a data source can serve the dataset at all depends on both (`_source_errors`).
+        With `gpus`, the GPUs of the machine that is to train it, a `cuda:N` it lacks is an error
+        naming those it has (`device_problem`); without, the device is judged by its form only (a
+        run read back may have trained on another machine).
         """
         errors = []
         for spec in FIELD_SPECS.values():
             message = spec.check(getattr(self, spec.name))
             if message:
                 errors.append(FieldError(spec.name, message))
+        missing = None if any(e.field == "device" for e in errors) else device_problem(self.device, gpus)
+        if missing:
+            errors.append(FieldError("device", missing))
         factor = self.noise_factor
         is_number = isinstance(factor, (int, float)) and not isinstance(factor, bool)
         finite = is_number and (isinstance(factor, int) or math.isfinite(factor))  # no float() of a huge int
@@ -659,13 +709,13 @@ def with_changes(base: TrainConfig, changes: Mapping[str, Any]) -> TrainConfig:
 
 
 def read_config(
-    values: Mapping[str, Any], base: TrainConfig | None = None
+    values: Mapping[str, Any], base: TrainConfig | None = None, gpus: Sequence[GpuChoice] | None = None
 ) -> tuple[TrainConfig | None, list[FieldError]]:
     """Apply values (field name -> text, or an already typed value) over `base` and judge them.
 
     Text is parsed with the field's spec; anything else (a checkbox's bool) is taken as it is.
     Returns (config, []) when everything is allowed, else (None, every field's error in form order),
-    so a user fixes them all at once.
+    so a user fixes them all at once. `gpus`: the machine's, to judge `cuda:N` by (`validate`).
     """
     errors: list[FieldError] = []
     parsed: dict[str, Any] = {}
@@ -679,7 +729,7 @@ def read_config(
             errors.append(err)
     config = with_changes(base or TrainConfig(), parsed)
     failed = {e.field for e in errors}
-    errors += [e for e in config.validate() if e.field not in failed]
+    errors += [e for e in config.validate(gpus) if e.field not in failed]
     order = list(FIELD_SPECS)
     errors.sort(key=lambda e: order.index(e.field))
     return (None if errors else config), errors

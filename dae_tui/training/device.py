@@ -9,7 +9,7 @@ import sys
 
 import torch
 
-from dae_tui.core.config import ConfigError
+from dae_tui.core.config import ConfigError, FieldError, GpuChoice, device_problem
 
 __all__ = ["apply_threads", "device_name", "flush_denormals", "peak_memory_mb", "reset_peak_memory", "resolve_device"]
 
@@ -20,7 +20,13 @@ def _mps_available() -> bool:
 
 
 def resolve_device(name: str) -> torch.device:
-    """`auto` -> cuda, then mps, then cpu; a named device that is not there is a `ConfigError`."""
+    """`auto` -> cuda, then mps, then cpu; a named device that is not there is a `ConfigError`
+    (a `cuda:N` beyond the GPUs torch sees names them, by the front ends' rule: `device_problem`).
+
+    A CUDA device becomes the calling thread's current one: the fast step's side stream and CUDA
+    graph (`steps`) are made on the current device, which is cuda:0 unless set, so a run on
+    `cuda:1` would capture its graph on the wrong GPU.
+    """
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -29,11 +35,21 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ConfigError(f"--device {name}: CUDA is not available here; use --device cpu or auto")
-        count = torch.cuda.device_count()
-        if device.index is not None and device.index >= count:
-            raise ConfigError(f"--device {name}: only {count} CUDA device(s), numbered from 0")
+        gpus = [GpuChoice(i, torch.cuda.get_device_name(i)) for i in range(torch.cuda.device_count())]
+        problem = device_problem(name, gpus)
+        if problem:
+            raise ConfigError(str(FieldError("device", problem)))
+        return _current(device)
     if device.type == "mps" and not _mps_available():
         raise ConfigError(f"--device {name}: Apple MPS is not available here; use --device cpu or auto")
+    return device
+
+
+def _current(device: torch.device) -> torch.device:
+    """`device`, made the calling thread's current CUDA device (`resolve_device`); plain `cuda`
+    is the current one already."""
+    if device.index is not None:
+        torch.cuda.set_device(device)
     return device
 
 
