@@ -33,3 +33,16 @@ echo "== benchmark"
 args=(--json "$OUT/bench.json")
 [ -d "$DATA_DIR" ] && args+=(--data-dir "$DATA_DIR")
 python3 -m benchmarks.run "${args[@]}" "$@" 2>&1 | tee "$OUT/bench.log"
+
+echo "== packed trials (issue 21): 16 trials as one stacked model against 16 one after another, one GPU"
+pack_data=(--source bundled)
+[ -d "$DATA_DIR" ] && pack_data=(--dataset fashion-mnist --source local --data-dir "$DATA_DIR")
+for model in seed unet; do
+    python3 -m benchmarks.pack --device cuda --members 16 --model "$model" --epochs 2 --rounds 3 \
+        "${pack_data[@]}" --json "$OUT/pack-$model.json" 2>&1 | tee -a "$OUT/pack.log"
+done
+echo "== sweep --jobs 2 --pack 16 on one GPU (a space of per-member settings only, so packs form)"
+printf 'lr = {log = [1e-4, 1e-2]}\nweight_decay = {log = [1e-6, 1e-3]}\n' >"$OUT/pack-space.toml"
+python3 -m dae_tui sweep --device cuda --gpus 0 --jobs 2 --pack 16 --trials 32 --epochs 2 \
+    --no-prune --space "$OUT/pack-space.toml" --runs-dir "$OUT/sweep-pack" "${pack_data[@]}" \
+    2>&1 | tee "$OUT/sweep-pack.log" | tail -25
