@@ -224,3 +224,15 @@ def test_the_command_refuses_a_bad_pack_with_exit_2(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "--pack must be a whole number from 1 to 64" in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.rglob("*.json"))
+
+
+@pytest.mark.slow
+def test_the_pack_benchmark_runs_and_prints_its_ratio(tmp_path, capsys):
+    """A smoke run: every figure is produced (none is judged: speed is the benchmark's to say)."""
+    from benchmarks.pack import main as bench
+
+    out = tmp_path / "pack.json"
+    args = ["--members", "2", "--epochs", "1", "--rounds", "1", "--train-limit", "256", "--json", str(out)]
+    assert bench(args) == 0
+    assert "sequential / packed" in capsys.readouterr().out
+    assert {"sequential_s", "packed_s", "sequential_over_packed", "packed_over_one"} <= set(json.loads(out.read_text()))
