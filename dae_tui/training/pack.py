@@ -167,12 +167,8 @@ class PackTrainer:
         """Train; each member's events in the order its solo run yields them, the last one
         RunFinished, RunStopped or RunFailed (status.json written before it is yielded)."""
         threads = torch.get_num_threads()
-        ended: set[int] = set()
         try:
-            for k, event in self._events():
-                if isinstance(event, (RunFinished, RunStopped, RunFailed)):
-                    ended.add(k)
-                yield k, event
+            yield from self._events()
         finally:
             for member in self._members.values():
                 if member.live is not None:
