@@ -5,18 +5,24 @@ and opens NVML when it is made, tens of milliseconds that must not hold the firs
 the worker starts by a timer after the first frame; from then on each reading is a few /proc reads
 and NVML calls, all in the worker's thread, posted as `SystemSampled`. A test or a screenshot that
 needs figures that never change sets `DaeApp.fixed_system`, and no worker starts.
+
+Each reading goes to the status panel's line and to the fuller `SystemPane` under the form (shown
+from 160x45), which is mounted with the first reading, after the first frame. The form hears of
+the GPUs too: its device field lists them (`ConfigForm.set_gpus`).
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from textual import work
 from textual.worker import get_current_worker
 
+from dae_tui.system.sampler import SystemSample, run_gpu_index
 from dae_tui.ui.base import DashboardBase
 from dae_tui.ui.messages import SystemSampled, while_shown
-from dae_tui.ui.widgets import RunStatus
+from dae_tui.ui.widgets import ConfigForm, RunStatus
 
 __all__ = ["SystemWatch"]
 
@@ -34,7 +40,7 @@ class SystemWatch(DashboardBase):
         """Show the machine's figures: the fixed ones of a test at once, else the sampler's from
         `START_AFTER_S` on (after the first frame)."""
         if self.fixed_system is not None:
-            self.query_one(RunStatus).system = self.fixed_system
+            self.show_system(self.fixed_system)
         else:
             self.set_timer(START_AFTER_S, self.sample_system)
 
@@ -56,4 +62,26 @@ class SystemWatch(DashboardBase):
 
     @while_shown
     def _on_system_sampled(self, message: SystemSampled) -> None:
-        self.query_one(RunStatus).system = message.sample
+        self.show_system(message.sample)
+
+    def show_system(self, sample: SystemSample) -> None:
+        """A reading on the status line, in the pane (mounted with the first reading) and in the
+        form's device choices."""
+        from dae_tui.ui.widgets.system_pane import SystemPane  # not needed for the first frame
+
+        status = self.query_one(RunStatus)
+        status.system = sample
+        panes = self.query(SystemPane)
+        if panes:
+            pane = panes.first()
+        else:
+            pane = SystemPane(id="system-pane")
+            self.query_one("#train-main").mount(pane)
+        training = status.state == "training" and status.images_per_s is not None
+        pane.show(
+            sample,
+            images_per_s=status.images_per_s if training else None,
+            run_gpu=run_gpu_index(status.device) if status.device else None,
+            run_pid=self.attached.pid if self.attached is not None else os.getpid(),
+        )
+        self.query_one(ConfigForm).set_gpus(sample)

@@ -3,6 +3,10 @@
 Every change parses all fields with `parse_field` and judges the result with `TrainConfig.validate`,
 the very code the CLI uses. A bad field is marked and shows its message; the form posts
 `ConfigForm.Changed` with the config (None while anything is invalid).
+
+The device field lists the GPUs of this machine (`cuda:0  H200, 127 GB free`) once the app's
+sampler has read them (`set_gpus`, a second or so after start), and from then on a `cuda:N` the
+machine lacks is an error naming those it has, as `dae-tui train` says it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from textual.widgets import Checkbox, Input, Label, Static
 
 from dae_tui.core.config import (
     DATASETS,
+    DEVICES,
     FIELD_SPECS,
     LOSSES,
     MODEL_PARAMETERS,
@@ -27,12 +32,15 @@ from dae_tui.core.config import (
     SOURCES,
     FieldError,
     FieldSpec,
+    GpuChoice,
     TrainConfig,
     carried_factor,
     format_number,
     read_config,
 )
 from dae_tui.core.formatting import printable
+from dae_tui.system.gpus import choices_of
+from dae_tui.system.sampler import SystemSample
 from dae_tui.ui.plain import plain
 from dae_tui.ui.widgets.choice import Choice
 from dae_tui.ui.widgets.fitted import FitLine
@@ -117,6 +125,9 @@ class ConfigForm(VerticalScroll):
         self._controls: dict[str, Any] = {}  # field name -> its Input, Choice or Checkbox
         self._noise_kind = self._initial.noise
         """The noise kind the factor field is set for (its default is swapped on a change)."""
+        self.gpus: tuple[GpuChoice, ...] | None = None
+        """The GPUs `cuda:N` can name here (`set_gpus`); None until read, or where NVML cannot
+        tell: then a `cuda:N` is judged when the run starts."""
 
     def compose(self) -> ComposeResult:
         # A row's error line is mounted the first time the field is wrong: fewer widgets to
@@ -158,7 +169,24 @@ class ConfigForm(VerticalScroll):
     def read(self) -> tuple[TrainConfig | None, list[FieldError]]:
         """Parse and judge every field with the CLI's rules; (config, []) or (None, errors)."""
         # An Input's text, or the value a Choice or Checkbox (a bool) holds.
-        return read_config({name: self._controls[name].value for name in FIELD_SPECS})
+        return read_config({name: self._controls[name].value for name in FIELD_SPECS}, gpus=self.gpus)
+
+    def set_gpus(self, sample: SystemSample) -> None:
+        """List the GPUs of a reading of the machine among the device's choices (with each one's
+        name and free memory), and judge the device by them; the form is judged again only when
+        the GPUs themselves changed (free memory changes at every reading), or the device is wrong."""
+        gpus = choices_of(sample)
+        named = None if gpus is None else [(gpu.number, gpu.name) for gpu in gpus]
+        known = None if self.gpus is None else [(gpu.number, gpu.name) for gpu in self.gpus]
+        device = self._controls["device"]
+        assert isinstance(device, Choice)
+        self.gpus = gpus
+        options = [*DEVICES, *(gpu.device for gpu in gpus or ())]
+        device.options = options + ([device.value] if device.value not in options else [])  # cuda:7 stays shown
+        device.notes = {gpu.device: gpu.note for gpu in gpus or ()}
+        device.refresh()
+        if named != known or any(e.field == "device" for e in self.errors):
+            self.revalidate()
 
     def revalidate(self) -> None:
         """Re-read the form, mark bad fields and post `Changed`."""
