@@ -283,3 +283,33 @@ async def test_the_sweep_tab_follows_the_newest_study_until_one_is_picked(study_
         picked_at = len(reports)
         await wait_until(pilot, lambda: len(reports) >= picked_at + 2)
         assert set(reports[picked_at:]) == {"tab"} and view.study == "tab" and "5 trials" in screen_text(app)
+
+
+async def test_a_sweep_spread_over_gpus_shows_each_trials_gpu(study_runs, tmp_path):
+    # Issue 21: `sweep --jobs` on a GPU box records each trial's GPU (user attr gpu, as its job's
+    # CUDA_VISIBLE_DEVICES named it); here the first two trials get GPUs 1 and 0, the rest none.
+    import sqlite3
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "sweeps.db").write_bytes((study_runs / "sweeps.db").read_bytes())
+    with sqlite3.connect(runs / "sweeps.db") as db:
+        first = [row[0] for row in db.execute("SELECT trial_id FROM trials ORDER BY number LIMIT 2")]
+        for trial_id, gpu in zip(first, ("1", "0"), strict=True):
+            db.execute(
+                "INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES (?, 'gpu', ?)",
+                (trial_id, json.dumps(gpu)),
+            )
+    app = DaeApp(runs_dir=runs)
+    async with app.run_test(size=(120, 36)) as pilot:
+        view = await open_sweep_tab(pilot, 5)
+        table = view.query_one("#sweep-table")
+        labels = [str(c.label) for c in table.columns.values()]
+        assert labels[:6] == ["mark", "trial", "state", "value", "epochs", "GPU"]
+        by_trial = {str(table.get_cell(key, "trial")): str(table.get_cell(key, "GPU")) for key in table.rows}
+        assert by_trial == {"#0": "1", "#1": "0", "#2": "-", "#3": "-", "#4": "-"}
+        assert re.search(r"#0 +complete +[\d.]+ dB +2 +1 ", screen_text(app))
+    app = DaeApp(runs_dir=study_runs)  # a sweep without GPUs: no column for them
+    async with app.run_test(size=(120, 36)) as pilot:
+        view = await open_sweep_tab(pilot, 5)
+        assert "GPU" not in [str(c.label) for c in view.query_one("#sweep-table").columns.values()]

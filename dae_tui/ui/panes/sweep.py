@@ -1,7 +1,8 @@
 """The Sweep tab: a study's trials live, from every process and machine on its storage.
 
     info line     the study ([ ] for another), trials by state, the best so far, the storage
-    table         trial, state, value, epochs, each searched setting, run folder
+    table         trial, state, value, epochs, GPU (of a sweep spread over GPUs), each searched
+                  setting, host (of a storage several machines share), run folder
     charts        the metric against each searched setting (● complete, ○ pruned, its last value),
                   and the marked trials' curves, overlaid as on the Runs tab
     importance    each setting's share, once enough trials are complete
@@ -51,6 +52,17 @@ def _elsewhere(report: dict[str, Any]) -> bool:
     is (the same runs path on two machines holds different folders)."""
     here = this_host()
     return any(t.get("host") not in (None, here) for t in report["trials"])
+
+
+def _on_gpus(report: dict[str, Any]) -> bool:
+    """Whether any trial was given a GPU (`sweep --jobs` on a GPU box, `--gpus`): then a GPU
+    column says which one each trained on (`-` for one without)."""
+    return any(t.get("gpu") is not None for t in report["trials"])
+
+
+def _gpu(trial: dict[str, Any]) -> str:
+    """The GPU the trial trained on, as its sweep job's CUDA_VISIBLE_DEVICES named it; `-`: none."""
+    return "-" if trial.get("gpu") is None else str(trial["gpu"])
 
 
 def _choice_order(text: str) -> tuple[int, float, str]:
@@ -350,9 +362,15 @@ class SweepView(Vertical):
         assert report is not None
         table = self.query_one(DataTable)
         params = sorted({k for t in report["trials"] for k in t["params"]})
-        with_host = _elsewhere(report)
-        with_run = self._run_fits(report, params, with_host)
-        columns = [*COLUMNS, *params, *(["host"] if with_host else []), *(["run"] if with_run else [])]
+        with_host, with_gpu = _elsewhere(report), _on_gpus(report)
+        with_run = self._run_fits(report, params, with_host, with_gpu)
+        columns = [
+            *COLUMNS,
+            *(["GPU"] if with_gpu else []),
+            *params,
+            *(["host"] if with_host else []),
+            *(["run"] if with_run else []),
+        ]
         if [str(c.label) for c in table.columns.values()] != columns:
             table.clear(columns=True)
             for column in columns:
@@ -369,6 +387,7 @@ class SweepView(Vertical):
                 Text(t["state"], style=style),
                 Text(value, style="bold"),
                 str(t["epochs"]),
+                *([_gpu(t)] if with_gpu else []),
                 *(format_setting(t["params"].get(p, "")) for p in params),
             ]
             if with_host:
@@ -398,7 +417,9 @@ class SweepView(Vertical):
         )
         self._overlay()
 
-    def _run_fits(self, report: dict[str, Any], params: list[str], with_host: bool = False) -> bool:
+    def _run_fits(
+        self, report: dict[str, Any], params: list[str], with_host: bool = False, with_gpu: bool = False
+    ) -> bool:
         """Whether the run column fits whole beside the others: at 100x30 it was cut to `202`,
         which names nothing; without it, Enter still opens the trial's run."""
         room = self.query_one(DataTable).scrollable_content_region.width
@@ -416,6 +437,8 @@ class SweepView(Vertical):
             "value": [format_metric(t["value"], metric, missing="") for t in trials],
             "epochs": [str(t["epochs"]) for t in trials],
         }
+        if with_gpu:
+            shown["GPU"] = [_gpu(t) for t in trials]
         shown.update({p: [format_setting(t["params"].get(p, "")) for t in trials] for p in params})
         if with_host:
             shown["host"] = [t.get("host") or "" for t in trials]
