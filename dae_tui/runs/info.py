@@ -160,6 +160,20 @@ class RunInfo:
             if isinstance(r.get("train_mse"), number) and isinstance(r.get("test_mse"), number)
         )
 
+    @property
+    def device_name(self) -> str | None:
+        """What trained its latest epoch ('NVIDIA H200', 'cpu'); None for runs from before the
+        records said (or none finished)."""
+        names = (r.get("device_name") for r in reversed(self.records))
+        return next((name for name in names if isinstance(name, str) and name), None)
+
+    @property
+    def peak_memory_mb(self) -> float | None:
+        """The most memory any epoch peaked at, in MiB (CUDA: what torch allocated; CPU: the
+        process's peak RSS); None where no record says."""
+        peaks = [r["peak_memory_mb"] for r in self.records if isinstance(r.get("peak_memory_mb"), (int, float))]
+        return max(peaks) if peaks else None
+
     def _from_records(self, key: str) -> Any:
         value = self.records[-1].get(key) if self.records else None
         return value if isinstance(value, str) else None

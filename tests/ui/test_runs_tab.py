@@ -486,3 +486,36 @@ async def test_open_and_delete_change_every_figure_to_the_run_shown(runs):
         assert app.query_one("#chart", LossChart).epochs == [] and browser.history == {} and browser.folder is None
         await pilot.press("i")
         await wait_until(pilot, lambda: "No images yet" in screen_text(app))
+
+
+async def test_the_device_column_says_what_trained_each_run_and_its_peak_memory(tmp_path):
+    # Issue 21: each epoch's record names its device and peak memory; the column shows the latest
+    # device and the highest peak, and a run from before the records said shows '—'.
+    from helpers.runfolders import make_run, record
+
+    from dae_tui.runs.info import read_run
+    from dae_tui.ui.panes.runs import device_cell
+
+    def with_device(folder: Path, name: str, peaks: list[float]) -> None:
+        lines = [{**record(e, 3), "device_name": name, "peak_memory_mb": p} for e, p in enumerate(peaks, 1)]
+        (folder / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    gpu = make_run(tmp_path, "20240101-120000-mnist-seed")
+    with_device(gpu, "NVIDIA H200", [2000.0, 2150.0, 2100.0])
+    cpu = make_run(tmp_path, "20240101-130000-mnist-seed")
+    with_device(cpu, "cpu", [640.0, 812.4, 812.4])
+    make_run(tmp_path, "20240101-140000-mnist-seed")  # before device_name and peak_memory_mb
+    assert [device_cell(read_run(folder)) for folder in (gpu, cpu)] == ["H200 2.1 GB", "cpu 812 MB"]
+    app = DaeApp(runs_dir=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = await open_runs_tab(pilot, 3)
+        table = view.query_one(RunsTable)
+        cells = {name: str(table.get_cell(name, "device")) for name in table_names(view)}
+        assert cells == {
+            "20240101-120000-mnist-seed": "H200 2.1 GB",
+            "20240101-130000-mnist-seed": "cpu 812 MB",
+            "20240101-140000-mnist-seed": "—",
+        }
+        lines = screen_text(app).splitlines()
+        assert any("device" in line for line in lines[:6])  # the header, on screen at 100 columns
+        assert any("20240101-120000-mnist-seed" in line and "H200 2.1 GB" in line for line in lines)

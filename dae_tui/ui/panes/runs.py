@@ -8,8 +8,10 @@ a re-sort or a filter of 3,000 runs costs what changed, not what is there. Keys 
 space marks a run for the chart overlay (up to 8, each keeping its colour and digit for the
 session), Enter opens it, `/` filters, `o` sorts by the next column and `O` reverses the order,
 `v` shows all settings or only those that differ, `c` copies a run's config into the form, `R`
-resumes it, `d` deletes it. The view posts messages for what the app must do; it never touches
-the form, the chart on the Train tab or the disk itself (deleting is the app's, after asking).
+resumes it, `d` deletes it. The device column says what trained each run and the most memory an
+epoch of it took (`H200 2.1 GB`: a sweep spread over a GPU box is read per board). The view posts
+messages for what the app must do; it never touches the form, the chart on the Train tab or the
+disk itself (deleting is the app's, after asking).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ COLUMNS = (
     "status",
     "best PSNR",
     "epochs",
+    "device",
     "settings",
     "dataset",
     "model",
@@ -61,7 +64,8 @@ COLUMNS = (
     "s/epoch",
     "started",
 )
-"""The table's columns: what tells runs apart first (best PSNR, settings), then the rest."""
+"""The table's columns: what tells runs apart first (best PSNR, settings), then the rest; the
+device (and its peak memory) beside the epochs, where it shows at 100 columns."""
 SORT_KEYS: dict[str, Callable[[RunInfo], Any]] = {
     "run": lambda r: r.name,
     "status": lambda r: r.status,
@@ -74,6 +78,7 @@ SORT_KEYS: dict[str, Callable[[RunInfo], Any]] = {
     "s/epoch": lambda r: r.seconds_per_epoch if r.seconds_per_epoch is not None else float("inf"),
     "started": lambda r: r.started,
     "settings": lambda r: settings_key(r.config),
+    "device": lambda r: (r.device_name or "", r.peak_memory_mb or 0.0),
 }
 STATUS_COLOURS = {
     "running": "green",
@@ -83,6 +88,17 @@ STATUS_COLOURS = {
     "pruned": "dim",
     "suspended": "magenta",
 }
+
+
+def device_cell(run: RunInfo) -> str:
+    """'H200 2.1 GB': what trained the run's latest epoch and the most memory an epoch took (on
+    a CPU the process's peak RSS); '—' for a run from before the records said."""
+    name = run.device_name
+    peak = run.peak_memory_mb
+    parts = [name.removeprefix("NVIDIA ").strip() or name] if name else []
+    if peak is not None:
+        parts.append(f"{peak / 1024:.1f} GB" if peak >= 1024 else f"{peak:,.0f} MB")
+    return " ".join(parts) or "—"
 
 
 class RunsView(Vertical):
@@ -259,6 +275,7 @@ class RunsView(Vertical):
         cells["status"] = Text(cells["status"], style=STATUS_COLOURS.get(cells["status"], ""))
         cells["mark"] = Text(f"●{mark}", style=MARK_COLOURS[mark - 1][1]) if mark else Text(" ")
         cells["settings"] = settings_text(run.config, names)
+        cells["device"] = device_cell(run)
         # The table draws a str as it is, never as markup; controls (a folder's name is
         # anything at all) are made visible as `plain` would.
         return [printable(cells[column]) if isinstance(cells[column], str) else cells[column] for column in COLUMNS]
