@@ -50,12 +50,19 @@ class SystemWatch(DashboardBase):
         from dae_tui.system.sampler import SAMPLE_INTERVAL_S, SystemSampler
 
         worker = get_current_worker()
+
+        def watching() -> bool:
+            # Also the app's own state: a timer that fires as the app closes starts this worker
+            # after Textual cancelled the workers, and nothing would cancel it; the loop's
+            # executor then waits on this thread forever (a test's teardown hung on it).
+            return not worker.is_cancelled and self.is_running
+
         sampler = SystemSampler()
         try:
-            while not worker.is_cancelled:
+            while watching():
                 self.post_message(SystemSampled(sampler.sample()))
                 deadline = time.monotonic() + SAMPLE_INTERVAL_S
-                while not worker.is_cancelled and time.monotonic() < deadline:
+                while watching() and time.monotonic() < deadline:
                     time.sleep(CANCEL_CHECK_S)
         finally:
             sampler.close()
