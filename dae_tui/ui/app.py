@@ -341,7 +341,8 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
                 with Horizontal(id="train-main"):
                     yield ConfigForm(self.initial_config, id="form")
                     with Vertical(id="right"):
-                        yield LossChart(id="chart")
+                        # Its x axis spans the form's epochs from the first frame (one plot built).
+                        yield LossChart(self.initial_config.epochs, id="chart")
                         yield ImageStrip(id="train-strip", height_share=0.5)
             with TabPane("Images (i)", id="images"):
                 yield ImageBrowser(id="browser")

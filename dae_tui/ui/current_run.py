@@ -123,7 +123,7 @@ class CurrentRun(DashboardBase):
         elif status.message.startswith("form:"):
             status.message = ""
         chart = self.query_one("#chart", LossChart)
-        if message.config and not chart.epochs and not chart.running:
+        if message.config and not chart.epochs and not chart.running and chart.planned_epochs != message.config.epochs:
             chart.planned_epochs = message.config.epochs
             chart.replot()
 

@@ -26,6 +26,9 @@ from dae_tui.core.psnr import best_epoch, psnr_from_mse
 from dae_tui.ui.plain import markup, plain
 
 if TYPE_CHECKING:
+    from textual.app import RenderResult
+    from textual.geometry import Size
+
     from dae_tui.runs.store import RunInfo
 
 __all__ = ["MARK_COLOURS", "LossChart", "Series", "nice_ticks", "round_step", "with_margin"]
@@ -145,14 +148,14 @@ class LossChart(PlotextPlot):
     LossChart.-overlays { border-bottom: solid $foreground 20%; }
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, planned_epochs: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.epochs: list[int] = []
         self.train_mse: list[float] = []
         self.test_mse: list[float] = []
         self.running: list[tuple[float, float]] = []
         """(fractional epoch, running train MSE) points within epochs, the last epoch's kept."""
-        self.planned_epochs = 0
+        self.planned_epochs = planned_epochs
         """Epochs the run will train: the x axis spans them from the start."""
         self._last_progress_redraw = -PROGRESS_REDRAW_S
         self.log_scale = False
@@ -164,6 +167,9 @@ class LossChart(PlotextPlot):
         self.overlay_train = False
         """Draw the other runs' train curves too (their test curves always)."""
         self.title = "MSE per epoch"
+        self._plotted = 0
+        """Counts replots: the plot built for a count, a size and a theme is kept (`render`)."""
+        self._built: tuple[tuple[int, Size, str], RenderResult] | None = None
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -171,7 +177,18 @@ class LossChart(PlotextPlot):
         self.replot()
 
     def on_resize(self) -> None:
-        self.replot()  # the border title's wording follows the width
+        # The border title's wording follows the width. The plot needs no replot: a render builds
+        # it at the widget's size (`render`).
+        self.border_title = plain(self.headline())
+
+    def render(self) -> RenderResult:
+        """The plot as last built, built again only when the curves, the size or the theme
+        changed: any refresh re-renders the content, a new border title's too, and a plotext
+        build is ~15 ms of the UI thread (the first frame built the same chart three times)."""
+        key = (self._plotted, self.size, self.app.theme)
+        if self._built is None or self._built[0] != key:
+            self._built = (key, super().render())
+        return self._built[1]
 
     def reset(
         self, title: str = "MSE per epoch", points: Iterable[tuple[int, float, float]] = (), planned_epochs: int = 0
@@ -310,6 +327,7 @@ class LossChart(PlotextPlot):
         first = min(self.epochs[0] - 1 if self.epochs else 0, 0)
         plt.xlim(first, right)
         plt.xticks(self._xticks(first, right))
+        self._plotted += 1
         self.refresh()
 
     def _y(self, value: float) -> float:
