@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
@@ -41,7 +42,7 @@ from dae_tui.ui.current_run import READ_ONLY_STATUS, CurrentRun
 from dae_tui.ui.dialogs.screens import HelpScreen
 from dae_tui.ui.inspect_actions import InspectActions
 from dae_tui.ui.keys import DashboardScreen, Key, TabKeys, key_label, owners, palette_keys, tab_limits
-from dae_tui.ui.panes import ImageBrowser, LogView
+from dae_tui.ui.panes import ImageBrowser
 from dae_tui.ui.plain import plain
 from dae_tui.ui.resume import ResumeInfo
 from dae_tui.ui.run_control import RunControl
@@ -52,13 +53,19 @@ from dae_tui.ui.widgets import ConfigForm, ImageStrip, KeysFooter, LossChart, Ru
 from dae_tui.ui.widgets.run_status import ACTIVE_STATES
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from dae_tui.runs.handover import Background
     from dae_tui.runs.live import AttachedRun
     from dae_tui.runs.store import RunInfo
     from dae_tui.system.sampler import SystemSample
     from dae_tui.training.trainer import Trainer
+    from dae_tui.ui.panes.log import LogView
 
 __all__ = ["READ_ONLY_STATUS", "DaeApp"]
+
+PENDING_LOG_LINES = 10_000
+"""Lines kept for a Log tab not shown yet (a run writes a few an epoch)."""
 
 
 def breakpoint_class(size: int, breakpoints: list[tuple[int, str]]) -> str | None:
@@ -316,6 +323,10 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
         self.inspect_pick: Path | None = None
         """The run picked for the Inspect tab on the Runs tab (n or Enter); None: this dashboard's
         own run, else the newest run in the runs folder."""
+        self.log_view: LogView | None = None
+        """The Log tab's view, once the tab was first shown (`_mount_tab`)."""
+        self.pending_log: deque[Text] = deque(maxlen=PENDING_LOG_LINES)
+        """Lines logged before the Log tab was first shown, oldest first."""
         self.fixed_system: SystemSample | None = None
         """A reading of the machine to show instead of sampling it (`SystemWatch`): set by
         snapshot tests, whose screens must not change with the machine's load."""
@@ -352,8 +363,9 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
             yield TabPane("Runs (r)", id="runs")
             # So is the Sweep tab (Optuna loads in its poller's thread).
             yield TabPane("Sweep (w)", id="sweep")
-            with TabPane("Log (l)", id="log"):
-                yield LogView(id="log-view", wrap=True)
+            # And the Log tab: its RichLog (rich.pretty, attrs) costs the first frame ~10 ms; the
+            # lines written before it is shown wait in `pending_log`.
+            yield TabPane("Log (l)", id="log")
         self._status_line = RunStatus(id="status")
         yield self._status_line
         yield KeysFooter(on_first_keys=self.load_engine)
@@ -418,8 +430,8 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
         self.refresh_bindings()
         tab = event.pane.id
         await self._mount_tab(tab)
-        if tab == "log":
-            self.call_after_refresh(self.query_one(LogView).flush_deferred)
+        if tab == "log" and self.log_view is not None:
+            self.call_after_refresh(self.log_view.flush_deferred)
         elif tab == "runs":
             self.call_after_refresh(self._focus_table, "runs", "#runs-table")
         elif tab == "sweep":
@@ -444,6 +456,14 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
                 from dae_tui.ui.panes.inspect import InspectView  # its model loads when shown
 
                 await pane.mount(InspectView(id="inspect-view"))
+            elif tab == "log":
+                from dae_tui.ui.panes.log import LogView
+
+                view = LogView(id="log-view", wrap=True)
+                await pane.mount(view)
+                while self.pending_log:
+                    view.write(self.pending_log.popleft())
+                self.log_view = view
         if tab == self._tab:
             self.dashboard.keys_owner = next((child for child in pane.children if isinstance(child, TabKeys)), None)
             self.refresh_bindings()
@@ -569,7 +589,11 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
 
     def log_line(self, text: str, style: str = "") -> None:
         """Add a line to the Log tab (plain text: paths and messages are never read as markup)."""
-        self.query_one(LogView).write(plain(text, style=style))
+        line = plain(text, style=style)
+        if self.log_view is None:
+            self.pending_log.append(line)  # written when the tab is first shown (`_mount_tab`)
+        else:
+            self.log_view.write(line)
 
     def notify(
         self,

@@ -260,8 +260,10 @@ async def test_resume_refuses_a_changed_recipe_at_launch(tmp_path):
         make_app(parse_invocation(["--resume", str(run_dir), "--lr", "0.01"]))
 
 
-def test_first_frame_needs_no_torch():
-    """Importing the CLI and the app, and mounting the app, leave torch unimported."""
+def test_first_frame_needs_no_torch_nor_the_hidden_tabs():
+    """Importing the CLI and the app, and mounting the app, leave torch unimported, and the
+    modules of the tabs that are not shown: each is mounted when first shown, and the lines the
+    Log tab was given before that are in it then."""
     code = """
 import sys, asyncio
 import dae_tui.cli, dae_tui.ui
@@ -274,6 +276,16 @@ async def main():
         await pilot.pause()
         assert "torch" not in sys.modules, "mount"
         assert app.query_one("Footer")
+        tabs = ("dae_tui.ui.panes.log", "textual.widgets._rich_log", "dae_tui.ui.panes.runs",
+                "dae_tui.ui.panes.sweep", "dae_tui.ui.panes.inspect")
+        loaded = [name for name in tabs if name in sys.modules]
+        assert not loaded, loaded
+        app.log_line("written before the Log tab was shown")
+        await pilot.press("l")
+        await pilot.pause(0.2)
+        lines = [str(line.text) for line in app.query_one("#log-view").lines]
+        assert "written before the Log tab was shown" in lines, lines
+        assert any(line.startswith("dae-tui ready") for line in lines), lines
 asyncio.run(main())
 print("ok")
 """

@@ -676,7 +676,7 @@ def test_the_cut_scan_catches_the_cuts_once_seen():
 
 
 async def test_log_lines_wrap_again_after_the_terminal_shrinks(tmp_path):
-    from dae_tui.ui.panes import LogView
+    from dae_tui.ui.panes.log import LogView
 
     app = DaeApp(tiny(), runs_dir=tmp_path)
     async with app.run_test(size=(200, 60)) as pilot:
