@@ -8,9 +8,9 @@ about one run and applies the engine's events; `RunsActions` and `InspectActions
 and Inspect tabs; `SystemWatch` shows the machine's figures.
 
 The layout follows the terminal: under 90 columns the form sits above the chart; from 160x45 the
-Train tab also shows the latest pictures under the chart; from 30 rows the status panel has a
-third line, the machine's (GPUs, CPU, RAM). The footer shows only the keys that do
-something now.
+Train tab also shows the latest pictures under the chart and the System pane (per GPU, CPU, RAM,
+RSS) under the form; from 30 rows the status panel has a third line, the machine's (GPUs, CPU, RAM).
+The footer shows only the keys that do something now.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from dae_tui.core.events import Samples
 from dae_tui.core.formatting import printable
 from dae_tui.runs.files import SaveError, atomic_write, default_runs_dir
 from dae_tui.ui.current_run import READ_ONLY_STATUS, CurrentRun
-from dae_tui.ui.dialogs.screens import HelpScreen
 from dae_tui.ui.inspect_actions import InspectActions
 from dae_tui.ui.keys import DashboardScreen, Key, TabKeys, key_label, owners, palette_keys, tab_limits
 from dae_tui.ui.panes import ImageBrowser
@@ -508,6 +507,8 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
 
     def action_help(self) -> None:
         """Every key of every tab."""
+        from dae_tui.ui.dialogs.screens import HelpScreen  # a dialog's module waits for its first use
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self._tab))  # opened at this tab's keys
 

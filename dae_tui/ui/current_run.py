@@ -20,7 +20,6 @@ from dae_tui.core.config import CLASS_NAMES, flags_to_labels
 from dae_tui.core.events import RunStarted, Samples
 from dae_tui.core.formatting import format_epoch, format_finished, format_started, plural
 from dae_tui.ui.base import DashboardBase
-from dae_tui.ui.dialogs.screens import QuitScreen
 from dae_tui.ui.messages import (
     EngineEpochEnd,
     EngineNotice,
@@ -150,6 +149,8 @@ class CurrentRun(DashboardBase):
             status.set_batch(1, 1)
             self.log_line(format_epoch(event))
             self.log_line(f"checkpoint saved: {event.checkpoint}")
+            from dae_tui.ui.dialogs.screens import QuitScreen
+
             if isinstance(self.screen, QuitScreen):
                 self.screen.set_question(self._quit_question())
             if self.run_dir:

@@ -26,7 +26,6 @@ from dae_tui.core.events import EpochEnd
 from dae_tui.core.formatting import plural
 from dae_tui.runs.live import AttachedRun
 from dae_tui.ui.base import DashboardBase
-from dae_tui.ui.dialogs.screens import QuitScreen
 from dae_tui.ui.messages import BackgroundRuns, EngineLoaded, while_shown, wrap
 from dae_tui.ui.resume import ResumeInfo
 from dae_tui.ui.widgets import ConfigForm, RunStatus
@@ -312,6 +311,8 @@ class RunControl(DashboardBase):
     async def action_quit(self) -> None:
         """Quit, asking first while a run is going: keep it training in the background (the
         default), stop it at the next batch, or stay."""
+        from dae_tui.ui.dialogs.screens import QuitScreen  # the dialogs' module waits for its first use
+
         if isinstance(self.screen, QuitScreen):
             self.screen.action_answer("keep")  # asked already: a second Ctrl+C is the default, like a second q
             return

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, cast
 from dae_tui.core.config import ConfigError, flags_to_labels
 from dae_tui.core.events import Samples
 from dae_tui.ui.base import DashboardBase
-from dae_tui.ui.dialogs.screens import ConfirmScreen, EpochsScreen
 from dae_tui.ui.messages import RunChosen, RunMarksChanged, while_shown
 from dae_tui.ui.panes import ImageBrowser
 from dae_tui.ui.resume import ResumeInfo
@@ -144,6 +143,8 @@ class RunsActions(DashboardBase):
                 self._enter_resume(info, {"epochs": epochs})
                 self.action_show_tab("train")
 
+        from dae_tui.ui.dialogs.screens import EpochsScreen  # the dialogs' module waits for its first use
+
         self.push_screen(EpochsScreen(run.name, info.epochs_done), extend)
 
     def delete_run(self, run: RunInfo) -> None:
@@ -198,5 +199,7 @@ class RunsActions(DashboardBase):
             self.log_line(f"deleted {run.path}")
             self.notify(f"Deleted {run.name}.")
             cast("RunsView", self.query_one("#runs-view")).poll_now()
+
+        from dae_tui.ui.dialogs.screens import ConfirmScreen
 
         self.push_screen(ConfirmScreen(question, "delete", "keep it"), answered)

@@ -277,7 +277,7 @@ async def main():
         assert "torch" not in sys.modules, "mount"
         assert app.query_one("Footer")
         tabs = ("dae_tui.ui.panes.log", "textual.widgets._rich_log", "dae_tui.ui.panes.runs",
-                "dae_tui.ui.panes.sweep", "dae_tui.ui.panes.inspect")
+                "dae_tui.ui.panes.sweep", "dae_tui.ui.panes.inspect", "dae_tui.ui.dialogs.screens")
         loaded = [name for name in tabs if name in sys.modules]
         assert not loaded, loaded
         app.log_line("written before the Log tab was shown")
