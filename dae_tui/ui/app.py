@@ -63,6 +63,9 @@ if TYPE_CHECKING:
 
 __all__ = ["READ_ONLY_STATUS", "DaeApp"]
 
+HANGUP_WORDS = {"continue": "keep training in the background", "stop": "stop the run, its checkpoint kept"}
+"""What each `--on-hangup` rule does, as the palette and its notice say it."""
+
 PENDING_LOG_LINES = 10_000
 """Lines kept for a Log tab not shown yet (a run writes a few an epoch)."""
 
@@ -544,9 +547,22 @@ class DaeApp(RunControl, CurrentRun, RunsActions, InspectActions, SystemWatch, A
                         f"{key.palette_help or key.help} ({key_label(key)})",
                         partial(self.run_action, key.action, node),
                     )
+        other = "stop" if self.on_hangup == "continue" else "continue"
+        yield SystemCommand(
+            f"On hang-up: {HANGUP_WORDS[other]}",
+            f"when the terminal hangs up (SSH dropped) mid-run; now: {HANGUP_WORDS[self.on_hangup]} (--on-hangup)",
+            partial(self.set_on_hangup, other),
+        )
         for command in super().get_system_commands(screen):
             if command.title != "Keys":
                 yield command
+
+    def set_on_hangup(self, rule: str) -> None:
+        """The palette's setting of `--on-hangup` for this dashboard: what a hang-up of its terminal
+        does to a run training here from now on."""
+        self.on_hangup = rule
+        self.log_line(f"on hang-up: {HANGUP_WORDS[rule]}")
+        self.notify(f"If the terminal hangs up mid-run: {HANGUP_WORDS[rule]}.")
 
     def deliver_screenshot(
         self, filename: str | None = None, path: str | None = None, time_format: str | None = None

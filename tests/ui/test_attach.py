@@ -235,3 +235,30 @@ async def test_attaching_to_a_run_nothing_trains_is_one_line(tmp_path):
         await pilot.pause()
         assert app.attached is None and app.state == "idle"
         assert any("is not training" in n.message for n in app._notifications)
+
+
+async def test_the_palette_sets_what_a_hang_up_does_and_a_hang_up_then_stops_the_run(tmp_path):
+    """`--on-hangup` as a setting of the open dashboard: the palette switches it (saying so), and
+    a hang-up after the switch to "stop" stops the run here, checkpoint kept, with no hand-over."""
+    seen, hook = collector()
+    app = DaeApp(config(EPOCHS), runs_dir=tmp_path / "runs")
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        commands = {command.title: command for command in app.get_system_commands(app.screen)}
+        assert app.on_hangup == "continue" and "On hang-up: stop the run, its checkpoint kept" in commands
+        commands["On hang-up: stop the run, its checkpoint kept"].callback()
+        await pilot.pause()
+        assert app.on_hangup == "stop"
+        assert any("hangs up mid-run: stop the run" in n.message for n in app._notifications)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "On hang-up: keep training in the background" in titles  # the way back
+        await pilot.press("s")
+        await wait_until(pilot, lambda: any(isinstance(e, BatchProgress) and e.batch > 2 for e in seen), 120)
+        app._stop_by_signal(signal.SIGHUP)  # what the SIGHUP handler calls
+        await pilot.pause()
+    assert app.handed_to is None and app.return_code == 129
+    deadline = time.monotonic() + 60
+    while (status := json.loads((Path(app.run_dir) / "status.json").read_text()))["status"] == "training":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    assert status["status"] == "stopped" and "SIGHUP" in json.dumps(status), status
+    assert not list(Path(app.run_dir).glob("train.log"))  # nothing was handed over
