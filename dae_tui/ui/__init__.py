@@ -14,6 +14,7 @@ from typing import NoReturn
 from dae_tui.cli.invocation import EXIT_USAGE, Invocation
 from dae_tui.core.config import ConfigError, check_resume_overrides
 from dae_tui.ui.app import DaeApp
+from dae_tui.ui.halfblock import choose_renderer, use_renderer
 from dae_tui.ui.resume import ResumeInfo
 from dae_tui.ui.signals import install_exit_signals, leave_within
 
@@ -91,6 +92,10 @@ def run_app(invocation: Invocation, read_only: str | None = None) -> NoReturn:
         from dae_tui.ui.web import use_tab_driver  # a browser tab's: it leaves, for sure, once the tab has gone
 
         use_tab_driver(app)
+    else:
+        # The pictures' renderer suits the user's terminal (a browser tab shows half blocks), read
+        # here, not in the app, so tests and snapshots keep half blocks whatever terminal runs them.
+        use_renderer(choose_renderer(os.environ))
     app.run()
     install_exit_signals(app.training_idle, TRAINER_EXIT_WAIT_S, already=app.stop_signal)
     app.training_idle.wait(TRAINER_EXIT_WAIT_S)

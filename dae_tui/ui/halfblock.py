@@ -4,11 +4,22 @@ Each terminal cell is "▀" with the upper pixel as the foreground colour and th
 background colour, so a 28x28 image is 28 columns by 14 rows. Colours are true-colour grays; Rich
 and Textual map them to the nearest of the 256-colour palette's gray ramp on lesser terminals.
 
+Terminals that cannot show that get a fallback with the same cell geometry (one cell for two
+pixel rows, so every layout stays as it is), chosen once at launch by `choose_renderer` from the
+environment and used by `picture_lines` whoever calls it:
+
+- `shade`: 16 colours (`TERM=xterm`, `TEXTUAL_COLOR_SYSTEM=standard`) mapped the grays to 4
+  levels, so noisy and denoised looked alike; a shade-character ramp " ░▒▓█" has 5, and each
+  character's own density carries the level, colour or not.
+- `ascii`: no UTF-8 (`LANG=C`, a non-UTF-8 tmux client) showed every "▀" as `_`; a 10-step ASCII
+  ramp " .:-=+*#%@" reads on any terminal.
+
 Imports rich only (no textual, no torch).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 from rich.color import Color
@@ -19,9 +30,74 @@ from rich.style import Style
 
 from dae_tui.core.events import Picture
 
-__all__ = ["HALF_BLOCK", "HalfBlockPicture", "gray_style", "picture_lines", "resize"]
+__all__ = [
+    "HALF_BLOCK",
+    "RENDERERS",
+    "HalfBlockPicture",
+    "choose_renderer",
+    "gray_style",
+    "picture_lines",
+    "renderer",
+    "resize",
+    "use_renderer",
+]
 
 HALF_BLOCK = "▀"
+RENDERERS = {"halfblock": "half blocks", "shade": "shade characters", "ascii": "ASCII shades"}
+"""Each picture renderer and how the captions name it; the first is the default."""
+SHADE_RAMP = " ░▒▓█"
+ASCII_RAMP = " .:-=+*#%@"
+_RAMP_STYLE = Style(color="bright_white", bgcolor="black")
+"""Light on dark whatever the theme, as the half blocks' grays are."""
+_renderer = "halfblock"
+
+
+def renderer() -> str:
+    """The renderer `picture_lines` uses now (a key of `RENDERERS`)."""
+    return _renderer
+
+
+def use_renderer(name: str) -> None:
+    """Draw pictures with `name` (a key of `RENDERERS`) from now on."""
+    global _renderer
+    if name not in RENDERERS:
+        raise ValueError(f"unknown picture renderer {name!r}; one of {', '.join(RENDERERS)}")
+    _renderer = name
+
+
+def _utf8_locale(environ: Mapping[str, str]) -> bool:
+    """Whether the locale the terminal was started with is UTF-8 (LC_ALL, LC_CTYPE, LANG, first set
+    wins). Python coerces a C locale to C.UTF-8 at start-up (PEP 538) and writes LC_CTYPE=C.UTF-8
+    into its own environment, so that value beside a C, POSIX or absent LANG is taken as Python's,
+    not the terminal's: a `LANG=C` terminal still shows "▀" as `_`."""
+    lc_all, lc_ctype, lang = (environ.get(k, "") for k in ("LC_ALL", "LC_CTYPE", "LANG"))
+    if lc_ctype == "C.UTF-8" and not lc_all and lang in ("", "C", "POSIX"):
+        lc_ctype = ""
+    value = lc_all or lc_ctype or lang
+    return "utf-8" in value.lower() or "utf8" in value.lower()
+
+
+def _few_colours(environ: Mapping[str, str]) -> bool:
+    """Whether Textual will draw in 16 colours: TEXTUAL_COLOR_SYSTEM says so, or Rich's own guess
+    from COLORTERM and TERM does (TERM=xterm, screen or linux: no "256color" in the name)."""
+    system = environ.get("TEXTUAL_COLOR_SYSTEM", "auto")
+    if system in ("standard", "windows"):
+        return True
+    if system in ("256", "truecolor") or environ.get("COLORTERM", "") in ("truecolor", "24bit"):
+        return False
+    term = environ.get("TERM", "")
+    return bool(term) and term != "dumb" and term.rpartition("-")[2] not in ("256color", "kitty", "truecolor")
+
+
+def choose_renderer(environ: Mapping[str, str]) -> str:
+    """The renderer for the terminal `environ` describes: DAE_TUI_PICTURES when it names one, else
+    `ascii` without UTF-8, `shade` with 16 colours, half blocks otherwise."""
+    asked = environ.get("DAE_TUI_PICTURES", "")
+    if asked in RENDERERS:
+        return asked
+    if not _utf8_locale(environ):
+        return "ascii"
+    return "shade" if _few_colours(environ) else "halfblock"
 
 
 @lru_cache(maxsize=65536)
@@ -100,8 +176,32 @@ class HalfBlockPicture:
         return Measurement(self.picture.width, self.picture.width)
 
 
-@lru_cache(maxsize=512)
+def ramp_lines(picture: Picture, ramp: str) -> list[list[Segment]]:
+    """`picture` as one character of `ramp` (darkest first) a cell, each cell the mean of its two
+    pixel rows, so it takes the cells the half blocks do."""
+    rows = []
+    steps = len(ramp) - 1
+    for y in range(0, picture.height, 2):
+        row = []
+        for x in range(picture.width):
+            top = picture.at(x, y)
+            bottom = picture.at(x, y + 1) if y + 1 < picture.height else top
+            row.append(Segment(ramp[((top + bottom) * steps + 255) // 510], _RAMP_STYLE))
+        rows.append(row)
+    return rows
+
+
 def picture_lines(picture: Picture, size: int) -> tuple[tuple[Segment, ...], ...]:
-    """The rows of segments of `picture` at `size` pixels: kept, since a strip repaints the same
-    pictures on every selection move and every resize."""
-    return tuple(tuple(row) for row in HalfBlockPicture(resize(picture, size)).lines())
+    """The rows of segments of `picture` at `size` pixels, drawn by the renderer in use."""
+    return _lines(picture, size, _renderer)
+
+
+@lru_cache(maxsize=512)
+def _lines(picture: Picture, size: int, name: str) -> tuple[tuple[Segment, ...], ...]:
+    """Kept, since a strip repaints the same pictures on every selection move and every resize."""
+    small = resize(picture, size)
+    if name == "halfblock":
+        rows = HalfBlockPicture(small).lines()
+    else:
+        rows = ramp_lines(small, SHADE_RAMP if name == "shade" else ASCII_RAMP)
+    return tuple(tuple(row) for row in rows)

@@ -21,7 +21,7 @@ from textual.widget import Widget
 
 from dae_tui.core.events import Picture, Samples
 from dae_tui.core.formatting import fit_first
-from dae_tui.ui.halfblock import picture_lines
+from dae_tui.ui.halfblock import RENDERERS, picture_lines, renderer
 
 __all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "class_name", "rows_of", "size_wordings"]
 
@@ -78,10 +78,18 @@ def choose_fit(width: int, height: int, count: int = 8, rows: int = 3, zoom: str
 
 def size_wordings(zoom: str, fit: Fit) -> tuple[str, str, str]:
     """What `z` set, fullest first, always with the size drawn: at 100x30 `auto` picks 14 px,
-    the same as `half`, and a bare `auto` left a user pressing z wondering why nothing changed."""
+    the same as `half`, and a bare `auto` left a user pressing z wondering why nothing changed.
+    A fallback renderer is named too (`ascii` on a terminal without UTF-8, `shade` with 16
+    colours), so pictures that look coarse say why; the default half blocks go unsaid."""
     if zoom == "auto":
-        return (f"z: auto size {fit.size} px, the largest that fits", f"auto {fit.size} px", f"auto {fit.size}px")
-    return f"z: {zoom} size {fit.size} px", f"{zoom} {fit.size} px", f"{zoom} {fit.size}px"
+        wordings = (f"z: auto size {fit.size} px, the largest that fits", f"auto {fit.size} px", f"auto {fit.size}px")
+    else:
+        wordings = (f"z: {zoom} size {fit.size} px", f"{zoom} {fit.size} px", f"{zoom} {fit.size}px")
+    name = renderer()
+    if name == next(iter(RENDERERS)):
+        return wordings
+    long, mid, short = wordings
+    return f"{long}, in {RENDERERS[name]}", f"{mid}, {name}", f"{short} {name}"
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,7 @@ class StripRenderable:
         shown = range(self.first, min(count, self.first + fit.visible))
         windowed = fit.visible < count
         before, after = self.first, count - shown.stop
+        left, right = ("<", ">") if renderer() == "ascii" else ("◀", "▶")  # a C locale shows ◀ as _
         for r, row in enumerate(self.rows):
             pictures = [picture_lines(row.pictures[i], fit.size) for i in shown]
             last_row = r == len(self.rows) - 1
@@ -143,12 +152,12 @@ class StripRenderable:
                 middle = y == fit.cell_rows // 2
                 yield Segment((row.label if middle else "").ljust(LABEL_WIDTH)[:LABEL_WIDTH], self.muted)
                 if windowed:
-                    yield self._hint("◀" if middle and before else "")
+                    yield self._hint(left if middle and before else "")
                 for lines in pictures:
                     yield from lines[y]
                     yield Segment(" " * GAP)
                 if windowed:
-                    yield self._hint("▶" if middle and after else "")
+                    yield self._hint(right if middle and after else "")
                 yield Segment.line()
             yield Segment(" " * LABEL_WIDTH)
             if windowed:
