@@ -106,6 +106,9 @@ class NoiseKind:
     high: float
     low_open: bool = False
     """True when `low` itself is not allowed."""
+    symbol: str = "σ"
+    """How a run's label names the factor (`σ 0.5`, `p 0.2`): σ for a standard deviation, p for
+    a fraction of pixels or blocks."""
 
     def allowed(self) -> str:
         return f"{'above' if self.low_open else 'from'} {format_number(self.low)} to {format_number(self.high)}"
@@ -131,6 +134,7 @@ NOISE_KINDS: dict[str, NoiseKind] = {
         0.2,
         0.0,
         1.0,
+        symbol="p",
     ),
     "speckle": NoiseKind(
         "multiplicative: image + image * randn * factor",
@@ -156,6 +160,7 @@ NOISE_KINDS: dict[str, NoiseKind] = {
         0.25,
         0.0,
         0.9,
+        symbol="p",
     ),
 }
 """Noise kinds. `dae_tui.training.noise` implements each one."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from dae_tui.core.config import format_number
@@ -32,6 +33,7 @@ __all__ = [
     "format_metric",
     "format_setting",
     "format_started",
+    "format_when",
     "plural",
     "printable",
     "printable_lines",
@@ -181,6 +183,11 @@ RUN_COLUMNS: tuple[str, ...] = (
 """The columns of a list of runs (`dae-tui runs`), in order; `run_cells` fills them."""
 
 
+def format_when(moment: datetime) -> str:
+    """'2024-01-01 12:00': a run's start as the run lists show it, in local time."""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
 def _db(value: float | None) -> str:
     return format_figure(value, ".2f", " dB")
 
@@ -200,7 +207,7 @@ def run_cells(info: RunInfo) -> tuple[str, ...]:
         best,
         _db(info.last_test_psnr),
         per_epoch,
-        info.started.astimezone().strftime("%Y-%m-%d %H:%M"),
+        format_when(info.started),
     )
 
 

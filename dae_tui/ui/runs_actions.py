@@ -51,7 +51,7 @@ class RunsActions(DashboardBase):
             Series.of_run(run, mark, label) for mark, run, label in message.marks if str(run.path.resolve()) != own
         )
         self.query_one(ImageBrowser).set_compare_sources(
-            [(f"{mark} {label}", self._samples_of(run)) for mark, run, label in message.marks]
+            [(f"{mark} {label}", self._samples_of(run), run.dataset) for mark, run, label in message.marks]
         )
 
     def _samples_of(self, run: RunInfo) -> dict[int, Samples]:

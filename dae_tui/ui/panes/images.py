@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from dae_tui.core.config import CLASS_NAMES
 from dae_tui.core.events import Samples
-from dae_tui.core.formatting import fit_first
+from dae_tui.core.formatting import fit_first, plural
 from dae_tui.ui.keys import Key, TabKeys
 from dae_tui.ui.plain import plain
 from dae_tui.ui.widgets.image_strip import ZOOMS, ImageStrip, PictureRow, class_name, rows_of, size_wordings
@@ -113,8 +113,8 @@ class ImageBrowser(TabKeys, Vertical):
         started): pictures read or trained for another folder are not added."""
         self.reading = False
         """True while the run's saved pictures are being read (the info line says so)."""
-        self.compare_sources: list[tuple[str, dict[int, Samples]]] = []
-        """(label, every epoch's samples) of each marked run, for the comparison rows."""
+        self.compare_sources: list[tuple[str, dict[int, Samples], str | None]] = []
+        """(label, every epoch's samples, dataset) of each marked run, for the comparison rows."""
 
     def compose(self) -> ComposeResult:
         yield Static(NO_IMAGES, id="info")
@@ -152,7 +152,7 @@ class ImageBrowser(TabKeys, Vertical):
         self._redraw()
         return True
 
-    def set_compare_sources(self, sources: list[tuple[str, dict[int, Samples]]]) -> None:
+    def set_compare_sources(self, sources: list[tuple[str, dict[int, Samples], str | None]]) -> None:
         """The marked runs' pictures; redrawn at once when comparing."""
         self.compare_sources = sources
         if len(sources) < 2:
@@ -223,9 +223,20 @@ class ImageBrowser(TabKeys, Vertical):
         self.scroll_rows(step)
 
     def action_compare(self) -> None:
-        """The marked runs' denoised rows one above the other, or back."""
+        """The marked runs' denoised rows one above the other, or back; says which marked runs
+        it leaves out, and why, in one line."""
         if not self.toggle_compare():
             self.notify("Mark two or more runs on the Runs tab (space) to compare them here.", timeout=4)
+            return
+        samples = self.history.get(self.shown_epoch) if self.shown_epoch is not None else None
+        if self.compare and samples is not None:
+            rows, left_out = self._compared(samples)
+            if left_out:
+                self.notify(
+                    f"Comparing {len(rows)} of {plural(len(self.compare_sources), 'marked run')}: {left_out}.",
+                    severity="warning",
+                    timeout=8,
+                )
 
     def watch_selected(self) -> None:
         self._redraw()
@@ -264,25 +275,30 @@ class ImageBrowser(TabKeys, Vertical):
             return
         samples = self.history[epoch]
         rows = rows_of(samples, self.class_names)
-        compared = self._compared_rows(samples) if self.compare else []
+        compared, left_out = self._compared(samples) if self.compare else ([], "")
         strip.show(rows[:2] + compared if compared else rows, self.selected, self.zoom)
-        info.update(plain(self.caption(samples, len(compared), info.content_region.width or self.size.width)))
+        width = info.content_region.width or self.size.width
+        info.update(plain(self.caption(samples, len(compared), width, left_out)))
 
-    def _compared_rows(self, samples: Samples) -> list[PictureRow]:
-        """Each marked run's denoised row at the shown epoch (or its last, if it has fewer),
-        for the same test pictures; runs on other pictures are left out."""
-        rows = []
-        for label, history in self.compare_sources:
+    def _compared(self, samples: Samples) -> tuple[list[PictureRow], str]:
+        """Each marked run's denoised row at the shown epoch (or its last, if it has fewer), for
+        the same test pictures; and which runs are left out and why, as one phrase ("" for
+        none): `left out 3 lr 1e-2 (fashion-mnist, not mnist)`."""
+        rows, dropped = [], []
+        for label, history, dataset in self.compare_sources:
             epochs = [e for e in history if e <= samples.epoch] or sorted(history)[:1]
             if not epochs:
+                dropped.append(f"{label} (no pictures saved)")
                 continue
             theirs = history[max(epochs)]
             if theirs.indices != samples.indices:
+                other = dataset and dataset != self.dataset
+                dropped.append(f"{label} ({f'{dataset}, not {self.dataset}' if other else 'other test pictures'})")
                 continue
             rows.append(PictureRow(label, theirs.denoised, [f"{v:.1f} dB" for v in theirs.denoised_psnr]))
-        return rows
+        return rows, f"left out {', '.join(dropped)}" if dropped else ""
 
-    def caption(self, samples: Samples, compared: int = 0, width: int = 0) -> str:
+    def caption(self, samples: Samples, compared: int = 0, width: int = 0, left_out: str = "") -> str:
         """The info line: the run, epoch, the selected image, its PSNRs and the picture size mode.
 
         With a `width`, the longest wording that fits: SSIM, then the hints and the run go before
@@ -297,8 +313,15 @@ class ImageBrowser(TabKeys, Vertical):
         which = f"#{i + 1}/{len(samples.clean)} {name}"
         size_long, size_mid, size_short = size_wordings(self.zoom, self.query_one(ImageStrip).fit)
         if compared:
+            total = len(self.compare_sources)
+            of = f"{compared} of {total}" if left_out else str(compared)
+            told = [  # which runs are not compared, and why, before anything else goes
+                f"{run}{when}{latest} · comparing {of} marked runs, {left_out} (b: back) · {which} · {size_long}",
+                f"{when} · comparing {of} marked runs, {left_out} (b: back) · {which} · {size_short}",
+            ]
             variants = [
-                f"{run}{when}{latest} · comparing {compared} marked runs (b: back) · {which} · {size_long}",
+                *(told if left_out else []),
+                f"{run}{when}{latest} · comparing {of} marked runs (b: back) · {which} · {size_long}",
                 f"{run}{when} · comparing {compared} runs (b: back) · {which} · {size_mid}",
                 f"{when} · comparing {compared} runs (b: back) · {which} · {size_short}",
                 f"{when} · {compared} runs · {which} · {size_short}",

@@ -33,10 +33,10 @@ from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from dae_tui.core.formatting import RUN_COLUMNS, plural, printable, run_cells
+from dae_tui.runs.compare import differing, run_labels, settings_key, settings_text
 from dae_tui.runs.store import RunInfo, RunStore, RunStoreError
 from dae_tui.ui.keys import Key
 from dae_tui.ui.messages import RunChosen, RunMarksChanged
-from dae_tui.ui.runlabels import differing, settings_key, settings_text, short_label
 from dae_tui.ui.widgets.fitted import FitLine
 from dae_tui.ui.widgets.loss_chart import MARK_COLOURS, LossChart, Series
 from dae_tui.ui.widgets.runs_table import RunsTable
@@ -372,10 +372,13 @@ class RunsView(Vertical):
     # --- marks ----------------------------------------------------------------------------
 
     def labels(self) -> dict[str, str]:
-        """A legend label for each marked run: the settings that tell the marked runs apart."""
-        marked = [self.runs[name] for name in self.marks if name in self.runs]
-        names = differing(run.config for run in marked)
-        return {run.name: short_label(run.config, names, run.name[9:15] or run.name) for run in marked}
+        """A legend label for each marked run: the settings that tell the marked runs apart, or
+        when it started where none does (`runs.compare.run_labels`)."""
+        return run_labels(self.marked_runs())
+
+    def marked_runs(self) -> list[RunInfo]:
+        """The marked runs, in the order they were marked."""
+        return [self.runs[name] for name in self.marks if name in self.runs]
 
     def _post_marks(self) -> None:
         labels = self.labels()

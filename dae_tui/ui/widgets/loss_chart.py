@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from rich.color import Color as RichColor
 from textual_plotext import PlotextPlot
 
-from dae_tui.core.formatting import fit_first
+from dae_tui.core.formatting import cells, fit_first, fit_words
 from dae_tui.core.psnr import best_epoch, psnr_from_mse
 from dae_tui.ui.plain import markup, plain
 
@@ -82,6 +82,40 @@ class Series:
     def points(self) -> list[tuple[int, float, float]]:
         """(epoch, train MSE, test MSE) of each epoch, as `LossChart.reset` takes them."""
         return list(zip(self.epochs, self.train_mse, self.test_mse, strict=True))
+
+
+LEGEND_SEP = " │ "
+"""Between two runs in the legend: unlike the ` · ` between the settings of one run's label."""
+LEGEND_EDGE = 4
+"""Columns of the bottom border the legend cannot use (its corners and a space each side)."""
+
+
+def fit_legend(items: Sequence[tuple[str, str]], width: int, item_sep: str = " · ") -> list[str]:
+    """The labels of `items` ((prefix, label): the mark digit and what tells the run apart) made to
+    fit `width` cells together, prefixes and `LEGEND_SEP`s counted: whole as long as they fit, else
+    the longest loses its last setting first (` …` says so), again and again, so every run keeps the
+    settings that tell it apart first; a single setting still too long is word-fitted, or left out
+    (the digit alone, in the run's colour)."""
+    parts = [label.split(item_sep) for _, label in items]
+    cut = [False] * len(items)
+
+    def label(i: int) -> str:
+        return item_sep.join(parts[i]) + (" …" if cut[i] else "")
+
+    def total() -> int:
+        return cells(LEGEND_SEP.join(f"{prefix} {label(i)}" for i, (prefix, _) in enumerate(items)))
+
+    while total() > width:
+        longest = max(range(len(parts)), key=lambda i: (len(parts[i]) > 1, cells(label(i))))
+        if len(parts[longest]) <= 1:
+            break
+        parts[longest].pop()
+        cut[longest] = True
+    labels = [label(i) for i in range(len(items))]
+    if total() > width:  # one setting each and still too wide: share the width out
+        share = (width - cells(LEGEND_SEP) * (len(items) - 1)) // len(items)
+        labels = [fit_words(text, share - cells(prefix) - 1) for (prefix, _), text in zip(items, labels, strict=True)]
+    return labels
 
 
 _FLOOR = 1e-12
@@ -177,9 +211,10 @@ class LossChart(PlotextPlot):
         self.replot()
 
     def on_resize(self) -> None:
-        # The border title's wording follows the width. The plot needs no replot: a render builds
-        # it at the widget's size (`render`).
+        # The border title's wording follows the width, and so does the legend's. The plot needs
+        # no replot: a render builds it at the widget's size (`render`).
         self.border_title = plain(self.headline())
+        self._legend()
 
     def render(self) -> RenderResult:
         """The plot as last built, built again only when the curves, the size or the theme
@@ -243,12 +278,20 @@ class LossChart(PlotextPlot):
         """Draw these runs under the main curves (finished first, live ones above)."""
         self.overlays = sorted(overlays, key=lambda s: (s.live, s.mark))
         self.set_class(bool(self.overlays), "-overlays")
+        self._legend()
+        self.replot()
+
+    def _legend(self) -> None:
+        """The legend in the bottom border, each run's label as whole as the width allows (all of
+        it at 200 columns; the settings that tell runs apart first where it is narrower)."""
+        labels = [s.label for s in self.overlays]
+        if self.size.width > LEGEND_EDGE:
+            labels = fit_legend([(str(s.mark), s.label) for s in self.overlays], self.size.width - LEGEND_EDGE)
         # The border takes Textual's markup, which knows CSS and hex colours, not Rich's names.
         self.border_subtitle = markup(
-            " · ".join(f"[{mark_hex(s.mark)}]{s.mark} $label{i}[/]" for i, s in enumerate(self.overlays)),
-            **{f"label{i}": s.label for i, s in enumerate(self.overlays)},
+            LEGEND_SEP.join(f"[{mark_hex(s.mark)}]{s.mark} $label{i}[/]" for i, s in enumerate(self.overlays)),
+            **{f"label{i}": label for i, label in enumerate(labels)},
         )
-        self.replot()
 
     @property
     def best(self) -> tuple[int, float] | None:
