@@ -99,6 +99,9 @@ class Invocation:
     csv: bool = False
     """`runs --csv`: every epoch of every run as CSV rows on stdout."""
 
+    compare: tuple[str, ...] = ()
+    """`runs --compare RUN ...`: the runs (folder names or paths) whose numbers go side by side."""
+
     target: str | None = None
     """`eval RUN`: the run folder (or checkpoint) to evaluate."""
 

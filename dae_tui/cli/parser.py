@@ -177,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="every epoch of every run as CSV: run, epoch, figures, then every config field",
     )
+    runs.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="RUN",
+        help="these runs side by side (folder names in the runs folder, or paths): best and last test "
+        "PSNR, SSIM and MSE with their epochs, img/s, time, parameters and the settings that differ; "
+        "with --csv one CSV row a run, with --json each run's JSON object as without --compare",
+    )
     evaluate = sub.add_parser(
         "eval",
         help="a run's model at a range of noise strengths: its robustness curve",
@@ -434,6 +442,7 @@ def parse_invocation(argv: Sequence[str]) -> Invocation:
         resume=args.get("resume"),
         json=bool(args.get("json", False)),
         csv=bool(args.get("csv", False)),
+        compare=tuple(args.get("compare", ())),
         target=args.get("target"),
         noise=config.noise if evaluating and "noise" in texts else None,
         factors=args.get("factors"),

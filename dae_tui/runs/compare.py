@@ -242,24 +242,27 @@ NUMBER_ROWS: tuple[tuple[str, Callable[[Figures], str]], ...] = (
     ("best MSE", lambda f: _at(f.best_mse, ".5f")),
     ("last MSE", lambda f: format_figure(f.last_mse, ".5f")),
     ("img/s", lambda f: format_figure(f.images_per_s, ",.0f")),
-    ("time", lambda f: format_eta(f.seconds)),
+    ("time", lambda f: format_figure(f.seconds, ".1f", " s") if (f.seconds or 0) < 60 else format_eta(f.seconds)),
     ("parameters", lambda f: format_figure(f.parameters, ",d")),
 )
 """The numbers table's figure rows, in order: the row's name and how a run's cell reads ('@ 3':
 the epoch it was reached in)."""
 
 
-def number_rows(runs: Sequence[RunInfo]) -> list[tuple[str, list[str]]]:
+def number_rows(runs: Sequence[RunInfo], folders: bool = True) -> list[tuple[str, list[str]]]:
     """The numbers table of `runs`, one cell a run in each row: the figures (`NUMBER_ROWS`), then
     each setting that differs among them (its form label, lower case), then when each started
-    and its folder's name."""
+    and (with `folders`) its folder's name, the widest cell of all."""
     figures = [figures_of(run) for run in runs]
     rows = [(name, [cell(f) for f in figures]) for name, cell in NUMBER_ROWS]
     for name in differing(run.config for run in runs):
         label = FIELD_SPECS[name].label.lower()
-        rows.append((label, [setting_text(r.config, name) if r.config else "—" for r in runs]))
+        # The row names the setting: its cells say the value alone, but a factor by its symbol.
+        shown = setting_text if name == "noise_factor" else setting_value
+        rows.append((label, [shown(r.config, name) if r.config else "—" for r in runs]))
     rows.append(("started", [format_when(run.started) for run in runs]))
-    rows.append(("run", [printable(run.name) for run in runs]))
+    if folders:
+        rows.append(("run", [printable(run.name) for run in runs]))
     return rows
 
 

@@ -8,7 +8,8 @@ a re-sort or a filter of 3,000 runs costs what changed, not what is there. Keys 
 space marks a run for the chart overlay (up to 8, each keeping its colour and digit for the
 session), Enter opens it, `/` filters, `o` sorts by the next column and `O` reverses the order,
 `v` shows all settings or only those that differ, `c` copies a run's config into the form, `R`
-resumes it, `d` deletes it. The device column says what trained each run and the most memory an
+resumes it, `d` deletes it, `f` shows the marked runs' figures side by side (`NumbersScreen`).
+The device column says what trained each run and the most memory an
 epoch of it took (`H200 2.1 GB`: a sweep spread over a GPU box is read per board). The view posts
 messages for what the app must do; it never touches the form, the chart on the Train tab or the
 disk itself (deleting is the app's, after asking).
@@ -167,6 +168,17 @@ class RunsView(Vertical):
         ),
         Key("R", "resume", "Resume", help="resume a stopped or interrupted run; extend a finished one"),
         Key("d", "delete", "Delete", help="delete it, after asking (never a run that is training)"),
+        # After Delete: at 80 columns the footer drops the last keys first, and `?` lists this one.
+        Key(
+            "f",
+            "numbers",
+            "Figures",
+            tooltip="the marked runs' figures side by side",
+            help="the marked runs' figures side by side (the run under the cursor if none is marked): "
+            "best and last PSNR, SSIM, MSE, speed, time, size, what differs; e there writes a CSV",
+            palette="Numbers table",
+            palette_help="Runs: the marked runs' figures side by side, to write as CSV",
+        ),
         Key(
             "A",
             "attach",
@@ -457,6 +469,20 @@ class RunsView(Vertical):
         """The same column, the other way round (as a second click on its header does)."""
         self.sort_reverse = not self.sort_reverse
         self.refill()
+
+    def action_numbers(self) -> None:
+        """The numbers table of the marked runs (or of the run under the cursor)."""
+        labels = self.labels()
+        runs = [(self.marks[run.name], run, labels[run.name]) for run in self.marked_runs()]
+        if not runs:
+            current = self.current()
+            if current is None:
+                self.notify("No run here yet.", severity="warning")
+                return
+            runs = [(1, current, run_labels([current])[current.name])]
+        from dae_tui.ui.dialogs.numbers import NumbersScreen  # a dialog loads on its first use
+
+        self.app.push_screen(NumbersScreen(runs, self.runs_dir))
 
     def action_differing(self) -> None:
         """Show all settings, or only those that differ between the listed runs."""
