@@ -178,6 +178,7 @@ class RunsView(Vertical):
             "best and last PSNR, SSIM, MSE, speed, time, size, what differs; e there writes a CSV",
             palette="Numbers table",
             palette_help="Runs: the marked runs' figures side by side, to write as CSV",
+            palette_always=True,
         ),
         Key(
             "A",
