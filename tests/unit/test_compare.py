@@ -73,7 +73,9 @@ def test_a_kind_and_its_factor_are_named_together():
     gaussian, salt = TrainConfig(), TrainConfig(noise="salt-pepper", noise_factor=0.2)
     names = differing([gaussian, salt])
     assert names == ["noise", "noise_factor"]
-    assert short_label(salt, names, "?") == "salt-pepper p 0.2" and short_label(gaussian, names, "?") == "gaussian σ 0.5"
+    assert (
+        short_label(salt, names, "?") == "salt-pepper p 0.2" and short_label(gaussian, names, "?") == "gaussian σ 0.5"
+    )
 
 
 def test_a_label_fitted_to_a_width_keeps_whole_settings_first():

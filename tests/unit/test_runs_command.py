@@ -109,7 +109,9 @@ def test_csv_has_every_epoch_of_every_run_with_its_config(capsys, tmp_path):
     body = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     # The label is the Runs tab's: the two share every setting, so each is named by its start.
     starts = {r["run"]: r["label"] for r in body}
-    assert len(set(starts.values())) == 2 and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", v) for v in starts.values())
+    assert len(set(starts.values())) == 2 and all(
+        re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", v) for v in starts.values()
+    )
     assert [(r["run"][:8], r["epoch"]) for r in body] == [
         ("20240102", "1"),
         ("20240101", "1"),

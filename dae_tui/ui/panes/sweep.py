@@ -33,6 +33,7 @@ from textual_plotext import PlotextPlot
 
 from dae_tui.core.formatting import cells as text_cells
 from dae_tui.core.formatting import fit_first, format_metric, format_setting, plural
+from dae_tui.runs.compare import SEP, SETTING_NAMES, setting_text
 from dae_tui.runs.files import this_host
 from dae_tui.ui.keys import Key
 from dae_tui.ui.messages import RunChosen
@@ -502,7 +503,13 @@ class SweepView(Vertical):
             run = read_run(path)
             trial = next((t for t in (self.report or {}).get("trials", []) if t["run_dir"] == path), None)
             if run is not None and trial is not None:
-                label = f"#{trial['trial']} " + " ".join(f"{k} {format_setting(v)}" for k, v in trial["params"].items())
+                # The searched settings as the Runs tab's labels write them (`lr 5.11e-3 · bs 32`).
+                config = run.config
+                said = [
+                    setting_text(config, k) if config is not None and k in SETTING_NAMES else f"{k} {format_setting(v)}"
+                    for k, v in trial["params"].items()
+                ]
+                label = f"#{trial['trial']} " + SEP.join(said)
                 series.append(Series.of_run(run, mark, label))
         chart = self.query_one("#sweep-curves", LossChart)
         chart.title = "marked trials (space)"
