@@ -5,8 +5,9 @@
 Trains three short runs that differ in learning rate and a fourth that is stopped after two
 epochs, then drives the real app headless (Textual's Pilot) and saves SVGs with its own
 screenshot code: the Train tab at 200x60 after a finished run, the Inspect tab at 160x45 on that
-run with a digit drawn, the Images tab at 80x24, the Runs tab at 120x36 with runs marked, and the
-Sweep tab at 120x36 on a 6-trial study (in its own runs folder). Takes about three minutes on 2 cores.
+run with a digit drawn, the Images tab at 80x24, the Runs tab at 120x36 with runs marked, the
+numbers table of the three learning rates at 100x30, and the Sweep tab at 120x36 on a 6-trial study
+(in its own runs folder). Takes about three minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -83,6 +84,21 @@ async def inspect_with_a_drawing(app: DaeApp, pilot) -> None:
     await pilot.pause(1.0)
 
 
+async def numbers_of_the_learning_rates(app: DaeApp, pilot) -> None:
+    """The numbers table (`f`) of the three finished runs, which differ in learning rate only."""
+    from dae_tui.ui.dialogs.numbers import NumbersScreen
+    from dae_tui.ui.panes.runs import RunsView
+
+    await pilot.press("r")
+    while not (app.query(RunsView) and len(app.query_one(RunsView).runs) == 4):
+        await pilot.pause(0.2)
+    await pilot.pause(1.0)
+    await pilot.press("down", "space", "down", "space", "down", "space", "f")  # newest first: the stopped run
+    while not isinstance(app.screen, NumbersScreen):
+        await pilot.pause(0.2)
+    await pilot.pause(0.5)
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp) / "runs"
@@ -108,6 +124,10 @@ async def main() -> None:
             await pilot.press("down", "down", "space", "down", "space", "down", "space", "v")
             await pilot.pause(0.5)
             app.save_screenshot(str(HERE / "runs.svg"))
+        app = DaeApp(TrainConfig(**BASE), runs_dir=runs)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await numbers_of_the_learning_rates(app, pilot)
+            app.save_screenshot(str(HERE / "numbers.svg"))
         sweeps = Path(tmp) / "sweeps"
         space = Path(tmp) / "space.toml"
         space.write_text("lr = {log = [1e-4, 1e-2]}\nbatch_size = {choice = [32, 64, 128]}\n")
@@ -145,7 +165,8 @@ async def main() -> None:
             await pilot.press("space", "down", "down", "space")
             await pilot.pause(0.5)
             app.save_screenshot(str(HERE / "sweep.svg"))
-    print("wrote", *(HERE / name for name in ("dashboard.svg", "inspect.svg", "images.svg", "runs.svg", "sweep.svg")))
+    names = ("dashboard.svg", "inspect.svg", "images.svg", "runs.svg", "numbers.svg", "sweep.svg")
+    print("wrote", *(HERE / name for name in names))
 
 
 if __name__ == "__main__":
