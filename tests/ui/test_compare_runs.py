@@ -20,7 +20,7 @@ from dae_tui.ui.dialogs.numbers import NumbersScreen
 from dae_tui.ui.keys import help_sections
 from dae_tui.ui.panes import ImageBrowser
 from dae_tui.ui.panes.runs import RunsView
-from dae_tui.ui.widgets import LossChart
+from dae_tui.ui.widgets import ImageStrip, LossChart
 from dae_tui.ui.widgets.runs_table import RunsTable
 
 TINY = ["--source", "bundled", "--train-limit", "128", "--batch-size", "32", "--threads", "1"]
@@ -126,6 +126,14 @@ async def test_compare_says_which_marked_run_it_leaves_out_and_why(runs, size):
         label = view.labels()[fashion]
         assert told[0].startswith("Comparing 2 of 3 marked runs: left out ")
         assert f"{mark} {label} (fashion-mnist, not mnist)" in told[0]
+        # The rows compared: the two MNIST runs, each named by what differs, a setting a line.
+        strip = app.query_one("#browser-strip", ImageStrip)
+        compared = [row.label for row in strip.rows[2:]]
+        kept = [n for n in view.marks if n != fashion]
+        assert compared == [f"{view.marks[n]} {view.labels()[n]}" for n in kept]
+        text = screen_text(app)
+        shown = kept if size == (200, 60) else kept[:1]  # at 80x24 the last row is below, to scroll to
+        assert all(item in text for n in shown for item in view.labels()[n].split(" · ")), text
         info = str(browser.query_one("#info").render())
         assert ("comparing 2 of 3 marked runs, left out" in info) == (size == (200, 60))
         assert "comparing" in info  # at 80 columns the shorter wording, the notice says the rest

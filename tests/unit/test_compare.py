@@ -178,3 +178,13 @@ def test_runs_compare_names_a_run_that_is_not_there_in_one_line(capsys, tmp_path
     out, err = capsys.readouterr()
     assert out == "" and len(err.splitlines()) == 1
     assert "no run 'nope'" in err and "folder's name as `dae-tui runs` lists it, or its path" in err
+
+
+def test_a_compared_rows_label_goes_a_setting_a_line_beside_its_pictures():
+    from dae_tui.ui.widgets.image_strip import label_lines
+
+    assert label_lines("clean", 7) == ["", "", "", "clean", "", "", ""]
+    assert label_lines("2 lr 3e-3 · 10 ep", 7) == ["", "", "", "2 lr 3e-3", "10 ep", "", ""]
+    assert label_lines("3 lr 5.11e-3 · 10 ep", 7) == ["", "", "3", "lr", "5.11e-3", "10 ep", ""]
+    assert label_lines("1 lr 5.11e-3 · 2 ep", 3) == ["1 lr", "5.11e-3", "2 ep"]  # no line to spare
+    assert label_lines("1 lr 1e-3 · 2 ep", 1) == ["1 lr 1e-3 · 2 ep"]  # one line: as before

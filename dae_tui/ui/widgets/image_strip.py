@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from dae_tui.core.events import Picture, Samples
-from dae_tui.core.formatting import fit_first
+from dae_tui.core.formatting import fit_first, fit_words
 from dae_tui.ui.halfblock import RENDERERS, picture_lines, renderer
 
 __all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "class_name", "rows_of", "size_wordings"]
@@ -30,6 +30,24 @@ SIZES = (28, 24, 20, 18, 16, 14, 12, 10, 8)
 MIN_ALL = 10
 """The smallest size worth shrinking to just to show every picture at once."""
 LABEL_WIDTH = 9
+
+
+def label_lines(label: str, rows: int, width: int = LABEL_WIDTH) -> list[str]:
+    """A row's label over the `rows` lines beside its pictures, centred: one line when it fits,
+    else a setting a line (a compared run's `2 lr 5.11e-3 · 10 ep` as `2`, `lr`, `5.11e-3`,
+    `10 ep`: a setting too wide goes a word a line), where `[:9]` once cut it to `2 lr 5.11`."""
+    parts = [label]
+    if len(label) > width and rows > 1:
+        parts = []
+        for item in label.split(" · "):
+            parts.extend([item] if len(item) <= width else item.split(" "))
+        if len(parts) > rows:  # too few lines for a setting each: the first ones, word-fitted
+            parts = [fit_words(" ".join(parts[:2]), width) or parts[0], *parts[2 : rows + 1]]
+    parts = parts[:rows]
+    top = min(max(0, rows // 2 - (len(parts) - 1) // 2), rows - len(parts))
+    return [""] * top + parts + [""] * (rows - top - len(parts))
+
+
 GAP = 2
 HINT_WIDTH = 2
 ZOOMS = {"auto": None, "full": 28, "half": 14}
@@ -148,9 +166,10 @@ class StripRenderable:
         for r, row in enumerate(self.rows):
             pictures = [picture_lines(row.pictures[i], fit.size) for i in shown]
             last_row = r == len(self.rows) - 1
+            labels = label_lines(row.label, fit.cell_rows)
             for y in range(fit.cell_rows):
                 middle = y == fit.cell_rows // 2
-                yield Segment((row.label if middle else "").ljust(LABEL_WIDTH)[:LABEL_WIDTH], self.muted)
+                yield Segment(labels[y].ljust(LABEL_WIDTH)[:LABEL_WIDTH], self.muted)
                 if windowed:
                     yield self._hint(left if middle and before else "")
                 for lines in pictures:
