@@ -195,3 +195,24 @@ async def test_the_numbers_key_is_declared_once_for_help_footer_and_palette(runs
         await pilot.press("f")
         await wait_until(pilot, lambda: isinstance(app.screen, NumbersScreen))
         assert len(app.screen.runs) == 1
+
+
+async def test_at_80_columns_a_fourth_run_scrolls_into_view_beside_the_row_names_that_stay(runs):
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await runs_tab(pilot)
+        await pilot.press("space", "down", "space", "down", "space", "down", "space", "f")
+        await wait_until(pilot, lambda: isinstance(app.screen, NumbersScreen))
+        await pilot.pause(0.3)
+        last = view.runs[names(view)[3]]
+        best = f"{last.best_test_psnr:.2f} dB @ {last.best_epoch}"
+        assert len(app.screen.runs) == 4
+
+        def psnr_row() -> str:
+            return next(line for line in screen_text(app).splitlines() if line.lstrip().startswith("best test PSNR"))
+
+        assert best not in psnr_row()  # four columns are wider than 80: the fourth is off to the right
+        await pilot.press("right", "right", "right", "right")
+        await pilot.pause(0.3)
+        assert best in psnr_row()  # the fourth column, scrolled to, beside its row's name that stays
+        assert all(len(line) <= 80 for line in screen_text(app).splitlines())
