@@ -216,3 +216,21 @@ async def test_at_80_columns_a_fourth_run_scrolls_into_view_beside_the_row_names
         await pilot.pause(0.3)
         assert best in psnr_row()  # the fourth column, scrolled to, beside its row's name that stays
         assert all(len(line) <= 80 for line in screen_text(app).splitlines())
+
+
+async def test_a_csv_that_cannot_be_written_is_one_line_naming_the_folder_and_why(runs, monkeypatch):
+    import dae_tui.ui.dialogs.numbers as numbers
+
+    gone = runs / "gone" / "compare.csv"  # a folder that is not there: the write fails as a full disk would
+    monkeypatch.setattr(numbers, "csv_path", lambda runs_dir: gone)
+    app = DaeApp(TrainConfig(), runs_dir=runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await runs_tab(pilot)
+        await pilot.press("space", "f")
+        await wait_until(pilot, lambda: isinstance(app.screen, NumbersScreen))
+        await pilot.press("e")
+        await pilot.pause(0.2)
+        said = [n for n in app._notifications if "CSV" in n.message]
+        assert len(said) == 1 and said[0].severity == "error" and "\n" not in said[0].message
+        assert said[0].message == f"Cannot write the CSV into {runs}: No such file or directory."
+        assert app.screen.written is None and not gone.exists()

@@ -188,3 +188,16 @@ def test_a_compared_rows_label_goes_a_setting_a_line_beside_its_pictures():
     assert label_lines("3 lr 5.11e-3 · 10 ep", 7) == ["", "", "3", "lr", "5.11e-3", "10 ep", ""]
     assert label_lines("1 lr 5.11e-3 · 2 ep", 3) == ["1 lr", "5.11e-3", "2 ep"]  # no line to spare
     assert label_lines("1 lr 1e-3 · 2 ep", 1) == ["1 lr 1e-3 · 2 ep"]  # one line: as before
+
+
+def test_the_numbers_csv_is_named_by_the_time_and_never_replaces_an_earlier_one(tmp_path):
+    from datetime import datetime
+
+    from dae_tui.ui.dialogs.numbers import csv_path
+
+    now = datetime(2024, 1, 2, 3, 4, 5)
+    first = csv_path(tmp_path, now)
+    assert first == tmp_path / "compare-20240102-030405.csv"
+    first.write_text("")
+    assert csv_path(tmp_path, now) == tmp_path / "compare-20240102-030405-2.csv"
+    assert list_runs(tmp_path) == []  # a file in the runs folder is no run
