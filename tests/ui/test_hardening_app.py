@@ -115,12 +115,14 @@ async def test_run_names_show_literally_in_the_table_legend_and_toasts_and_click
         await wait_until(pilot, lambda: HOSTILE in screen_text(app), timeout=60)
         text = screen_text(app)
         assert "20240102-[on red]z␛[2Jw" in text and "\x1b" not in text  # the ESC drawn, not sent
-        # Both marked: their configs are alike, so the legend names them by their folders.
+        # Both marked: their configs are alike and they started in the same minute, so the legend
+        # names them by their folders, whole.
         await pilot.press("space", "down", "space")
         await wait_until(pilot, lambda: len(app.query_one(RunsView).marks) == 2)
         await pilot.pause(0.2)
         text = screen_text(app)
-        assert "1 [on re · 2 [red]x" in text  # the legend, literally (row 1 is the newer run)
+        # The legend, literally (row 1 is the newer run), the ESC drawn as in the table.
+        assert "1 20240102-[on red]z␛[2Jw │ 2 20240101-[red]x[@click=app.quit]y" in text
         await pilot.press("c")  # copy the config: a toast names the run (and shows the Train tab)
         await wait_until(pilot, lambda: app._notifications, 10)
         (toast,) = app._notifications
@@ -128,10 +130,11 @@ async def test_run_names_show_literally_in_the_table_legend_and_toasts_and_click
         await pilot.press("r")
         await pilot.pause(0.2)
         # A click on what markup would have made a link ("y" after [@click=app.quit]).
-        ((row, line),) = [(i, s) for i, s in enumerate(screen_text(app).splitlines()) if HOSTILE in s]
-        await pilot.click(offset=(line.index(HOSTILE) + len(HOSTILE) - 1, row))
-        await pilot.pause(0.3)
-        assert app.is_running and app.return_code is None
+        # In the table's row, then in the chart's legend below, which names the run too.
+        for row, line in [(i, s) for i, s in enumerate(screen_text(app).splitlines()) if HOSTILE in s]:
+            await pilot.click(offset=(line.index(HOSTILE) + len(HOSTILE) - 1, row))
+            await pilot.pause(0.3)
+            assert app.is_running and app.return_code is None
 
 
 async def test_a_resumed_runs_name_shows_literally_on_the_status_line_and_the_form_note(tmp_path):
