@@ -58,18 +58,19 @@ SETTING_NAMES: dict[str, str] = {
     "model": "",
     "noise": "",
     "noise_factor": "σ",
+    "lr": "lr",
+    "epochs": "ep",
+    "batch_size": "bs",
+    "weight_decay": "wd",
     "clamp": "clamp",
     "loss": "loss",
-    "batch_size": "bs",
-    "lr": "lr",
-    "weight_decay": "wd",
-    "epochs": "ep",
     "seed": "seed",
     "train_limit": "n",
     "source": "src",
 }
-"""The settings that tell runs apart, in the order they are named, each with its abbreviation
-('' shows the value alone; the noise factor's is its kind's symbol, `factor_symbol`)."""
+"""The settings that tell runs apart, in the order they are named (what is tuned most first, so
+a narrow settings column still shows the learning rate), each with its abbreviation ('' shows
+the value alone; the noise factor's is its kind's symbol, `factor_symbol`)."""
 AFTER = frozenset({"epochs"})
 """Settings whose abbreviation follows the value, as people say it: `10 ep`, not `ep 10`."""
 SEP = " · "
