@@ -91,7 +91,7 @@ def size_wordings(zoom: str, fit: Fit) -> tuple[str, str, str]:
         return wordings
     long, mid, short = wordings
     why = f" ({note})" if note else ""  # true pixels asked for and not drawn: say why
-    return f"{long}, in {RENDERERS[name]}{why}", f"{mid}, {name}", f"{short} {name}"
+    return f"{long}, in {RENDERERS[name]}{why}", f"{mid}, {name}{why}", f"{short} {name}"
 
 
 @dataclass(frozen=True)
