@@ -261,9 +261,6 @@ def _send(*, payload: str | None = None, **keys: int | str | None) -> None:
     _write(passthrough(sequence) if _in_tmux else sequence)
 
 
-_console = Console(width=256, height=256, color_system="truecolor", force_terminal=False)
-
-
 def kitty_lines(picture: Picture, size: int) -> tuple[tuple[Segment, ...], ...]:
     """`picture` as kitty Unicode placeholders, `size` cells wide and size/2 rows high like the
     half blocks (so every layout stays as it is); the picture is uploaded once, at its full
@@ -272,12 +269,13 @@ def kitty_lines(picture: Picture, size: int) -> tuple[tuple[Segment, ...], ...]:
     from textual_image.renderable import tgp
 
     prepare()
+    console = Console(width=size, height=size, color_system="truecolor")  # only its options are read
     image = Image.frombytes("L", (picture.width, picture.height), picture.pixels)
     renderable = tgp.Image(image, width=size, height=(size + 1) // 2)
-    options = _console.options.update(width=size, height=(size + 1) // 2)
+    options = console.options.update(width=size, height=(size + 1) // 2)
     rows = [
         (Segment(segment.text.rstrip("\n"), segment.style),)
-        for segment in renderable.__rich_console__(_console, options)
+        for segment in renderable.__rich_console__(console, options)
         if isinstance(segment, Segment)
     ]
     return tuple(rows)
