@@ -142,18 +142,18 @@ def settle(
     protocol = asked if asked in PROTOCOLS else hinted(environ)
     if asked == "auto" and protocol is None:
         if _over_ssh(environ):
-            return Choice(cells, cells, None, "pixels: not asked over SSH (set DAE_TUI_PICTURES=kitty)")
+            return Choice(cells, cells, None, "auto: not asked over SSH, name kitty")
         protocol = query()
         if protocol is None:
-            return Choice(cells, cells, None, "pixels: the terminal shows neither kitty graphics nor sixel")
+            return Choice(cells, cells, None, "auto: no kitty nor sixel answer")
     if protocol is None:
         return Choice(cells, cells)
     if protocol not in DRAWN:
-        return Choice(cells, cells, None, f"pixels: {protocol} is not drawn yet, only kitty graphics")
+        return Choice(cells, cells, None, f"{protocol} is not drawn yet, only kitty")
     if environ.get("TMUX") and tmux_passthrough(run) not in ("on", "all"):
         return Choice(cells, cells, None, "kitty off: tmux allow-passthrough is off")
     if not _truecolor(environ):
-        return Choice(cells, cells, None, "kitty off: needs 24-bit colour (COLORTERM=truecolor)")
+        return Choice(cells, cells, None, "kitty off: needs COLORTERM=truecolor")
     return Choice(protocol if asked in (*PROTOCOLS, "auto") else cells, cells, protocol)
 
 

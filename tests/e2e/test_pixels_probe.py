@@ -71,6 +71,15 @@ class Client:
         os.close(self.fd)
 
 
+def open_on_images(session: TmuxSession, run: str) -> None:
+    """Open `run` from the Runs tab (its pictures go to the Images tab) and show the Images tab."""
+    session.press("r")
+    session.wait_for(run[:10])
+    session.press("Enter")
+    session.wait_for("Opened")  # a key pressed before the table took the first one was lost under load
+    session.press("i")
+
+
 @pytest.mark.parametrize("width, height", [(80, 24), (200, 60)])
 @pytest.mark.parametrize("passthrough", ["on", "off"])
 def test_true_pixels_reach_the_terminal_through_tmux_only_with_passthrough_on(
@@ -88,10 +97,7 @@ def test_true_pixels_reach_the_terminal_through_tmux_only_with_passthrough_on(
     try:
         client = Client(session, width, height)
         session.wait_for("Start", "● idle")
-        session.press("r")
-        session.wait_for(trained_run.name[:10])
-        session.press("Enter")  # open the run: its pictures go to the Images tab
-        session.press("i")
+        open_on_images(session, trained_run.name)
         if passthrough == "on":
             # The caption names the renderer (the run folder's path on screen holds no "kitty").
             named = "in kitty graphics" if width >= 200 else "px kitty"
@@ -108,10 +114,32 @@ def test_true_pixels_reach_the_terminal_through_tmux_only_with_passthrough_on(
             time.sleep(0.5)  # anything sent would have reached the client by now
             assert KITTY not in client.received and b"\x1bPtmux;" not in client.received
             assert chr(0x10EEEE) not in session.screen()
+            session.press("l")  # the Log tab has the whole line
+            session.wait_for("Pictures in half blocks: kitty off: tmux allow-passthrough is off.")
         assert len(client.received) > 1000  # the client did get the app's screens
         session.press("q")
         assert session.wait_exit() == 0
     finally:
         if client is not None:
             client.close()
+        session.close()
+
+
+def test_auto_asks_the_terminal_before_the_app_starts_and_keeps_the_keys(tmp_path, trained_run):
+    """DAE_TUI_PICTURES=auto with no hint runs textual-image's queries (tmux answers the sixel
+    one, without sixel, and drops kitty's): half blocks, said so, and the keys typed after work."""
+    runs = tmp_path / "runs"
+    shutil.copytree(trained_run, runs / trained_run.name)
+    dae_tui = str(Path(sys.executable).with_name("dae-tui"))
+    command = shlex.join(
+        ["env", "-u", "KITTY_WINDOW_ID", "DAE_TUI_PICTURES=auto", "LANG=C.UTF-8", dae_tui, "--runs-dir", str(runs)]
+    )
+    session = TmuxSession(command, tmp_path, width=200, height=60)
+    try:
+        session.wait_for("Start", "● idle")
+        open_on_images(session, trained_run.name)
+        session.wait_until(lambda text: "halfblock (auto: no kitty nor sixel answer)" in text and "▀" in text)
+        session.press("q")
+        assert session.wait_exit() == 0
+    finally:
         session.close()

@@ -51,15 +51,15 @@ def back_to_half_blocks(monkeypatch):
         ({**KITTY, "LANG": "C", "DAE_TUI_PICTURES": "kitty"}, Choice("kitty", "ascii", "kitty")),
         (
             {**PLAIN, "TERM_PROGRAM": "WezTerm", "DAE_TUI_PICTURES": "auto"},
-            Choice("halfblock", "halfblock", None, "pixels: sixel is not drawn yet, only kitty graphics"),
+            Choice("halfblock", "halfblock", None, "sixel is not drawn yet, only kitty"),
         ),
         (
             {**PLAIN, "DAE_TUI_PICTURES": "auto", "SSH_CONNECTION": "10.0.0.1 5 10.0.0.2 22"},
-            Choice("halfblock", "halfblock", None, "pixels: not asked over SSH (set DAE_TUI_PICTURES=kitty)"),
+            Choice("halfblock", "halfblock", None, "auto: not asked over SSH, name kitty"),
         ),
         (
             {**KITTY, "COLORTERM": "", "DAE_TUI_PICTURES": "kitty"},
-            Choice("halfblock", "halfblock", None, "kitty off: needs 24-bit colour (COLORTERM=truecolor)"),
+            Choice("halfblock", "halfblock", None, "kitty off: needs COLORTERM=truecolor"),
         ),
     ],
 )
@@ -80,7 +80,7 @@ def test_auto_without_a_hint_asks_the_terminal_once_before_the_app_starts():
     assert asked == [True]
     nothing = settle({**PLAIN, "DAE_TUI_PICTURES": "auto"}, query=lambda: None)
     assert nothing.renderer == "halfblock"
-    assert nothing.note == "pixels: the terminal shows neither kitty graphics nor sixel"
+    assert nothing.note == "auto: no kitty nor sixel answer"
 
 
 @pytest.mark.parametrize(
