@@ -59,6 +59,8 @@ ASCII_RAMP = " .:-=+*#%@"
 _RAMP_STYLE = Style(color="bright_white", bgcolor="black")
 """Light on dark whatever the theme, as the half blocks' grays are."""
 _renderer = "halfblock"
+_cells = "halfblock"
+"""The cell renderer in use, or the one pixels fall back to (see `picture_lines`)."""
 _note = ""
 
 
@@ -74,10 +76,12 @@ def renderer_note() -> str:
 
 def use_renderer(name: str, note: str = "") -> None:
     """Draw pictures with `name` (a key of `RENDERERS`) from now on; `note`: why not in pixels."""
-    global _renderer, _note
+    global _renderer, _cells, _note
     if name not in RENDERERS:
         raise ValueError(f"unknown picture renderer {name!r}; one of {', '.join(RENDERERS)}")
     _renderer, _note = name, note
+    if name not in PIXEL_RENDERERS:
+        _cells = name
 
 
 def _utf8_locale(environ: Mapping[str, str]) -> bool:
@@ -207,9 +211,11 @@ def ramp_lines(picture: Picture, ramp: str) -> list[list[Segment]]:
     return rows
 
 
-def picture_lines(picture: Picture, size: int) -> tuple[tuple[Segment, ...], ...]:
-    """The rows of segments of `picture` at `size` pixels, drawn by the renderer in use."""
-    return _lines(picture, size, _renderer)
+def picture_lines(picture: Picture, size: int, pixels: bool = False) -> tuple[tuple[Segment, ...], ...]:
+    """The rows of segments of `picture` at `size` pixels, drawn by the renderer in use; true
+    pixels only where `pixels` is asked (the picture strips), not for the Inspect canvas and its
+    outputs, new pictures at every stroke that would each be a new image sent to the terminal."""
+    return _lines(picture, size, _renderer if pixels or _renderer not in PIXEL_RENDERERS else _cells)
 
 
 @lru_cache(maxsize=512)

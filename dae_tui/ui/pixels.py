@@ -182,6 +182,7 @@ def install(choice: Choice, environ: Mapping[str, str] | None = None) -> None:
     _in_tmux = bool((os.environ if environ is None else environ).get("TMUX"))
     if choice.renderer in DRAWN:
         prepare()
+    halfblock.use_renderer(choice.cells, choice.note)  # what the Inspect canvas draws with, pixels or not
     halfblock.use_renderer(choice.renderer, choice.note)
 
 

@@ -28,6 +28,7 @@ def sent(monkeypatch):
     monkeypatch.setattr(pixels, "_choice", Choice("halfblock", "halfblock"))
     monkeypatch.setattr(halfblock, "_renderer", "halfblock")
     monkeypatch.setattr(halfblock, "_note", "")
+    monkeypatch.setattr(halfblock, "_cells", "halfblock")
     halfblock._lines.cache_clear()
     yield sent
     halfblock._lines.cache_clear()

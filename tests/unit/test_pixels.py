@@ -35,6 +35,7 @@ def back_to_half_blocks(monkeypatch):
     monkeypatch.setattr(pixels, "_choice", Choice("halfblock", "halfblock"))
     monkeypatch.setattr(halfblock, "_renderer", "halfblock")
     monkeypatch.setattr(halfblock, "_note", "")
+    monkeypatch.setattr(halfblock, "_cells", "halfblock")
     yield
     halfblock._lines.cache_clear()  # kitty lines stand for images sent to a terminal of this test's
 
@@ -113,17 +114,20 @@ def test_kitty_lines_upload_once_and_take_the_half_blocks_cells(monkeypatch, in_
     sent: list[str] = []
     monkeypatch.setattr(pixels, "_write", sent.append)
     pixels.install(Choice("kitty", "halfblock", "kitty"), {"TMUX": "x"} if in_tmux else {})
-    lines = halfblock.picture_lines(digit(), 14)
+    lines = halfblock.picture_lines(digit(), 14, pixels=True)
     assert len(lines) == 7
     assert all(sum(halfblock.Segment(s.text).cell_length for s in row) == 14 for row in lines)
     assert all(s.text.startswith(chr(0x10EEEE)) for row in lines for s in row)  # the placeholder cells
     assert sent and all(s.startswith("\x1bPtmux;\x1b\x1b_G" if in_tmux else "\x1b_G") for s in sent)
     assert any("a=p" in s and "U=1" in s for s in sent)  # the virtual placement the placeholders show
     count = len(sent)
-    halfblock.picture_lines(digit(), 14)  # a repaint: the image is in the terminal already
+    halfblock.picture_lines(digit(), 14, pixels=True)  # a repaint: the image is in the terminal already
+    assert len(sent) == count
+    # The Inspect canvas (a new picture at every stroke) stays in cells.
+    assert {s.text for row in halfblock.picture_lines(digit(), 14) for s in row} == {"▀"}
     assert len(sent) == count
     assert pixels.switch() == "halfblock" and halfblock.renderer() == "halfblock"
-    assert {s.text for row in halfblock.picture_lines(digit(), 14) for s in row} == {"▀"}
+    assert {s.text for row in halfblock.picture_lines(digit(), 14, pixels=True) for s in row} == {"▀"}
     assert pixels.switch() == "kitty"
 
 

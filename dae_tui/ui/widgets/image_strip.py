@@ -148,7 +148,7 @@ class StripRenderable:
         before, after = self.first, count - shown.stop
         left, right = ("<", ">") if renderer() == "ascii" else ("◀", "▶")  # a C locale shows ◀ as _
         for r, row in enumerate(self.rows):
-            pictures = [picture_lines(row.pictures[i], fit.size) for i in shown]
+            pictures = [picture_lines(row.pictures[i], fit.size, pixels=True) for i in shown]
             last_row = r == len(self.rows) - 1
             for y in range(fit.cell_rows):
                 middle = y == fit.cell_rows // 2
