@@ -5,7 +5,8 @@ Keeps every epoch's `Samples` of the run shown. Its keys work whatever has focus
 and forward through earlier epochs; while the latest epoch is shown, new epochs replace it,
 otherwise the view stays where the user put it. z cycles the picture size auto / full / half;
 auto fits all three rows in the height (see `image_strip.choose_fit`); ↑/↓ scroll when a fixed
-size is taller than the terminal.
+size is taller than the terminal. P switches the pictures between true pixels (kitty graphics, where
+the terminal shows them: `dae_tui.ui.pixels`) and half blocks.
 """
 
 from __future__ import annotations
