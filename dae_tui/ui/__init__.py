@@ -13,8 +13,9 @@ from typing import NoReturn
 
 from dae_tui.cli.invocation import EXIT_USAGE, Invocation
 from dae_tui.core.config import ConfigError, check_resume_overrides
+from dae_tui.ui import pixels
 from dae_tui.ui.app import DaeApp
-from dae_tui.ui.halfblock import choose_renderer, use_renderer
+from dae_tui.ui.halfblock import RENDERERS
 from dae_tui.ui.resume import ResumeInfo
 from dae_tui.ui.signals import install_exit_signals, leave_within
 
@@ -94,8 +95,12 @@ def run_app(invocation: Invocation, read_only: str | None = None) -> NoReturn:
         use_tab_driver(app)
     else:
         # The pictures' renderer suits the user's terminal (a browser tab shows half blocks), read
-        # here, not in the app, so tests and snapshots keep half blocks whatever terminal runs them.
-        use_renderer(choose_renderer(os.environ))
+        # here, not in the app, so tests and snapshots keep half blocks whatever terminal runs them;
+        # true pixels are settled here too, before Textual reads the input (pixels.py).
+        choice = pixels.settle(os.environ)
+        pixels.install(choice)
+        if choice.note:
+            app.log_line(f"Pictures in {RENDERERS[choice.cells]}: {choice.note}.")
     app.run()
     install_exit_signals(app.training_idle, TRAINER_EXIT_WAIT_S, already=app.stop_signal)
     app.training_idle.wait(TRAINER_EXIT_WAIT_S)

@@ -33,23 +33,35 @@ from dae_tui.core.events import Picture
 __all__ = [
     "HALF_BLOCK",
     "RENDERERS",
+    "PIXEL_RENDERERS",
     "HalfBlockPicture",
     "choose_renderer",
     "gray_style",
     "picture_lines",
     "renderer",
+    "renderer_note",
     "resize",
     "use_renderer",
 ]
 
 HALF_BLOCK = "▀"
-RENDERERS = {"halfblock": "half blocks", "shade": "shade characters", "ascii": "ASCII shades"}
-"""Each picture renderer and how the captions name it; the first is the default."""
+RENDERERS = {
+    "halfblock": "half blocks",
+    "shade": "shade characters",
+    "ascii": "ASCII shades",
+    "kitty": "kitty graphics",
+}
+"""Each picture renderer and how the captions name it; the first is the default. `kitty` draws
+true pixels (dae_tui.ui.pixels, which settles when it may be used); the others draw in cells."""
+PIXEL_RENDERERS = ("kitty",)
 SHADE_RAMP = " ░▒▓█"
 ASCII_RAMP = " .:-=+*#%@"
 _RAMP_STYLE = Style(color="bright_white", bgcolor="black")
 """Light on dark whatever the theme, as the half blocks' grays are."""
 _renderer = "halfblock"
+_cells = "halfblock"
+"""The cell renderer in use, or the one pixels fall back to (see `picture_lines`)."""
+_note = ""
 
 
 def renderer() -> str:
@@ -57,12 +69,19 @@ def renderer() -> str:
     return _renderer
 
 
-def use_renderer(name: str) -> None:
-    """Draw pictures with `name` (a key of `RENDERERS`) from now on."""
-    global _renderer
+def renderer_note() -> str:
+    """Why the renderer is not the true pixels asked for ("" when there is nothing to say)."""
+    return _note
+
+
+def use_renderer(name: str, note: str = "") -> None:
+    """Draw pictures with `name` (a key of `RENDERERS`) from now on; `note`: why not in pixels."""
+    global _renderer, _cells, _note
     if name not in RENDERERS:
         raise ValueError(f"unknown picture renderer {name!r}; one of {', '.join(RENDERERS)}")
-    _renderer = name
+    _renderer, _note = name, note
+    if name not in PIXEL_RENDERERS:
+        _cells = name
 
 
 def _utf8_locale(environ: Mapping[str, str]) -> bool:
@@ -90,10 +109,11 @@ def _few_colours(environ: Mapping[str, str]) -> bool:
 
 
 def choose_renderer(environ: Mapping[str, str]) -> str:
-    """The renderer for the terminal `environ` describes: DAE_TUI_PICTURES when it names one, else
+    """The cell renderer for the terminal `environ` describes: DAE_TUI_PICTURES when it names one
+    (true pixels are settled by dae_tui.ui.pixels), else
     `ascii` without UTF-8, `shade` with 16 colours, half blocks otherwise."""
     asked = environ.get("DAE_TUI_PICTURES", "")
-    if asked in RENDERERS:
+    if asked in RENDERERS and asked not in PIXEL_RENDERERS:
         return asked
     if not _utf8_locale(environ):
         return "ascii"
@@ -191,14 +211,20 @@ def ramp_lines(picture: Picture, ramp: str) -> list[list[Segment]]:
     return rows
 
 
-def picture_lines(picture: Picture, size: int) -> tuple[tuple[Segment, ...], ...]:
-    """The rows of segments of `picture` at `size` pixels, drawn by the renderer in use."""
-    return _lines(picture, size, _renderer)
+def picture_lines(picture: Picture, size: int, pixels: bool = False) -> tuple[tuple[Segment, ...], ...]:
+    """The rows of segments of `picture` at `size` pixels, drawn by the renderer in use; true
+    pixels only where `pixels` is asked (the picture strips), not for the Inspect canvas and its
+    outputs, new pictures at every stroke that would each be a new image sent to the terminal."""
+    return _lines(picture, size, _renderer if pixels or _renderer not in PIXEL_RENDERERS else _cells)
 
 
 @lru_cache(maxsize=512)
 def _lines(picture: Picture, size: int, name: str) -> tuple[tuple[Segment, ...], ...]:
     """Kept, since a strip repaints the same pictures on every selection move and every resize."""
+    if name in PIXEL_RENDERERS:
+        from dae_tui.ui.pixels import kitty_lines  # textual-image, only where pixels are drawn
+
+        return kitty_lines(picture, size)
     small = resize(picture, size)
     if name == "halfblock":
         rows = HalfBlockPicture(small).lines()

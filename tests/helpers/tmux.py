@@ -16,8 +16,17 @@ from pathlib import Path
 class TmuxSession:
     """One detached tmux session on its own server socket, running one shell command."""
 
-    def __init__(self, command: str, workdir: Path, width: int = 100, height: int = 30, hold: bool = False) -> None:
-        """`hold`: keep the pane open after the command ends, to read what it left on screen."""
+    def __init__(
+        self,
+        command: str,
+        workdir: Path,
+        width: int = 100,
+        height: int = 30,
+        hold: bool = False,
+        config: Path | None = None,
+    ) -> None:
+        """`hold`: keep the pane open after the command ends, to read what it left on screen;
+        `config`: the server's configuration file, read before the command starts."""
         if not shutil.which("tmux"):
             raise FileNotFoundError("tmux")
         self.socket = f"dae-tui-{os.getpid()}-{time.monotonic_ns()}"
@@ -28,6 +37,7 @@ class TmuxSession:
         env = {**os.environ, "COLORTERM": "truecolor"}
         self.started = time.perf_counter()
         self._tmux(
+            *(("-f", str(config)) if config else ()),
             "new-session",
             "-d",
             "-s",

@@ -70,7 +70,8 @@ THIRD_PARTY = {
     # package: the boundaries that may import it
     "torch": {"training", "sweeps.trials", "sweeps.packs"},
     "torchvision": {"training"},
-    "PIL": {"training"},
+    "PIL": {"training", "ui"},  # ui: the true-pixel pictures (ui.pixels), lazily
+    "textual_image": {"ui"},
     "textual": {"ui"},
     "textual_plotext": {"ui"},
     "plotext": {"ui"},

@@ -5,7 +5,8 @@ Keeps every epoch's `Samples` of the run shown. Its keys work whatever has focus
 and forward through earlier epochs; while the latest epoch is shown, new epochs replace it,
 otherwise the view stays where the user put it. z cycles the picture size auto / full / half;
 auto fits all three rows in the height (see `image_strip.choose_fit`); ↑/↓ scroll when a fixed
-size is taller than the terminal.
+size is taller than the terminal. P switches the pictures between true pixels (kitty graphics, where
+the terminal shows them: `dae_tui.ui.pixels`) and half blocks.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from textual.widgets import Static
 from dae_tui.core.config import CLASS_NAMES
 from dae_tui.core.events import Samples
 from dae_tui.core.formatting import fit_first, plural
+from dae_tui.ui import pixels
 from dae_tui.ui.keys import Key, TabKeys
 from dae_tui.ui.plain import plain
 from dae_tui.ui.widgets.image_strip import ZOOMS, ImageStrip, PictureRow, class_name, rows_of, size_wordings
@@ -71,6 +73,16 @@ class ImageBrowser(TabKeys, Vertical):
             help="compare: the marked runs' denoised rows one above the other",
             palette="Compare marked runs",
             palette_help="Images: their denoised rows one above the other",
+            palette_always=True,
+        ),
+        Key(
+            "P",
+            "pixels",
+            "Pixels",
+            priority=True,
+            help="pictures in true pixels (kitty graphics) or half blocks, where the terminal shows pixels",
+            palette="Pixels or half blocks",
+            palette_help="Images: true pixels (kitty graphics) or half blocks",
             palette_always=True,
         ),
         Key(
@@ -221,6 +233,15 @@ class ImageBrowser(TabKeys, Vertical):
 
     def action_scroll_images(self, step: int) -> None:
         self.scroll_rows(step)
+
+    def action_pixels(self) -> None:
+        """True pixels or half blocks, for every picture strip (the Train tab's too)."""
+        if pixels.switch() is None:
+            self.notify(pixels.how_to_ask(), timeout=6)
+            return
+        for strip in self.app.query(ImageStrip):
+            strip.refresh()
+        self._redraw()  # the caption names the renderer
 
     def action_compare(self) -> None:
         """The marked runs' denoised rows one above the other, or back; says which marked runs

@@ -21,7 +21,7 @@ from textual.widget import Widget
 
 from dae_tui.core.events import Picture, Samples
 from dae_tui.core.formatting import fit_first, fit_words
-from dae_tui.ui.halfblock import RENDERERS, picture_lines, renderer
+from dae_tui.ui.halfblock import RENDERERS, picture_lines, renderer, renderer_note
 
 __all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "class_name", "rows_of", "size_wordings"]
 
@@ -98,16 +98,18 @@ def size_wordings(zoom: str, fit: Fit) -> tuple[str, str, str]:
     """What `z` set, fullest first, always with the size drawn: at 100x30 `auto` picks 14 px,
     the same as `half`, and a bare `auto` left a user pressing z wondering why nothing changed.
     A fallback renderer is named too (`ascii` on a terminal without UTF-8, `shade` with 16
-    colours), so pictures that look coarse say why; the default half blocks go unsaid."""
+    colours, `kitty` for true pixels), so pictures that look coarse say why; the default half
+    blocks go unsaid, unless pixels were asked for and could not be drawn (then the why)."""
     if zoom == "auto":
         wordings = (f"z: auto size {fit.size} px, the largest that fits", f"auto {fit.size} px", f"auto {fit.size}px")
     else:
         wordings = (f"z: {zoom} size {fit.size} px", f"{zoom} {fit.size} px", f"{zoom} {fit.size}px")
-    name = renderer()
-    if name == next(iter(RENDERERS)):
+    name, note = renderer(), renderer_note()
+    if name == next(iter(RENDERERS)) and not note:
         return wordings
     long, mid, short = wordings
-    return f"{long}, in {RENDERERS[name]}", f"{mid}, {name}", f"{short} {name}"
+    why = f" ({note})" if note else ""  # true pixels asked for and not drawn: say why
+    return f"{long}, in {RENDERERS[name]}{why}", f"{mid}, {name}{why}", f"{short} {name}"
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ class StripRenderable:
         before, after = self.first, count - shown.stop
         left, right = ("<", ">") if renderer() == "ascii" else ("◀", "▶")  # a C locale shows ◀ as _
         for r, row in enumerate(self.rows):
-            pictures = [picture_lines(row.pictures[i], fit.size) for i in shown]
+            pictures = [picture_lines(row.pictures[i], fit.size, pixels=True) for i in shown]
             last_row = r == len(self.rows) - 1
             labels = label_lines(row.label, fit.cell_rows)
             for y in range(fit.cell_rows):
