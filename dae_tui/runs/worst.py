@@ -87,18 +87,21 @@ def _read_epoch(folder: Path, epoch: int) -> Samples | None:
     return Samples(epoch, indices, labels, clean, noisy, denoised, *scores)
 
 
-def load_worst(run_dir: str | os.PathLike[str]) -> dict[int, Samples]:
-    """Every saved epoch's worst pictures, by epoch ({} for a run from before they were kept).
-    Never raises for bad files: an epoch whose files cannot be read is left out."""
+def load_worst(run_dir: str | os.PathLike[str], epoch: int | None = None) -> dict[int, Samples]:
+    """Every saved epoch's worst pictures, by epoch ({} for a run from before they were kept),
+    or only `epoch`'s. Never raises for bad files: an epoch whose files cannot be read is left out."""
     folder = Path(run_dir) / SAMPLES_DIR
+    if epoch is not None:
+        one = _read_epoch(folder, epoch)
+        return {epoch: one} if one is not None else {}
     try:
         names = os.listdir(folder)
     except OSError:
         return {}
     epochs = sorted(int(m.group(1)) for m in map(_NAME.fullmatch, names) if m)[-MAX_WORST_EPOCHS:]
     found = {}
-    for epoch in epochs:
-        samples = _read_epoch(folder, epoch)
+    for saved in epochs:
+        samples = _read_epoch(folder, saved)
         if samples is not None:
-            found[epoch] = samples
+            found[saved] = samples
     return found
