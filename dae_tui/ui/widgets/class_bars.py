@@ -80,6 +80,8 @@ class ClassBarsRenderable:
         rows.append(
             [Segment(fit_first(self.width, f"bars from {low:g} dB · dB, then SSIM", f"from {low:g} dB"), muted)]
         )
+        if ascii_only:  # a C locale shows "·" as "_" too
+            rows = [[Segment(seg.text.replace("·", "-"), seg.style) for seg in row] for row in rows]
         return rows
 
     def _titles(self) -> tuple[str, ...]:
