@@ -386,7 +386,8 @@ class ImageBrowser(TabKeys, Vertical):
         bars = self.query_one(ClassBars)
         scored = [e for e in self.class_scores if epoch is None or e <= epoch] or sorted(self.class_scores)[-1:]
         if not scored:
-            older = self.folder is not None and not self.reading and any(e > 0 for e in self.history)
+            trained = any(e > 0 for e in self.history) or self.run_name is not None
+            older = self.folder is not None and not self.reading and trained
             empty = "None kept: the run is older than them." if older else "None yet: they come with epoch 1."
             bars.show(self.class_names, None, "Per-class test PSNR", empty)
             return
