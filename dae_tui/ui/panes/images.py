@@ -2,8 +2,9 @@
 
 The 8 are the fixed pictures (the same every epoch) or, after `f`, that epoch's 8 worst test
 pictures by PSNR (`runs.worst`); the error map is |denoised - clean| on a heat scale with its own
-legend. `c` shows the per-class test PSNR bars of the epoch shown (`widgets.class_bars`) beside
-the pictures, or instead of them where the width is short of `BARS_BESIDE` columns.
+legend (`e`: on where there is room, else on asking, in place of the noisy row). `c` shows the
+per-class test PSNR bars of the epoch shown (`widgets.class_bars`) beside the pictures, or
+instead of them where the width is short of `BARS_BESIDE` columns.
 
 Keeps every epoch's `Samples` of the run shown. Its keys work whatever has focus on the tab:
 ←/→ move the selection across images (its PSNR, noisy vs denoised, is shown); [ and ] step back
@@ -28,7 +29,6 @@ from dae_tui.ui.keys import Key, TabKeys
 from dae_tui.ui.plain import plain
 from dae_tui.ui.widgets.class_bars import ClassBars
 from dae_tui.ui.widgets.image_strip import (
-    SIZES,
     ZOOMS,
     Fit,
     ImageStrip,
@@ -42,6 +42,9 @@ from dae_tui.ui.widgets.image_strip import (
 __all__ = ["BARS_BESIDE", "ImageBrowser"]
 
 NO_IMAGES = "No images yet: press s to train."
+ERRORS_MIN = 14
+"""The least picture size at which the error maps join the three rows unasked (e shows them
+anyway)."""
 BARS_BESIDE = 120
 """From this width the per-class bars sit beside the pictures; below it they take their place."""
 ClassScores = tuple[tuple[float | None, ...], tuple[float | None, ...]]
@@ -80,6 +83,17 @@ class ImageBrowser(TabKeys, Vertical):
             help="picture size: auto (the largest that fits), full, half",
             palette="Picture size",
             palette_help="Images: auto, full or half size",
+            palette_always=True,
+        ),
+        Key(
+            "e",
+            "errors",
+            "Errors",
+            priority=True,
+            help="error maps |denoised - clean| on a heat scale, with their legend: on / off "
+            "(on where there is room; on a short terminal they take the noisy row's place)",
+            palette="Error maps",
+            palette_help="Images: |denoised - clean| of each picture as a heat map",
             palette_always=True,
         ),
         Key(
@@ -145,6 +159,8 @@ class ImageBrowser(TabKeys, Vertical):
     """Show the marked runs' denoised rows one above the other (see `compare_sources`)."""
     worst: reactive[bool] = reactive(False)
     """Show each epoch's 8 worst test pictures (by PSNR) instead of the fixed 8."""
+    errors: reactive[bool | None] = reactive(None)
+    """Draw the error-map row: True or False as `e` set it; None: where there is room."""
     per_class: reactive[bool] = reactive(False)
     """Show the per-class test PSNR bars."""
 
@@ -305,6 +321,9 @@ class ImageBrowser(TabKeys, Vertical):
     def action_scroll_images(self, step: int) -> None:
         self.scroll_rows(step)
 
+    def action_errors(self) -> None:
+        self.errors = not self.errors_shown
+
     def action_worst(self) -> None:
         self.worst = not self.worst
 
@@ -326,6 +345,9 @@ class ImageBrowser(TabKeys, Vertical):
         self._redraw()
 
     def watch_compare(self) -> None:
+        self._redraw()
+
+    def watch_errors(self) -> None:
         self._redraw()
 
     def watch_worst(self) -> None:
@@ -369,15 +391,27 @@ class ImageBrowser(TabKeys, Vertical):
         strip.show(rows[:2] + compared if compared else self._with_errors(rows, samples), self.selected, self.zoom)
         info.update(plain(self.caption(samples, len(compared), info.content_region.width or self.size.width)))
 
-    def _with_errors(self, rows: list[PictureRow], samples: Samples) -> list[PictureRow]:
-        """The rows and the error maps under them; where even the smallest pictures cannot
-        stack four rows and a legend (80x24), the error maps take the noisy row's place (its
-        PSNR stays on the info line), so the map and its legend are always in view."""
-        errors = error_row(samples)
+    @property
+    def errors_shown(self) -> bool:
+        """Whether the error maps are drawn: as `errors` says, else where there is room."""
+        return self.errors if self.errors is not None else self._room_for_errors()
+
+    def _room_for_errors(self) -> bool:
+        """Whether four rows and a legend fit the height at `ERRORS_MIN` pixels or more (from
+        about 200x60): below that the three rows keep the size they had before error maps."""
         room = self.query_one("#pictures").size.height
-        if self.zoom == "auto" and room and Fit(SIZES[-1], 1, len(rows) + 1, 1).height > room:
-            return [rows[0], rows[2], errors]
-        return [*rows, errors]
+        return bool(room) and Fit(ERRORS_MIN, 1, 4, 1).height <= room
+
+    def _with_errors(self, rows: list[PictureRow], samples: Samples) -> list[PictureRow]:
+        """The rows, and the error maps under them when shown; where four rows do not fit
+        (e at 80x24), the error maps take the noisy row's place (its PSNR stays on the info
+        line), so the map and its legend are in view without scrolling."""
+        if not self.errors_shown:
+            return rows
+        room = self.query_one("#pictures").size.height
+        if self.zoom == "auto" and room and not self._room_for_errors():
+            return [rows[0], rows[2], error_row(samples)]
+        return [*rows, error_row(samples)]
 
     def _show_bars(self, epoch: int | None) -> None:
         """The per-class bars of the epoch shown (its latest scored one, before training)."""
