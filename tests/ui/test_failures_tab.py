@@ -142,3 +142,28 @@ async def test_a_run_from_before_per_class_scores_says_it_has_none(run_copy, siz
         await wait_until(pilot, lambda: "None kept: the run is older than them." in screen_text(app))
         await pilot.press("f")
         await wait_until(pilot, lambda: "No worst pictures saved" in screen_text(app))
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_run_trained_here_brings_its_class_scores_by_event_and_its_worst_pictures(tmp_path, size):
+    from helpers.pilot import collector
+
+    from dae_tui.core.config import TrainConfig
+    from dae_tui.core.events import EpochEnd
+    from dae_tui.ui import DaeApp
+
+    config = TrainConfig(dataset="mnist", source="bundled", train_limit=256, batch_size=32, epochs=2, threads=1)
+    seen, hook = collector()
+    app = DaeApp(config, runs_dir=tmp_path)
+    async with app.run_test(size=size, message_hook=hook) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.state == "finished")
+        browser = app.query_one(ImageBrowser)
+        await wait_until(pilot, lambda: sorted(browser.worst_history) == [1, 2])
+        ends = [e for e in seen if isinstance(e, EpochEnd)]
+        assert [e.epoch for e in ends] == [1, 2] and all(len(e.class_psnr) == 10 for e in ends)
+        assert browser.class_scores[2] == (ends[1].class_psnr, ends[1].class_ssim)
+        await pilot.press("i", "c")
+        bars = app.query_one(ClassBars)
+        await wait_until(pilot, lambda: bars.display and "Per-class test PSNR · epoch 2" in screen_text(app))
+        assert sum("◀ worst" in line for line in lines_of(app)) == 1
