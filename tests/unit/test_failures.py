@@ -188,3 +188,16 @@ def test_class_bars_mark_the_worst_class_and_start_under_it(renderer):
     renderer("ascii")
     rows = ClassBarsRenderable(names, psnr, (0.8,) * 10, "Per-class", 50).lines()
     assert all("".join(seg.text for seg in row).isascii() for row in rows)
+
+
+def test_fashion_mnist_class_names_and_figures_fit_the_bars_whole():
+    from dae_tui.core.config import CLASS_NAMES
+    from dae_tui.ui.widgets.class_bars import BARS_WIDTH
+
+    names = CLASS_NAMES["fashion-mnist"]
+    psnr = tuple(18.0 + c / 3 for c in range(10))  # T-shirt/top is worst
+    rows = ClassBarsRenderable(names, psnr, (0.7,) * 10, "Per-class test PSNR · epoch 4 · c: hide", BARS_WIDTH - 1)
+    lines = ["".join(seg.text for seg in row) for row in rows.lines()]
+    for name, value, line in zip(names, psnr, lines[1:11], strict=True):
+        assert line.startswith(name) and f"{value:5.1f} dB 0.70" in line and len(line) <= BARS_WIDTH - 1
+    assert "◀ worst" in lines[1] and "Ankle boot" in lines[10]

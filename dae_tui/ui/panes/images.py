@@ -25,6 +25,7 @@ from textual.widgets import Static
 from dae_tui.core.config import CLASS_NAMES
 from dae_tui.core.events import Samples
 from dae_tui.core.formatting import fit_first
+from dae_tui.runs.classes import ClassScores
 from dae_tui.ui.keys import Key, TabKeys
 from dae_tui.ui.plain import plain
 from dae_tui.ui.widgets.class_bars import ClassBars
@@ -47,7 +48,6 @@ ERRORS_MIN = 14
 anyway)."""
 BARS_BESIDE = 120
 """From this width the per-class bars sit beside the pictures; below it they take their place."""
-ClassScores = tuple[tuple[float | None, ...], tuple[float | None, ...]]
 
 
 class ImageBrowser(TabKeys, Vertical):
