@@ -4,10 +4,11 @@
 
 Trains three short runs that differ in learning rate and a fourth that is stopped after two
 epochs, then drives the real app headless (Textual's Pilot) and saves SVGs with its own
-screenshot code: the Train tab at 200x60 after a finished run, the Inspect tab at 160x45 on that
-run with a digit drawn, the Images tab at 80x24, the Runs tab at 120x36 with runs marked, the
-numbers table of the three learning rates at 100x30, and the Sweep tab at 120x36 on a 6-trial study
-(in its own runs folder). Takes about three minutes on 2 cores.
+screenshot code: the Train tab at 200x60 after a finished run and its Images tab showing where
+it fails (the worst pictures, their error maps, the per-class bars: failures.svg), the Inspect tab
+at 160x45 on that run with a digit drawn, the Images tab at 80x24, the Runs tab at 120x36 with runs
+marked, the numbers table of the three learning rates at 100x30, and the Sweep tab at 120x36 on a
+6-trial study (in its own runs folder). Takes about three minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -90,12 +91,26 @@ async def numbers_of_the_learning_rates(app: DaeApp, pilot) -> None:
     from dae_tui.ui.panes.runs import RunsView
 
     await pilot.press("r")
-    while not (app.query(RunsView) and len(app.query_one(RunsView).runs) == 4):
+    while not (app.query(RunsView) and len(app.query_one(RunsView).runs) == 6):
         await pilot.pause(0.2)
     await pilot.pause(1.0)
-    await pilot.press("down", "space", "down", "space", "down", "space", "f")  # newest first: the stopped run
+    # newest first: the 2-epoch and the 6-epoch dashboard runs, the stopped one, then the three rates
+    await pilot.press("down", "down", "down", "space", "down", "space", "down", "space", "f")
     while not isinstance(app.screen, NumbersScreen):
         await pilot.pause(0.2)
+    await pilot.pause(0.5)
+
+
+async def where_it_fails(app: DaeApp, pilot) -> None:
+    """The Images tab on the run just finished: its 8 worst test pictures with their error maps
+    and legend (f), and the per-class PSNR bars beside them, the worst class marked (c)."""
+    from dae_tui.ui.panes import ImageBrowser
+
+    browser = app.query_one(ImageBrowser)
+    await pilot.press("i")
+    while not (browser.worst_history and browser.class_scores):
+        await pilot.pause(0.2)
+    await pilot.press("f", "c")
     await pilot.pause(0.5)
 
 
@@ -107,6 +122,8 @@ async def main() -> None:
         async with app.run_test(size=(200, 60)) as pilot:
             await finish(app, pilot)
             app.save_screenshot(str(HERE / "dashboard.svg"))
+            await where_it_fails(app, pilot)
+            app.save_screenshot(str(HERE / "failures.svg"))
         app = DaeApp(TrainConfig(**BASE), runs_dir=runs)
         async with app.run_test(size=(160, 45)) as pilot:
             await inspect_with_a_drawing(app, pilot)
@@ -165,7 +182,7 @@ async def main() -> None:
             await pilot.press("space", "down", "down", "space")
             await pilot.pause(0.5)
             app.save_screenshot(str(HERE / "sweep.svg"))
-    names = ("dashboard.svg", "inspect.svg", "images.svg", "runs.svg", "numbers.svg", "sweep.svg")
+    names = ("dashboard.svg", "failures.svg", "inspect.svg", "images.svg", "runs.svg", "numbers.svg", "sweep.svg")
     print("wrote", *(HERE / name for name in names))
 
 

@@ -122,10 +122,18 @@ class EpochEnd:
     """Peak memory of the epoch in MiB: on CUDA the most torch allocated during this epoch; on the
     CPU this process's peak RSS, its high-water mark since it started, not the epoch's. None where
     it is not known."""
+    class_psnr: tuple[float | None, ...] = ()
+    """Test PSNR (dB) of each class's images (10 classes: digits 0-9, or Fashion-MNIST's in
+    `CLASS_NAMES` order), from the same evaluation; None for a class without test images, and
+    empty in records written before it was kept."""
+    class_ssim: tuple[float | None, ...] = ()
+    """Mean test SSIM of each class's images, likewise."""
 
     def to_json(self, dataset: str, source: str) -> dict[str, Any]:
         """The per-epoch record (`--json` and metrics.jsonl); says when data is the offline sample."""
         record = asdict(self)
+        for key in ("class_psnr", "class_ssim"):
+            record[key] = [None if v is None else round(v, 4) for v in record[key]]
         record.update(dataset=dataset, source=source, offline_sample=source == "bundled")
         return record
 

@@ -41,6 +41,7 @@ from dae_tui.core.events import (
     RunStopped,
 )
 from dae_tui.core.psnr import best_epoch
+from dae_tui.runs.classes import class_scores
 from dae_tui.runs.files import (
     CHECKPOINT_NAME,
     LOCK_NAME,
@@ -217,6 +218,9 @@ def _event_from_record(record: dict[str, Any], epochs: int, run_dir: Path) -> Ep
             value = value if isinstance(value, int) else 0
         elif item.name == "device_name":
             value = value if isinstance(value, str) else ""
+        elif item.name in ("class_psnr", "class_ssim"):
+            scores = class_scores(record)  # none in records written before they were kept
+            value = () if scores is None else scores[item.name == "class_ssim"]
         elif item.name == "peak_memory_mb":
             value = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         elif not isinstance(value, (int, float)) or isinstance(value, bool):

@@ -14,7 +14,15 @@ from dae_tui.core.psnr import psnr_from_mse
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["SSIM_SIGMA", "SSIM_WINDOW", "per_image_mse", "per_image_ssim", "psnr_from_mse"]
+__all__ = [
+    "SSIM_SIGMA",
+    "SSIM_WINDOW",
+    "class_means",
+    "per_class_scores",
+    "per_image_mse",
+    "per_image_ssim",
+    "psnr_from_mse",
+]
 
 
 def per_image_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -56,3 +64,27 @@ def per_image_ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     contrast_structure = (2 * (ab - mu_ab) + _SSIM_C2) / ((aa - mu_aa) + (bb - mu_bb) + _SSIM_C2)
     luminance = (2 * mu_ab + _SSIM_C1) / (mu_aa + mu_bb + _SSIM_C1)
     return (luminance * contrast_structure).flatten(1).mean(dim=1)
+
+
+def class_means(values: torch.Tensor, labels: torch.Tensor, classes: int) -> list[float | None]:
+    """The mean of `values` (N,) over each class 0 .. `classes` - 1 of `labels` (N,); None for a
+    class with no images. Two scatter-adds and one copy to the host, however many classes."""
+    import torch
+
+    keep = (labels >= 0) & (labels < classes)  # a label past the dataset's classes counts in none
+    values, labels = values.float()[keep], labels[keep]
+    sums = torch.zeros(classes, dtype=torch.float32, device=values.device).index_add_(0, labels, values)
+    counts = torch.bincount(labels, minlength=classes)[:classes].to(values.device)
+    means = (sums / counts.clamp(min=1)).tolist()
+    return [m if n else None for m, n in zip(means, counts.tolist(), strict=True)]
+
+
+def per_class_scores(
+    per_mse: torch.Tensor, per_ssim: torch.Tensor, labels: torch.Tensor, classes: int = 10
+) -> tuple[tuple[float | None, ...], tuple[float | None, ...]]:
+    """(PSNR in dB of each class's mean MSE, each class's mean SSIM) from the per-image scores
+    the evaluation already has: the class's PSNR is the test PSNR's own rule (10 log10(1 / mean
+    MSE)) applied to that class's images alone. None for a class absent from `labels`."""
+    mse = class_means(per_mse, labels, classes)
+    ssim = class_means(per_ssim, labels, classes)
+    return tuple(None if m is None else psnr_from_mse(m) for m in mse), tuple(ssim)

@@ -43,9 +43,11 @@ from torch import nn
 from dae_tui.core.config import ConfigError, TrainConfig
 from dae_tui.core.events import BatchProgress, EpochEnd, Event, Notice, RunFailed, RunFinished, RunStarted, RunStopped
 from dae_tui.core.psnr import best_epoch
+from dae_tui.runs.classes import CLASS_COUNT
 from dae_tui.runs.files import PARTIAL_NAME, RunMarker
 from dae_tui.runs.live import LiveWriter
 from dae_tui.runs.samples import SampleRecorder
+from dae_tui.runs.worst import WorstRecorder
 from dae_tui.training import checkpoints as ckpt
 from dae_tui.training.data import DataError, load_data
 from dae_tui.training.device import (
@@ -56,7 +58,7 @@ from dae_tui.training.device import (
     reset_peak_memory,
     resolve_device,
 )
-from dae_tui.training.metrics import psnr_from_mse
+from dae_tui.training.metrics import per_class_scores, psnr_from_mse
 from dae_tui.training.models import build_model, count_parameters
 from dae_tui.training.noise import add_noise
 from dae_tui.training.pace import Pace
@@ -417,6 +419,7 @@ class PackTrainer:
         per_mse, per_ssim = evaluate_scores(member.model, member.test.clean, member.test.noisy)
         test_mse = per_mse.mean().item()
         assert per_ssim is not None
+        class_psnr, class_ssim = per_class_scores(per_mse, per_ssim, member.test.labels, CLASS_COUNT)
         if not math.isfinite(test_mse):
             raise LossNotFinite(f"the test loss became {_name(test_mse)} after epoch {epoch}")
         refused = member.keep_epoch(epoch) if member.keep_epoch is not None else None
@@ -437,10 +440,13 @@ class PackTrainer:
             checkpoint=str(path),
             device_name=board,
             peak_memory_mb=peak_memory_mb(self._device),
+            class_psnr=class_psnr,
+            class_ssim=class_ssim,
         )
         member.records.append(end.to_json(member.config.dataset, self._source))
         ckpt.save_checkpoint(path, self._state(member, epoch))
         ckpt.write_metrics(member.run_dir, member.records)
+        WorstRecorder(member.run_dir).record(Trainer._worst(member.model, member.test, per_mse, epoch))
         member.epochs_done = epoch
         return end
 

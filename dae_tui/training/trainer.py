@@ -53,9 +53,11 @@ from dae_tui.core.events import (
     Samples,
 )
 from dae_tui.core.psnr import best_epoch
+from dae_tui.runs.classes import CLASS_COUNT
 from dae_tui.runs.files import HEARTBEAT_INTERVAL_S, PARTIAL_NAME, RunMarker, load_run_config
 from dae_tui.runs.live import ControlReader, LiveWriter
 from dae_tui.runs.samples import SampleRecorder
+from dae_tui.runs.worst import WORST_COUNT, WorstRecorder
 from dae_tui.training import checkpoints as ckpt
 from dae_tui.training.data import DataError, LoadedData, load_data
 from dae_tui.training.device import (
@@ -66,7 +68,7 @@ from dae_tui.training.device import (
     reset_peak_memory,
     resolve_device,
 )
-from dae_tui.training.metrics import per_image_mse, per_image_ssim, psnr_from_mse
+from dae_tui.training.metrics import per_class_scores, per_image_mse, per_image_ssim, psnr_from_mse
 from dae_tui.training.models import build_model, count_parameters
 from dae_tui.training.noise import add_noise
 from dae_tui.training.pace import Pace
@@ -177,12 +179,14 @@ _POSITION_TYPES: dict[str, type | tuple[type, ...]] = {
 
 @dataclass
 class _TestSet:
-    """The test split, prepared once: clean and noisy float tensors on the device."""
+    """The test split, prepared once: clean and noisy float tensors on the device, and the
+    labels (int64, on the device too) that the per-class scores are grouped by."""
 
     clean: torch.Tensor
     noisy: torch.Tensor
     noisy_psnr: float
     noisy_ssim: float
+    labels: torch.Tensor
 
 
 @contextmanager
@@ -782,7 +786,7 @@ class Trainer:
         self._marker.start(self._epochs_done)
         ckpt.write_config(self.run_dir, config)
         ckpt.write_metrics(self.run_dir, records)
-        recorder = SampleRecorder(self.run_dir)
+        recorder, worst = SampleRecorder(self.run_dir), WorstRecorder(self.run_dir)
 
         yield RunStarted(
             config=config,
@@ -824,6 +828,7 @@ class Trainer:
             per_mse, per_ssim = evaluate_scores(model, test.clean, test.noisy)
             test_mse = per_mse.mean().item()
             test_ssim = per_ssim.mean().item()  # type: ignore[union-attr]
+            class_psnr, class_ssim = per_class_scores(per_mse, per_ssim, test.labels, CLASS_COUNT)  # type: ignore[arg-type]
             if not math.isfinite(test_mse):
                 raise LossNotFinite(f"the test loss became {_name(test_mse)} after epoch {epoch}")
             refused = self.keep_epoch(epoch) if self.keep_epoch is not None else None
@@ -846,6 +851,8 @@ class Trainer:
                 checkpoint=str(path),
                 device_name=board,
                 peak_memory_mb=peak_memory_mb(device),
+                class_psnr=class_psnr,
+                class_ssim=class_ssim,
             )
             records.append(end.to_json(config.dataset, data.source))
             ckpt.save_checkpoint(
@@ -866,6 +873,8 @@ class Trainer:
                 },
             )
             ckpt.write_metrics(self.run_dir, records)
+            # Before the epoch's event: a dashboard reads them when it sees the epoch end.
+            worst.record(self._worst(model, test, per_mse, epoch))
             self._epochs_done = epoch
             position = None
             gone = self._drop_partial()
@@ -983,7 +992,18 @@ class Trainer:
             clean.to(device, memory_format=layout),
             noisy.to(device, memory_format=layout),
             *input_scores(clean, noisy),
+            labels=data.test.labels.to(device),
         )
+
+    @staticmethod
+    def _worst(model: torch.nn.Module, test: _TestSet, per_mse: torch.Tensor, epoch: int) -> Samples:
+        """The `WORST_COUNT` test pictures of lowest PSNR (highest MSE) after `epoch`, worst first;
+        of equal MSE, the earlier picture (a stable order, so a resumed run picks the same)."""
+        idx = torch.sort(per_mse.float().cpu(), descending=True, stable=True).indices[:WORST_COUNT].tolist()
+        with _inference(model):
+            denoised = model(test.noisy[idx])
+        labels = test.labels[idx].tolist()
+        return make_samples(epoch, idx, labels, test.clean[idx], test.noisy[idx], denoised)
 
     @staticmethod
     def _samples(model: torch.nn.Module, test: _TestSet, idx: list[int], data: LoadedData, epoch: int) -> Samples:

@@ -32,6 +32,7 @@ from dae_tui.ui.messages import (
     EngineRunStopped,
     EngineSamples,
     RunPictures,
+    RunWorst,
     while_shown,
 )
 from dae_tui.ui.panes import ImageBrowser
@@ -88,18 +89,40 @@ class CurrentRun(DashboardBase):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pictures")
     def _read_pictures(self, folder: str) -> None:
-        """A run's saved pictures (samples/), read off the UI thread; a newer read supersedes it."""
-        from dae_tui.runs.samples import load_samples  # torch-free
+        """A run's saved pictures (samples/: the fixed and the worst ones) and per-class scores
+        (metrics.jsonl), read off the UI thread; a newer read supersedes it."""
+        from dae_tui.runs.classes import scores_by_epoch  # torch-free, all three
+        from dae_tui.runs.info import read_metrics
+        from dae_tui.runs.samples import load_samples
+        from dae_tui.runs.worst import load_worst
 
         history = load_samples(folder)
+        worst = load_worst(folder)
+        classes = scores_by_epoch(read_metrics(folder))
         if not get_current_worker().is_cancelled:
-            self.post_message(RunPictures(folder, history))
+            self.post_message(RunPictures(folder, history, worst, classes))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="worst")
+    def _read_worst(self, folder: str, epoch: int) -> None:
+        """The worst pictures of a run's epoch that just ended (the trainer wrote them before)."""
+        from dae_tui.runs.worst import load_worst  # torch-free
+
+        worst = load_worst(folder, epoch)
+        if not get_current_worker().is_cancelled:
+            self.post_message(RunWorst(folder, worst))
 
     @while_shown
     def _on_run_pictures(self, message: RunPictures) -> None:
         browser = self.query_one(ImageBrowser)
-        if browser.add_saved(message.folder, message.history) and message.folder == self.run_dir:
+        if (
+            browser.add_saved(message.folder, message.history, message.worst, message.classes)
+            and message.folder == self.run_dir
+        ):
             self._show_strip(browser.latest)
+
+    @while_shown
+    def _on_run_worst(self, message: RunWorst) -> None:
+        self.query_one(ImageBrowser).add_worst(message.folder, message.worst)
 
     def _show_strip(self, samples: Samples | None) -> None:
         """The Train tab's pictures: the current run's latest epoch."""
@@ -155,6 +178,10 @@ class CurrentRun(DashboardBase):
                 self.screen.set_question(self._quit_question())
             if self.run_dir:
                 self._inspect_epoch_saved(self.run_dir)
+            browser = self.query_one(ImageBrowser)
+            if browser.folder is not None and browser.folder == self.run_dir:
+                browser.add_classes(event.epoch, (event.class_psnr, event.class_ssim))
+                self._read_worst(browser.folder, event.epoch)
 
     @while_shown
     def on_engine_samples(self, message: EngineSamples) -> None:

@@ -14,6 +14,10 @@ environment and used by `picture_lines` whoever calls it:
 - `ascii`: no UTF-8 (`LANG=C`, a non-UTF-8 tmux client) showed every "▀" as `_`; a 10-step ASCII
   ramp " .:-=+*#%@" reads on any terminal.
 
+Error maps (`heat_lines`, `heat_legend`) draw |denoised - clean| on a heat scale with each
+renderer: colours from black through red and yellow to white in half blocks, the shade ramp in
+those colours with 16, the ASCII ramp alone without UTF-8, so the scale reads on every terminal.
+
 Imports rich only (no textual, no torch).
 """
 
@@ -36,7 +40,10 @@ __all__ = [
     "PIXEL_RENDERERS",
     "HalfBlockPicture",
     "choose_renderer",
+    "error_picture",
     "gray_style",
+    "heat_legend",
+    "heat_lines",
     "picture_lines",
     "renderer",
     "renderer_note",
@@ -231,3 +238,88 @@ def _lines(picture: Picture, size: int, name: str) -> tuple[tuple[Segment, ...],
     else:
         rows = ramp_lines(small, SHADE_RAMP if name == "shade" else ASCII_RAMP)
     return tuple(tuple(row) for row in rows)
+
+
+# --- error maps -------------------------------------------------------------------------------
+
+HEAT_STOPS = ((0, (0, 0, 0)), (90, (120, 0, 40)), (160, (220, 40, 0)), (215, (255, 190, 0)), (255, (255, 255, 255)))
+"""The heat scale's colours at levels 0-255: black, crimson, red-orange, amber, white."""
+SHADE_HEAT = ("black", "red", "red", "yellow", "bright_white")
+"""The 16-colour palette's colour for each step of the shade ramp: the character carries the
+level, the colour the heat."""
+
+
+def error_picture(clean: Picture, denoised: Picture) -> Picture:
+    """|denoised - clean| of each pixel, 0-255, as a `Picture` of the same size."""
+    return Picture(
+        clean.width, clean.height, bytes(abs(a - b) for a, b in zip(clean.pixels, denoised.pixels, strict=True))
+    )
+
+
+@lru_cache(maxsize=256)
+def heat_rgb(level: int) -> tuple[int, int, int]:
+    """The heat scale's colour at `level` (0-255), between the two `HEAT_STOPS` around it."""
+    for (low, a), (high, b) in zip(HEAT_STOPS, HEAT_STOPS[1:], strict=False):
+        if level <= high:
+            t = (level - low) / (high - low)
+            return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
+    return HEAT_STOPS[-1][1]
+
+
+@lru_cache(maxsize=65536)
+def _heat_style(top: int, bottom: int) -> Style:
+    return Style(color=Color.from_rgb(*heat_rgb(top)), bgcolor=Color.from_rgb(*heat_rgb(bottom)))
+
+
+def _scaled(picture: Picture, peak: int) -> Picture:
+    """`picture` with `peak` (1-255) stretched to 255, so the largest error of a row is white."""
+    peak = max(1, min(255, peak))
+    return Picture(picture.width, picture.height, bytes(min(255, v * 255 // peak) for v in picture.pixels))
+
+
+def heat_lines(picture: Picture, size: int, peak: int) -> tuple[tuple[Segment, ...], ...]:
+    """The rows of segments of the error map `picture` (see `error_picture`) at `size` pixels, on a
+    heat scale from 0 to `peak` (0-255: the largest error of its row), by the renderer in use."""
+    return _heat(picture, size, peak, _renderer)
+
+
+@lru_cache(maxsize=256)
+def _heat(picture: Picture, size: int, peak: int, name: str) -> tuple[tuple[Segment, ...], ...]:
+    small = _scaled(resize(picture, size), peak)
+    if name == "halfblock":
+        rows = [
+            [
+                Segment(HALF_BLOCK, _heat_style(small.at(x, y), small.at(x, y + 1) if y + 1 < small.height else 0))
+                for x in range(small.width)
+            ]
+            for y in range(0, small.height, 2)
+        ]
+        return tuple(tuple(row) for row in rows)
+    ramp = SHADE_RAMP if name == "shade" else ASCII_RAMP
+    rows = ramp_lines(small, ramp)
+    if name == "shade":
+        steps = len(ramp) - 1
+        colours = {
+            ramp[i]: Style(color=SHADE_HEAT[i * (len(SHADE_HEAT) - 1) // steps], bgcolor="black")
+            for i in range(len(ramp))
+        }
+        rows = [[Segment(seg.text, colours[seg.text]) for seg in row] for row in rows]
+    return tuple(tuple(row) for row in rows)
+
+
+def heat_legend(peak: int, cells: int = 10) -> list[Segment]:
+    """The error maps' legend: `0 <the scale in cells> <peak>`, the peak as a fraction of full
+    brightness (pictures are 0-1), in the renderer's own marks, so it reads as the maps do."""
+    high = f"{max(1, peak) / 255:.2f}"
+    levels = [round(i * 255 / (cells - 1)) for i in range(cells)]
+    if _renderer == "halfblock":
+        scale = [Segment("█", Style(color=Color.from_rgb(*heat_rgb(v)))) for v in levels]
+    else:
+        ramp = SHADE_RAMP if _renderer == "shade" else ASCII_RAMP
+        steps = len(ramp) - 1
+        scale = []
+        for v in levels:
+            i = (2 * v * steps + 255) // 510
+            colour = SHADE_HEAT[i * (len(SHADE_HEAT) - 1) // steps] if _renderer == "shade" else "bright_white"
+            scale.append(Segment(ramp[i], Style(color=colour, bgcolor="black")))
+    return [Segment("0 "), *scale, Segment(f" {high}")]

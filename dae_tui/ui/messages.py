@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.message import Message
@@ -49,6 +49,7 @@ __all__ = [
     "RunChosen",
     "RunMarksChanged",
     "RunPictures",
+    "RunWorst",
     "SystemSampled",
     "while_shown",
     "wrap",
@@ -184,10 +185,21 @@ class RunMarksChanged(Message):
 
 @dataclass
 class RunPictures(Message):
-    """A run's saved pictures, read in a background thread: every epoch's samples of `folder`."""
+    """A run's saved pictures, read in a background thread: every epoch's samples of `folder`,
+    its worst pictures and its per-class scores by epoch (empty for runs from before them)."""
 
     folder: str
     history: dict[int, Samples]
+    worst: dict[int, Samples] = field(default_factory=dict)
+    classes: dict[int, tuple[tuple[float | None, ...], tuple[float | None, ...]]] = field(default_factory=dict)
+
+
+@dataclass
+class RunWorst(Message):
+    """A run's worst pictures, read again in a background thread after one of its epochs ended."""
+
+    folder: str
+    worst: dict[int, Samples]
 
 
 @dataclass

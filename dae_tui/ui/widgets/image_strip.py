@@ -21,9 +21,27 @@ from textual.widget import Widget
 
 from dae_tui.core.events import Picture, Samples
 from dae_tui.core.formatting import fit_first, fit_words
-from dae_tui.ui.halfblock import RENDERERS, picture_lines, renderer, renderer_note
+from dae_tui.ui.halfblock import (
+    RENDERERS,
+    error_picture,
+    heat_legend,
+    heat_lines,
+    picture_lines,
+    renderer,
+    renderer_note,
+)
 
-__all__ = ["Fit", "ImageStrip", "PictureRow", "StripRenderable", "choose_fit", "class_name", "rows_of", "size_wordings"]
+__all__ = [
+    "Fit",
+    "ImageStrip",
+    "PictureRow",
+    "StripRenderable",
+    "choose_fit",
+    "class_name",
+    "error_row",
+    "rows_of",
+    "size_wordings",
+]
 
 SIZES = (28, 24, 20, 18, 16, 14, 12, 10, 8)
 """Picture sizes in pixels (square), largest first; each takes size/2 terminal rows."""
@@ -61,7 +79,9 @@ class Fit:
     size: int
     visible: int
     rows: int = 3
-    """Picture rows (clean, noisy, denoised, and any compared runs)."""
+    """Picture rows (clean, noisy, denoised, and any compared runs or error maps)."""
+    extra: int = 0
+    """Lines besides the rows: one legend line under each error-map row."""
 
     @property
     def cell_rows(self) -> int:
@@ -71,7 +91,7 @@ class Fit:
     @property
     def height(self) -> int:
         """Terminal rows of the whole strip: each picture row and its caption line."""
-        return self.rows * (self.cell_rows + 1)
+        return self.rows * (self.cell_rows + 1) + self.extra
 
 
 def _fitting(width: int, size: int, count: int) -> int:
@@ -81,17 +101,18 @@ def _fitting(width: int, size: int, count: int) -> int:
     return max(1, min(count, (width - LABEL_WIDTH - 2 * HINT_WIDTH) // (size + GAP)))
 
 
-def choose_fit(width: int, height: int, count: int = 8, rows: int = 3, zoom: str = "auto") -> Fit:
-    """The layout for `count` pictures in `rows` rows within `width` x `height` cells."""
+def choose_fit(width: int, height: int, count: int = 8, rows: int = 3, zoom: str = "auto", extra: int = 0) -> Fit:
+    """The layout for `count` pictures in `rows` rows (and `extra` legend lines) within `width` x
+    `height` cells."""
     fixed = ZOOMS.get(zoom)
     if fixed is not None:
-        return Fit(fixed, _fitting(width, fixed, count), rows)
-    tall_enough = [s for s in SIZES if Fit(s, count, rows).height <= height] or [SIZES[-1]]
+        return Fit(fixed, _fitting(width, fixed, count), rows, extra)
+    tall_enough = [s for s in SIZES if Fit(s, count, rows, extra).height <= height] or [SIZES[-1]]
     for size in tall_enough:
         if size >= MIN_ALL and _fitting(width, size, count) == count:
-            return Fit(size, count, rows)
+            return Fit(size, count, rows, extra)
     size = tall_enough[0]
-    return Fit(size, _fitting(width, size, count), rows)
+    return Fit(size, _fitting(width, size, count), rows, extra)
 
 
 def size_wordings(zoom: str, fit: Fit) -> tuple[str, str, str]:
@@ -121,6 +142,9 @@ class PictureRow:
     captions: Sequence[str | tuple[str, ...]]
     """Under each picture: its text, or its wordings fullest first (the first that fits the
     picture's width is shown, see `fit_first`)."""
+    peak: int | None = None
+    """For an error-map row (`error_row`): the largest error of its pictures (0-255), the top of
+    its heat scale and legend; None for a row of ordinary pictures."""
 
 
 def class_name(names: Sequence[str], label: int) -> str:
@@ -146,6 +170,18 @@ def rows_of(samples: Samples, names: Sequence[str]) -> list[PictureRow]:
     ]
 
 
+def error_row(samples: Samples) -> PictureRow:
+    """The error maps of `samples`: |denoised - clean| of each picture on one heat scale (0 to
+    the row's largest error, in its legend), captioned with the picture's mean error."""
+    maps = [error_picture(c, d) for c, d in zip(samples.clean, samples.denoised, strict=True)]
+    peak = max((max(m.pixels, default=0) for m in maps), default=0)
+    captions = []
+    for m in maps:
+        mean = sum(m.pixels) / max(1, len(m.pixels)) / 255
+        captions.append((f"mean {mean:.3f}", f"{mean:.3f}", f"{mean:.2f}"))
+    return PictureRow("error", maps, captions, peak=max(1, peak))
+
+
 class StripRenderable:
     """The rows at `fit`, pictures `first` .. `first + fit.visible - 1`, `selected` highlighted."""
 
@@ -166,7 +202,10 @@ class StripRenderable:
         before, after = self.first, count - shown.stop
         left, right = ("<", ">") if renderer() == "ascii" else ("◀", "▶")  # a C locale shows ◀ as _
         for r, row in enumerate(self.rows):
-            pictures = [picture_lines(row.pictures[i], fit.size, pixels=True) for i in shown]
+            if row.peak is None:
+                pictures = [picture_lines(row.pictures[i], fit.size, pixels=True) for i in shown]
+            else:
+                pictures = [heat_lines(row.pictures[i], fit.size, row.peak) for i in shown]
             last_row = r == len(self.rows) - 1
             labels = label_lines(row.label, fit.cell_rows)
             for y in range(fit.cell_rows):
@@ -192,6 +231,16 @@ class StripRenderable:
             if windowed:
                 yield self._hint(f"+{after}" if last_row and after else "")
             yield Segment.line()
+            if row.peak is not None:
+                yield from self._legend(row.peak)
+
+    def _legend(self, peak: int) -> RenderResult:
+        """The line under an error-map row: what each colour (or character) of it means."""
+        yield Segment(" " * LABEL_WIDTH)
+        yield Segment("|denoised - clean|: ", self.muted)
+        yield from heat_legend(peak)
+        yield Segment(" (the row's largest)", self.muted)
+        yield Segment.line()
 
 
 class ImageStrip(Widget):
@@ -224,7 +273,8 @@ class ImageStrip(Widget):
     def _fit(self, width: int) -> Fit:
         count = len(self.rows[0].pictures) if self.rows else 8
         height = int(self._room.height * self.height_share)
-        return choose_fit(width, height, count, max(1, len(self.rows)), self.zoom)
+        legends = sum(row.peak is not None for row in self.rows)
+        return choose_fit(width, height, count, max(1, len(self.rows)), self.zoom, legends)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         self._room = container
